@@ -1,0 +1,1 @@
+//! proto <-> domain conversions. Parsing a request collects every bad field (`Violations`).

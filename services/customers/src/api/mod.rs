@@ -1,0 +1,3 @@
+//! The gRPC face of the service: the `CustomerService` implementation.
+
+pub mod convert;

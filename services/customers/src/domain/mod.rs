@@ -1,0 +1,1 @@
+//! Types and rules of customers. No tonic, no sqlx, no I/O.
