@@ -2,6 +2,8 @@
 //! migrations), cache (Redis / in-process), events (outbox, relay, bus, idempotent consumers),
 //! auth, errors, queries (filters, ordering, page tokens), server bootstrap and telemetry.
 
+pub mod clock;
+pub mod dialect;
 pub mod error;
 pub mod validation;
 

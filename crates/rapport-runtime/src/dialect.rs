@@ -1,0 +1,69 @@
+//! The few places where PostgreSQL and SQLite SQL must differ. Everything else is written once
+//! in the subset both speak (`$1` placeholders, RETURNING, ON CONFLICT, CTEs, window functions).
+
+/// The SQL dialect of a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Dialect {
+    /// The text at `key` of a JSON object stored as TEXT in `column`. `key` must be a plain
+    /// identifier (`[a-z0-9_]+`); callers validate it, as it is spliced into SQL.
+    pub fn json_text(self, column: &str, key: &str) -> String {
+        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        match self {
+            Dialect::Postgres => format!("(({column})::jsonb ->> '{key}')"),
+            Dialect::Sqlite => format!("json_extract({column}, '$.{key}')"),
+        }
+    }
+
+    /// The number at `key` of a JSON object stored as TEXT in `column`, for numeric comparison.
+    pub fn json_number(self, column: &str, key: &str) -> String {
+        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        match self {
+            Dialect::Postgres => format!("((({column})::jsonb ->> '{key}')::double precision)"),
+            Dialect::Sqlite => format!("CAST(json_extract({column}, '$.{key}') AS REAL)"),
+        }
+    }
+
+    /// Suffix that locks selected rows for the rest of the transaction, skipping rows another
+    /// transaction holds. SQLite has one writer at a time, so it needs none.
+    pub fn for_update_skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        }
+    }
+
+    /// Suffix that locks selected rows for the rest of the transaction.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        }
+    }
+
+    /// The statement that opens a write transaction. SQLite must take its write lock up front
+    /// (`BEGIN IMMEDIATE`) or two readers upgrading at once deadlock with SQLITE_BUSY.
+    pub fn begin_write(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "BEGIN",
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_access_differs_by_dialect() {
+        assert_eq!(Dialect::Sqlite.json_text("c.custom", "size"), "json_extract(c.custom, '$.size')");
+        assert_eq!(Dialect::Postgres.json_text("c.custom", "size"), "((c.custom)::jsonb ->> 'size')");
+    }
+}
