@@ -2,9 +2,20 @@
 //! migrations), cache (Redis / in-process), events (outbox, relay, bus, idempotent consumers),
 //! auth, errors, queries (filters, ordering, page tokens), server bootstrap and telemetry.
 
+pub mod auth;
+pub mod cache;
 pub mod clock;
+pub mod config;
+pub mod context;
 pub mod dialect;
 pub mod error;
+pub mod events;
+pub mod peers;
+pub mod server;
+pub mod shed;
+pub mod storage;
+pub mod suite;
+pub mod telemetry;
 pub mod validation;
 
 pub use error::{Error, Result};

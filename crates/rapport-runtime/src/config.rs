@@ -1,0 +1,120 @@
+//! Configuration shared by every way of running a server: flags with `RAPPORT_*` environment
+//! equivalents, all listed by `--help`.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+/// How a server process listens, stores, caches, authenticates and protects itself.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address of the gRPC port.
+    #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// Address of the Prometheus /metrics HTTP port; "off" disables it.
+    #[arg(long, env = "RAPPORT_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
+    pub metrics_listen: MetricsListen,
+
+    /// Directory for standalone state: one SQLite file per service and the JWT signing secret.
+    #[arg(long, env = "RAPPORT_DATA_DIR", default_value = "rapport-data")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL (postgres://user:pass@host/db). Each service uses its own schema in it.
+    /// Unset: embedded SQLite files under the data directory.
+    #[arg(long, env = "RAPPORT_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Redis URL (redis://host:6379/0) for the cache and the event bus. Unset: in-process.
+    #[arg(long, env = "RAPPORT_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key, to share one Redis between deployments.
+    #[arg(long, env = "RAPPORT_REDIS_PREFIX", default_value = "rapport:")]
+    pub redis_prefix: String,
+
+    /// HS256 secret that signs and verifies tokens. Unset: read from (or created in) the data
+    /// directory's `jwt-secret` file.
+    #[arg(long, env = "RAPPORT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// PEM file of a public key (RS256 / ES256) that verifies tokens issued elsewhere; takes
+    /// precedence over the secret.
+    #[arg(long, env = "RAPPORT_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// Addresses of peer services, as `name=http://host:port`, comma-separated. Unset peers are
+    /// reached at this server's own address (standalone).
+    #[arg(long = "peer", env = "RAPPORT_PEERS", value_delimiter = ',')]
+    pub peers: Vec<String>,
+
+    /// Deadline of a request that brings none (seconds).
+    #[arg(long, env = "RAPPORT_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Requests served at once; more are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "RAPPORT_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    pub max_concurrent_requests: usize,
+
+    /// Largest request or response message (bytes).
+    #[arg(long, env = "RAPPORT_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Connections are closed gracefully after this many seconds, so clients reconnect and
+    /// load spreads over new replicas.
+    #[arg(long, env = "RAPPORT_MAX_CONNECTION_AGE_SECS", default_value_t = 300)]
+    pub max_connection_age_secs: u64,
+
+    /// On SIGTERM, seconds to report NOT_SERVING before the port closes, so load balancers
+    /// stop sending new requests first.
+    #[arg(long, env = "RAPPORT_SHUTDOWN_DRAIN_SECS", default_value_t = 5)]
+    pub shutdown_drain_secs: u64,
+
+    /// Database connections per service.
+    #[arg(long, env = "RAPPORT_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// In-process cache entries per service (when no Redis is configured).
+    #[arg(long, env = "RAPPORT_CACHE_ENTRIES", default_value_t = 100_000)]
+    pub cache_entries: u64,
+
+    /// Apply pending migrations when starting (they are idempotent and take a lock).
+    #[arg(long, env = "RAPPORT_MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_on_start: bool,
+
+    /// Name of this replica in event consumer groups; defaults to the host name.
+    #[arg(long, env = "RAPPORT_REPLICA", default_value = "")]
+    pub replica: String,
+}
+
+/// Where metrics are served, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsListen(pub Option<SocketAddr>);
+
+impl std::str::FromStr for MetricsListen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(MetricsListen(None));
+        }
+        s.parse().map(|a| MetricsListen(Some(a))).map_err(|e| format!("{e}: expected host:port or off"))
+    }
+}
+
+impl ServerArgs {
+    /// The request deadline.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// This replica's member name in consumer groups.
+    pub fn replica_name(&self) -> String {
+        if !self.replica.is_empty() {
+            return self.replica.clone();
+        }
+        std::env::var("HOSTNAME")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "local".to_owned())
+    }
+}

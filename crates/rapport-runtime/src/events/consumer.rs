@@ -1,0 +1,114 @@
+//! Consuming events exactly once in effect: a handler records the event id in its own database
+//! in the transaction of the effect (`apply_once`), and the runner acknowledges only after the
+//! handler succeeded, retrying with back-off otherwise.
+
+use std::{sync::Arc, time::Duration};
+
+use prost::Message;
+use rapport_proto::event::Event;
+use tokio::task::JoinHandle;
+
+use super::Bus;
+use crate::{
+    Result,
+    clock::Micros,
+    storage::{Db, Tx},
+};
+
+/// Something that reacts to the events of one stream.
+#[tonic::async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// The consumer group, unique per handler, e.g. `leads.customer-activity`.
+    fn group(&self) -> &'static str;
+    /// The stream it reads, i.e. the producing service, e.g. `customers`.
+    fn stream(&self) -> &'static str;
+    /// Applies one event. Must be idempotent by event id (use `apply_once`); an error means
+    /// "try again later".
+    async fn handle(&self, event: &Event) -> Result<()>;
+}
+
+/// Runs `effect` and records `event_id` as applied by `consumer`, in one transaction. Returns
+/// `false` (and runs nothing) when the event was applied before.
+pub async fn apply_once(
+    db: &Db,
+    consumer: &str,
+    event_id: &str,
+    now: Micros,
+    effect: impl AsyncFnOnce(&mut Tx) -> Result<()>,
+) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let fresh = sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id, process_time) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(event_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !fresh {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    effect(&mut tx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Feeds `handler` from the bus until the task is aborted. `member` names this replica.
+pub fn run_handler(bus: Bus, handler: Arc<dyn EventHandler>, member: String) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(100);
+        let mut subscription = loop {
+            match bus.subscribe(handler.stream(), handler.group(), &member).await {
+                Ok(s) => break s,
+                Err(e) => {
+                    tracing::warn!(error = %e, group = handler.group(), "cannot subscribe; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        loop {
+            let delivery = match subscription.next().await {
+                Ok(Some(d)) => d,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, group = handler.group(), "event read failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let event = match Event::decode(delivery.payload.as_slice()) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    tracing::error!(error = %e, group = handler.group(), "undecodable event dropped");
+                    let _ = delivery.ack().await;
+                    continue;
+                }
+            };
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                let span = crate::telemetry::span_from_traceparent("event", &event.traceparent);
+                let result = {
+                    use tracing::Instrument;
+                    handler.handle(&event).instrument(span).await
+                };
+                match result {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, group = handler.group(), event = %event.id, "event handler failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                    }
+                }
+            }
+            if let Err(e) = delivery.ack().await {
+                // Unacknowledged events come back; the inbox makes that harmless.
+                tracing::warn!(error = %e, "event ack failed");
+            }
+        }
+    })
+}

@@ -1,0 +1,154 @@
+//! The relay: publishes committed outbox rows to the bus, then marks them published. A crash
+//! between the two republishes the batch on restart; consumers deduplicate by event id.
+//! Several replicas may relay the same outbox: on PostgreSQL each claims rows with
+//! `FOR UPDATE SKIP LOCKED`, so a row is in one relay's hands at a time.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{sync::Notify, task::JoinHandle};
+
+use super::Bus;
+use crate::{
+    Result,
+    clock::{DAY, SharedClock},
+    storage::Db,
+};
+
+/// Rows published per transaction.
+const BATCH: i64 = 256;
+/// How often the relay looks for rows when nobody told it about new ones.
+const POLL: Duration = Duration::from_millis(500);
+/// How long published rows are kept before they are purged.
+const RETENTION: i64 = DAY;
+
+/// Publishes one service's outbox.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    db: Db,
+    bus: Bus,
+    clock: SharedClock,
+    wake: Arc<Notify>,
+}
+
+/// A running relay; dropping it does not stop it, `stop` does.
+#[derive(Debug)]
+pub struct RelayHandle {
+    task: JoinHandle<()>,
+    stop: Arc<Notify>,
+}
+
+impl RelayHandle {
+    /// Stops the relay after its current batch.
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        let _ = self.task.await;
+    }
+
+    /// Stops the relay at once, wherever it is, as a crash would.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+impl Relay {
+    /// A relay for the outbox in `db`.
+    pub fn new(db: Db, bus: Bus, clock: SharedClock) -> Self {
+        Self { db, bus, clock, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Wakes the relay now instead of at its next poll; call after committing events.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// A handle that wakes this relay; services keep it to call after their commits.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Publishes one batch and marks it. Returns how many rows were published.
+    pub async fn publish_batch(&self) -> Result<usize> {
+        self.publish_batch_with(|| Ok(())).await
+    }
+
+    /// As `publish_batch`, running `between` after publishing and before marking; an error
+    /// from it abandons the batch unmarked, as a crash at that point would.
+    pub async fn publish_batch_with(
+        &self,
+        between: impl FnOnce() -> Result<()>,
+    ) -> Result<usize> {
+        let mut tx = self.db.begin().await?;
+        let sql = format!(
+            "SELECT seq, stream, payload FROM outbox WHERE publish_time IS NULL \
+             ORDER BY seq LIMIT {BATCH}{}",
+            self.db.dialect().for_update_skip_locked()
+        );
+        let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(&sql).fetch_all(&mut *tx).await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let mut start = 0;
+        while start < rows.len() {
+            // Publish runs of the same stream together, in order.
+            let stream = rows[start].1.clone();
+            let end = rows[start..]
+                .iter()
+                .position(|r| r.1 != stream)
+                .map_or(rows.len(), |n| start + n);
+            let payloads: Vec<&[u8]> = rows[start..end].iter().map(|r| r.2.as_slice()).collect();
+            self.bus.publish(&stream, &payloads).await?;
+            start = end;
+        }
+        between()?;
+        let now = self.clock.now();
+        let first = rows[0].0;
+        let last = rows[rows.len() - 1].0;
+        let seqs: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
+        // The seqs are integers we read ourselves, so listing them inline is safe.
+        let mark = format!(
+            "UPDATE outbox SET publish_time = $1 WHERE seq BETWEEN $2 AND $3 AND seq IN ({})",
+            seqs.join(",")
+        );
+        sqlx::query(&mark).bind(now).bind(first).bind(last).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// Deletes published rows older than the retention period.
+    pub async fn purge(&self) -> Result<u64> {
+        let cutoff = self.clock.now() - RETENTION;
+        let done = sqlx::query("DELETE FROM outbox WHERE publish_time IS NOT NULL AND publish_time < $1")
+            .bind(cutoff)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Runs the relay in the background until stopped.
+    pub fn spawn(self) -> RelayHandle {
+        let stop = Arc::new(Notify::new());
+        let stopped = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut purge_every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                match self.publish_batch().await {
+                    Ok(n) if n as i64 == BATCH => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, service = self.db.service(), "outbox relay failed; retrying"),
+                }
+                tokio::select! {
+                    _ = stopped.notified() => break,
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = purge_every.tick() => {
+                        if let Err(e) = self.purge().await {
+                            tracing::warn!(error = %e, "outbox purge failed");
+                        }
+                    }
+                }
+            }
+        });
+        RelayHandle { task, stop }
+    }
+}

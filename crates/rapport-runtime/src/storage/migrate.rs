@@ -1,0 +1,74 @@
+//! Migrations, embedded in the binary. Versions 1..=99 belong to the runtime's own tables; a
+//! service numbers its migrations from 100, so both lists share one history table.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration as SqlxMigration, MigrationType, Migrator};
+
+use super::Db;
+use crate::{Error, Result, dialect::Dialect};
+
+/// One migration of one backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Version, unique and increasing; services start at 100.
+    pub version: i64,
+    /// Short description, shown in the history table.
+    pub description: &'static str,
+    /// The SQL, usually `include_str!`-ed from `migrations/<backend>/`.
+    pub sql: &'static str,
+}
+
+/// A service's migrations for both backends.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    /// For PostgreSQL.
+    pub postgres: &'static [Migration],
+    /// For SQLite.
+    pub sqlite: &'static [Migration],
+}
+
+const RUNTIME_POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    description: "runtime outbox inbox idempotency",
+    sql: include_str!("../../migrations/postgres/0001_runtime.sql"),
+}];
+
+const RUNTIME_SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    description: "runtime outbox inbox idempotency",
+    sql: include_str!("../../migrations/sqlite/0001_runtime.sql"),
+}];
+
+pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {
+    let (runtime, service) = match db.dialect() {
+        Dialect::Postgres => (RUNTIME_POSTGRES, migrations.postgres),
+        Dialect::Sqlite => (RUNTIME_SQLITE, migrations.sqlite),
+    };
+    if let Some(m) = service.iter().find(|m| m.version < 100) {
+        return Err(Error::internal(format!("service migration {} must be >= 100", m.version)));
+    }
+    let all: Vec<SqlxMigration> = runtime
+        .iter()
+        .chain(service)
+        .map(|m| {
+            SqlxMigration::new(
+                m.version,
+                Cow::Borrowed(m.description),
+                MigrationType::Simple,
+                Cow::Borrowed(m.sql),
+                false,
+            )
+        })
+        .collect();
+    let migrator = Migrator {
+        migrations: Cow::Owned(all),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    migrator
+        .run(db.pool())
+        .await
+        .map_err(|e| Error::internal(format!("migrating {}: {e}", db.service())))
+}

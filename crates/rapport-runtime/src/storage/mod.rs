@@ -1,0 +1,161 @@
+//! Storage: one database per service, PostgreSQL or SQLite behind one `sqlx::Any` pool, so the
+//! same SQL runs on both. Each service brings its migrations for both backends; the runtime adds
+//! its own tables (outbox, inbox, idempotency keys) in front of them.
+
+mod idempotency;
+mod migrate;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    Any, AnyPool, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+};
+
+pub use idempotency::Idempotency;
+pub use migrate::{Migration, Migrations};
+
+use crate::{Error, Result, dialect::Dialect};
+
+/// A transaction on a service's database.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// A service's database: the pool, its dialect and the schema it lives in.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    dialect: Dialect,
+    service: String,
+}
+
+/// How to size and wait on a pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// How long a request may wait for a free connection before UNAVAILABLE.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl Db {
+    /// Connects to `url` for `service`. On PostgreSQL the service gets its own schema (named
+    /// after it, created if missing) so services can share one database or have one each; on
+    /// SQLite the file is created if missing and put in WAL mode.
+    pub async fn connect(url: &str, service: &str, settings: PoolSettings) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        if !service.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(Error::internal(format!("bad service name {service:?}")));
+        }
+        let options = AnyConnectOptions::from_str(url)
+            .map_err(|e| Error::internal(format!("bad database url: {e}")))?;
+        let dialect = if url.starts_with("postgres") {
+            Dialect::Postgres
+        } else if url.starts_with("sqlite") {
+            Dialect::Sqlite
+        } else {
+            return Err(Error::internal("database url must start with postgres:// or sqlite:"));
+        };
+        if dialect == Dialect::Postgres {
+            create_schema(&options, service).await?;
+        }
+        let schema = service.to_owned();
+        let pool = AnyPoolOptions::new()
+            .max_connections(match dialect {
+                Dialect::Postgres => settings.max_connections,
+                // One writer at a time anyway; a few readers run beside it in WAL mode.
+                Dialect::Sqlite => settings.max_connections.min(8),
+            })
+            .acquire_timeout(settings.acquire_timeout)
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    let setup = match dialect {
+                        Dialect::Postgres => format!("SET search_path TO {schema}"),
+                        Dialect::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+                            .to_owned(),
+                    };
+                    conn.execute(setup.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot open the {service} database: {e}")))?;
+        Ok(Db { pool, dialect, service: service.to_owned() })
+    }
+
+    /// Opens (creating if needed) `<data_dir>/<service>.db`, the standalone default.
+    pub async fn open_sqlite_file(data_dir: &Path, service: &str, settings: PoolSettings) -> Result<Db> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| Error::internal(format!("cannot create {}: {e}", data_dir.display())))?;
+        let file = data_dir.join(format!("{service}.db"));
+        Db::connect(&format!("sqlite://{}?mode=rwc", file.display()), service, settings).await
+    }
+
+    /// The pool, for reads and for writes that need no transaction.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The SQL dialect of this database.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The service this database belongs to.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with(self.dialect.begin_write()).await?)
+    }
+
+    /// Applies the runtime's and the service's migrations that have not run yet.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<()> {
+        migrate::run(self, migrations).await
+    }
+
+    /// Whether the database answers; drives readiness.
+    pub async fn healthy(&self) -> bool {
+        tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.pool))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Closes the pool, waiting for connections in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn create_schema(options: &AnyConnectOptions, schema: &str) -> Result<()> {
+    use sqlx::ConnectOptions;
+    let mut conn = options
+        .connect()
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot reach PostgreSQL: {e}")))?;
+    conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str()).await?;
+    Ok(())
+}
+
+/// Whether an error is a unique-constraint violation (a lost race on an insert).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation),
+        _ => false,
+    }
+}
+
+/// Booleans are stored as INTEGER 0/1 so the same SQL and bindings work on both backends.
+pub fn bool_int(b: bool) -> i64 {
+    i64::from(b)
+}
