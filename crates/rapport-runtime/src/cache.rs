@@ -501,6 +501,39 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(1));
     }
 
+    #[tokio::test]
+    async fn hung_redis_costs_one_timeout_per_window() {
+        // Accepts connections and never answers, like a Redis stuck behind a full disk.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let cache = Cache::redis(&format!("redis://{addr}/"), &unique_prefix()).expect("cache");
+        let started = Instant::now();
+        assert_eq!(cache.get("k").await, None);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "took {:?}",
+            started.elapsed()
+        );
+        let started = Instant::now();
+        for _ in 0..100 {
+            assert_eq!(cache.get("k").await, None);
+            cache.set("k", b"v", Duration::from_secs(60)).await;
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "the open circuit should skip Redis, took {:?}",
+            started.elapsed()
+        );
+    }
+
     #[test]
     fn open_circuit_skips_redis() {
         // Built outside a runtime so no background connection attempt races the probes below.

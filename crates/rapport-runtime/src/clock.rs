@@ -105,9 +105,15 @@ mod tests {
 
     #[test]
     fn out_of_range_timestamps_are_refused() {
-        let ts = prost_types::Timestamp { seconds: i64::MAX, nanos: 0 };
+        let ts = prost_types::Timestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        };
         assert_eq!(from_timestamp(&ts), None);
-        let ts = prost_types::Timestamp { seconds: 0, nanos: -1 };
+        let ts = prost_types::Timestamp {
+            seconds: 0,
+            nanos: -1,
+        };
         assert_eq!(from_timestamp(&ts), None);
     }
 

@@ -95,7 +95,9 @@ impl std::str::FromStr for MetricsListen {
         if s.eq_ignore_ascii_case("off") {
             return Ok(MetricsListen(None));
         }
-        s.parse().map(|a| MetricsListen(Some(a))).map_err(|e| format!("{e}: expected host:port or off"))
+        s.parse()
+            .map(|a| MetricsListen(Some(a)))
+            .map_err(|e| format!("{e}: expected host:port or off"))
     }
 }
 
@@ -113,7 +115,11 @@ impl ServerArgs {
         std::env::var("HOSTNAME")
             .ok()
             .filter(|h| !h.is_empty())
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+            .or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+            })
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "local".to_owned())
     }

@@ -9,8 +9,12 @@ use tokio::sync::Notify;
 use tonic::service::Routes;
 
 use crate::{
-    auth::AuthInterceptor, cache::Cache, clock::SharedClock, events::{Bus, EventHandler},
-    peers::Peers, storage::Db,
+    auth::AuthInterceptor,
+    cache::Cache,
+    clock::SharedClock,
+    events::{Bus, EventHandler},
+    peers::Peers,
+    storage::Db,
 };
 
 /// Everything a service needs from its environment.
@@ -36,7 +40,9 @@ pub struct ServiceContext {
 
 impl std::fmt::Debug for ServiceContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceContext").field("db", &self.db).finish_non_exhaustive()
+        f.debug_struct("ServiceContext")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
     }
 }
 
@@ -81,7 +87,11 @@ pub struct ServiceEntry {
 impl ServiceEntry {
     /// The entry of service `S`.
     pub fn of<S: Service>() -> Self {
-        Self { name: S::NAME, migrations: S::migrations, build: S::build }
+        Self {
+            name: S::NAME,
+            migrations: S::migrations,
+            build: S::build,
+        }
     }
 }
 

@@ -17,7 +17,11 @@ impl Dialect {
         debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
         match self {
             Dialect::Postgres => format!("(({column})::jsonb ->> '{key}')"),
-            Dialect::Sqlite => format!("json_extract({column}, '$.{key}')"),
+            // json_extract yields typed SQL values; render them as PostgreSQL's ->> would.
+            Dialect::Sqlite => format!(
+                "(CASE json_type({column}, '$.{key}') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+                 ELSE CAST(json_extract({column}, '$.{key}') AS TEXT) END)"
+            ),
         }
     }
 
@@ -25,7 +29,11 @@ impl Dialect {
     pub fn json_number(self, column: &str, key: &str) -> String {
         debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
         match self {
-            Dialect::Postgres => format!("((({column})::jsonb ->> '{key}')::double precision)"),
+            // Only numbers are cast, so one odd value cannot fail the whole query.
+            Dialect::Postgres => format!(
+                "(CASE WHEN jsonb_typeof(({column})::jsonb -> '{key}') = 'number' \
+                 THEN (({column})::jsonb ->> '{key}')::double precision END)"
+            ),
             Dialect::Sqlite => format!("CAST(json_extract({column}, '$.{key}') AS REAL)"),
         }
     }
@@ -47,6 +55,16 @@ impl Dialect {
         }
     }
 
+    /// A statement taking a transaction-scoped lock on the text key `$1`, so writers checking
+    /// the same key (e.g. a phone number for duplicates) take turns. SQLite needs none: its
+    /// write transactions already run one at a time.
+    pub fn advisory_xact_lock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"),
+            Dialect::Sqlite => None,
+        }
+    }
+
     /// The statement that opens a write transaction. SQLite must take its write lock up front
     /// (`BEGIN IMMEDIATE`) or two readers upgrading at once deadlock with SQLITE_BUSY.
     pub fn begin_write(self) -> &'static str {
@@ -63,7 +81,14 @@ mod tests {
 
     #[test]
     fn json_access_differs_by_dialect() {
-        assert_eq!(Dialect::Sqlite.json_text("c.custom", "size"), "json_extract(c.custom, '$.size')");
-        assert_eq!(Dialect::Postgres.json_text("c.custom", "size"), "((c.custom)::jsonb ->> 'size')");
+        assert!(
+            Dialect::Sqlite
+                .json_text("c.custom", "size")
+                .contains("json_extract(c.custom, '$.size')")
+        );
+        assert_eq!(
+            Dialect::Postgres.json_text("c.custom", "size"),
+            "((c.custom)::jsonb ->> 'size')"
+        );
     }
 }

@@ -70,7 +70,10 @@ pub enum Error {
 }
 
 fn join(v: &[FieldViolation]) -> String {
-    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Shorthand for results of service code.
@@ -92,7 +95,10 @@ impl Error {
 
     /// FAILED_PRECONDITION with a reason.
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
-        Error::FailedPrecondition { reason, message: message.into() }
+        Error::FailedPrecondition {
+            reason,
+            message: message.into(),
+        }
     }
 
     /// ABORTED for a stale etag.
@@ -197,8 +203,14 @@ mod tests {
     #[test]
     fn invalid_argument_lists_every_field() {
         let e = Error::InvalidArgument(vec![
-            FieldViolation { field: "a".into(), description: "is required".into() },
-            FieldViolation { field: "b".into(), description: "is too long".into() },
+            FieldViolation {
+                field: "a".into(),
+                description: "is required".into(),
+            },
+            FieldViolation {
+                field: "b".into(),
+                description: "is too long".into(),
+            },
         ]);
         let status: Status = e.into();
         assert_eq!(status.code(), Code::InvalidArgument);

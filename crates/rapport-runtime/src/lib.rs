@@ -11,6 +11,7 @@ pub mod dialect;
 pub mod error;
 pub mod events;
 pub mod peers;
+pub mod query;
 pub mod server;
 pub mod shed;
 pub mod storage;

@@ -20,9 +20,11 @@ impl Peers {
     pub fn new(specs: &[String], fallback: Option<&str>) -> Result<Peers> {
         let mut channels = HashMap::new();
         for spec in specs.iter().filter(|s| !s.trim().is_empty()) {
-            let (name, uri) = spec
-                .split_once('=')
-                .ok_or_else(|| Error::internal(format!("peer {spec:?} must look like name=http://host:port")))?;
+            let (name, uri) = spec.split_once('=').ok_or_else(|| {
+                Error::internal(format!(
+                    "peer {spec:?} must look like name=http://host:port"
+                ))
+            })?;
             channels.insert(name.trim().to_owned(), lazy(uri.trim())?);
         }
         let fallback = fallback.map(lazy).transpose()?;
@@ -35,7 +37,9 @@ impl Peers {
             .get(service)
             .or(self.fallback.as_ref())
             .cloned()
-            .ok_or_else(|| Error::Unavailable(format!("no address configured for the {service} service")))
+            .ok_or_else(|| {
+                Error::Unavailable(format!("no address configured for the {service} service"))
+            })
     }
 
     /// Prepares an outbound request made on behalf of `caller`: its authorization and the

@@ -110,7 +110,9 @@ pub async fn start_on(
 ) -> Result<Running> {
     let addr = listener.local_addr().map_err(Error::internal)?;
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status(LIVENESS, ServingStatus::Serving).await;
+    health
+        .set_service_status(LIVENESS, ServingStatus::Serving)
+        .await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(rapport_proto::FILE_DESCRIPTOR_SET)
@@ -123,12 +125,19 @@ pub async fn start_on(
         .build_v1alpha()
         .map_err(Error::internal)?;
 
-    let mut routes = Routes::new(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+    let mut routes = Routes::new(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     let mut background: Vec<JoinHandle<()>> = Vec::new();
     let mut relays: Vec<RelayHandle> = Vec::new();
     let mut readiness = Vec::new();
     for served in services {
-        let Served { bundle, db, cache, relay } = served;
+        let Served {
+            bundle,
+            db,
+            cache,
+            relay,
+        } = served;
         routes = (bundle.routes)(routes);
         relays.push(relay.spawn());
         for handler in bundle.handlers {
@@ -151,12 +160,20 @@ pub async fn start_on(
             for (names, db, cache) in &readiness {
                 let ok = bus_ok && db.healthy().await && cache.healthy().await;
                 all_ok &= ok;
-                let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+                let status = if ok {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
                 for name in names {
                     ready_health.set_service_status(*name, status).await;
                 }
             }
-            let overall = if all_ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+            let overall = if all_ok {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
             ready_health.set_service_status("", overall).await;
             tokio::select! {
                 _ = &mut ready_stop => break,
@@ -168,11 +185,12 @@ pub async fn start_on(
     let (metrics_stop_tx, metrics_stop) = oneshot::channel::<()>();
     let metrics_addr = match options.metrics_listen {
         Some(maddr) => {
-            let (bound, task) = crate::telemetry::serve_metrics(maddr, metrics.clone(), async move {
-                let _ = metrics_stop.await;
-            })
-            .await
-            .map_err(|e| Error::internal(format!("cannot serve metrics on {maddr}: {e}")))?;
+            let (bound, task) =
+                crate::telemetry::serve_metrics(maddr, metrics.clone(), async move {
+                    let _ = metrics_stop.await;
+                })
+                .await
+                .map_err(|e| Error::internal(format!("cannot serve metrics on {maddr}: {e}")))?;
             background.push(task);
             Some(bound)
         }
@@ -217,9 +235,13 @@ pub async fn start_on(
         // Readiness first, so balancers stop sending; then stop accepting and drain.
         let _ = ready_stop_tx.send(());
         let _ = ready_task.await;
-        health.set_service_status("", ServingStatus::NotServing).await;
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         for name in &all_names {
-            health.set_service_status(*name, ServingStatus::NotServing).await;
+            health
+                .set_service_status(*name, ServingStatus::NotServing)
+                .await;
         }
         tokio::time::sleep(drain).await;
         let _ = serve_stop_tx.send(());
@@ -234,7 +256,12 @@ pub async fn start_on(
         served.map_err(|e| Error::internal(format!("gRPC server failed: {e}")))
     });
 
-    Ok(Running { addr, metrics_addr, stop: Some(stop_tx), done })
+    Ok(Running {
+        addr,
+        metrics_addr,
+        stop: Some(stop_tx),
+        done,
+    })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

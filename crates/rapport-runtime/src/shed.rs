@@ -21,14 +21,19 @@ pub struct ShedLayer {
 impl ShedLayer {
     /// At most `max` requests at once.
     pub fn new(max: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(max.max(1))) }
+        Self {
+            permits: Arc::new(Semaphore::new(max.max(1))),
+        }
     }
 }
 
 impl<S> Layer<S> for ShedLayer {
     type Service = Shed<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        Shed { inner, permits: self.permits.clone() }
+        Shed {
+            inner,
+            permits: self.permits.clone(),
+        }
     }
 }
 
@@ -67,7 +72,9 @@ where
                 })
             }
             Err(_) => {
-                let status = tonic::Status::resource_exhausted("the server is at its request limit; retry later");
+                let status = tonic::Status::resource_exhausted(
+                    "the server is at its request limit; retry later",
+                );
                 Box::pin(async move { Ok(status.into_http()) })
             }
         }

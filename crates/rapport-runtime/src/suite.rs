@@ -31,14 +31,21 @@ pub fn resolve_keys(args: &ServerArgs) -> Result<(JwtKeys, bool)> {
     if let Some(secret) = &args.jwt_secret {
         return Ok((JwtKeys::hs256(secret.as_bytes()), false));
     }
-    let (secret, created) = crate::auth::load_or_create_secret(&args.data_dir)
-        .map_err(|e| Error::internal(format!("cannot keep the JWT secret in {}: {e}", args.data_dir.display())))?;
+    let (secret, created) = crate::auth::load_or_create_secret(&args.data_dir).map_err(|e| {
+        Error::internal(format!(
+            "cannot keep the JWT secret in {}: {e}",
+            args.data_dir.display()
+        ))
+    })?;
     Ok((JwtKeys::hs256(&secret), created))
 }
 
 /// Opens the database of `service` as `args` say.
 pub async fn open_db(args: &ServerArgs, service: &str) -> Result<Db> {
-    let settings = PoolSettings { max_connections: args.db_max_connections, ..PoolSettings::default() };
+    let settings = PoolSettings {
+        max_connections: args.db_max_connections,
+        ..PoolSettings::default()
+    };
     match &args.database_url {
         Some(url) => Db::connect(url, service, settings).await,
         None => Db::open_sqlite_file(Path::new(&args.data_dir), service, settings).await,
@@ -85,7 +92,12 @@ pub async fn launch(
             outbox_waker: relay.waker(),
         };
         let bundle = (entry.build)(ctx);
-        served.push(Served { bundle, db, cache, relay });
+        served.push(Served {
+            bundle,
+            db,
+            cache,
+            relay,
+        });
     }
 
     let options = ServerOptions {

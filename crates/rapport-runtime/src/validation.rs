@@ -32,7 +32,10 @@ impl Violations {
 
     /// An empty collector that reports its fields under `prefix` (e.g. `customer`).
     pub fn with_prefix(prefix: impl Into<String>) -> Self {
-        Self { items: Vec::new(), prefix: prefix.into() }
+        Self {
+            items: Vec::new(),
+            prefix: prefix.into(),
+        }
     }
 
     /// Records that `field` is bad.
@@ -43,7 +46,10 @@ impl Violations {
             (false, true) => self.prefix.clone(),
             (false, false) => format!("{}.{}", self.prefix, field),
         };
-        self.items.push(FieldViolation { field, description: description.into() });
+        self.items.push(FieldViolation {
+            field,
+            description: description.into(),
+        });
     }
 
     /// Runs `f` with a collector nested under `field`, and keeps what it found.
@@ -76,7 +82,11 @@ impl Violations {
 
     /// `Ok(value)` when nothing was found, else every violation.
     pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldViolation>> {
-        if self.items.is_empty() { Ok(value) } else { Err(self.items) }
+        if self.items.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.items)
+        }
     }
 
     /// The violations, consuming the collector.
@@ -95,7 +105,10 @@ mod tests {
         v.add("display_name", "is required");
         v.nested("phones[1]", |v| v.add("number", "is not a phone number"));
         let fields: Vec<_> = v.items().iter().map(|i| i.field.as_str()).collect();
-        assert_eq!(fields, ["customer.display_name", "customer.phones[1].number"]);
+        assert_eq!(
+            fields,
+            ["customer.display_name", "customer.phones[1].number"]
+        );
         assert!(v.finish(()).is_err());
     }
 

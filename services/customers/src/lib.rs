@@ -3,3 +3,53 @@
 
 pub mod api;
 pub mod domain;
+mod store;
+
+use rapport_proto::customers::customer_service_server::CustomerServiceServer;
+use rapport_runtime::{
+    context::{Service, ServiceBundle, ServiceContext},
+    storage::{Migration, Migrations},
+};
+use tonic::codegen::InterceptedService;
+
+/// The customers service, as the binary and the test kit run it.
+pub struct Customers;
+
+const POSTGRES: &[Migration] = &[Migration {
+    version: 100,
+    description: "customers",
+    sql: include_str!("../migrations/postgres/0100_customers.sql"),
+}];
+
+const SQLITE: &[Migration] = &[Migration {
+    version: 100,
+    description: "customers",
+    sql: include_str!("../migrations/sqlite/0100_customers.sql"),
+}];
+
+impl Service for Customers {
+    const NAME: &'static str = "customers";
+
+    fn migrations() -> Migrations {
+        Migrations {
+            postgres: POSTGRES,
+            sqlite: SQLITE,
+        }
+    }
+
+    fn build(ctx: ServiceContext) -> ServiceBundle {
+        let limit = ctx.max_message_bytes;
+        let auth = ctx.auth.clone();
+        let server = CustomerServiceServer::new(api::CustomersApi::new(ctx))
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit);
+        let service = InterceptedService::new(server, auth);
+        ServiceBundle {
+            name: Self::NAME,
+            grpc_services: vec!["rapport.customers.v1.CustomerService"],
+            routes: Box::new(move |routes| routes.add_service(service)),
+            handlers: Vec::new(),
+            jobs: Vec::new(),
+        }
+    }
+}

@@ -55,14 +55,19 @@ impl Bus {
 
     /// A Redis Streams bus. Keys are `{prefix}events:{stream}`.
     pub async fn redis(url: &str, prefix: &str) -> Result<Bus> {
-        let client = redis::Client::open(url).map_err(|e| Error::internal(format!("bad redis url: {e}")))?;
+        let client =
+            redis::Client::open(url).map_err(|e| Error::internal(format!("bad redis url: {e}")))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(2))
             .set_response_timeout(Duration::from_secs(5));
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot reach Redis: {e}")))?;
-        Ok(Bus(Inner::Redis(RedisBus { client, conn, prefix: prefix.to_owned() })))
+        Ok(Bus(Inner::Redis(RedisBus {
+            client,
+            conn,
+            prefix: prefix.to_owned(),
+        })))
     }
 
     /// Publishes encoded events to `stream`, in order.
@@ -88,9 +93,12 @@ impl Bus {
             Inner::Memory(_) => true,
             Inner::Redis(r) => {
                 let mut conn = r.conn.clone();
-                tokio::time::timeout(Duration::from_secs(2), redis::cmd("PING").query_async::<String>(&mut conn))
-                    .await
-                    .is_ok_and(|r| r.is_ok())
+                tokio::time::timeout(
+                    Duration::from_secs(2),
+                    redis::cmd("PING").query_async::<String>(&mut conn),
+                )
+                .await
+                .is_ok_and(|r| r.is_ok())
             }
         }
     }
@@ -105,7 +113,12 @@ pub struct Delivery {
 
 enum Ack {
     Memory(oneshot::Sender<()>),
-    Redis { conn: ConnectionManager, key: String, group: String, id: String },
+    Redis {
+        conn: ConnectionManager,
+        key: String,
+        group: String,
+        id: String,
+    },
 }
 
 impl Delivery {
@@ -116,7 +129,12 @@ impl Delivery {
                 let _ = done.send(());
                 Ok(())
             }
-            Ack::Redis { mut conn, key, group, id } => {
+            Ack::Redis {
+                mut conn,
+                key,
+                group,
+                id,
+            } => {
                 let _: i64 = conn.xack(&key, &group, &[&id]).await.map_err(redis_down)?;
                 Ok(())
             }
@@ -164,7 +182,11 @@ struct MemoryBus {
 }
 
 impl MemoryBus {
-    fn subscribe(&self, stream: &str, group: &str) -> Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<MemoryMessage>>> {
+    fn subscribe(
+        &self,
+        stream: &str,
+        group: &str,
+    ) -> Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<MemoryMessage>>> {
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         let queue = groups
             .entry(stream.to_owned())
@@ -180,14 +202,23 @@ impl MemoryBus {
     async fn publish(&self, stream: &str, payloads: &[&[u8]]) -> Result<()> {
         let senders: Vec<mpsc::UnboundedSender<MemoryMessage>> = {
             let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
-            groups.get(stream).map(|g| g.values().map(|q| q.0.clone()).collect()).unwrap_or_default()
+            groups
+                .get(stream)
+                .map(|g| g.values().map(|q| q.0.clone()).collect())
+                .unwrap_or_default()
         };
         let mut pending = Vec::with_capacity(payloads.len() * senders.len());
         for payload in payloads {
             let payload: Arc<[u8]> = Arc::from(*payload);
             for tx in &senders {
                 let (done, applied) = oneshot::channel();
-                if tx.send(MemoryMessage { payload: payload.clone(), done }).is_ok() {
+                if tx
+                    .send(MemoryMessage {
+                        payload: payload.clone(),
+                        done,
+                    })
+                    .is_ok()
+                {
                     pending.push(applied);
                 }
             }
@@ -195,9 +226,9 @@ impl MemoryBus {
         for applied in pending {
             // A member that goes away without acknowledging leaves the row unmarked: it is
             // published again, and the group's inbox drops what was already applied.
-            applied
-                .await
-                .map_err(|_| Error::Unavailable("an event consumer stopped before applying".into()))?;
+            applied.await.map_err(|_| {
+                Error::Unavailable("an event consumer stopped before applying".into())
+            })?;
         }
         Ok(())
     }
@@ -243,7 +274,11 @@ impl RedisBus {
             }
         }
         // Blocking reads get their own connection so they never hold up other commands.
-        let reader = self.client.get_multiplexed_async_connection().await.map_err(redis_down)?;
+        let reader = self
+            .client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(redis_down)?;
         Ok(Subscription(SubInner::Redis(Box::new(RedisSubscription {
             reader,
             acker: self.conn.clone(),
@@ -272,9 +307,14 @@ impl RedisSubscription {
     async fn next(&mut self) -> Result<Delivery> {
         loop {
             if let Some(entry) = self.buffer.pop_front() {
-                let Some(payload) = entry.map.get("e").and_then(|v| redis::from_redis_value::<Vec<u8>>(v).ok()) else {
+                let Some(payload) = entry
+                    .map
+                    .get("e")
+                    .and_then(|v| redis::from_redis_value::<Vec<u8>>(v).ok())
+                else {
                     // Not ours to read; acknowledge so it is not redelivered forever.
-                    let _: redis::RedisResult<i64> = self.acker.xack(&self.key, &self.group, &[&entry.id]).await;
+                    let _: redis::RedisResult<i64> =
+                        self.acker.xack(&self.key, &self.group, &[&entry.id]).await;
                     continue;
                 };
                 return Ok(Delivery {
@@ -306,7 +346,14 @@ impl RedisSubscription {
         let opts = StreamAutoClaimOptions::default().count(64);
         let claimed: StreamAutoClaimReply = self
             .reader
-            .xautoclaim_options(&self.key, &self.group, &self.member, RECLAIM_IDLE_MS, &self.reclaim_cursor, opts)
+            .xautoclaim_options(
+                &self.key,
+                &self.group,
+                &self.member,
+                RECLAIM_IDLE_MS,
+                &self.reclaim_cursor,
+                opts,
+            )
             .await
             .map_err(redis_down)?;
         self.reclaim_cursor = claimed.next_stream_id;
@@ -321,7 +368,9 @@ impl RedisSubscription {
     }
 
     async fn read(&mut self, from: &str, block: Option<usize>) -> Result<Vec<StreamId>> {
-        let mut opts = StreamReadOptions::default().group(&self.group, &self.member).count(64);
+        let mut opts = StreamReadOptions::default()
+            .group(&self.group, &self.member)
+            .count(64);
         if let Some(ms) = block {
             opts = opts.block(ms);
         }
@@ -330,6 +379,8 @@ impl RedisSubscription {
             .xread_options(&[&self.key], &[from], &opts)
             .await
             .map_err(redis_down)?;
-        Ok(reply.map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect()).unwrap_or_default())
+        Ok(reply
+            .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
+            .unwrap_or_default())
     }
 }

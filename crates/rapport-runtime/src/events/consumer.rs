@@ -62,7 +62,10 @@ pub fn run_handler(bus: Bus, handler: Arc<dyn EventHandler>, member: String) -> 
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         let mut subscription = loop {
-            match bus.subscribe(handler.stream(), handler.group(), &member).await {
+            match bus
+                .subscribe(handler.stream(), handler.group(), &member)
+                .await
+            {
                 Ok(s) => break s,
                 Err(e) => {
                     tracing::warn!(error = %e, group = handler.group(), "cannot subscribe; retrying");

@@ -13,7 +13,7 @@ mod relay;
 
 pub use bus::{Bus, Delivery, Subscription};
 pub use consumer::{EventHandler, apply_once, run_handler};
-pub use outbox::{NewEvent, append};
+pub use outbox::{NewEvent, append, append_many};
 pub use relay::{Relay, RelayHandle};
 
 /// The envelope type, re-exported for handlers.

@@ -53,7 +53,12 @@ impl RelayHandle {
 impl Relay {
     /// A relay for the outbox in `db`.
     pub fn new(db: Db, bus: Bus, clock: SharedClock) -> Self {
-        Self { db, bus, clock, wake: Arc::new(Notify::new()) }
+        Self {
+            db,
+            bus,
+            clock,
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// Wakes the relay now instead of at its next poll; call after committing events.
@@ -73,10 +78,7 @@ impl Relay {
 
     /// As `publish_batch`, running `between` after publishing and before marking; an error
     /// from it abandons the batch unmarked, as a crash at that point would.
-    pub async fn publish_batch_with(
-        &self,
-        between: impl FnOnce() -> Result<()>,
-    ) -> Result<usize> {
+    pub async fn publish_batch_with(&self, between: impl FnOnce() -> Result<()>) -> Result<usize> {
         let mut tx = self.db.begin().await?;
         let sql = format!(
             "SELECT seq, stream, payload FROM outbox WHERE publish_time IS NULL \
@@ -110,7 +112,12 @@ impl Relay {
             "UPDATE outbox SET publish_time = $1 WHERE seq BETWEEN $2 AND $3 AND seq IN ({})",
             seqs.join(",")
         );
-        sqlx::query(&mark).bind(now).bind(first).bind(last).execute(&mut *tx).await?;
+        sqlx::query(&mark)
+            .bind(now)
+            .bind(first)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(rows.len())
     }
@@ -118,10 +125,11 @@ impl Relay {
     /// Deletes published rows older than the retention period.
     pub async fn purge(&self) -> Result<u64> {
         let cutoff = self.clock.now() - RETENTION;
-        let done = sqlx::query("DELETE FROM outbox WHERE publish_time IS NOT NULL AND publish_time < $1")
-            .bind(cutoff)
-            .execute(self.db.pool())
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM outbox WHERE publish_time IS NOT NULL AND publish_time < $1")
+                .bind(cutoff)
+                .execute(self.db.pool())
+                .await?;
         Ok(done.rows_affected())
     }
 
@@ -135,7 +143,9 @@ impl Relay {
                 match self.publish_batch().await {
                     Ok(n) if n as i64 == BATCH => continue,
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, service = self.db.service(), "outbox relay failed; retrying"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, service = self.db.service(), "outbox relay failed; retrying")
+                    }
                 }
                 tokio::select! {
                     _ = stopped.notified() => break,

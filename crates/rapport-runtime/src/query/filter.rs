@@ -1,6 +1,6 @@
 //! The parser for the supported subset of AIP-160 filters (see the module docs of
 //! [`crate::query`] for the grammar). It only builds a tree; which fields exist and what their
-//! values mean is decided when the tree is rendered to SQL ([`super::sql::to_sql`]).
+//! values mean is decided when the tree is rendered to SQL ([`crate::query::to_sql`]).
 
 use std::fmt;
 
@@ -199,10 +199,6 @@ impl Parser {
             .is_some_and(|c| is_ident_char(*c) || *c == '.')
     }
 
-    fn at_any_keyword(&self) -> bool {
-        self.at_keyword("AND") || self.at_keyword("OR") || self.at_keyword("NOT")
-    }
-
     /// `and_expr (OR and_expr)*`
     fn or_expr(&mut self) -> Result<Expr, FieldViolation> {
         let mut items = vec![self.and_expr(None)?];
@@ -274,7 +270,11 @@ impl Parser {
                 self.skip_ws();
                 if self.peek() != Some(')') {
                     let mut e = self.expected("\")\"");
-                    e.description = format!("unclosed \"(\" at character {}: {}", open + 1, e.description);
+                    e.description = format!(
+                        "unclosed \"(\" at character {}: {}",
+                        open + 1,
+                        e.description
+                    );
                     return Err(e);
                 }
                 self.pos += 1;
@@ -401,8 +401,8 @@ impl Parser {
                         Some('t') => '\t',
                         Some('r') => '\r',
                         Some(other) => {
-                            let mut e =
-                                self.error_at(self.pos - 1, format!("unknown escape \"\\{other}\""));
+                            let mut e = self
+                                .error_at(self.pos - 1, format!("unknown escape \"\\{other}\""));
                             e.description += " (use \\\" for a quote and \\\\ for a backslash)";
                             return Err(e);
                         }
@@ -479,7 +479,11 @@ mod tests {
 
     #[test]
     fn and_binds_tighter_than_or() {
-        let (a, b, c) = (cmp("a", Op::Eq, "1"), cmp("b", Op::Eq, "2"), cmp("c", Op::Eq, "3"));
+        let (a, b, c) = (
+            cmp("a", Op::Eq, "1"),
+            cmp("b", Op::Eq, "2"),
+            cmp("c", Op::Eq, "3"),
+        );
         assert_eq!(
             ok("a=1 AND b=2 OR c=3"),
             Expr::Or(vec![Expr::And(vec![a.clone(), b.clone()]), c.clone()])
@@ -500,7 +504,11 @@ mod tests {
 
     #[test]
     fn juxtaposition_means_and() {
-        let (a, b, c) = (cmp("a", Op::Eq, "1"), cmp("b", Op::Eq, "2"), cmp("c", Op::Eq, "3"));
+        let (a, b, c) = (
+            cmp("a", Op::Eq, "1"),
+            cmp("b", Op::Eq, "2"),
+            cmp("c", Op::Eq, "3"),
+        );
         assert_eq!(ok("a=1 b=2"), Expr::And(vec![a.clone(), b.clone()]));
         assert_eq!(
             ok("a=1 b=2 OR c=3"),
@@ -547,10 +555,16 @@ mod tests {
             ok("create_time < 2024-01-01T08:00:00+08:00"),
             cmp("create_time", Op::Lt, "2024-01-01T08:00:00+08:00")
         );
-        assert_eq!(ok("phone:13812345678"), cmp("phone", Op::Has, "13812345678"));
+        assert_eq!(
+            ok("phone:13812345678"),
+            cmp("phone", Op::Has, "13812345678")
+        );
         assert_eq!(ok("vip = true"), cmp("vip", Op::Eq, "true"));
         assert_eq!(ok("x=3.14"), cmp("x", Op::Eq, "3.14"));
-        assert_eq!(ok("email=a.b+c@example.com"), cmp("email", Op::Eq, "a.b+c@example.com"));
+        assert_eq!(
+            ok("email=a.b+c@example.com"),
+            cmp("email", Op::Eq, "a.b+c@example.com")
+        );
         assert_eq!(ok("a:b:c"), cmp("a", Op::Has, "b:c"));
         assert_eq!(
             ok("custom_fields.size > 10"),
@@ -564,7 +578,10 @@ mod tests {
         assert_eq!(ok("name:张伟"), cmp("name", Op::Has, "张伟"));
         assert_eq!(
             ok("city = \"北京\" AND name:张"),
-            Expr::And(vec![quoted("city", Op::Eq, "北京"), cmp("name", Op::Has, "张")])
+            Expr::And(vec![
+                quoted("city", Op::Eq, "北京"),
+                cmp("name", Op::Has, "张")
+            ])
         );
     }
 
@@ -592,7 +609,10 @@ mod tests {
                 "a = 1 AND",
                 "expected a filter term after \"AND\" at character 10, found end of filter",
             ),
-            ("AND a=1", "expected a filter term at character 1, found \"AND\""),
+            (
+                "AND a=1",
+                "expected a filter term at character 1, found \"AND\"",
+            ),
             (
                 "a=1 OR OR b=2",
                 "expected a filter term after \"OR\" at character 8, found \"OR\"",
@@ -603,7 +623,10 @@ mod tests {
             ),
             ("a=1)", "unexpected \")\" at character 4"),
             ("()", "expected a filter term at character 2, found \")\""),
-            ("a = )", "expected a value after \"=\" at character 5, found \")\""),
+            (
+                "a = )",
+                "expected a value after \"=\" at character 5, found \")\"",
+            ),
             (
                 "name",
                 "expected an operator (=, !=, <, <=, >, >=, :) after \"name\" at character 5, \
@@ -620,7 +643,10 @@ mod tests {
                 "unknown escape \"\\q\" at character 7 (use \\\" for a quote and \\\\ for a \
                  backslash)",
             ),
-            ("a=1, b=2", "expected a field name at character 4, found \",\""),
+            (
+                "a=1, b=2",
+                "expected a field name at character 4, found \",\"",
+            ),
             (
                 "a.=1",
                 "expected a field name after \".\" at character 3, found \"=\"",

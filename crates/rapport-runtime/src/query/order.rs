@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(parse("   "), Ok(DEFAULT));
         assert_eq!(parse("display_name"), Ok(OrderBy::asc("display_name")));
         assert_eq!(parse("display_name asc"), Ok(OrderBy::asc("display_name")));
-        assert_eq!(parse("  display_name   desc "), Ok(OrderBy::desc("display_name")));
+        assert_eq!(
+            parse("  display_name   desc "),
+            Ok(OrderBy::desc("display_name"))
+        );
         assert_eq!(parse("create_time DESC"), Ok(OrderBy::desc("create_time")));
         assert_eq!(parse("create_time\tasc"), Ok(OrderBy::asc("create_time")));
     }
@@ -115,7 +118,12 @@ mod tests {
             let e = parse(raw).unwrap_err();
             assert_eq!(e.field, "order_by", "{raw}");
         }
-        assert!(parse("a b c").unwrap_err().description.contains("one field"));
+        assert!(
+            parse("a b c")
+                .unwrap_err()
+                .description
+                .contains("one field")
+        );
     }
 
     #[test]

@@ -195,7 +195,10 @@ mod tests {
         assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
         assert_ne!(fingerprint(&["a"]), fingerprint(&["a", ""]));
         // Pinned: a fingerprint must not change between builds, or live tokens break.
-        assert_eq!(fingerprint(&["tenant-1", "name:\"伟\""]), "f728ce44ca3da045");
+        assert_eq!(
+            fingerprint(&["tenant-1", "name:\"伟\""]),
+            "f728ce44ca3da045"
+        );
         assert_eq!(fingerprint(&[]), "e3b0c44298fc1c14");
     }
 }

@@ -25,7 +25,10 @@ impl Idempotency {
             return Ok(None);
         }
         if request_id.chars().count() > 128 {
-            return Err(Error::invalid("request_id", "must be at most 128 characters"));
+            return Err(Error::invalid(
+                "request_id",
+                "must be at most 128 characters",
+            ));
         }
         Ok(Some(Self {
             tenant: tenant.to_owned(),
@@ -35,7 +38,10 @@ impl Idempotency {
     }
 
     /// The response stored for this key, if the request ran before.
-    pub async fn replay<T: Message + Default>(&self, conn: &mut AnyConnection) -> Result<Option<T>> {
+    pub async fn replay<T: Message + Default>(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<Option<T>> {
         let row: Option<(Vec<u8>,)> = sqlx::query_as(
             "SELECT response FROM idempotency_keys \
              WHERE tenant_id = $1 AND method = $2 AND request_id = $3",
@@ -45,7 +51,8 @@ impl Idempotency {
         .bind(&self.request_id)
         .fetch_optional(conn)
         .await?;
-        row.map(|(bytes,)| T::decode(bytes.as_slice()).map_err(Error::internal)).transpose()
+        row.map(|(bytes,)| T::decode(bytes.as_slice()).map_err(Error::internal))
+            .transpose()
     }
 
     /// Stores the response in the transaction of the change. Returns `false` when a concurrent

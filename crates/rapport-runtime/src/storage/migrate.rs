@@ -46,7 +46,10 @@ pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {
         Dialect::Sqlite => (RUNTIME_SQLITE, migrations.sqlite),
     };
     if let Some(m) = service.iter().find(|m| m.version < 100) {
-        return Err(Error::internal(format!("service migration {} must be >= 100", m.version)));
+        return Err(Error::internal(format!(
+            "service migration {} must be >= 100",
+            m.version
+        )));
     }
     let all: Vec<SqlxMigration> = runtime
         .iter()

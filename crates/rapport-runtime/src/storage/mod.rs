@@ -39,7 +39,10 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -59,7 +62,9 @@ impl Db {
         } else if url.starts_with("sqlite") {
             Dialect::Sqlite
         } else {
-            return Err(Error::internal("database url must start with postgres:// or sqlite:"));
+            return Err(Error::internal(
+                "database url must start with postgres:// or sqlite:",
+            ));
         };
         if dialect == Dialect::Postgres {
             create_schema(&options, service).await?;
@@ -77,9 +82,11 @@ impl Db {
                 Box::pin(async move {
                     let setup = match dialect {
                         Dialect::Postgres => format!("SET search_path TO {schema}"),
-                        Dialect::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                        Dialect::Sqlite => {
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
-                            .to_owned(),
+                                .to_owned()
+                        }
                     };
                     conn.execute(setup.as_str()).await?;
                     Ok(())
@@ -88,15 +95,28 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot open the {service} database: {e}")))?;
-        Ok(Db { pool, dialect, service: service.to_owned() })
+        Ok(Db {
+            pool,
+            dialect,
+            service: service.to_owned(),
+        })
     }
 
     /// Opens (creating if needed) `<data_dir>/<service>.db`, the standalone default.
-    pub async fn open_sqlite_file(data_dir: &Path, service: &str, settings: PoolSettings) -> Result<Db> {
+    pub async fn open_sqlite_file(
+        data_dir: &Path,
+        service: &str,
+        settings: PoolSettings,
+    ) -> Result<Db> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", data_dir.display())))?;
         let file = data_dir.join(format!("{service}.db"));
-        Db::connect(&format!("sqlite://{}?mode=rwc", file.display()), service, settings).await
+        Db::connect(
+            &format!("sqlite://{}?mode=rwc", file.display()),
+            service,
+            settings,
+        )
+        .await
     }
 
     /// The pool, for reads and for writes that need no transaction.
@@ -126,9 +146,12 @@ impl Db {
 
     /// Whether the database answers; drives readiness.
     pub async fn healthy(&self) -> bool {
-        tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.pool))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("SELECT 1").execute(&self.pool),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
     }
 
     /// Closes the pool, waiting for connections in use to come back.
@@ -143,7 +166,8 @@ async fn create_schema(options: &AnyConnectOptions, schema: &str) -> Result<()> 
         .connect()
         .await
         .map_err(|e| Error::Unavailable(format!("cannot reach PostgreSQL: {e}")))?;
-    conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str()).await?;
+    conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+        .await?;
     Ok(())
 }
 
@@ -158,4 +182,21 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// Booleans are stored as INTEGER 0/1 so the same SQL and bindings work on both backends.
 pub fn bool_int(b: bool) -> i64 {
     i64::from(b)
+}
+
+/// Takes transaction-scoped locks on `keys` (sorted first, so two writers never wait on each
+/// other in opposite orders). A no-op on SQLite, whose writers already take turns.
+pub async fn lock_keys(tx: &mut Tx, dialect: Dialect, keys: &mut Vec<String>) -> Result<()> {
+    let Some(sql) = dialect.advisory_xact_lock() else {
+        return Ok(());
+    };
+    keys.sort();
+    keys.dedup();
+    for key in keys.iter() {
+        sqlx::query(sql)
+            .bind(key.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

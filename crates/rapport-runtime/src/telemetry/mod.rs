@@ -37,7 +37,8 @@ use metrics::{CallLabels, MethodLabels};
 /// that fails after its first message still counts as OK, and durations measure the time to
 /// the response headers, not to the end of a stream. A request dropped before its response
 /// (client cancellation, or a deadline enforced by tonic outside this layer) counts as `1`
-/// (CANCELLED). Requests rejected by tonic's own load shedding never reach this layer.
+/// (CANCELLED), and an error from the inner service as `2` (UNKNOWN). Requests rejected by
+/// tonic's own load shedding never reach this layer.
 #[derive(Debug, Clone)]
 pub struct GrpcTelemetryLayer {
     metrics: Metrics,

@@ -1,1 +1,13 @@
 //! Types and rules of customers. No tonic, no sqlx, no I/O.
+
+pub mod activity;
+pub mod consent;
+pub mod contact;
+pub mod custom_fields;
+pub mod merge;
+pub mod names;
+pub mod profile;
+pub mod relationship;
+pub mod settings;
+pub mod transfer;
+pub mod visibility;

@@ -1,0 +1,79 @@
+//! `rapport serve [SERVICE…]`: every service in one process on embedded SQLite (the default),
+//! or the named ones against PostgreSQL and Redis.
+
+use std::{sync::Arc, time::Duration};
+
+use rapport_runtime::{
+    auth::Role,
+    clock::SystemClock,
+    config::ServerArgs,
+    context::ServiceEntry,
+    server::shutdown_signal,
+    suite,
+    telemetry::{self, LogFormat},
+};
+
+use super::Outcome;
+use crate::services;
+
+/// Arguments of `rapport serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Services to run (customers, …); all when none is named.
+    pub services: Vec<String>,
+
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Runs until SIGTERM or Ctrl-C, then shuts down gracefully.
+pub async fn run(args: Args, log_format: LogFormat) -> Outcome {
+    let entries: Vec<ServiceEntry> = services::select(&args.services)?;
+    let name = if entries.len() == 1 {
+        entries[0].name
+    } else {
+        "suite"
+    };
+    let _telemetry = telemetry::init(&format!("rapport-{name}"), log_format)?;
+    let (keys, created) = suite::resolve_keys(&args.server)?;
+    let keys = Arc::new(keys);
+    if created {
+        // First standalone start: hand the operator a way in, as a dev-mode server would.
+        let token = keys.issue(
+            "default",
+            "admin",
+            &[Role::Admin],
+            None,
+            Duration::from_secs(30 * 24 * 3600),
+        )?;
+        println!(
+            "Created a signing secret in {}.\nAdmin token for tenant \"default\" (valid 30 days):\n\n{token}\n\n\
+             Issue more with: rapport token issue --tenant T --subject S --role R",
+            args.server.data_dir.display()
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(args.server.listen).await?;
+    let mut running = suite::launch(
+        &args.server,
+        &entries,
+        keys,
+        Arc::new(SystemClock),
+        listener,
+    )
+    .await?;
+    let names: Vec<_> = entries.iter().map(|e| e.name).collect();
+    tracing::info!(addr = %running.addr, metrics = ?running.metrics_addr, services = ?names, "serving");
+    let stop = running.take_stop();
+    tokio::select! {
+        res = running.wait() => res?,
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down");
+            if let Some(stop) = stop {
+                let _ = stop.send(());
+            }
+            running.wait().await?;
+        }
+    }
+    tracing::info!("stopped");
+    Ok(std::process::ExitCode::SUCCESS)
+}

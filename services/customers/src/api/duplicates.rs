@@ -1,0 +1,180 @@
+//! Finding duplicates and merging them.
+
+use std::collections::BTreeSet;
+
+use rapport_proto::customers as pb;
+use rapport_runtime::{Error, Result, validation::Violations};
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{
+    convert::customer::{customer_to_proto, parse_contact_keys},
+    support::{self, CustomersApi, MANAGERS, READERS, caller, customer_id, require_live},
+};
+use crate::{
+    domain::{merge::merge_into, names, profile::Customer},
+    store,
+};
+
+/// Most customers merged into a survivor in one call.
+const MAX_MERGED: usize = 50;
+
+/// Matches name every live customer sharing a contact, whoever owns it: finding the customer
+/// another rep already serves is the point (scenario S1). Only names are revealed.
+pub(super) async fn find(
+    api: &CustomersApi,
+    req: Request<pb::FindDuplicatesRequest>,
+) -> Result<pb::FindDuplicatesResponse> {
+    let p = caller(&req, READERS)?;
+    let msg = req.get_ref();
+    let (keys, exclude) = if !msg.name.is_empty() {
+        let id = customer_id("name", &msg.name)?;
+        (
+            api.load_visible(&p, id).await?.profile.contact_keys(),
+            vec![id],
+        )
+    } else {
+        let Some(contacts) = &msg.contacts else {
+            return Err(Error::invalid(
+                "name",
+                "give a customer name, or contacts to look for",
+            ));
+        };
+        let settings = api.settings(&p.tenant_id).await?;
+        let mut v = Violations::with_prefix("contacts");
+        let keys = parse_contact_keys(contacts, &api.profile_context(&settings), &mut v);
+        if !v.is_empty() {
+            return Err(v.into_vec().into());
+        }
+        if keys.is_empty() {
+            return Err(Error::invalid(
+                "contacts",
+                "give at least one phone, email or IM handle",
+            ));
+        }
+        (keys, Vec::new())
+    };
+    let mut conn = api.db().pool().acquire().await?;
+    let hits = store::find_by_contacts(&mut conn, &p.tenant_id, &keys, &exclude).await?;
+    let matches = hits
+        .into_iter()
+        .map(|h| pb::DuplicateMatch {
+            customer: names::customer_name(h.customer_id),
+            display_name: h.display_name,
+            matched_on: h.matched.iter().map(ToString::to_string).collect(),
+        })
+        .collect();
+    Ok(pb::FindDuplicatesResponse { matches })
+}
+
+pub(super) async fn merge(
+    api: &CustomersApi,
+    req: Request<pb::MergeCustomersRequest>,
+) -> Result<pb::Customer> {
+    let p = caller(&req, MANAGERS)?;
+    let msg = req.get_ref();
+    let (survivor_id, merged_ids) = parse_merge(msg)?;
+    let idem = support::idempotency(&p, "MergeCustomers", &msg.request_id)?;
+    let mut tx = api.db().begin().await?;
+    if let Some(done) = api.replay(&mut tx, &idem).await? {
+        return Ok(done);
+    }
+    // Lock in id order, so two merges touching the same customers cannot deadlock.
+    let mut all: Vec<Uuid> = merged_ids.iter().copied().chain([survivor_id]).collect();
+    all.sort();
+    let mut loaded = Vec::with_capacity(all.len());
+    for id in &all {
+        let c = api.lock_visible(&mut tx, &p, *id).await?;
+        require_live(&c)?;
+        loaded.push(c);
+    }
+    let (survivor, merged): (Vec<Customer>, Vec<Customer>) =
+        loaded.into_iter().partition(|c| c.id == survivor_id);
+    let survivor = survivor
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::internal("survivor lost"))?;
+    let now = api.now();
+    let mut profile = survivor.profile.clone();
+    for m in &merged {
+        merge_into(&mut profile, &m.profile);
+    }
+    let possible_duplicates = survivor
+        .possible_duplicates
+        .iter()
+        .copied()
+        .filter(|d| !merged_ids.contains(d))
+        .collect();
+    let kept = Customer {
+        profile,
+        possible_duplicates,
+        update_time: now,
+        version: survivor.version + 1,
+        ..survivor.clone()
+    };
+    if !store::update_customer(&mut tx, &p.tenant_id, &kept, survivor.version).await? {
+        return Err(Error::stale_etag(&kept.resource_name()));
+    }
+    for m in &merged {
+        let gone = Customer {
+            merged_into: Some(survivor_id),
+            delete_time: Some(now),
+            update_time: now,
+            version: m.version + 1,
+            ..m.clone()
+        };
+        if !store::update_customer(&mut tx, &p.tenant_id, &gone, m.version).await? {
+            return Err(Error::stale_etag(&gone.resource_name()));
+        }
+        store::repoint_relationships(&mut tx, &p.tenant_id, survivor_id, m.id).await?;
+        store::repoint_timeline(&mut tx, &p.tenant_id, survivor_id, m.id).await?;
+    }
+    let event = pb::CustomersMerged {
+        survivor: kept.resource_name(),
+        merged: merged.iter().map(Customer::resource_name).collect(),
+    };
+    api.emit(
+        &mut tx,
+        &p,
+        "customers.merged",
+        kept.resource_name(),
+        "CustomersMerged",
+        &event,
+    )
+    .await?;
+    api.finish(tx, &p, &idem, customer_to_proto(&kept), &all)
+        .await
+}
+
+fn parse_merge(msg: &pb::MergeCustomersRequest) -> Result<(Uuid, Vec<Uuid>)> {
+    let mut v = Violations::new();
+    let survivor = names::parse_customer_name(&msg.survivor)
+        .map_err(|e| v.add("survivor", e))
+        .ok();
+    if msg.merged.is_empty() {
+        v.add(
+            "merged",
+            "is required: name 1 to 50 customers to merge into the survivor",
+        );
+    } else if msg.merged.len() > MAX_MERGED {
+        v.add(
+            "merged",
+            format!(
+                "names {} customers; at most {MAX_MERGED} merge at once",
+                msg.merged.len()
+            ),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    let mut merged = Vec::new();
+    for (i, name) in msg.merged.iter().enumerate() {
+        match names::parse_customer_name(name) {
+            Err(e) => v.add(format!("merged[{i}]"), e),
+            Ok(id) if Some(id) == survivor => v.add(format!("merged[{i}]"), "is the survivor"),
+            Ok(id) if !seen.insert(id) => v.add(format!("merged[{i}]"), "is named twice"),
+            Ok(id) => merged.push(id),
+        }
+    }
+    v.finish(())?;
+    Ok((survivor.unwrap_or_default(), merged))
+}

@@ -1,0 +1,105 @@
+//! Hand-over of customers between reps, with the full history kept.
+
+use rapport_proto::customers as pb;
+use rapport_runtime::{Error, Result};
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{
+    convert::{
+        activity::{
+            ownership_transfer_to_proto, parse_list_ownership_transfers, parse_transfer_ownership,
+        },
+        customer::customer_to_proto,
+    },
+    paging::{Page, both, next_token},
+    support::{self, CustomersApi, MANAGERS, READERS, caller, check_etag, require_live},
+};
+use crate::{
+    domain::{profile::Customer, transfer},
+    store,
+};
+
+pub(super) async fn transfer(
+    api: &CustomersApi,
+    req: Request<pb::TransferCustomerOwnershipRequest>,
+) -> Result<pb::Customer> {
+    let p = caller(&req, MANAGERS)?;
+    let request = parse_transfer_ownership(req.get_ref())?;
+    let msg = req.get_ref();
+    let idem = support::idempotency(&p, "TransferCustomerOwnership", &msg.request_id)?;
+    let mut tx = api.db().begin().await?;
+    if let Some(done) = api.replay(&mut tx, &idem).await? {
+        return Ok(done);
+    }
+    let current = api.lock_visible(&mut tx, &p, request.customer_id).await?;
+    require_live(&current)?;
+    check_etag(&msg.etag, &current)?;
+    let now = api.now();
+    let record = transfer::transfer(
+        &request,
+        &current.profile.owner_id,
+        &current.profile.team_id,
+        Uuid::now_v7(),
+        &p.subject,
+        now,
+    )
+    .map_err(|m| Error::precondition("OWNER_UNCHANGED", m))?;
+    let mut profile = current.profile.clone();
+    profile.owner_id = record.to_owner_id.clone();
+    profile.team_id = record.to_team_id.clone();
+    if let Some(store_id) = &request.new_store_id {
+        profile.store_id = store_id.clone();
+    }
+    let updated = Customer {
+        profile,
+        update_time: now,
+        version: current.version + 1,
+        ..current.clone()
+    };
+    if !store::update_customer(&mut tx, &p.tenant_id, &updated, current.version).await? {
+        return Err(Error::stale_etag(&updated.resource_name()));
+    }
+    store::insert_transfer(&mut tx, &p.tenant_id, &record).await?;
+    let event = pb::CustomerOwnerChanged {
+        customer: updated.resource_name(),
+        transfer: Some(ownership_transfer_to_proto(&record)),
+    };
+    api.emit(
+        &mut tx,
+        &p,
+        "customer.owner_changed",
+        updated.resource_name(),
+        "CustomerOwnerChanged",
+        &event,
+    )
+    .await?;
+    api.finish(tx, &p, &idem, customer_to_proto(&updated), &[updated.id])
+        .await
+}
+
+pub(super) async fn list(
+    api: &CustomersApi,
+    req: Request<pb::ListOwnershipTransfersRequest>,
+) -> Result<pb::ListOwnershipTransfersResponse> {
+    let p = caller(&req, READERS)?;
+    let msg = req.get_ref();
+    let customer_id = parse_list_ownership_transfers(msg).map_err(Error::from);
+    let page = Page::parse(&p, &msg.parent, msg.page_size, &msg.page_token);
+    let (customer_id, page) = both(customer_id, page)?;
+    api.load_visible(&p, customer_id).await?;
+    let mut conn = api.db().pool().acquire().await?;
+    let mut rows = store::list_transfers(
+        &mut conn,
+        &p.tenant_id,
+        customer_id,
+        &page.after,
+        page.limit + 1,
+    )
+    .await?;
+    let next_page_token = next_token(&page, &mut rows, |t| (t.create_time, t.id));
+    Ok(pb::ListOwnershipTransfersResponse {
+        transfers: rows.iter().map(ownership_transfer_to_proto).collect(),
+        next_page_token,
+    })
+}

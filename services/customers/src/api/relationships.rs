@@ -1,0 +1,87 @@
+//! Typed links between customers, readable from both sides.
+
+use rapport_proto::customers as pb;
+use rapport_runtime::{Error, Result};
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{
+    convert::relationship::{
+        parse_create_relationship, parse_delete_relationship, parse_list_relationships,
+        relationship_to_proto,
+    },
+    support::{self, CustomersApi, READERS, WRITERS, caller, require_live},
+};
+use crate::{domain::names, store};
+
+pub(super) async fn create(
+    api: &CustomersApi,
+    req: Request<pb::CreateRelationshipRequest>,
+) -> Result<pb::Relationship> {
+    let p = caller(&req, WRITERS)?;
+    let new = parse_create_relationship(req.get_ref())?;
+    let idem = support::idempotency(&p, "CreateRelationship", &req.get_ref().request_id)?;
+    let (customer_id, related_id) = (new.customer_id, new.related_id);
+    let mut tx = api.db().begin().await?;
+    if let Some(done) = api.replay(&mut tx, &idem).await? {
+        return Ok(done);
+    }
+    let customer = api.lock_visible(&mut tx, &p, customer_id).await?;
+    require_live(&customer)?;
+    // The other end must exist in the tenant; the caller need not own it (a rep links its
+    // customer to a relative another rep serves).
+    let related = store::lock_customer(&mut tx, api.db().dialect(), &p.tenant_id, related_id)
+        .await?
+        .ok_or_else(|| Error::not_found(names::customer_name(related_id)))?;
+    require_live(&related)?;
+    let (from, to, kind) = new.uniqueness_key();
+    if let Some(existing) = store::find_relationship(&mut tx, &p.tenant_id, from, to, kind).await? {
+        return Err(Error::AlreadyExists {
+            reason: "RELATIONSHIP_EXISTS",
+            message: "these customers are already linked this way".into(),
+            existing: names::relationship_name(customer_id, existing.id),
+        });
+    }
+    let link = new.into_relationship(Uuid::now_v7(), api.now());
+    store::insert_relationship(&mut tx, &p.tenant_id, &link).await?;
+    let view = link
+        .view_from(customer_id)
+        .ok_or_else(|| Error::internal("link lost its end"))?;
+    api.finish(tx, &p, &idem, relationship_to_proto(&view), &[])
+        .await
+}
+
+pub(super) async fn list(
+    api: &CustomersApi,
+    req: Request<pb::ListRelationshipsRequest>,
+) -> Result<pb::ListRelationshipsResponse> {
+    let p = caller(&req, READERS)?;
+    let (customer_id, kind) = parse_list_relationships(req.get_ref())?;
+    api.load_visible(&p, customer_id).await?;
+    let mut conn = api.db().pool().acquire().await?;
+    let links = store::list_relationships(&mut conn, &p.tenant_id, customer_id).await?;
+    let relationships = links
+        .iter()
+        .filter_map(|l| l.view_from(customer_id))
+        .filter(|v| kind.is_none_or(|k| v.kind == k))
+        .map(|v| relationship_to_proto(&v))
+        .collect();
+    Ok(pb::ListRelationshipsResponse { relationships })
+}
+
+pub(super) async fn delete(
+    api: &CustomersApi,
+    req: Request<pb::DeleteRelationshipRequest>,
+) -> Result<pb::DeleteRelationshipResponse> {
+    let p = caller(&req, WRITERS)?;
+    let (customer_id, link_id) = parse_delete_relationship(req.get_ref())?;
+    let mut tx = api.db().begin().await?;
+    api.lock_visible(&mut tx, &p, customer_id).await?;
+    let link = store::get_relationship(&mut tx, &p.tenant_id, link_id)
+        .await?
+        .filter(|l| l.involves(customer_id))
+        .ok_or_else(|| Error::not_found(req.get_ref().name.clone()))?;
+    store::delete_relationship(&mut tx, &p.tenant_id, link.id).await?;
+    tx.commit().await?;
+    Ok(pb::DeleteRelationshipResponse {})
+}

@@ -1,0 +1,268 @@
+//! What every handler shares: the caller and its roles, visibility, the tenant's settings, the
+//! read-through cache, events, idempotency and the end of a write.
+
+use std::time::Duration;
+
+use prost::Message;
+use rapport_runtime::{
+    Error, Result,
+    auth::{Principal, Role, principal},
+    cache,
+    clock::Micros,
+    context::ServiceContext,
+    events::{NewEvent, append},
+    storage::{Db, Idempotency, Tx},
+};
+use tonic::Request;
+use uuid::Uuid;
+
+use super::convert::customer::ProfileContext;
+use crate::{
+    domain::{names, profile::Customer, settings::Settings, visibility},
+    store::{self, RepScope},
+};
+
+/// The event stream of this service.
+pub const STREAM: &str = "customers";
+const EVENT_PREFIX: &str = "rapport.customers.v1.";
+const CUSTOMER_TTL: Duration = Duration::from_secs(300);
+
+/// Roles that may read customers.
+pub const READERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Rep,
+    Role::ServiceAgent,
+    Role::Marketer,
+    Role::ServiceAccount,
+];
+/// Roles that may create and edit customers they can see, and record activities.
+pub const WRITERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Rep,
+    Role::ServiceAgent,
+    Role::ServiceAccount,
+];
+/// Roles that may delete, merge, bulk-edit, import, export and hand customers over.
+pub const MANAGERS: &[Role] = &[Role::Admin, Role::Manager, Role::ServiceAccount];
+/// Roles that may change the tenant's settings.
+pub const ADMINS: &[Role] = &[Role::Admin];
+
+/// The service's state, shared by every call.
+#[derive(Clone)]
+pub struct CustomersApi {
+    pub(crate) ctx: ServiceContext,
+}
+
+/// The authenticated caller, if it holds one of `roles`.
+pub fn caller<T>(req: &Request<T>, roles: &[Role]) -> Result<Principal> {
+    let p = principal(req)?;
+    p.require_any(roles)?;
+    Ok(p)
+}
+
+/// The rows a caller is limited to: `None` for callers who see the whole tenant.
+pub fn scope(p: &Principal) -> Option<RepScope> {
+    let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
+    (!visibility::sees_all(&roles)).then(|| RepScope {
+        subject: p.subject.clone(),
+        team: p.team_id.clone(),
+    })
+}
+
+/// Whether the caller may see `c`.
+pub fn can_see(p: &Principal, c: &Customer) -> bool {
+    match scope(p) {
+        None => true,
+        Some(s) => visibility::rep_can_see(
+            &s.subject,
+            s.team.as_deref(),
+            &c.profile.owner_id,
+            &c.profile.team_id,
+            &c.profile.shared_team_ids,
+        ),
+    }
+}
+
+/// The id in a `customers/{id}` name given in `field`.
+pub fn customer_id(field: &str, name: &str) -> Result<Uuid> {
+    names::parse_customer_name(name).map_err(|e| Error::invalid(field, e))
+}
+
+/// ABORTED unless `given` is empty or `c`'s current etag.
+pub fn check_etag(given: &str, c: &Customer) -> Result<()> {
+    if !given.is_empty() && given != c.etag() {
+        return Err(Error::stale_etag(&c.resource_name()));
+    }
+    Ok(())
+}
+
+/// FAILED_PRECONDITION when `c` is soft-deleted.
+pub fn require_live(c: &Customer) -> Result<()> {
+    if c.is_deleted() {
+        return Err(Error::precondition(
+            "CUSTOMER_DELETED",
+            format!("{} is deleted; undelete it first", c.resource_name()),
+        ));
+    }
+    Ok(())
+}
+
+/// A request id turned into an idempotency key of `method`.
+pub fn idempotency(
+    p: &Principal,
+    method: &'static str,
+    request_id: &str,
+) -> Result<Option<Idempotency>> {
+    Idempotency::new(&p.tenant_id, method, request_id)
+}
+
+impl CustomersApi {
+    /// The service over `ctx`.
+    pub fn new(ctx: ServiceContext) -> Self {
+        Self { ctx }
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> Micros {
+        self.ctx.clock.now()
+    }
+
+    /// The service's database.
+    pub fn db(&self) -> &Db {
+        &self.ctx.db
+    }
+
+    /// The tenant's settings.
+    pub async fn settings(&self, tenant: &str) -> Result<Settings> {
+        let mut conn = self.db().pool().acquire().await?;
+        store::get_settings(&mut conn, tenant).await
+    }
+
+    /// Today in UTC, for date rules.
+    pub fn today(&self) -> time::Date {
+        rapport_runtime::clock::to_datetime(self.now()).date()
+    }
+
+    /// What parsing a profile needs from the tenant's settings.
+    pub fn profile_context<'a>(&self, settings: &'a Settings) -> ProfileContext<'a> {
+        ProfileContext {
+            default_region: &settings.default_region,
+            custom_fields: &settings.custom_fields,
+            today: self.today(),
+        }
+    }
+
+    fn cache_key(tenant: &str, id: Uuid) -> String {
+        cache::key(STREAM, tenant, "customer", &id.to_string())
+    }
+
+    /// A customer the caller may see, through the cache; NOT_FOUND otherwise (also for
+    /// another tenant's id).
+    pub async fn load_visible(&self, p: &Principal, id: Uuid) -> Result<Customer> {
+        let key = Self::cache_key(&p.tenant_id, id);
+        let cached = match self.ctx.cache.get(&key).await {
+            Some(bytes) => serde_json::from_slice::<Customer>(&bytes).ok(),
+            None => None,
+        };
+        let customer = match cached {
+            Some(c) => c,
+            None => {
+                let mut conn = self.db().pool().acquire().await?;
+                let c = store::get_customer(&mut conn, &p.tenant_id, id)
+                    .await?
+                    .ok_or_else(|| Error::not_found(names::customer_name(id)))?;
+                if let Ok(bytes) = serde_json::to_vec(&c) {
+                    self.ctx.cache.set(&key, &bytes, CUSTOMER_TTL).await;
+                }
+                c
+            }
+        };
+        if !can_see(p, &customer) {
+            return Err(Error::not_found(names::customer_name(id)));
+        }
+        Ok(customer)
+    }
+
+    /// A customer the caller may see, locked in `tx`; NOT_FOUND otherwise.
+    pub async fn lock_visible(&self, tx: &mut Tx, p: &Principal, id: Uuid) -> Result<Customer> {
+        store::lock_customer(tx, self.db().dialect(), &p.tenant_id, id)
+            .await?
+            .filter(|c| can_see(p, c))
+            .ok_or_else(|| Error::not_found(names::customer_name(id)))
+    }
+
+    /// Appends event `rapport.customers.v1.<kind>` about `subject` with `payload` (whose proto
+    /// message is `rapport.customers.v1.<payload_type>`).
+    pub async fn emit<M: Message>(
+        &self,
+        tx: &mut Tx,
+        p: &Principal,
+        kind: &str,
+        subject: String,
+        payload_type: &str,
+        payload: &M,
+    ) -> Result<()> {
+        let event_type = format!("{EVENT_PREFIX}{kind}");
+        let payload_type = format!("{EVENT_PREFIX}{payload_type}");
+        let event = NewEvent {
+            stream: STREAM,
+            event_type: &event_type,
+            subject,
+            tenant: &p.tenant_id,
+            actor: &p.subject,
+            payload_type: &payload_type,
+            payload: payload.encode_to_vec(),
+        };
+        append(tx, event, self.now()).await.map(|_| ())
+    }
+
+    /// The response stored for `idem`, if the request ran before.
+    pub async fn replay<T: Message + Default>(
+        &self,
+        tx: &mut Tx,
+        idem: &Option<Idempotency>,
+    ) -> Result<Option<T>> {
+        match idem {
+            Some(k) => k.replay(&mut **tx).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a write: records the response under `idem`, commits, then drops `changed` from the
+    /// cache and wakes the outbox relay. If a concurrent retry with the same request id
+    /// committed first, its response is returned instead and this change is rolled back.
+    pub async fn finish<T: Message + Default>(
+        &self,
+        mut tx: Tx,
+        p: &Principal,
+        idem: &Option<Idempotency>,
+        response: T,
+        changed: &[Uuid],
+    ) -> Result<T> {
+        if let Some(k) = idem {
+            if !k.record(&mut tx, &response, self.now()).await? {
+                tx.rollback().await?;
+                let mut conn = self.db().pool().acquire().await?;
+                return k
+                    .replay(&mut conn)
+                    .await?
+                    .ok_or_else(|| Error::internal("idempotency record vanished"));
+            }
+        }
+        tx.commit().await?;
+        self.committed(&p.tenant_id, changed).await;
+        Ok(response)
+    }
+
+    /// After a commit: forget cached copies of `changed` and wake the relay.
+    pub async fn committed(&self, tenant: &str, changed: &[Uuid]) {
+        let keys: Vec<String> = changed
+            .iter()
+            .map(|id| Self::cache_key(tenant, *id))
+            .collect();
+        self.ctx.cache.delete_many(&keys).await;
+        self.ctx.outbox_waker.notify_one();
+    }
+}

@@ -1,0 +1,520 @@
+//! Customers and their child rows (contact keys, tags, shared teams).
+
+use rapport_runtime::{
+    Error, Result,
+    dialect::Dialect,
+    query::{BindValue, CursorValue, FieldSpec, OrderBy, SqlFilter, bind_all},
+    storage::{Tx, lock_keys},
+};
+use sqlx::{AnyConnection, Row, any::AnyRow};
+use uuid::Uuid;
+
+use super::{placeholders, uuid};
+use crate::domain::{
+    contact::{ContactKey, ContactKind},
+    profile::{Customer, Profile},
+};
+
+const COLUMNS: &str =
+    "id, profile, possible_duplicates, merged_into, create_time, update_time, delete_time, version";
+
+/// Fields ListCustomers can filter on (the AIP-160 subset documented on ListCustomersRequest).
+pub const FILTER_FIELDS: &[FieldSpec] = &[
+    FieldSpec::search("display_name", "c.search_text"),
+    FieldSpec::exists(
+        "phone",
+        "EXISTS (SELECT 1 FROM customer_contacts k WHERE k.tenant_id = c.tenant_id AND k.customer_id = c.id AND k.kind = 'phone' AND k.value = {})",
+        Some(normalize_phone_filter),
+    ),
+    FieldSpec::exists(
+        "email",
+        "EXISTS (SELECT 1 FROM customer_contacts k WHERE k.tenant_id = c.tenant_id AND k.customer_id = c.id AND k.kind = 'email' AND k.value = {})",
+        Some(normalize_email_filter),
+    ),
+    FieldSpec::exists(
+        "im_handle",
+        "EXISTS (SELECT 1 FROM customer_contacts k WHERE k.tenant_id = c.tenant_id AND k.customer_id = c.id AND k.kind = 'im' AND k.value = {})",
+        Some(normalize_im_filter),
+    ),
+    FieldSpec::exists(
+        "tags",
+        "EXISTS (SELECT 1 FROM customer_tags t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND t.tag = {})",
+        None,
+    ),
+    FieldSpec::text("owner_id", "c.owner_id"),
+    FieldSpec::text("team_id", "c.team_id"),
+    FieldSpec::text("store_id", "c.store_id"),
+    FieldSpec::text("province", "c.province"),
+    FieldSpec::text("city", "c.city"),
+    FieldSpec::text("district", "c.district"),
+    FieldSpec::enumeration("kind", "c.kind", &["person", "organization"]),
+    FieldSpec::enumeration(
+        "lifecycle_stage",
+        "c.lifecycle_stage",
+        &["prospect", "customer", "repeat_customer", "churned"],
+    ),
+    FieldSpec::text("grade", "c.grade"),
+    FieldSpec::text("source_channel", "c.source_channel"),
+    FieldSpec::timestamp("create_time", "c.create_time"),
+    FieldSpec::timestamp("update_time", "c.update_time"),
+    FieldSpec::date("birth_date", "c.birth_date"),
+    FieldSpec::json("custom_fields", "c.custom"),
+];
+
+// Filters name phones in E.164 ("+86…"): a filter has no tenant region to read a local number in.
+fn normalize_phone_filter(v: &str) -> std::result::Result<String, String> {
+    crate::domain::contact::normalize_phone(v, "ZZ")
+        .map_err(|e| format!("{e} (write phones in filters in E.164, e.g. +8613812345678)"))
+}
+
+fn normalize_email_filter(v: &str) -> std::result::Result<String, String> {
+    crate::domain::contact::normalize_email(v).map(|e| e.to_lowercase())
+}
+
+fn normalize_im_filter(v: &str) -> std::result::Result<String, String> {
+    let (platform, handle) = v
+        .split_once(':')
+        .ok_or_else(|| "must look like platform:handle, e.g. wechat:zhangwei".to_owned())?;
+    Ok(format!(
+        "{}:{}",
+        platform.trim().to_lowercase(),
+        handle.trim().to_lowercase()
+    ))
+}
+
+fn text_column(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The filterable columns written beside the profile document.
+struct Columns {
+    kind: String,
+    display_name: String,
+    search_text: String,
+    province: String,
+    city: String,
+    district: String,
+    birth_date: String,
+    custom: String,
+}
+
+impl Columns {
+    fn of(p: &Profile) -> Result<Self> {
+        let first = p.addresses.first();
+        Ok(Columns {
+            kind: text_column(&p.kind),
+            display_name: p.display_name.clone(),
+            search_text: p.search_text(),
+            province: first.map(|a| a.province.clone()).unwrap_or_default(),
+            city: first.map(|a| a.city.clone()).unwrap_or_default(),
+            district: first.map(|a| a.district.clone()).unwrap_or_default(),
+            birth_date: p
+                .demographics
+                .birth_date
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            custom: serde_json::to_string(&p.custom_fields).map_err(Error::internal)?,
+        })
+    }
+}
+
+fn row_to_customer(row: &AnyRow) -> Result<Customer> {
+    let profile: String = row.try_get("profile")?;
+    let dups: String = row.try_get("possible_duplicates")?;
+    let merged: Option<String> = row.try_get("merged_into")?;
+    Ok(Customer {
+        id: uuid(&row.try_get::<String, _>("id")?)?,
+        profile: serde_json::from_str(&profile).map_err(Error::internal)?,
+        possible_duplicates: serde_json::from_str(&dups).map_err(Error::internal)?,
+        merged_into: merged.as_deref().map(uuid).transpose()?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+        delete_time: row.try_get("delete_time")?,
+        version: row.try_get("version")?,
+    })
+}
+
+/// Rows per multi-row INSERT; keeps every statement well under both backends' bind limits.
+const CHUNK: usize = 400;
+
+/// Inserts new customers with their child rows.
+pub async fn insert_customers(tx: &mut Tx, tenant: &str, customers: &[Customer]) -> Result<()> {
+    for chunk in customers.chunks(CHUNK) {
+        const N: usize = 23;
+        let mut sql = String::from(
+            "INSERT INTO customers (tenant_id, id, kind, display_name, search_text, owner_id, team_id, \
+             store_id, lifecycle_stage, grade, source_channel, province, city, district, birth_date, \
+             custom, profile, possible_duplicates, merged_into, create_time, update_time, delete_time, \
+             version) VALUES ",
+        );
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, c) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            sql.push_str(&placeholders(i * N + 1, N));
+            sql.push(')');
+            rows.push((c, Columns::of(&c.profile)?, encode(c)?));
+        }
+        let mut q = sqlx::query(&sql);
+        for (c, cols, (profile, dups)) in &rows {
+            let p = &c.profile;
+            q = q
+                .bind(tenant)
+                .bind(c.id.to_string())
+                .bind(cols.kind.as_str())
+                .bind(cols.display_name.as_str())
+                .bind(cols.search_text.as_str())
+                .bind(p.owner_id.as_str())
+                .bind(p.team_id.as_str())
+                .bind(p.store_id.as_str())
+                .bind(p.lifecycle_stage.as_str())
+                .bind(p.grade.as_str())
+                .bind(p.source_channel.as_str())
+                .bind(cols.province.as_str())
+                .bind(cols.city.as_str())
+                .bind(cols.district.as_str())
+                .bind(cols.birth_date.as_str())
+                .bind(cols.custom.as_str())
+                .bind(profile.as_str())
+                .bind(dups.as_str())
+                .bind(c.merged_into.map(|m| m.to_string()))
+                .bind(c.create_time)
+                .bind(c.update_time)
+                .bind(c.delete_time)
+                .bind(c.version);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    insert_children(tx, tenant, customers).await
+}
+
+fn encode(c: &Customer) -> Result<(String, String)> {
+    Ok((
+        serde_json::to_string(&c.profile).map_err(Error::internal)?,
+        serde_json::to_string(&c.possible_duplicates).map_err(Error::internal)?,
+    ))
+}
+
+/// Writes contact keys, tags and shared teams of `customers` (whose old rows are gone).
+async fn insert_children(tx: &mut Tx, tenant: &str, customers: &[Customer]) -> Result<()> {
+    let mut contacts: Vec<(String, &'static str, String)> = Vec::new();
+    let mut tags: Vec<(String, String)> = Vec::new();
+    let mut teams: Vec<(String, String)> = Vec::new();
+    for c in customers {
+        let id = c.id.to_string();
+        for k in c.profile.contact_keys() {
+            contacts.push((id.clone(), k.kind.as_str(), k.value));
+        }
+        tags.extend(c.profile.tags.iter().map(|t| (id.clone(), t.clone())));
+        teams.extend(
+            c.profile
+                .shared_team_ids
+                .iter()
+                .map(|t| (id.clone(), t.clone())),
+        );
+    }
+    for chunk in contacts.chunks(CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, {})", placeholders(i * 3 + 2, 3)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO customer_contacts (tenant_id, customer_id, kind, value) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(tenant);
+        for (id, kind, value) in chunk {
+            q = q.bind(id.as_str()).bind(*kind).bind(value.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for (table, column, rows) in [
+        ("customer_tags", "tag", &tags),
+        ("customer_shared_teams", "team_id", &teams),
+    ] {
+        for chunk in rows.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, {})", placeholders(i * 2 + 2, 2)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} (tenant_id, customer_id, {column}) VALUES {} ON CONFLICT DO NOTHING",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(tenant);
+            for (id, value) in chunk {
+                q = q.bind(id.as_str()).bind(value.as_str());
+            }
+            q.execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites a customer whose stored version is `expected_version`. Returns `false` when the
+/// version moved on (a concurrent change won).
+pub async fn update_customer(
+    tx: &mut Tx,
+    tenant: &str,
+    c: &Customer,
+    expected_version: i64,
+) -> Result<bool> {
+    let cols = Columns::of(&c.profile)?;
+    let (profile, dups) = encode(c)?;
+    let p = &c.profile;
+    let done = sqlx::query(
+        "UPDATE customers SET kind = $3, display_name = $4, search_text = $5, owner_id = $6, \
+         team_id = $7, store_id = $8, lifecycle_stage = $9, grade = $10, source_channel = $11, \
+         province = $12, city = $13, district = $14, birth_date = $15, custom = $16, profile = $17, \
+         possible_duplicates = $18, merged_into = $19, update_time = $20, delete_time = $21, \
+         version = $22 WHERE tenant_id = $1 AND id = $2 AND version = $23",
+    )
+    .bind(tenant)
+    .bind(c.id.to_string())
+    .bind(cols.kind.as_str())
+    .bind(cols.display_name.as_str())
+    .bind(cols.search_text.as_str())
+    .bind(p.owner_id.as_str())
+    .bind(p.team_id.as_str())
+    .bind(p.store_id.as_str())
+    .bind(p.lifecycle_stage.as_str())
+    .bind(p.grade.as_str())
+    .bind(p.source_channel.as_str())
+    .bind(cols.province.as_str())
+    .bind(cols.city.as_str())
+    .bind(cols.district.as_str())
+    .bind(cols.birth_date.as_str())
+    .bind(cols.custom.as_str())
+    .bind(profile.as_str())
+    .bind(dups.as_str())
+    .bind(c.merged_into.map(|m| m.to_string()))
+    .bind(c.update_time)
+    .bind(c.delete_time)
+    .bind(c.version)
+    .bind(expected_version)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let id = c.id.to_string();
+    for table in [
+        "customer_contacts",
+        "customer_tags",
+        "customer_shared_teams",
+    ] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE tenant_id = $1 AND customer_id = $2"
+        ))
+        .bind(tenant)
+        .bind(id.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    insert_children(tx, tenant, std::slice::from_ref(c)).await?;
+    Ok(true)
+}
+
+/// A customer by id, deleted or not.
+pub async fn get_customer(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<Customer>> {
+    let sql = format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(row_to_customer).transpose()
+}
+
+/// A customer by id, locked for the rest of the transaction.
+pub async fn lock_customer(
+    tx: &mut Tx,
+    dialect: Dialect,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<Customer>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND id = $2{}",
+        dialect.for_update()
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(row_to_customer).transpose()
+}
+
+/// Serializes writers that check the same contact keys for duplicates.
+pub async fn lock_contact_keys(
+    tx: &mut Tx,
+    dialect: Dialect,
+    tenant: &str,
+    keys: &[ContactKey],
+) -> Result<()> {
+    let mut names: Vec<String> = keys
+        .iter()
+        .map(|k| format!("customers/{tenant}/{k}"))
+        .collect();
+    lock_keys(tx, dialect, &mut names).await
+}
+
+/// A live customer sharing a contact key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateHit {
+    /// The customer.
+    pub customer_id: Uuid,
+    /// Its display name.
+    pub display_name: String,
+    /// The keys it shares.
+    pub matched: Vec<ContactKey>,
+}
+
+/// Live customers holding any of `keys`, except those in `exclude`, in creation order.
+pub async fn find_by_contacts(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    keys: &[ContactKey],
+    exclude: &[Uuid],
+) -> Result<Vec<DuplicateHit>> {
+    let mut hits: Vec<DuplicateHit> = Vec::new();
+    for chunk in keys.chunks(CHUNK) {
+        let conds: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(k.kind = ${} AND k.value = ${})", i * 2 + 2, i * 2 + 3))
+            .collect();
+        let sql = format!(
+            "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time FROM customer_contacts k \
+             JOIN customers c ON c.tenant_id = k.tenant_id AND c.id = k.customer_id \
+             WHERE k.tenant_id = $1 AND c.delete_time IS NULL AND ({}) ORDER BY c.create_time, k.customer_id",
+            conds.join(" OR ")
+        );
+        let mut q = sqlx::query(&sql).bind(tenant);
+        for k in chunk {
+            q = q.bind(k.kind.as_str()).bind(k.value.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let id = uuid(&row.try_get::<String, _>(0)?)?;
+            if exclude.contains(&id) {
+                continue;
+            }
+            let kind: String = row.try_get(1)?;
+            let key = ContactKey {
+                kind: ContactKind::parse(&kind)
+                    .ok_or_else(|| Error::internal("bad contact kind"))?,
+                value: row.try_get(2)?,
+            };
+            match hits.iter_mut().find(|h| h.customer_id == id) {
+                Some(h) => h.matched.push(key),
+                None => hits.push(DuplicateHit {
+                    customer_id: id,
+                    display_name: row.try_get(3)?,
+                    matched: vec![key],
+                }),
+            }
+        }
+    }
+    Ok(hits)
+}
+
+/// Which customers a rep may see (admins and managers are not scoped).
+#[derive(Debug, Clone)]
+pub struct RepScope {
+    /// The rep's subject id.
+    pub subject: String,
+    /// The rep's team, if any.
+    pub team: Option<String>,
+}
+
+/// A page query over customers.
+#[derive(Debug, Clone)]
+pub struct CustomerQuery {
+    /// The compiled filter, with placeholders numbered from 2 (`$1` is the tenant).
+    pub filter: Option<SqlFilter>,
+    /// The order.
+    pub order: OrderBy,
+    /// Where the previous page ended.
+    pub after: Vec<CursorValue>,
+    /// Rows to fetch.
+    pub limit: u32,
+    /// Include soft-deleted customers.
+    pub show_deleted: bool,
+    /// Restrict to what a rep may see.
+    pub scope: Option<RepScope>,
+}
+
+/// The column a ListCustomers order field sorts on.
+pub fn sort_column(field: &str) -> &'static str {
+    match field {
+        "display_name" => "c.display_name",
+        "update_time" => "c.update_time",
+        _ => "c.create_time",
+    }
+}
+
+/// A page of customers, and for each its sort key (for the next page token).
+pub async fn list_customers(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    q: &CustomerQuery,
+) -> Result<Vec<Customer>> {
+    let mut sql = format!(
+        "SELECT {} FROM customers c WHERE c.tenant_id = $1",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut binds: Vec<BindValue> = Vec::new();
+    let mut next = 2;
+    if let Some(f) = &q.filter {
+        sql.push_str(&format!(" AND ({})", f.sql));
+        next += f.binds.len();
+        binds.extend(f.binds.iter().cloned());
+    }
+    if !q.show_deleted {
+        sql.push_str(" AND c.delete_time IS NULL");
+    }
+    if let Some(scope) = &q.scope {
+        let team = scope.team.clone().unwrap_or_default();
+        sql.push_str(&format!(
+            " AND (c.owner_id = ${a} OR (${b} <> '' AND (c.team_id = ${b} OR EXISTS (SELECT 1 FROM \
+             customer_shared_teams s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id AND s.team_id = ${b}))))",
+            a = next,
+            b = next + 1
+        ));
+        binds.push(BindValue::Text(scope.subject.clone()));
+        binds.push(BindValue::Text(team));
+        next += 2;
+    }
+    let column = sort_column(q.order.field);
+    if !q.after.is_empty() {
+        let after = rapport_runtime::query::keyset_after(&q.order, column, "c.id", &q.after, next)
+            .map_err(|v| Error::InvalidArgument(vec![v]))?;
+        sql.push_str(&format!(" AND {}", after.sql));
+        binds.extend(after.binds);
+    }
+    sql.push_str(&format!(
+        " ORDER BY {} LIMIT {}",
+        rapport_runtime::query::order_sql(&q.order, column, "c.id"),
+        q.limit
+    ));
+    let query = bind_all(sqlx::query(&sql).bind(tenant), &binds);
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(row_to_customer).collect()
+}
+
+/// The cursor after `c` in `order`.
+pub fn cursor_of(c: &Customer, order: &OrderBy) -> Vec<CursorValue> {
+    let key = match order.field {
+        "display_name" => CursorValue::Text(c.profile.display_name.clone()),
+        "update_time" => CursorValue::Int(c.update_time),
+        _ => CursorValue::Int(c.create_time),
+    };
+    vec![key, CursorValue::Text(c.id.to_string())]
+}

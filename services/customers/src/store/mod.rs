@@ -1,0 +1,38 @@
+//! SQL of the customers service. Written once for PostgreSQL and SQLite (see DESIGN.md); every
+//! query filters on the tenant. Functions take a connection or transaction so the API layer
+//! decides what commits together.
+
+mod customers;
+mod relationships;
+mod settings;
+mod timeline;
+
+pub use customers::{
+    CustomerQuery, DuplicateHit, FILTER_FIELDS, RepScope, cursor_of, find_by_contacts,
+    get_customer, insert_customers, list_customers, lock_contact_keys, lock_customer,
+    update_customer,
+};
+pub use relationships::{
+    delete_relationship, find_relationship, get_relationship, insert_relationship,
+    list_relationships, repoint_relationships,
+};
+pub use settings::{get_settings, put_settings};
+pub use timeline::{
+    insert_activity, insert_transfer, list_activities, list_transfers, repoint_timeline,
+};
+
+use rapport_runtime::{Error, Result};
+use uuid::Uuid;
+
+/// Parses an id read back from the database.
+fn uuid(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| Error::internal(format!("bad id in database: {e}")))
+}
+
+/// `$first, $first+1, …` for `n` values, comma-separated.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
