@@ -1,0 +1,202 @@
+//! Services running in-process behind a real gRPC port on 127.0.0.1, as a client sees them.
+
+use std::{sync::Arc, time::Duration};
+
+use rapport_runtime::{
+    auth::{JwtKeys, Role},
+    clock::{ManualClock, SharedClock, SystemClock},
+    config::{MetricsListen, ServerArgs},
+    context::ServiceEntry,
+    server::Running,
+    suite,
+};
+use tonic::{
+    Request, Status,
+    metadata::{Ascii, MetadataValue},
+    service::Interceptor,
+    transport::Channel,
+};
+
+use crate::backend::{Backend, TestStores};
+
+/// The signing secret of test servers.
+const SECRET: &[u8] = b"rapport-test-secret-rapport-test-secret";
+
+/// A running test server.
+pub struct TestServer {
+    /// The backend it stores on.
+    pub backend: Backend,
+    /// A channel to it.
+    pub channel: Channel,
+    /// Its address.
+    pub addr: std::net::SocketAddr,
+    /// Its clock, when the test drives time.
+    pub clock: Option<ManualClock>,
+    /// Its stores (kept so they outlive the server).
+    pub stores: TestStores,
+    /// The arguments it was started with (to start it again on the same stores).
+    pub args: ServerArgs,
+    keys: Arc<JwtKeys>,
+    services: Vec<ServiceEntry>,
+    running: Option<Running>,
+}
+
+/// Options of a test server.
+#[derive(Default)]
+pub struct TestServerBuilder {
+    clock: Option<ManualClock>,
+    max_concurrent_requests: Option<usize>,
+}
+
+impl TestServerBuilder {
+    /// Drive time by hand.
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Lower the concurrency limit (load-shedding tests).
+    pub fn max_concurrent_requests(mut self, n: usize) -> Self {
+        self.max_concurrent_requests = Some(n);
+        self
+    }
+
+    /// Starts `services` on fresh stores of `backend`.
+    pub async fn start(self, backend: Backend, services: &[ServiceEntry]) -> TestServer {
+        let stores = TestStores::new(backend).await;
+        let args = ServerArgs {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            metrics_listen: MetricsListen(None),
+            data_dir: stores.dir.path().to_path_buf(),
+            database_url: stores.database_url.clone(),
+            redis_url: stores.redis_url.clone(),
+            redis_prefix: stores.redis_prefix.clone(),
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            peers: Vec::new(),
+            request_timeout_secs: 30,
+            max_concurrent_requests: self.max_concurrent_requests.unwrap_or(1024),
+            max_message_bytes: 4 * 1024 * 1024,
+            max_connection_age_secs: 300,
+            shutdown_drain_secs: 0,
+            db_max_connections: 8,
+            cache_entries: 10_000,
+            migrate_on_start: true,
+            replica: "test".into(),
+        };
+        let mut server = TestServer {
+            backend,
+            channel: Channel::from_static("http://127.0.0.1:1").connect_lazy(),
+            addr: "127.0.0.1:1".parse().expect("addr"),
+            clock: self.clock,
+            stores,
+            args,
+            keys: Arc::new(JwtKeys::hs256(SECRET)),
+            services: services.to_vec(),
+            running: None,
+        };
+        server.launch().await;
+        server
+    }
+}
+
+impl TestServer {
+    /// Starts `services` on fresh stores of `backend`.
+    pub async fn start(backend: Backend, services: &[ServiceEntry]) -> TestServer {
+        TestServerBuilder::default().start(backend, services).await
+    }
+
+    /// Options for a server.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    async fn launch(&mut self) {
+        let clock: SharedClock = match &self.clock {
+            Some(c) => Arc::new(c.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let listener = tokio::net::TcpListener::bind(self.args.listen).await.expect("bind 127.0.0.1:0");
+        let running = suite::launch(&self.args, &self.services, self.keys.clone(), clock, listener)
+            .await
+            .unwrap_or_else(|e| panic!("cannot start the test server on {:?}: {e}", self.backend));
+        self.addr = running.addr;
+        self.channel = Channel::from_shared(format!("http://{}", running.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect to the test server");
+        self.running = Some(running);
+    }
+
+    /// Stops the server gracefully and starts it again on the same stores.
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("graceful shutdown");
+        }
+        self.launch().await;
+    }
+
+    /// A token for `subject` in `tenant` with `roles` (and optionally a team).
+    pub fn token(&self, tenant: &str, subject: &str, roles: &[Role], team: Option<&str>) -> String {
+        self.keys.issue(tenant, subject, roles, team, Duration::from_secs(3600)).expect("issue token")
+    }
+
+    /// An interceptor that authenticates as `subject` in `tenant` with `roles`.
+    pub fn auth(&self, tenant: &str, subject: &str, roles: &[Role]) -> Bearer {
+        Bearer::new(&self.token(tenant, subject, roles, None))
+    }
+
+    /// As `auth`, for a rep of `team`.
+    pub fn auth_in_team(&self, tenant: &str, subject: &str, roles: &[Role], team: &str) -> Bearer {
+        Bearer::new(&self.token(tenant, subject, roles, Some(team)))
+    }
+
+    /// Stops the server gracefully; its stores are removed when dropped.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("graceful shutdown");
+        }
+    }
+}
+
+/// Adds `authorization: Bearer …` to every request (or nothing, for unauthenticated tests).
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    /// Sends `token`.
+    pub fn new(token: &str) -> Self {
+        Bearer(Some(format!("Bearer {token}").parse().expect("ascii token")))
+    }
+
+    /// Sends no credential at all.
+    pub fn none() -> Self {
+        Bearer(None)
+    }
+
+    /// Sends this exact authorization value (garbled-credential tests).
+    pub fn raw(value: &str) -> Self {
+        Bearer(Some(value.parse().expect("ascii")))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
+}
+
+/// Runs `test` against a fresh server of `services` on every backend of this run, naming
+/// the backend if it fails.
+pub async fn each_backend(services: &[ServiceEntry], test: impl AsyncFn(&TestServer)) {
+    for backend in Backend::all() {
+        eprintln!("-- on {backend:?}");
+        let server = TestServer::start(backend, services).await;
+        test(&server).await;
+        server.stop().await;
+    }
+}
