@@ -32,7 +32,11 @@ impl Backend {
                 eprintln!("note: {REDIS_ENV} is not set; PostgreSQL runs use the in-process cache and bus");
             }
         });
-        if pg { vec![Backend::Sqlite, Backend::Postgres] } else { vec![Backend::Sqlite] }
+        if pg {
+            vec![Backend::Sqlite, Backend::Postgres]
+        } else {
+            vec![Backend::Sqlite]
+        }
     }
 }
 
@@ -60,17 +64,35 @@ impl TestStores {
         let tag = uuid::Uuid::now_v7().simple().to_string();
         let redis_prefix = format!("rapport-test:{tag}:");
         if backend == Backend::Sqlite {
-            return TestStores { backend, dir, database_url: None, redis_url: None, redis_prefix, pg_admin: None };
+            return TestStores {
+                backend,
+                dir,
+                database_url: None,
+                redis_url: None,
+                redis_prefix,
+                pg_admin: None,
+            };
         }
         let admin = std::env::var(POSTGRES_ENV).expect("PostgreSQL backend without its URL");
         let name = format!("rapport_t_{tag}");
         sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connect to the test PostgreSQL");
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+        let mut conn = sqlx::AnyConnection::connect(&admin)
+            .await
+            .expect("connect to the test PostgreSQL");
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create test database");
         let _ = conn.close().await;
         let database_url = Some(with_database(&admin, &name));
         let redis_url = std::env::var(REDIS_ENV).ok().filter(|v| !v.is_empty());
-        TestStores { backend, dir, database_url, redis_url, redis_prefix, pg_admin: Some((admin, name)) }
+        TestStores {
+            backend,
+            dir,
+            database_url,
+            redis_url,
+            redis_prefix,
+            pg_admin: Some((admin, name)),
+        }
     }
 }
 
@@ -81,25 +103,37 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, String::new()),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     format!("{}/{name}{query}", &base[..host_end])
 }
 
 impl Drop for TestStores {
     fn drop(&mut self) {
         let pg = self.pg_admin.take();
-        let redis = self.redis_url.clone().map(|u| (u, self.redis_prefix.clone()));
+        let redis = self
+            .redis_url
+            .clone()
+            .map(|u| (u, self.redis_prefix.clone()));
         if pg.is_none() && redis.is_none() {
             return;
         }
         // Drop runs outside any runtime's async context, so clean up on a thread of its own.
         let cleanup = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
-                if let Some((admin, name)) = pg {
-                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                        let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-                    }
+                if let Some((admin, name)) = pg
+                    && let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await
+                {
+                    let _ = conn
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
                 }
                 if let Some((url, prefix)) = redis {
                     let _ = delete_prefix(&url, &prefix).await;
@@ -113,7 +147,10 @@ impl Drop for TestStores {
 async fn delete_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> {
     let client = redis::Client::open(url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await?;
     if !keys.is_empty() {
         let _: () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await?;
     }
@@ -126,8 +163,14 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(with_database("postgres://u@h:5432/postgres?sslmode=disable", "x"), "postgres://u@h:5432/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres?sslmode=disable", "x"),
+            "postgres://u@h:5432/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

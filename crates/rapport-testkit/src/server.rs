@@ -116,10 +116,18 @@ impl TestServer {
             Some(c) => Arc::new(c.clone()),
             None => Arc::new(SystemClock),
         };
-        let listener = tokio::net::TcpListener::bind(self.args.listen).await.expect("bind 127.0.0.1:0");
-        let running = suite::launch(&self.args, &self.services, self.keys.clone(), clock, listener)
+        let listener = tokio::net::TcpListener::bind(self.args.listen)
             .await
-            .unwrap_or_else(|e| panic!("cannot start the test server on {:?}: {e}", self.backend));
+            .expect("bind 127.0.0.1:0");
+        let running = suite::launch(
+            &self.args,
+            &self.services,
+            self.keys.clone(),
+            clock,
+            listener,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the test server on {:?}: {e}", self.backend));
         self.addr = running.addr;
         self.channel = Channel::from_shared(format!("http://{}", running.addr))
             .expect("uri")
@@ -139,7 +147,9 @@ impl TestServer {
 
     /// A token for `subject` in `tenant` with `roles` (and optionally a team).
     pub fn token(&self, tenant: &str, subject: &str, roles: &[Role], team: Option<&str>) -> String {
-        self.keys.issue(tenant, subject, roles, team, Duration::from_secs(3600)).expect("issue token")
+        self.keys
+            .issue(tenant, subject, roles, team, Duration::from_secs(3600))
+            .expect("issue token")
     }
 
     /// An interceptor that authenticates as `subject` in `tenant` with `roles`.
@@ -167,7 +177,9 @@ pub struct Bearer(Option<MetadataValue<Ascii>>);
 impl Bearer {
     /// Sends `token`.
     pub fn new(token: &str) -> Self {
-        Bearer(Some(format!("Bearer {token}").parse().expect("ascii token")))
+        Bearer(Some(
+            format!("Bearer {token}").parse().expect("ascii token"),
+        ))
     }
 
     /// Sends no credential at all.

@@ -268,10 +268,10 @@ impl RedisBus {
         let mut conn = self.conn.clone();
         // From the stream's start: a group created after events were published still sees them.
         let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(&key, group, "0").await;
-        if let Err(e) = created {
-            if e.code() != Some("BUSYGROUP") {
-                return Err(redis_down(e));
-            }
+        if let Err(e) = created
+            && e.code() != Some("BUSYGROUP")
+        {
+            return Err(redis_down(e));
         }
         // Blocking reads get their own connection so they never hold up other commands.
         let reader = self

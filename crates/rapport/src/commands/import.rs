@@ -151,21 +151,21 @@ pub async fn run(cmd: Command) -> Outcome {
                 pb::ImportRowStatus::Unspecified => "unknown",
             };
             *counts.entry(label).or_default() += 1;
-            if status != pb::ImportRowStatus::Created {
-                if let Some(w) = report.as_mut() {
-                    let problems: Vec<String> = r
-                        .violations
-                        .iter()
-                        .map(|v| format!("{}: {}", v.field, v.description))
-                        .collect();
-                    // Rows are numbered from 1 after the header, as a spreadsheet shows them.
-                    w.write_record([
-                        (r.row + 2).to_string(),
-                        label.to_owned(),
-                        r.customer,
-                        problems.join("; "),
-                    ])?;
-                }
+            if status != pb::ImportRowStatus::Created
+                && let Some(w) = report.as_mut()
+            {
+                let problems: Vec<String> = r
+                    .violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .collect();
+                // Rows are numbered from 1 after the header, as a spreadsheet shows them.
+                w.write_record([
+                    (r.row + 2).to_string(),
+                    label.to_owned(),
+                    r.customer,
+                    problems.join("; "),
+                ])?;
             }
             bar.inc(1);
         }

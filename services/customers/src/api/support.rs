@@ -225,7 +225,7 @@ impl CustomersApi {
         idem: &Option<Idempotency>,
     ) -> Result<Option<T>> {
         match idem {
-            Some(k) => k.replay(&mut **tx).await,
+            Some(k) => k.replay(tx).await,
             None => Ok(None),
         }
     }
@@ -241,15 +241,15 @@ impl CustomersApi {
         response: T,
         changed: &[Uuid],
     ) -> Result<T> {
-        if let Some(k) = idem {
-            if !k.record(&mut tx, &response, self.now()).await? {
-                tx.rollback().await?;
-                let mut conn = self.db().pool().acquire().await?;
-                return k
-                    .replay(&mut conn)
-                    .await?
-                    .ok_or_else(|| Error::internal("idempotency record vanished"));
-            }
+        if let Some(k) = idem
+            && !k.record(&mut tx, &response, self.now()).await?
+        {
+            tx.rollback().await?;
+            let mut conn = self.db().pool().acquire().await?;
+            return k
+                .replay(&mut conn)
+                .await?
+                .ok_or_else(|| Error::internal("idempotency record vanished"));
         }
         tx.commit().await?;
         self.committed(&p.tenant_id, changed).await;

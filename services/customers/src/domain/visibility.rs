@@ -3,7 +3,9 @@
 //! Within a tenant (the tenant always comes from the credential; another tenant's customers are
 //! never visible to anyone):
 //!
-//! - callers with the `admin`, `manager` or `service_account` role see every customer;
+//! - callers with the `admin`, `manager`, `service_agent`, `marketer` or `service_account`
+//!   role see every customer (agents serve whoever calls; marketers build segments over the
+//!   whole base; personal-data masking by role is a separate concern);
 //! - a `rep` sees a customer when any of these holds:
 //!   - the rep owns it (`owner_id` is the rep's subject);
 //!   - it belongs to the rep's team (`team_id` is the rep's team);
@@ -14,7 +16,13 @@
 //! not see is reported as NOT_FOUND, exactly like one that does not exist.
 
 /// The roles that see every customer of their tenant.
-pub const ALL_SEEING_ROLES: [&str; 3] = ["admin", "manager", "service_account"];
+pub const ALL_SEEING_ROLES: [&str; 5] = [
+    "admin",
+    "manager",
+    "service_agent",
+    "marketer",
+    "service_account",
+];
 
 /// Whether a caller with `roles` sees every customer of the tenant (otherwise it is filtered
 /// per row by [`rep_can_see`]).
