@@ -68,8 +68,8 @@ mod sql;
 pub use filter::{Comparison, Expr, MAX_COMPARISONS, MAX_FILTER_CHARS, Op, parse};
 pub use order::{OrderBy, parse_order_by};
 pub use page::{
-    CursorValue, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_token, encode_token, fingerprint,
-    page_size,
+    CursorValue, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, decode_token, encode_token,
+    fingerprint, page_size,
 };
 pub use sql::{
     BindValue, Bindable, FieldKind, FieldSpec, Normalize, SqlFilter, bind_all, keyset_after,

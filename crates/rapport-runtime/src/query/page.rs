@@ -127,6 +127,27 @@ pub fn decode_token(token: &str, fingerprint: &str) -> Result<Vec<CursorValue>, 
     Ok(token.k)
 }
 
+/// The cursor in `token` for the query `fingerprint`, checked with `fits` (a cursor of the
+/// wrong shape was tampered with and must not reach SQL); an empty token starts at the top.
+pub fn decode_cursor(
+    token: &str,
+    fingerprint: &str,
+    fits: impl Fn(&[CursorValue]) -> bool,
+) -> Result<Vec<CursorValue>, FieldViolation> {
+    if token.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cursor = decode_token(token, fingerprint)?;
+    if fits(&cursor) {
+        Ok(cursor)
+    } else {
+        Err(FieldViolation {
+            field: "page_token".to_owned(),
+            description: "does not belong to this query".to_owned(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,17 +28,30 @@ pub struct Migrations {
     pub sqlite: &'static [Migration],
 }
 
-const RUNTIME_POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    description: "runtime outbox inbox idempotency",
-    sql: include_str!("../../migrations/postgres/0001_runtime.sql"),
-}];
+// The outbox's auto-increment column is spelled differently per backend; the rest is shared.
+const INBOX: Migration = Migration {
+    version: 2,
+    description: "runtime inbox and idempotency keys",
+    sql: include_str!("../../migrations/0002_runtime_inbox.sql"),
+};
 
-const RUNTIME_SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    description: "runtime outbox inbox idempotency",
-    sql: include_str!("../../migrations/sqlite/0001_runtime.sql"),
-}];
+const RUNTIME_POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "runtime outbox",
+        sql: include_str!("../../migrations/postgres/0001_runtime.sql"),
+    },
+    INBOX,
+];
+
+const RUNTIME_SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "runtime outbox",
+        sql: include_str!("../../migrations/sqlite/0001_runtime.sql"),
+    },
+    INBOX,
+];
 
 pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {
     let (runtime, service) = match db.dialect() {

@@ -19,7 +19,8 @@ use super::{
     ServerStream,
     convert::{
         activity::ownership_transfer_to_proto,
-        customer::{customer_to_proto, parse_profile, struct_to_json},
+        customer::{customer_to_proto, parse_profile},
+        json::struct_to_json,
     },
     crud::parse_list,
     support::{self, CustomersApi, MANAGERS, STREAM, caller, require_live},

@@ -231,21 +231,9 @@ pub(super) fn parse_list(
         if show_deleted { "deleted" } else { "live" },
         &scope_key,
     ]);
-    let after = if page_token.is_empty() {
-        Vec::new()
-    } else {
-        match query::decode_token(page_token, &fingerprint) {
-            Ok(cursor) if cursor_fits(&cursor, &order) => cursor,
-            Ok(_) => {
-                v.add("page_token", "does not belong to this query");
-                Vec::new()
-            }
-            Err(e) => {
-                v.add(&e.field, e.description);
-                Vec::new()
-            }
-        }
-    };
+    let after = query::decode_cursor(page_token, &fingerprint, |c| cursor_fits(c, &order))
+        .map_err(|e| v.add(&e.field, e.description))
+        .unwrap_or_default();
     v.finish(())?;
     Ok((
         CustomerQuery {

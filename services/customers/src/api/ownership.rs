@@ -12,8 +12,8 @@ use super::{
         },
         customer::customer_to_proto,
     },
-    paging::{Page, both, next_token},
-    support::{self, CustomersApi, MANAGERS, READERS, caller, check_etag, require_live},
+    paging::list_page,
+    support::{self, CustomersApi, MANAGERS, caller, check_etag, require_live},
 };
 use crate::{
     domain::{profile::Customer, transfer},
@@ -82,22 +82,18 @@ pub(super) async fn list(
     api: &CustomersApi,
     req: Request<pb::ListOwnershipTransfersRequest>,
 ) -> Result<pb::ListOwnershipTransfersResponse> {
-    let p = caller(&req, READERS)?;
     let msg = req.get_ref();
-    let customer_id = parse_list_ownership_transfers(msg).map_err(Error::from);
-    let page = Page::parse(&p, &msg.parent, msg.page_size, &msg.page_token);
-    let (customer_id, page) = both(customer_id, page)?;
-    api.load_visible(&p, customer_id).await?;
-    let mut conn = api.db().pool().acquire().await?;
-    let mut rows = store::list_transfers(
-        &mut conn,
-        &p.tenant_id,
-        customer_id,
-        &page.after,
-        page.limit + 1,
+    let parent = (parse_list_ownership_transfers(msg), msg.parent.as_str());
+    let (rows, next_page_token) = list_page(
+        api,
+        &req,
+        parent,
+        msg.page_size,
+        &msg.page_token,
+        store::list_transfers,
+        |t| (t.create_time, t.id),
     )
     .await?;
-    let next_page_token = next_token(&page, &mut rows, |t| (t.create_time, t.id));
     Ok(pb::ListOwnershipTransfersResponse {
         transfers: rows.iter().map(ownership_transfer_to_proto).collect(),
         next_page_token,

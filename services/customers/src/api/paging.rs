@@ -7,7 +7,10 @@ use rapport_runtime::{
     query::{self, CursorValue},
     validation::Violations,
 };
+use sqlx::AnyConnection;
 use uuid::Uuid;
+
+use super::support::{CustomersApi, READERS, caller};
 
 /// A parsed page request.
 pub(super) struct Page {
@@ -24,23 +27,10 @@ impl Page {
             .map_err(|e| v.add(&e.field, e.description))
             .unwrap_or(0);
         let fingerprint = query::fingerprint(&[&p.tenant_id, parent]);
-        let after = if page_token.is_empty() {
-            Vec::new()
-        } else {
-            match query::decode_token(page_token, &fingerprint) {
-                Ok(c) if matches!(&c[..], [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok()) => {
-                    c
-                }
-                Ok(_) => {
-                    v.add("page_token", "does not belong to this query");
-                    Vec::new()
-                }
-                Err(e) => {
-                    v.add(&e.field, e.description);
-                    Vec::new()
-                }
-            }
-        };
+        let fits = |c: &[CursorValue]| matches!(c, [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok());
+        let after = query::decode_cursor(page_token, &fingerprint, fits)
+            .map_err(|e| v.add(&e.field, e.description))
+            .unwrap_or_default();
         v.finish(Page {
             limit,
             after,
@@ -81,4 +71,36 @@ pub(super) fn next_token<T>(
             )
         })
         .unwrap_or_default()
+}
+
+/// Lists one page of a sub-collection of a customer the caller may see: parses the parent and
+/// the paging fields together (every bad field in one error), fetches one row more than the
+/// page to know whether another follows, and returns the rows with the next page's token.
+pub(super) async fn list_page<M, T>(
+    api: &CustomersApi,
+    req: &tonic::Request<M>,
+    parent: (
+        Result<Uuid, Vec<rapport_runtime::validation::FieldViolation>>,
+        &str,
+    ),
+    page_size: i32,
+    page_token: &str,
+    fetch: impl AsyncFnOnce(&mut AnyConnection, &str, Uuid, &[CursorValue], u32) -> Result<Vec<T>>,
+    key: impl Fn(&T) -> (i64, Uuid),
+) -> Result<(Vec<T>, String)> {
+    let p = caller(req, READERS)?;
+    let page = Page::parse(&p, parent.1, page_size, page_token);
+    let (customer_id, page) = both(parent.0.map_err(Error::from), page)?;
+    api.load_visible(&p, customer_id).await?;
+    let mut conn = api.db().pool().acquire().await?;
+    let mut rows = fetch(
+        &mut conn,
+        &p.tenant_id,
+        customer_id,
+        &page.after,
+        page.limit + 1,
+    )
+    .await?;
+    let next = next_token(&page, &mut rows, key);
+    Ok((rows, next))
 }

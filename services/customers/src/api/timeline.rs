@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::{
     convert::activity::{activity_to_proto, parse_create_activity, parse_list_activities},
-    paging::{Page, next_token},
-    support::{self, CustomersApi, READERS, WRITERS, caller, require_live},
+    paging::list_page,
+    support::{self, CustomersApi, WRITERS, caller, require_live},
 };
 use crate::store;
 
@@ -49,22 +49,18 @@ pub(super) async fn list(
     api: &CustomersApi,
     req: Request<pb::ListActivitiesRequest>,
 ) -> Result<pb::ListActivitiesResponse> {
-    let p = caller(&req, READERS)?;
     let msg = req.get_ref();
-    let customer_id = parse_list_activities(msg).map_err(rapport_runtime::Error::from);
-    let page = Page::parse(&p, &msg.parent, msg.page_size, &msg.page_token);
-    let (customer_id, page) = super::paging::both(customer_id, page)?;
-    api.load_visible(&p, customer_id).await?;
-    let mut conn = api.db().pool().acquire().await?;
-    let mut rows = store::list_activities(
-        &mut conn,
-        &p.tenant_id,
-        customer_id,
-        &page.after,
-        page.limit + 1,
+    let parent = (parse_list_activities(msg), msg.parent.as_str());
+    let (rows, next_page_token) = list_page(
+        api,
+        &req,
+        parent,
+        msg.page_size,
+        &msg.page_token,
+        store::list_activities,
+        |a| (a.occur_time, a.id),
     )
     .await?;
-    let next_page_token = next_token(&page, &mut rows, |a| (a.occur_time, a.id));
     Ok(pb::ListActivitiesResponse {
         activities: rows.iter().map(activity_to_proto).collect(),
         next_page_token,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{placeholders, uuid};
 use crate::domain::{
     contact::{ContactKey, ContactKind},
-    profile::{Customer, Profile},
+    profile::Customer,
 };
 
 const COLUMNS: &str =
@@ -89,24 +89,52 @@ fn text_column(value: &impl serde::Serialize) -> String {
     }
 }
 
-/// The filterable columns written beside the profile document.
-struct Columns {
+/// What a customer row holds besides its keys: the profile document, and the columns beside
+/// it that exist to filter, order and check visibility (rewritten from the document on every
+/// change). Insert and update write the same list, in this order.
+const DATA_COLUMNS: [&str; 20] = [
+    "kind",
+    "display_name",
+    "search_text",
+    "owner_id",
+    "team_id",
+    "store_id",
+    "lifecycle_stage",
+    "grade",
+    "source_channel",
+    "province",
+    "city",
+    "district",
+    "birth_date",
+    "custom",
+    "profile",
+    "possible_duplicates",
+    "merged_into",
+    "update_time",
+    "delete_time",
+    "version",
+];
+
+/// The text values of a row, computed once so the query can borrow them.
+struct RowText {
     kind: String,
-    display_name: String,
     search_text: String,
     province: String,
     city: String,
     district: String,
     birth_date: String,
     custom: String,
+    profile: String,
+    possible_duplicates: String,
+    merged_into: Option<String>,
 }
 
-impl Columns {
-    fn of(p: &Profile) -> Result<Self> {
+impl RowText {
+    fn of(c: &Customer) -> Result<Self> {
+        let p = &c.profile;
         let first = p.addresses.first();
-        Ok(Columns {
+        Ok(RowText {
             kind: text_column(&p.kind),
-            display_name: p.display_name.clone(),
             search_text: p.search_text(),
             province: first.map(|a| a.province.clone()).unwrap_or_default(),
             city: first.map(|a| a.city.clone()).unwrap_or_default(),
@@ -117,9 +145,43 @@ impl Columns {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            custom: serde_json::to_string(&p.custom_fields).map_err(Error::internal)?,
+            custom: to_json(&p.custom_fields)?,
+            profile: to_json(p)?,
+            possible_duplicates: to_json(&c.possible_duplicates)?,
+            merged_into: c.merged_into.map(|m| m.to_string()),
         })
     }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::internal)
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the values of [`DATA_COLUMNS`], in order.
+fn bind_data<'q>(q: AnyQuery<'q>, c: &'q Customer, t: &'q RowText) -> AnyQuery<'q> {
+    let p = &c.profile;
+    q.bind(t.kind.as_str())
+        .bind(p.display_name.as_str())
+        .bind(t.search_text.as_str())
+        .bind(p.owner_id.as_str())
+        .bind(p.team_id.as_str())
+        .bind(p.store_id.as_str())
+        .bind(p.lifecycle_stage.as_str())
+        .bind(p.grade.as_str())
+        .bind(p.source_channel.as_str())
+        .bind(t.province.as_str())
+        .bind(t.city.as_str())
+        .bind(t.district.as_str())
+        .bind(t.birth_date.as_str())
+        .bind(t.custom.as_str())
+        .bind(t.profile.as_str())
+        .bind(t.possible_duplicates.as_str())
+        .bind(t.merged_into.as_deref())
+        .bind(c.update_time)
+        .bind(c.delete_time)
+        .bind(c.version)
 }
 
 fn row_to_customer(row: &AnyRow) -> Result<Customer> {
@@ -143,59 +205,30 @@ const CHUNK: usize = 400;
 
 /// Inserts new customers with their child rows.
 pub async fn insert_customers(tx: &mut Tx, tenant: &str, customers: &[Customer]) -> Result<()> {
+    const N: usize = DATA_COLUMNS.len() + 3;
     for chunk in customers.chunks(CHUNK) {
-        const N: usize = 23;
-        let mut sql = String::from(
-            "INSERT INTO customers (tenant_id, id, kind, display_name, search_text, owner_id, team_id, \
-             store_id, lifecycle_stage, grade, source_channel, province, city, district, birth_date, \
-             custom, profile, possible_duplicates, merged_into, create_time, update_time, delete_time, \
-             version) VALUES ",
+        let mut sql = format!(
+            "INSERT INTO customers (tenant_id, id, create_time, {}) VALUES ",
+            DATA_COLUMNS.join(", ")
         );
         let mut rows = Vec::with_capacity(chunk.len());
         for (i, c) in chunk.iter().enumerate() {
             sql.push_str(if i == 0 { "(" } else { ", (" });
             sql.push_str(&placeholders(i * N + 1, N));
             sql.push(')');
-            rows.push((c, Columns::of(&c.profile)?, encode(c)?));
+            rows.push((c, c.id.to_string(), RowText::of(c)?));
         }
         let mut q = sqlx::query(&sql);
-        for (c, cols, (profile, dups)) in &rows {
-            let p = &c.profile;
-            q = q
-                .bind(tenant)
-                .bind(c.id.to_string())
-                .bind(cols.kind.as_str())
-                .bind(cols.display_name.as_str())
-                .bind(cols.search_text.as_str())
-                .bind(p.owner_id.as_str())
-                .bind(p.team_id.as_str())
-                .bind(p.store_id.as_str())
-                .bind(p.lifecycle_stage.as_str())
-                .bind(p.grade.as_str())
-                .bind(p.source_channel.as_str())
-                .bind(cols.province.as_str())
-                .bind(cols.city.as_str())
-                .bind(cols.district.as_str())
-                .bind(cols.birth_date.as_str())
-                .bind(cols.custom.as_str())
-                .bind(profile.as_str())
-                .bind(dups.as_str())
-                .bind(c.merged_into.map(|m| m.to_string()))
-                .bind(c.create_time)
-                .bind(c.update_time)
-                .bind(c.delete_time)
-                .bind(c.version);
+        for (c, id, text) in &rows {
+            q = bind_data(
+                q.bind(tenant).bind(id.as_str()).bind(c.create_time),
+                c,
+                text,
+            );
         }
         q.execute(&mut **tx).await?;
     }
     insert_children(tx, tenant, customers).await
-}
-
-fn encode(c: &Customer) -> Result<(String, String)> {
-    Ok((
-        serde_json::to_string(&c.profile).map_err(Error::internal)?,
-        serde_json::to_string(&c.possible_duplicates).map_err(Error::internal)?,
-    ))
 }
 
 /// Writes contact keys, tags and shared teams of `customers` (whose old rows are gone).
@@ -260,41 +293,20 @@ pub async fn update_customer(
     c: &Customer,
     expected_version: i64,
 ) -> Result<bool> {
-    let cols = Columns::of(&c.profile)?;
-    let (profile, dups) = encode(c)?;
-    let p = &c.profile;
-    let done = sqlx::query(
-        "UPDATE customers SET kind = $3, display_name = $4, search_text = $5, owner_id = $6, \
-         team_id = $7, store_id = $8, lifecycle_stage = $9, grade = $10, source_channel = $11, \
-         province = $12, city = $13, district = $14, birth_date = $15, custom = $16, profile = $17, \
-         possible_duplicates = $18, merged_into = $19, update_time = $20, delete_time = $21, \
-         version = $22 WHERE tenant_id = $1 AND id = $2 AND version = $23",
-    )
-    .bind(tenant)
-    .bind(c.id.to_string())
-    .bind(cols.kind.as_str())
-    .bind(cols.display_name.as_str())
-    .bind(cols.search_text.as_str())
-    .bind(p.owner_id.as_str())
-    .bind(p.team_id.as_str())
-    .bind(p.store_id.as_str())
-    .bind(p.lifecycle_stage.as_str())
-    .bind(p.grade.as_str())
-    .bind(p.source_channel.as_str())
-    .bind(cols.province.as_str())
-    .bind(cols.city.as_str())
-    .bind(cols.district.as_str())
-    .bind(cols.birth_date.as_str())
-    .bind(cols.custom.as_str())
-    .bind(profile.as_str())
-    .bind(dups.as_str())
-    .bind(c.merged_into.map(|m| m.to_string()))
-    .bind(c.update_time)
-    .bind(c.delete_time)
-    .bind(c.version)
-    .bind(expected_version)
-    .execute(&mut **tx)
-    .await?;
+    let text = RowText::of(c)?;
+    let id = c.id.to_string();
+    let set: Vec<String> = DATA_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, col)| format!("{col} = ${}", i + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE customers SET {} WHERE tenant_id = $1 AND id = $2 AND version = ${}",
+        set.join(", "),
+        DATA_COLUMNS.len() + 3
+    );
+    let q = bind_data(sqlx::query(&sql).bind(tenant).bind(id.as_str()), c, &text);
+    let done = q.bind(expected_version).execute(&mut **tx).await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }

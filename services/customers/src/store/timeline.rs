@@ -61,24 +61,56 @@ pub async fn list_activities(
     cursor: &[CursorValue],
     limit: u32,
 ) -> Result<Vec<Activity>> {
-    let mut sql = String::from(
-        "SELECT id, customer_id, kind, author, occur_time, content, details, next_follow_up_time, create_time \
-         FROM customer_activities WHERE tenant_id = $1 AND customer_id = $2",
-    );
-    let after = page_after(cursor, "occur_time", &mut sql)?;
+    let page = SubPage {
+        tenant,
+        customer,
+        cursor,
+        limit,
+    };
+    let columns = "id, customer_id, kind, author, occur_time, content, details, next_follow_up_time, create_time";
+    newest_first(
+        conn,
+        columns,
+        "customer_activities",
+        "occur_time",
+        page,
+        row_to_activity,
+    )
+    .await
+}
+
+/// Which page of one customer's rows to read.
+struct SubPage<'a> {
+    tenant: &'a str,
+    customer: Uuid,
+    cursor: &'a [CursorValue],
+    limit: u32,
+}
+
+/// A page of one customer's rows of `table`, newest `time_column` first (ties by id).
+async fn newest_first<T>(
+    conn: &mut AnyConnection,
+    columns: &str,
+    table: &str,
+    time_column: &str,
+    page: SubPage<'_>,
+    map: fn(&AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut sql =
+        format!("SELECT {columns} FROM {table} WHERE tenant_id = $1 AND customer_id = $2");
+    let after = page_after(page.cursor, time_column, &mut sql)?;
     sql.push_str(&format!(
-        " ORDER BY {} LIMIT {limit}",
-        order_sql(&NEWEST_FIRST, "occur_time", "id")
+        " ORDER BY {} LIMIT {}",
+        order_sql(&NEWEST_FIRST, time_column, "id"),
+        page.limit
     ));
     let q = bind_all(
-        sqlx::query(&sql).bind(tenant).bind(customer.to_string()),
+        sqlx::query(&sql)
+            .bind(page.tenant)
+            .bind(page.customer.to_string()),
         &after,
     );
-    q.fetch_all(conn)
-        .await?
-        .iter()
-        .map(row_to_activity)
-        .collect()
+    q.fetch_all(conn).await?.iter().map(map).collect()
 }
 
 fn page_after(
@@ -138,24 +170,22 @@ pub async fn list_transfers(
     cursor: &[CursorValue],
     limit: u32,
 ) -> Result<Vec<OwnershipTransfer>> {
-    let mut sql = String::from(
-        "SELECT id, customer_id, from_owner_id, to_owner_id, from_team_id, to_team_id, reason, actor, create_time \
-         FROM customer_ownership_transfers WHERE tenant_id = $1 AND customer_id = $2",
-    );
-    let after = page_after(cursor, "create_time", &mut sql)?;
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {limit}",
-        order_sql(&NEWEST_FIRST, "create_time", "id")
-    ));
-    let q = bind_all(
-        sqlx::query(&sql).bind(tenant).bind(customer.to_string()),
-        &after,
-    );
-    q.fetch_all(conn)
-        .await?
-        .iter()
-        .map(row_to_transfer)
-        .collect()
+    let page = SubPage {
+        tenant,
+        customer,
+        cursor,
+        limit,
+    };
+    let columns = "id, customer_id, from_owner_id, to_owner_id, from_team_id, to_team_id, reason, actor, create_time";
+    newest_first(
+        conn,
+        columns,
+        "customer_ownership_transfers",
+        "create_time",
+        page,
+        row_to_transfer,
+    )
+    .await
 }
 
 /// Moves the timeline and ownership history of `merged` to `survivor`.

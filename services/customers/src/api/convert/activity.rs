@@ -1,10 +1,11 @@
 //! Timeline activities and ownership transfers (both live in activity.proto): proto <-> domain.
 
-use prost_types::value::Kind;
 use rapport_proto::customers as pb;
 use rapport_runtime::clock::{Micros, from_timestamp, to_timestamp};
 use rapport_runtime::validation::{FieldViolation, Violations};
-use serde_json::{Map, Number, Value};
+use serde_json::Map;
+
+use super::json::{json_to_struct, struct_to_json};
 use uuid::Uuid;
 
 use crate::domain::activity::{self, Activity, ActivityKind, NewActivity};
@@ -87,18 +88,16 @@ pub fn parse_create_activity(
     }
     let details = match &a.details {
         None => Map::new(),
-        Some(s) => match struct_to_json(s) {
-            Ok(details) => {
-                if let Err(e) = activity::check_details(&details) {
-                    v.add("activity.details", e);
-                }
-                details
-            }
-            Err(e) => {
+        Some(s) => {
+            let before = v.items().len();
+            let details = v.nested("activity.details", |v| struct_to_json(s, v));
+            if v.items().len() == before
+                && let Err(e) = activity::check_details(&details)
+            {
                 v.add("activity.details", e);
-                Map::new()
             }
-        },
+            details
+        }
     };
     let next_follow_up_time = timestamp(
         &mut v,
@@ -186,67 +185,6 @@ pub fn parse_list_ownership_transfers(
     parent(&req.parent)
 }
 
-/// A protobuf `Struct` as a JSON object. Fails on numbers JSON cannot hold (NaN, infinities).
-/// Whole numbers within ±2^53 become JSON integers, so `3` does not come back as `3.0`.
-pub fn struct_to_json(s: &prost_types::Struct) -> Result<Map<String, Value>, String> {
-    s.fields
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), value_to_json(v)?)))
-        .collect()
-}
-
-/// A JSON object as a protobuf `Struct`.
-pub fn json_to_struct(map: &Map<String, Value>) -> prost_types::Struct {
-    prost_types::Struct {
-        fields: map
-            .iter()
-            .map(|(k, v)| (k.clone(), json_to_value(v)))
-            .collect(),
-    }
-}
-
-fn value_to_json(value: &prost_types::Value) -> Result<Value, String> {
-    Ok(match &value.kind {
-        None | Some(Kind::NullValue(_)) => Value::Null,
-        Some(Kind::BoolValue(b)) => Value::Bool(*b),
-        Some(Kind::StringValue(s)) => Value::String(s.clone()),
-        Some(Kind::NumberValue(n)) => number_to_json(*n)?,
-        Some(Kind::StructValue(s)) => Value::Object(struct_to_json(s)?),
-        Some(Kind::ListValue(l)) => Value::Array(
-            l.values
-                .iter()
-                .map(value_to_json)
-                .collect::<Result<_, _>>()?,
-        ),
-    })
-}
-
-fn number_to_json(n: f64) -> Result<Value, String> {
-    const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
-    if n.fract() == 0.0 && n.abs() <= MAX_SAFE {
-        // Exact: the value is whole and within the range an f64 holds without loss.
-        return Ok(Value::from(n as i64));
-    }
-    Number::from_f64(n)
-        .map(Value::Number)
-        .ok_or_else(|| format!("holds {n}, which is not a JSON number"))
-}
-
-fn json_to_value(value: &Value) -> prost_types::Value {
-    let kind = match value {
-        Value::Null => Kind::NullValue(prost_types::NullValue::NullValue.into()),
-        Value::Bool(b) => Kind::BoolValue(*b),
-        // Struct numbers are doubles; large integers lose precision exactly as in JSON.
-        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
-        Value::String(s) => Kind::StringValue(s.clone()),
-        Value::Array(items) => Kind::ListValue(prost_types::ListValue {
-            values: items.iter().map(json_to_value).collect(),
-        }),
-        Value::Object(map) => Kind::StructValue(json_to_struct(map)),
-    };
-    prost_types::Value { kind: Some(kind) }
-}
-
 fn timestamp(
     v: &mut Violations,
     field: &str,
@@ -277,6 +215,9 @@ fn parent(name: &str) -> Result<Uuid, Vec<FieldViolation>> {
 
 #[cfg(test)]
 mod tests {
+    use prost_types::value::Kind;
+    use serde_json::Value;
+
     use super::*;
     use prost_types::Timestamp;
     use rapport_runtime::clock::{DAY, HOUR, SECOND};
@@ -328,12 +269,12 @@ mod tests {
     fn struct_and_json_round_trip() {
         let d = details();
         let s = json_to_struct(&d);
-        assert_eq!(struct_to_json(&s).unwrap(), d);
+        let mut v = Violations::new();
+        let back = struct_to_json(&s, &mut v);
+        assert!(v.is_empty());
+        assert_eq!(back, d);
         // Whole doubles come back as integers.
-        assert_eq!(
-            serde_json::to_string(&struct_to_json(&s).unwrap()["visits"]).unwrap(),
-            "3"
-        );
+        assert_eq!(serde_json::to_string(&back["visits"]).unwrap(), "3");
     }
 
     #[test]
@@ -345,14 +286,16 @@ mod tests {
                 kind: Some(Kind::NumberValue(f64::NAN)),
             },
         );
-        assert!(struct_to_json(&s).is_err());
+        let mut v = Violations::new();
+        struct_to_json(&s, &mut v);
+        assert!(!v.is_empty());
         let req = create(pb::Activity {
             details: Some(s),
             ..call()
         });
         assert_eq!(
             fields(&parse_create_activity(&req, NOW).unwrap_err()),
-            ["activity.details"]
+            ["activity.details.n"]
         );
     }
 

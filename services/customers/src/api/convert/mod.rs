@@ -3,5 +3,6 @@
 pub mod activity;
 pub mod consent;
 pub mod customer;
+pub mod json;
 pub mod relationship;
 pub mod settings;
