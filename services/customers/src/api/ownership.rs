@@ -38,8 +38,11 @@ pub(super) async fn transfer(
     let now = api.now();
     let record = transfer::transfer(
         &request,
-        &current.profile.owner_id,
-        &current.profile.team_id,
+        transfer::Holder {
+            owner_id: &current.profile.owner_id,
+            team_id: &current.profile.team_id,
+            store_id: &current.profile.store_id,
+        },
         Uuid::now_v7(),
         &p.subject,
         now,

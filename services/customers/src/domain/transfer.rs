@@ -68,22 +68,35 @@ pub fn check_reason(reason: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The record of moving a customer owned by `current_owner_id` in `current_team_id` as the
-/// request says. Moving it to the owner and team it already has is refused (the text is the
-/// reason; the API answers FAILED_PRECONDITION): such a record would tell nothing, and it is
-/// usually a client retrying without a request id. A store change alone is an UpdateCustomer.
+/// Who holds a customer now.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    pub owner_id: &'a str,
+    pub team_id: &'a str,
+    pub store_id: &'a str,
+}
+
+/// The record of moving a customer from `current` as the request says. A move that changes
+/// nothing (same owner, team and store) is refused (the text is the reason; the API answers
+/// FAILED_PRECONDITION): such a record would tell nothing, and it is usually a client retrying
+/// without a request id. Moving only the store is a hand-over between stores, and recorded.
 pub fn transfer(
     request: &TransferRequest,
-    current_owner_id: &str,
-    current_team_id: &str,
+    current: Holder<'_>,
     id: Uuid,
     actor: &str,
     now: Micros,
 ) -> Result<OwnershipTransfer, String> {
+    let (current_owner_id, current_team_id) = (current.owner_id, current.team_id);
     let to_team_id = request.new_team_id.as_deref().unwrap_or(current_team_id);
-    if request.new_owner_id == current_owner_id && to_team_id == current_team_id {
+    let to_store_id = request.new_store_id.as_deref().unwrap_or(current.store_id);
+    if request.new_owner_id == current_owner_id
+        && to_team_id == current_team_id
+        && to_store_id == current.store_id
+    {
         return Err(format!(
-            "the customer is already owned by \"{current_owner_id}\" in team \"{current_team_id}\""
+            "the customer is already owned by \"{current_owner_id}\" in team \"{current_team_id}\" and store \"{}\"",
+            current.store_id
         ));
     }
     Ok(OwnershipTransfer {
@@ -102,6 +115,14 @@ pub fn transfer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn held<'a>(owner_id: &'a str, team_id: &'a str) -> Holder<'a> {
+        Holder {
+            owner_id,
+            team_id,
+            store_id: "",
+        }
+    }
 
     fn request(owner: &str, team: Option<&str>) -> TransferRequest {
         TransferRequest {
@@ -140,8 +161,7 @@ mod tests {
     fn transfer_records_both_sides() {
         let t = transfer(
             &request("rep-2", Some("team-b")),
-            "rep-1",
-            "team-a",
+            held("rep-1", "team-a"),
             Uuid::nil(),
             "mgr",
             9,
@@ -166,8 +186,7 @@ mod tests {
     fn team_is_kept_when_not_given() {
         let t = transfer(
             &request("rep-2", None),
-            "rep-1",
-            "team-a",
+            held("rep-1", "team-a"),
             Uuid::nil(),
             "mgr",
             0,
@@ -178,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_customer_without_owner_can_be_assigned() {
-        let t = transfer(&request("rep-2", None), "", "", Uuid::nil(), "mgr", 0).unwrap();
+        let t = transfer(&request("rep-2", None), held("", ""), Uuid::nil(), "mgr", 0).unwrap();
         assert_eq!(
             (t.from_owner_id.as_str(), t.to_owner_id.as_str()),
             ("", "rep-2")
@@ -189,8 +208,7 @@ mod tests {
     fn same_owner_and_team_is_refused() {
         let err = transfer(
             &request("rep-1", None),
-            "rep-1",
-            "team-a",
+            held("rep-1", "team-a"),
             Uuid::nil(),
             "mgr",
             0,
@@ -200,8 +218,7 @@ mod tests {
         assert!(
             transfer(
                 &request("rep-1", Some("team-a")),
-                "rep-1",
-                "team-a",
+                held("rep-1", "team-a"),
                 Uuid::nil(),
                 "m",
                 0
@@ -212,13 +229,26 @@ mod tests {
         assert!(
             transfer(
                 &request("rep-1", Some("team-b")),
-                "rep-1",
-                "team-a",
+                held("rep-1", "team-a"),
                 Uuid::nil(),
                 "m",
                 0
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn moving_only_the_store_is_a_change() {
+        let mut req = request("rep-1", None);
+        req.new_store_id = Some("store-2".into());
+        let current = Holder {
+            owner_id: "rep-1",
+            team_id: "team-a",
+            store_id: "store-1",
+        };
+        assert!(transfer(&req, current, Uuid::nil(), "m", 0).is_ok());
+        req.new_store_id = Some("store-1".into());
+        assert!(transfer(&req, current, Uuid::nil(), "m", 0).is_err());
     }
 }
