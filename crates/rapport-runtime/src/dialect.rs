@@ -55,12 +55,20 @@ impl Dialect {
         }
     }
 
-    /// A statement taking a transaction-scoped lock on the text key `$1`, so writers checking
-    /// the same key (e.g. a phone number for duplicates) take turns. SQLite needs none: its
-    /// write transactions already run one at a time.
-    pub fn advisory_xact_lock(self) -> Option<&'static str> {
+    /// A statement taking transaction-scoped locks on the text keys `$1..$n`, in byte order (as
+    /// Rust sorts them, so chunks of a longer sorted list lock in one global order), so
+    /// writers checking the same keys (e.g. phone numbers for duplicates) take turns without
+    /// deadlocking. SQLite needs none: its write transactions already run one at a time.
+    pub fn advisory_xact_locks(self, n: usize) -> Option<String> {
         match self {
-            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"),
+            Dialect::Postgres => {
+                let values: Vec<String> = (1..=n).map(|i| format!("(${i})")).collect();
+                Some(format!(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM \
+                     (SELECT k FROM (VALUES {}) AS v(k) ORDER BY k COLLATE \"C\") AS sorted",
+                    values.join(", ")
+                ))
+            }
             Dialect::Sqlite => None,
         }
     }

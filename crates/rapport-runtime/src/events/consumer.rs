@@ -4,6 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use futures::future::BoxFuture;
 use prost::Message;
 use rapport_proto::event::Event;
 use tokio::task::JoinHandle;
@@ -29,13 +30,20 @@ pub trait EventHandler: Send + Sync + 'static {
 
 /// Runs `effect` and records `event_id` as applied by `consumer`, in one transaction. Returns
 /// `false` (and runs nothing) when the event was applied before.
-pub async fn apply_once(
+///
+/// The effect returns a boxed future, as with sqlx's `Connection::transaction`:
+/// `apply_once(db, c, id, now, |tx| Box::pin(async move { …; Ok(()) }))`. (An async closure
+/// would make the caller's future fail the `Send` check handlers need.)
+pub async fn apply_once<F>(
     db: &Db,
     consumer: &str,
     event_id: &str,
     now: Micros,
-    effect: impl AsyncFnOnce(&mut Tx) -> Result<()>,
-) -> Result<bool> {
+    effect: F,
+) -> Result<bool>
+where
+    F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<()>> + Send,
+{
     let mut tx = db.begin().await?;
     let fresh = sqlx::query(
         "INSERT INTO processed_events (consumer, event_id, process_time) VALUES ($1, $2, $3) \

@@ -184,19 +184,20 @@ pub fn bool_int(b: bool) -> i64 {
     i64::from(b)
 }
 
-/// Takes transaction-scoped locks on `keys` (sorted first, so two writers never wait on each
-/// other in opposite orders). A no-op on SQLite, whose writers already take turns.
+/// Takes transaction-scoped locks on `keys`, in sorted order so two writers never wait on
+/// each other in opposite orders. A no-op on SQLite, whose writers already take turns.
 pub async fn lock_keys(tx: &mut Tx, dialect: Dialect, keys: &mut Vec<String>) -> Result<()> {
-    let Some(sql) = dialect.advisory_xact_lock() else {
-        return Ok(());
-    };
+    const CHUNK: usize = 1000;
     keys.sort();
     keys.dedup();
-    for key in keys.iter() {
-        sqlx::query(sql)
-            .bind(key.as_str())
-            .execute(&mut **tx)
-            .await?;
+    for chunk in keys.chunks(CHUNK) {
+        let Some(sql) = dialect.advisory_xact_locks(chunk.len()) else {
+            return Ok(());
+        };
+        let q = chunk
+            .iter()
+            .fold(sqlx::query(&sql), |q, k| q.bind(k.as_str()));
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
