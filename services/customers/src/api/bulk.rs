@@ -456,11 +456,14 @@ async fn import_batch(
     let mut created: Vec<Customer> = Vec::new();
     for (i, profile) in parsed {
         let keys = profile.contact_keys();
-        let mut dups: Vec<Uuid> = keys
-            .iter()
-            .filter_map(|k| owner_of.get(k).copied())
-            .collect();
-        dups.dedup();
+        // Each duplicate once, in the order its first shared key came, even when it shares
+        // several keys that others share too (phone with A, email with B, handle with A).
+        let mut dups: Vec<Uuid> = Vec::new();
+        for id in keys.iter().filter_map(|k| owner_of.get(k).copied()) {
+            if !dups.contains(&id) {
+                dups.push(id);
+            }
+        }
         if let (DuplicatePolicy::Reject, Some(existing)) = (settings.duplicate_policy, dups.first())
         {
             results[i].status = pb::ImportRowStatus::Duplicate.into();

@@ -41,6 +41,7 @@ pub(super) async fn update(
         return Err(Error::stale_etag("settings"));
     }
     tx.commit().await?;
+    api.settings_changed(&p.tenant_id).await;
     Ok(settings_to_proto(&next))
 }
 

@@ -26,6 +26,8 @@ use crate::{
 pub const STREAM: &str = "customers";
 const EVENT_PREFIX: &str = "rapport.customers.v1.";
 const CUSTOMER_TTL: Duration = Duration::from_secs(300);
+// Short, so a replica whose invalidation was lost (cache outage) converges quickly.
+const SETTINGS_TTL: Duration = Duration::from_secs(30);
 
 /// Roles that may read customers.
 pub const READERS: &[Role] = &[
@@ -134,10 +136,33 @@ impl CustomersApi {
         &self.ctx.db
     }
 
-    /// The tenant's settings.
+    /// The tenant's settings, through the cache (every create and import reads them).
     pub async fn settings(&self, tenant: &str) -> Result<Settings> {
+        let key = Self::settings_key(tenant);
+        if let Some(s) = self
+            .ctx
+            .cache
+            .get(&key)
+            .await
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            return Ok(s);
+        }
         let mut conn = self.db().pool().acquire().await?;
-        store::get_settings(&mut conn, tenant).await
+        let settings = store::get_settings(&mut conn, tenant).await?;
+        if let Ok(bytes) = serde_json::to_vec(&settings) {
+            self.ctx.cache.set(&key, &bytes, SETTINGS_TTL).await;
+        }
+        Ok(settings)
+    }
+
+    /// After the tenant's settings changed: every replica reads them afresh.
+    pub async fn settings_changed(&self, tenant: &str) {
+        self.ctx.cache.delete(&Self::settings_key(tenant)).await;
+    }
+
+    fn settings_key(tenant: &str) -> String {
+        cache::key(STREAM, tenant, "settings", "settings")
     }
 
     /// Today in UTC, for date rules.
