@@ -152,6 +152,11 @@ impl TestServer {
             .expect("issue token")
     }
 
+    /// `claims` signed as they are with the server's secret (expired or odd tokens).
+    pub fn sign(&self, claims: &rapport_runtime::auth::Claims) -> String {
+        self.keys.sign(claims).expect("sign claims")
+    }
+
     /// An interceptor that authenticates as `subject` in `tenant` with `roles`.
     pub fn auth(&self, tenant: &str, subject: &str, roles: &[Role]) -> Bearer {
         Bearer::new(&self.token(tenant, subject, roles, None))

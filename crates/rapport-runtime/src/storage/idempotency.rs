@@ -6,7 +6,7 @@ use prost::Message;
 use sqlx::AnyConnection;
 
 use super::Tx;
-use crate::{Error, Result, clock::Micros};
+use crate::{Error, Result, clock::Micros, dialect::Dialect};
 
 /// The idempotency key of one request: tenant, method and the client's request id.
 #[derive(Debug, Clone)]
@@ -53,6 +53,23 @@ impl Idempotency {
         .await?;
         row.map(|(bytes,)| T::decode(bytes.as_slice()).map_err(Error::internal))
             .transpose()
+    }
+
+    /// As `replay`, first taking a lock on this key for the rest of `tx`: requests with the
+    /// same id take turns from here to their commit, so a retry sent while the first attempt
+    /// still runs waits for it and replays its answer, instead of finding its work half done
+    /// (a merged customer already deleted, an owner already changed) and failing.
+    pub async fn replay_exclusive<T: Message + Default>(
+        &self,
+        tx: &mut Tx,
+        dialect: Dialect,
+    ) -> Result<Option<T>> {
+        let mut key = vec![format!(
+            "idempotency/{}/{}/{}",
+            self.tenant, self.method, self.request_id
+        )];
+        super::lock_keys(tx, dialect, &mut key).await?;
+        self.replay(tx).await
     }
 
     /// Stores the response in the transaction of the change. Returns `false` when a concurrent

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{
     convert::customer::{apply_update_mask, customer_to_proto, parse_profile},
+    paging::both,
     support::{
         self, CustomersApi, MANAGERS, READERS, WRITERS, caller, check_etag, customer_id,
         require_live,
@@ -38,16 +39,20 @@ pub(super) async fn create(
 ) -> Result<pb::Customer> {
     let p = caller(&req, WRITERS)?;
     let msg = req.into_inner();
-    let idem = support::idempotency(&p, "CreateCustomer", &msg.request_id)?;
     let settings = api.settings(&p.tenant_id).await?;
-    let mut v = Violations::with_prefix("customer");
-    let Some(input) = &msg.customer else {
-        return Err(Error::invalid("customer", "is required"));
+    let parsed = match &msg.customer {
+        None => Err(Error::invalid("customer", "is required")),
+        Some(input) => {
+            let mut v = Violations::with_prefix("customer");
+            let profile = parse_profile(input, &api.profile_context(&settings), &mut v);
+            v.finish(profile).map_err(Error::from)
+        }
     };
-    let mut profile = parse_profile(input, &api.profile_context(&settings), &mut v);
-    if !v.is_empty() {
-        return Err(v.into_vec().into());
-    }
+    // A bad request id is reported together with the customer's bad fields.
+    let (idem, mut profile) = both(
+        support::idempotency(&p, "CreateCustomer", &msg.request_id),
+        parsed,
+    )?;
     own_as_rep(&p, &mut profile)?;
     let now = api.now();
     profile.stamp_consent(None, now);
@@ -270,8 +275,18 @@ pub(super) async fn update(
     let Some(patch) = &msg.customer else {
         return Err(Error::invalid("customer", "is required"));
     };
-    let id = customer_id("customer.name", &patch.name)?;
     let paths: Vec<String> = msg.update_mask.map(|m| m.paths).unwrap_or_default();
+    let id = match customer_id("customer.name", &patch.name) {
+        Ok(id) => id,
+        // Without the customer its values cannot be checked, but the mask can: report both.
+        Err(Error::InvalidArgument(mut bad)) => {
+            let mut v = Violations::new();
+            apply_update_mask(&pb::Customer::default(), patch, &paths, &mut v);
+            bad.extend(v.into_vec());
+            return Err(Error::InvalidArgument(bad));
+        }
+        Err(e) => return Err(e),
+    };
     let settings = api.settings(&p.tenant_id).await?;
 
     let mut tx = api.db().begin().await?;

@@ -95,9 +95,22 @@ pub(super) async fn merge(
         .next()
         .ok_or_else(|| Error::internal("survivor lost"))?;
     let now = api.now();
+    // A referrer naming the survivor or a customer merged into it would leave the survivor
+    // referred by itself: such referrers are dropped before the profiles are merged.
+    let inside =
+        |r: Option<Uuid>| r.is_some_and(|id| id == survivor_id || merged_ids.contains(&id));
     let mut profile = survivor.profile.clone();
+    if inside(profile.referrer) {
+        profile.referrer = None;
+    }
     for m in &merged {
-        merge_into(&mut profile, &m.profile);
+        if inside(m.profile.referrer) {
+            let mut other = m.profile.clone();
+            other.referrer = None;
+            merge_into(&mut profile, &other);
+        } else {
+            merge_into(&mut profile, &m.profile);
+        }
     }
     let possible_duplicates = survivor
         .possible_duplicates

@@ -20,13 +20,20 @@ pub(super) struct Page {
 }
 
 impl Page {
-    /// Reads page size and token; the token must come from the same parent and tenant.
-    pub fn parse(p: &Principal, parent: &str, page_size: i32, page_token: &str) -> Result<Page> {
+    /// Reads page size and token; the token must come from the same collection of the same
+    /// parent and tenant (a timeline token is no ownership-history token).
+    pub fn parse(
+        p: &Principal,
+        collection: &str,
+        parent: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page> {
         let mut v = Violations::new();
         let limit = query::page_size(page_size)
             .map_err(|e| v.add(&e.field, e.description))
             .unwrap_or(0);
-        let fingerprint = query::fingerprint(&[&p.tenant_id, parent]);
+        let fingerprint = query::fingerprint(&[&p.tenant_id, collection, parent]);
         let fits = |c: &[CursorValue]| matches!(c, [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok());
         let after = query::decode_cursor(page_token, &fingerprint, fits)
             .map_err(|e| v.add(&e.field, e.description))
@@ -73,10 +80,24 @@ pub(super) fn next_token<T>(
         .unwrap_or_default()
 }
 
+/// A request listing one of a customer's sub-collections.
+pub(super) trait SubCollection {
+    /// The collection's name; a page token of one collection is refused by another.
+    const COLLECTION: &'static str;
+}
+
+impl SubCollection for rapport_proto::customers::ListActivitiesRequest {
+    const COLLECTION: &'static str = "activities";
+}
+
+impl SubCollection for rapport_proto::customers::ListOwnershipTransfersRequest {
+    const COLLECTION: &'static str = "ownershipTransfers";
+}
+
 /// Lists one page of a sub-collection of a customer the caller may see: parses the parent and
 /// the paging fields together (every bad field in one error), fetches one row more than the
 /// page to know whether another follows, and returns the rows with the next page's token.
-pub(super) async fn list_page<M, T>(
+pub(super) async fn list_page<M: SubCollection, T>(
     api: &CustomersApi,
     req: &tonic::Request<M>,
     parent: (
@@ -89,7 +110,7 @@ pub(super) async fn list_page<M, T>(
     key: impl Fn(&T) -> (i64, Uuid),
 ) -> Result<(Vec<T>, String)> {
     let p = caller(req, READERS)?;
-    let page = Page::parse(&p, parent.1, page_size, page_token);
+    let page = Page::parse(&p, M::COLLECTION, parent.1, page_size, page_token);
     let (customer_id, page) = both(parent.0.map_err(Error::from), page)?;
     api.load_visible(&p, customer_id).await?;
     let mut conn = api.db().pool().acquire().await?;

@@ -243,14 +243,15 @@ impl CustomersApi {
         append(tx, event, self.now()).await.map(|_| ())
     }
 
-    /// The response stored for `idem`, if the request ran before.
+    /// The response stored for `idem`, if the request ran before; requests with the same id
+    /// take turns from here to their commit.
     pub async fn replay<T: Message + Default>(
         &self,
         tx: &mut Tx,
         idem: &Option<Idempotency>,
     ) -> Result<Option<T>> {
         match idem {
-            Some(k) => k.replay(tx).await,
+            Some(k) => k.replay_exclusive(tx, self.db().dialect()).await,
             None => Ok(None),
         }
     }

@@ -57,7 +57,12 @@ pub const FILTER_FIELDS: &[FieldSpec] = &[
     FieldSpec::text("source_channel", "c.source_channel"),
     FieldSpec::timestamp("create_time", "c.create_time"),
     FieldSpec::timestamp("update_time", "c.update_time"),
-    FieldSpec::date("birth_date", "c.birth_date"),
+    // Only full dates compare: an absent birth date ('') or one without a year ('--MM-DD') is
+    // neither before nor after any date.
+    FieldSpec::date(
+        "birth_date",
+        "(CASE WHEN c.birth_date LIKE '____-__-__' THEN c.birth_date END)",
+    ),
     FieldSpec::json("custom_fields", "c.custom"),
 ];
 

@@ -28,7 +28,10 @@ pub fn admin(s: &TestServer) -> Client {
 
 /// A rep of tenant `t1` in `team`.
 pub fn rep(s: &TestServer, subject: &str, team: &str) -> Client {
-    CustomerServiceClient::with_interceptor(s.channel.clone(), s.auth_in_team("t1", subject, &[Role::Rep], team))
+    CustomerServiceClient::with_interceptor(
+        s.channel.clone(),
+        s.auth_in_team("t1", subject, &[Role::Rep], team),
+    )
 }
 
 /// An admin of another tenant.
@@ -50,7 +53,10 @@ pub fn person(name: &str, phone: &str) -> pb::Customer {
     pb::Customer {
         kind: pb::CustomerKind::Person.into(),
         display_name: name.into(),
-        phones: vec![pb::Phone { number: phone.into(), ..Default::default() }],
+        phones: vec![pb::Phone {
+            number: phone.into(),
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }
@@ -58,7 +64,10 @@ pub fn person(name: &str, phone: &str) -> pb::Customer {
 /// Creates `c` as the admin and returns it.
 pub async fn create(client: &mut Client, c: pb::Customer) -> pb::Customer {
     client
-        .create_customer(pb::CreateCustomerRequest { customer: Some(c), request_id: String::new() })
+        .create_customer(pb::CreateCustomerRequest {
+            customer: Some(c),
+            request_id: String::new(),
+        })
         .await
         .expect("create customer")
         .into_inner()
@@ -83,5 +92,117 @@ pub fn bad_fields(status: &Status) -> Vec<String> {
 
 /// The ErrorInfo reason.
 pub fn reason(status: &Status) -> String {
-    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
+    status
+        .get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default()
+}
+
+/// Sets the tenant's duplicate policy, as `admin`.
+pub async fn set_duplicate_policy(admin: &mut Client, policy: pb::DuplicatePolicy) {
+    admin
+        .update_customer_settings(pb::UpdateCustomerSettingsRequest {
+            settings: Some(pb::CustomerSettings {
+                duplicate_policy: policy.into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["duplicate_policy".into()],
+            }),
+        })
+        .await
+        .expect("set the duplicate policy");
+}
+
+/// The customer named `name`, as `client` sees it.
+pub async fn fetch_customer(client: &mut Client, name: &str) -> pb::Customer {
+    client
+        .get_customer(pb::GetCustomerRequest { name: name.into() })
+        .await
+        .unwrap_or_else(|e| panic!("get {name}: {e:?}"))
+        .into_inner()
+}
+
+/// Every live customer matching `filter` that `client` sees, oldest first, over all pages.
+pub async fn list_all_customers(client: &mut Client, filter: &str) -> Vec<pb::Customer> {
+    let mut out = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_customers(pb::ListCustomersRequest {
+                page_size: 1000,
+                page_token,
+                filter: filter.into(),
+                order_by: "create_time".into(),
+                show_deleted: false,
+            })
+            .await
+            .expect("list customers")
+            .into_inner();
+        out.extend(page.customers);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// The resource an ALREADY_EXISTS status names as the existing one.
+pub fn existing_resource(status: &Status) -> String {
+    assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+    status
+        .get_error_details()
+        .error_info()
+        .and_then(|i| i.metadata.get("existing").cloned())
+        .unwrap_or_default()
+}
+
+/// A manager of tenant `t1`.
+pub fn manager(s: &TestServer) -> Client {
+    client(s, "t1", "manager-1", &[Role::Manager])
+}
+
+/// A field mask naming `paths`.
+pub fn mask(paths: &[&str]) -> prost_types::FieldMask {
+    prost_types::FieldMask {
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+    }
+}
+
+/// Every customer `req` lists, page after page, and the number of pages it took.
+pub async fn list_pages(
+    client: &mut Client,
+    mut req: pb::ListCustomersRequest,
+) -> (Vec<pb::Customer>, usize) {
+    let mut out = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = client
+            .list_customers(req.clone())
+            .await
+            .unwrap_or_else(|e| panic!("list {req:?}: {e:?}"))
+            .into_inner();
+        pages += 1;
+        out.extend(page.customers);
+        if page.next_page_token.is_empty() {
+            return (out, pages);
+        }
+        req.page_token = page.next_page_token;
+    }
+}
+
+/// UpdateCustomerSettings with `settings` and a mask of `paths`, as `client`.
+pub async fn update_settings(
+    client: &mut Client,
+    settings: pb::CustomerSettings,
+    paths: &[&str],
+) -> Result<pb::CustomerSettings, Status> {
+    client
+        .update_customer_settings(pb::UpdateCustomerSettingsRequest {
+            settings: Some(settings),
+            update_mask: Some(mask(paths)),
+        })
+        .await
+        .map(tonic::Response::into_inner)
 }
