@@ -2,7 +2,8 @@
 //! each service's database and cache; `liveness` only says the process runs), reflection v1 and
 //! v1alpha, deadlines, a global concurrency limit with load shedding, message size limits,
 //! connection ageing, telemetry, Prometheus metrics, outbox relays, event handlers and jobs;
-//! graceful shutdown: NOT_SERVING → drain → stop accepting → finish in-flight → close.
+//! graceful shutdown: NOT_SERVING → drain → stop accepting → finish in-flight (for up to the
+//! request timeout) → close.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -129,7 +130,7 @@ pub async fn start_on(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
     let mut background: Vec<JoinHandle<()>> = Vec::new();
-    let mut relays: Vec<RelayHandle> = Vec::new();
+    let mut unstarted_relays: Vec<Relay> = Vec::new();
     let mut readiness = Vec::new();
     for served in services {
         let Served {
@@ -139,8 +140,16 @@ pub async fn start_on(
             relay,
         } = served;
         routes = (bundle.routes)(routes);
-        relays.push(relay.spawn());
+        unstarted_relays.push(relay);
         for handler in bundle.handlers {
+            // Join the group before any relay publishes: the in-process bus keeps nothing for
+            // a group that does not exist yet.
+            if let Err(e) = bus
+                .subscribe(handler.stream(), handler.group(), &options.replica)
+                .await
+            {
+                tracing::warn!(error = %e, group = handler.group(), "cannot join the group yet");
+            }
             background.push(run_handler(bus.clone(), handler, options.replica.clone()));
         }
         for job in bundle.jobs {
@@ -148,6 +157,7 @@ pub async fn start_on(
         }
         readiness.push((bundle.grpc_services, db, cache));
     }
+    let relays: Vec<RelayHandle> = unstarted_relays.into_iter().map(Relay::spawn).collect();
 
     let ready_health = health.clone();
     let ready_bus = bus.clone();
@@ -220,6 +230,8 @@ pub async fn start_on(
     });
 
     let drain = options.drain;
+    let grace = options.request_timeout;
+    let mut health = health;
     let done = tokio::spawn(async move {
         let mut serving = serving;
         tokio::select! {
@@ -244,8 +256,21 @@ pub async fn start_on(
                 .await;
         }
         tokio::time::sleep(drain).await;
+        // Health watch streams never end by themselves and would hold their connections open:
+        // dropping the statuses ends them.
+        for name in all_names.iter().copied().chain(["", LIVENESS]) {
+            health.clear_service_status(name).await;
+        }
         let _ = serve_stop_tx.send(());
-        let served = serving.await.map_err(Error::internal)?;
+        // Requests in flight get as long as a request may take; streams still open then are cut.
+        let served = match tokio::time::timeout(grace, &mut serving).await {
+            Ok(joined) => joined.map_err(Error::internal)?,
+            Err(_) => {
+                tracing::warn!("requests still in flight after {grace:?}; closing anyway");
+                serving.abort();
+                Ok(())
+            }
+        };
         for relay in relays {
             relay.stop().await;
         }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use sqlx::migrate::{Migration as SqlxMigration, MigrationType, Migrator};
+use sqlx::migrate::{MigrateError, Migration as SqlxMigration, MigrationType, Migrator};
 
 use super::Db;
 use crate::{Error, Result, dialect::Dialect};
@@ -83,8 +83,20 @@ pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {
         locking: true,
         no_tx: false,
     };
-    migrator
-        .run(db.pool())
-        .await
-        .map_err(|e| Error::internal(format!("migrating {}: {e}", db.service())))
+    let result = match db.dialect() {
+        // sqlx holds an advisory lock while it migrates PostgreSQL.
+        Dialect::Postgres => migrator.run(db.pool()).await,
+        // It takes no lock on SQLite: one write transaction around the whole run makes another
+        // process migrating the same file wait, then find the work done.
+        Dialect::Sqlite => {
+            async {
+                let mut tx = db.pool().begin_with(db.dialect().begin_write()).await?;
+                migrator.run(&mut *tx).await?;
+                tx.commit().await?;
+                Ok::<(), MigrateError>(())
+            }
+            .await
+        }
+    };
+    result.map_err(|e| Error::internal(format!("migrating {}: {e}", db.service())))
 }

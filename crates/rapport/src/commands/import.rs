@@ -16,7 +16,7 @@ use super::Outcome;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Imports customers from a CSV file with a header row. Columns: display_name, kind
-    /// (person / organization), family_name, given_name, organization_name, phone, email,
+    /// (person, the default, or organization), family_name, given_name, organization_name, phone, email,
     /// wechat, qq (several values separated by ";"), province, city, district, street,
     /// postal_code, source_channel, owner_id, team_id, store_id, lifecycle_stage, grade, tags
     /// (";"-separated), gender, birth_date (YYYY-MM-DD), occupation, title, and
@@ -183,7 +183,11 @@ pub async fn run(cmd: Command) -> Outcome {
 }
 
 fn row_to_customer(headers: &[String], row: &csv::StringRecord) -> pb::Customer {
-    let mut c = pb::Customer::default();
+    // A row without a kind is a person, as most customers are.
+    let mut c = pb::Customer {
+        kind: pb::CustomerKind::Person.into(),
+        ..Default::default()
+    };
     let mut demographics = pb::Demographics::default();
     let mut address = pb::Address::default();
     let mut custom = prost_types::Struct::default();
@@ -203,10 +207,11 @@ fn row_to_customer(headers: &[String], row: &csv::StringRecord) -> pb::Customer 
             "display_name" => c.display_name = value.to_owned(),
             "kind" => {
                 c.kind = match value.to_ascii_lowercase().as_str() {
-                    "organization" | "org" | "company" => pb::CustomerKind::Organization,
-                    _ => pb::CustomerKind::Person,
+                    "person" => pb::CustomerKind::Person.into(),
+                    "organization" => pb::CustomerKind::Organization.into(),
+                    // Not a kind: the server reports the row's kind as invalid.
+                    _ => -1,
                 }
-                .into()
             }
             "family_name" => c.family_name = value.to_owned(),
             "given_name" => c.given_name = value.to_owned(),

@@ -1,0 +1,415 @@
+//! Storage on both backends: migrations, request_id idempotency, one schema per service on
+//! PostgreSQL, and transaction-scoped key locks.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use prost_types::Timestamp;
+use rapport_runtime::{
+    Error,
+    dialect::Dialect,
+    storage::{Db, Idempotency, Migration, lock_keys},
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+const WIDGETS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "widgets",
+        sql: "CREATE TABLE widgets (tenant_id TEXT NOT NULL, id TEXT NOT NULL, \
+              PRIMARY KEY (tenant_id, id))",
+    },
+    Migration {
+        version: 101,
+        description: "widget colours",
+        sql: "ALTER TABLE widgets ADD COLUMN colour TEXT NOT NULL DEFAULT 'red'",
+    },
+];
+
+/// The service's applied migration versions (the runtime's own are below 100).
+async fn versions(db: &Db) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE version >= 100 ORDER BY version")
+        .fetch_all(db.pool())
+        .await
+        .expect("read the migration history")
+}
+
+/// The runtime's applied migration versions.
+async fn runtime_versions(db: &Db) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE version < 100 ORDER BY version")
+        .fetch_all(db.pool())
+        .await
+        .expect("read the migration history")
+}
+
+async fn count(db: &Db, table: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(db.pool())
+        .await
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_again_change_nothing() {
+    for backend in backends("migrations_apply_once_and_again_change_nothing") {
+        let store = TestDb::new(backend).await;
+        let db = store.connect("widgets").await;
+        assert_eq!(
+            db.dialect() == Dialect::Postgres,
+            backend == Backend::Postgres
+        );
+        db.migrate(&both(WIDGETS)).await.expect("first run");
+        assert_eq!(versions(&db).await, [100, 101]);
+        let runtime = runtime_versions(&db).await;
+        assert_eq!(runtime.first(), Some(&1), "the runtime's tables come first");
+        sqlx::query("INSERT INTO widgets (tenant_id, id) VALUES ('t', 'w1')")
+            .execute(db.pool())
+            .await
+            .expect("the service table exists");
+        for table in ["outbox", "processed_events", "idempotency_keys", "widgets"] {
+            count(&db, table).await.expect(table);
+        }
+
+        // Again, on the same pool and on a fresh one: nothing runs twice, nothing is lost.
+        db.migrate(&both(WIDGETS)).await.expect("second run");
+        let reopened = store.connect("widgets").await;
+        reopened.migrate(&both(WIDGETS)).await.expect("third run");
+        assert_eq!(versions(&reopened).await, [100, 101]);
+        assert_eq!(runtime_versions(&reopened).await, runtime);
+        let colour: String = sqlx::query_scalar("SELECT colour FROM widgets WHERE id = 'w1'")
+            .fetch_one(reopened.pool())
+            .await
+            .expect("the row survived");
+        assert_eq!(colour, "red");
+
+        // A later release adds a migration: only it runs.
+        const LATER: &[Migration] = &[
+            WIDGETS[0],
+            WIDGETS[1],
+            Migration {
+                version: 102,
+                description: "widget sizes",
+                sql: "ALTER TABLE widgets ADD COLUMN size BIGINT NOT NULL DEFAULT 1",
+            },
+        ];
+        reopened.migrate(&both(LATER)).await.expect("upgrade");
+        assert_eq!(versions(&reopened).await, [100, 101, 102]);
+        assert_eq!(count(&reopened, "widgets").await.expect("widgets"), 1);
+        db.close().await;
+        reopened.close().await;
+    }
+}
+
+#[tokio::test]
+async fn service_migrations_below_100_are_refused() {
+    for backend in backends("service_migrations_below_100_are_refused") {
+        let store = TestDb::new(backend).await;
+        let db = store.connect("widgets").await;
+        const CLASH: &[Migration] = &[Migration {
+            version: 1,
+            description: "clashes with the runtime",
+            sql: "CREATE TABLE clash (id TEXT)",
+        }];
+        let err = db.migrate(&both(CLASH)).await.expect_err("refused");
+        assert!(err.to_string().contains(">= 100"), "{err}");
+        assert!(count(&db, "clash").await.is_err(), "nothing ran");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_migrations_of_one_database_both_succeed() {
+    for backend in backends("concurrent_migrations_of_one_database_both_succeed") {
+        let store = TestDb::new(backend).await;
+        let a = store.connect("widgets").await;
+        let b = store.connect("widgets").await;
+        let migrations = both(WIDGETS);
+        let (ra, rb) = tokio::join!(a.migrate(&migrations), b.migrate(&migrations));
+        ra.expect("first replica");
+        rb.expect("second replica");
+        assert_eq!(versions(&a).await, [100, 101]);
+    }
+}
+
+fn stamp(seconds: i64) -> Timestamp {
+    Timestamp { seconds, nanos: 0 }
+}
+
+#[tokio::test]
+async fn a_retried_request_id_replays_the_first_response() {
+    for backend in backends("a_retried_request_id_replays_the_first_response") {
+        let store = TestDb::new(backend).await;
+        let db = store.migrated("things", &NO_MIGRATIONS).await;
+
+        assert!(
+            Idempotency::new("t1", "CreateThing", "  ")
+                .expect("blank")
+                .is_none(),
+            "no request id, no idempotency"
+        );
+        let too_long = "x".repeat(129);
+        match Idempotency::new("t1", "CreateThing", &too_long) {
+            Err(Error::InvalidArgument(v)) => assert_eq!(v[0].field, "request_id"),
+            other => panic!("a 129-character request id must be refused, got {other:?}"),
+        }
+        Idempotency::new("t1", "CreateThing", &"é".repeat(128))
+            .expect("128 characters are fine")
+            .expect("a key");
+
+        let key = Idempotency::new("t1", "CreateThing", "req-1")
+            .expect("valid")
+            .expect("a key");
+        let mut conn = db.pool().acquire().await.expect("connection");
+        assert_eq!(
+            key.replay::<Timestamp>(&mut conn).await.expect("replay"),
+            None
+        );
+        drop(conn);
+
+        let mut tx = db.begin().await.expect("begin");
+        assert!(key.record(&mut tx, &stamp(1), 10).await.expect("record"));
+        tx.commit().await.expect("commit");
+
+        let mut conn = db.pool().acquire().await.expect("connection");
+        assert_eq!(
+            key.replay::<Timestamp>(&mut conn).await.expect("replay"),
+            Some(stamp(1))
+        );
+
+        // The key is the tenant, the method and the request id together.
+        for (tenant, method) in [("t2", "CreateThing"), ("t1", "UpdateThing")] {
+            let other = Idempotency::new(tenant, method, "req-1")
+                .expect("valid")
+                .expect("a key");
+            assert_eq!(
+                other.replay::<Timestamp>(&mut conn).await.expect("replay"),
+                None,
+                "{tenant} {method} must not see t1 CreateThing's response"
+            );
+        }
+        // Surrounding blanks are not part of the id.
+        let padded = Idempotency::new("t1", "CreateThing", " req-1 ")
+            .expect("valid")
+            .expect("a key");
+        assert_eq!(
+            padded.replay::<Timestamp>(&mut conn).await.expect("replay"),
+            Some(stamp(1))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_lost_the_race_is_told_to_replay() {
+    for backend in backends("a_request_that_lost_the_race_is_told_to_replay") {
+        let store = TestDb::new(backend).await;
+        let db = store.migrated("things", &NO_MIGRATIONS).await;
+        let key = Idempotency::new("t1", "CreateThing", "req-2")
+            .expect("valid")
+            .expect("a key");
+
+        // Both requests checked for a stored response and found none; the first commits.
+        let mut winner = db.begin().await.expect("begin");
+        assert!(
+            key.record(&mut winner, &stamp(1), 10)
+                .await
+                .expect("record")
+        );
+        winner.commit().await.expect("commit");
+
+        // The second's record reports the lost race; it rolls back and replays.
+        let mut loser = db.begin().await.expect("begin");
+        assert!(
+            !key.record(&mut loser, &stamp(2), 11).await.expect("record"),
+            "a second record of the same key must report the lost race"
+        );
+        loser.rollback().await.expect("rollback");
+        let mut conn = db.pool().acquire().await.expect("connection");
+        assert_eq!(
+            key.replay::<Timestamp>(&mut conn).await.expect("replay"),
+            Some(stamp(1)),
+            "the first response stays"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_records_of_one_key_let_exactly_one_win() {
+    // Only PostgreSQL runs two write transactions at once; SQLite's writers take turns, which
+    // the sequential test above covers.
+    let test = "concurrent_records_of_one_key_let_exactly_one_win";
+    if postgres_url(test).is_none() {
+        return;
+    }
+    let store = TestDb::new(Backend::Postgres).await;
+    let db = store.migrated("things", &NO_MIGRATIONS).await;
+    let key = Idempotency::new("t1", "CreateThing", "req-3")
+        .expect("valid")
+        .expect("a key");
+    let mut first = db.begin().await.expect("begin");
+    assert!(key.record(&mut first, &stamp(1), 10).await.expect("record"));
+    // The second insert waits on the first's uncommitted key, then finds it committed.
+    let second = tokio::spawn({
+        let (db, key) = (db.clone(), key.clone());
+        async move {
+            let mut tx = db.begin().await.expect("begin");
+            let won = key.record(&mut tx, &stamp(2), 11).await.expect("record");
+            tx.rollback().await.expect("rollback");
+            won
+        }
+    });
+    wait_for_lock_waiters(&db, 1).await;
+    first.commit().await.expect("commit");
+    assert!(!second.await.expect("join"), "exactly one record wins");
+}
+
+/// Waits until `n` sessions of this database wait for a lock.
+async fn wait_for_lock_waiters(db: &Db, n: i64) {
+    eventually("a transaction waiting for the lock", WAIT, || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("read pg_stat_activity");
+        (waiting >= n).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn services_sharing_a_postgres_database_keep_to_their_schemas() {
+    let test = "services_sharing_a_postgres_database_keep_to_their_schemas";
+    if postgres_url(test).is_none() {
+        return;
+    }
+    let store = TestDb::new(Backend::Postgres).await;
+    let alpha = store.migrated("alpha", &both(WIDGETS)).await;
+    const ONLY_BETA: &[Migration] = &[Migration {
+        version: 100,
+        description: "gadgets",
+        sql: "CREATE TABLE gadgets (id TEXT PRIMARY KEY)",
+    }];
+    let beta = store.migrated("beta", &both(ONLY_BETA)).await;
+
+    sqlx::query(
+        "INSERT INTO outbox (id, stream, payload, create_time) VALUES ('e1', 'alpha', $1, 1)",
+    )
+    .bind(Vec::<u8>::new())
+    .execute(alpha.pool())
+    .await
+    .expect("alpha's outbox");
+    assert_eq!(count(&alpha, "outbox").await.expect("alpha"), 1);
+    assert_eq!(
+        count(&beta, "outbox").await.expect("beta"),
+        0,
+        "each service has its own runtime tables"
+    );
+    assert!(
+        count(&beta, "widgets").await.is_err(),
+        "beta cannot see alpha's tables"
+    );
+    assert!(
+        count(&alpha, "gadgets").await.is_err(),
+        "alpha cannot see beta's tables"
+    );
+    assert_eq!(versions(&alpha).await, [100, 101]);
+    assert_eq!(versions(&beta).await, [100]);
+
+    let schemas: Vec<String> = sqlx::query_scalar(
+        "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'outbox' \
+         ORDER BY table_schema",
+    )
+    .fetch_all(alpha.pool())
+    .await
+    .expect("information_schema");
+    assert_eq!(schemas, ["alpha", "beta"]);
+}
+
+#[tokio::test]
+async fn bad_service_names_and_urls_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = rapport_runtime::storage::PoolSettings::default();
+    for bad in ["Widgets", "widgets; DROP TABLE x", "wid-gets"] {
+        assert!(
+            Db::open_sqlite_file(dir.path(), bad, settings)
+                .await
+                .is_err(),
+            "{bad:?} must be refused"
+        );
+    }
+    assert!(
+        Db::connect("mysql://localhost/x", "widgets", settings)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_keys_makes_writers_of_one_key_take_turns() {
+    let test = "lock_keys_makes_writers_of_one_key_take_turns";
+    if postgres_url(test).is_none() {
+        return;
+    }
+    let store = TestDb::new(Backend::Postgres).await;
+    let db = store.migrated("locks", &NO_MIGRATIONS).await;
+    let log = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+
+    let mut first = db.begin().await.expect("begin");
+    let mut keys = vec!["phone:+8613800000001".to_owned(), "email:a@b.c".to_owned()];
+    lock_keys(&mut first, db.dialect(), &mut keys)
+        .await
+        .expect("lock");
+    assert_eq!(keys, ["email:a@b.c", "phone:+8613800000001"], "sorted");
+
+    // Another key is free meanwhile.
+    let mut unrelated = db.begin().await.expect("begin");
+    lock_keys(
+        &mut unrelated,
+        db.dialect(),
+        &mut vec!["phone:other".into()],
+    )
+    .await
+    .expect("another key is not held");
+    unrelated.commit().await.expect("commit");
+
+    // The same key (listed twice, in another order) waits for the first transaction.
+    let second = tokio::spawn({
+        let (db, log) = (db.clone(), log.clone());
+        async move {
+            let mut tx = db.begin().await.expect("begin");
+            let mut keys = vec![
+                "phone:+8613800000001".to_owned(),
+                "phone:+8613800000001".to_owned(),
+            ];
+            lock_keys(&mut tx, db.dialect(), &mut keys)
+                .await
+                .expect("lock");
+            assert_eq!(keys.len(), 1, "deduplicated");
+            log.lock().expect("log").push("second locked");
+            tx.commit().await.expect("commit");
+        }
+    });
+    wait_for_lock_waiters(&db, 1).await;
+    log.lock().expect("log").push("first committing");
+    first.commit().await.expect("commit");
+    second.await.expect("join");
+    assert_eq!(
+        *log.lock().expect("log"),
+        ["first committing", "second locked"]
+    );
+}
+
+#[tokio::test]
+async fn lock_keys_is_a_no_op_on_sqlite() {
+    let store = TestDb::new(Backend::Sqlite).await;
+    let db = store.migrated("locks", &NO_MIGRATIONS).await;
+    let mut tx = db.begin().await.expect("begin");
+    let mut keys = vec!["b".to_owned(), "a".to_owned()];
+    lock_keys(&mut tx, db.dialect(), &mut keys)
+        .await
+        .expect("lock");
+    tx.commit().await.expect("commit");
+}

@@ -1,0 +1,217 @@
+//! `rapport migrate` then `rapport serve customers` against PostgreSQL and Redis, as one
+//! Kubernetes Deployment runs it.
+
+use std::time::{Duration, Instant};
+
+use rapport_proto::customers as pb;
+use sqlx::{Connection, Executor};
+
+use crate::support::*;
+
+const SECRET: &str = "e2e-distributed-secret-e2e-distributed-secret";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// A PostgreSQL database and a Redis key prefix of the test's own, removed when dropped (also
+/// when the test fails half-way).
+struct Stores {
+    admin: String,
+    name: String,
+    url: String,
+    redis_url: String,
+    prefix: String,
+}
+
+impl Stores {
+    async fn create(admin: &str, redis_url: &str) -> Stores {
+        let tag = uuid::Uuid::now_v7().simple().to_string();
+        let name = format!("rapport_e2e_{tag}");
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(admin)
+            .await
+            .expect("connect to PostgreSQL");
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create the test database");
+        let _ = conn.close().await;
+        Stores {
+            admin: admin.to_owned(),
+            url: with_database(admin, &name),
+            name,
+            redis_url: redis_url.to_owned(),
+            prefix: format!("rapport-e2e:{tag}:"),
+        }
+    }
+}
+
+impl Drop for Stores {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let (redis_url, prefix) = (self.redis_url.clone(), self.prefix.clone());
+        // Drop runs outside any async context, so clean up on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
+                    let _ = conn
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
+                }
+                let _ = delete_prefix(&redis_url, &prefix).await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// `url` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+async fn redis(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .expect("a Redis URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to Redis")
+}
+
+async fn delete_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> {
+    let mut conn = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await?;
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_runs_alone_on_postgres_and_redis() {
+    let (Some(pg), Some(redis_url)) = (
+        env("RAPPORT_TEST_POSTGRES_URL"),
+        env("RAPPORT_TEST_REDIS_URL"),
+    ) else {
+        eprintln!(
+            "skipped: customers_runs_alone_on_postgres_and_redis (needs RAPPORT_TEST_POSTGRES_URL \
+             and RAPPORT_TEST_REDIS_URL)"
+        );
+        return;
+    };
+    let stores = Stores::create(&pg, &redis_url).await;
+    let (db, prefix) = (&stores.url, &stores.prefix);
+    let data = tempfile::tempdir().expect("temp dir");
+
+    run_ok(&["migrate", "customers", "--database-url", db]).await;
+    // Migrating again changes nothing and succeeds.
+    run_ok(&["migrate", "customers", "--database-url", db]).await;
+
+    let mut server = Server::start(
+        &[
+            "customers",
+            "--database-url",
+            db,
+            "--redis-url",
+            &redis_url,
+            "--redis-prefix",
+            prefix,
+            "--migrate-on-start",
+            "false",
+        ],
+        &[
+            ("RAPPORT_DATA_DIR", arg(data.path())),
+            ("RAPPORT_JWT_SECRET", SECRET),
+        ],
+    );
+    server.wait_serving().await;
+    assert_eq!(
+        health(server.addr, "rapport.customers.v1.CustomerService").await,
+        Ok(tonic_health::pb::health_check_response::ServingStatus::Serving)
+    );
+    assert!(
+        !server.output().contains("Admin token"),
+        "with a configured secret no token is printed"
+    );
+
+    let token = run_ok(&[
+        "token",
+        "issue",
+        "--tenant",
+        "acme",
+        "--subject",
+        "ops",
+        "--role",
+        "admin",
+        "--jwt-secret",
+        SECRET,
+    ])
+    .await;
+    let mut c = server.customers(token.trim()).await;
+    let wei = create(&mut c, person("张伟", "13812345678")).await;
+    let got = c
+        .get_customer(pb::GetCustomerRequest {
+            name: wei.name.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(got, wei);
+    assert_eq!(names(&mut c, "display_name:\"伟\"").await, ["张伟"]);
+
+    // The row is in PostgreSQL, in the service's schema, and its event reached Redis.
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(db)
+        .await
+        .expect("connect to the test database");
+    let in_schema: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'customers'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("information_schema");
+    assert!(in_schema > 0, "the customers schema holds the tables");
+    let _ = conn.close().await;
+    let stream = format!("{prefix}events:customers");
+    let mut r = redis(&redis_url).await;
+    let deadline = Instant::now() + STARTUP;
+    loop {
+        let len: i64 = redis::cmd("XLEN")
+            .arg(&stream)
+            .query_async(&mut r)
+            .await
+            .expect("XLEN");
+        if len >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the created event never reached {stream}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    drop(c);
+    let status = server.terminate().await;
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    drop(stores);
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of the real `rapport` binary: each test starts it as a child process on
+//! free local ports and drives it over gRPC, HTTP and its other subcommands, as a client and an
+//! operator would.
+//!
+//! Standalone tests always run. Distributed tests need `RAPPORT_TEST_POSTGRES_URL` and
+//! `RAPPORT_TEST_REDIS_URL`; without them they say they were skipped and pass.
+
+mod distributed;
+mod standalone;
+mod support;
