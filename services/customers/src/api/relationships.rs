@@ -26,13 +26,25 @@ pub(super) async fn create(
     if let Some(done) = api.replay(&mut tx, &idem).await? {
         return Ok(done);
     }
-    let customer = api.lock_visible(&mut tx, &p, customer_id).await?;
+    // Both ends are locked in id order, so requests for one link made from either side take
+    // turns instead of deadlocking, and the later one finds the link made by the first.
+    let (mut customer, mut related) = (None, None);
+    for id in ordered(customer_id, related_id) {
+        if id == customer_id {
+            customer = Some(api.lock_visible(&mut tx, &p, id).await?);
+        } else {
+            // The other end must exist in the tenant; the caller need not own it (a rep links
+            // its customer to a relative another rep serves).
+            let found = store::lock_customer(&mut tx, api.db().dialect(), &p.tenant_id, id)
+                .await?
+                .ok_or_else(|| Error::not_found(names::customer_name(id)))?;
+            related = Some(found);
+        }
+    }
+    let (Some(customer), Some(related)) = (customer, related) else {
+        return Err(Error::internal("a relationship end was not locked"));
+    };
     require_live(&customer)?;
-    // The other end must exist in the tenant; the caller need not own it (a rep links its
-    // customer to a relative another rep serves).
-    let related = store::lock_customer(&mut tx, api.db().dialect(), &p.tenant_id, related_id)
-        .await?
-        .ok_or_else(|| Error::not_found(names::customer_name(related_id)))?;
     require_live(&related)?;
     let (from, to, kind) = new.uniqueness_key();
     if let Some(existing) = store::find_relationship(&mut tx, &p.tenant_id, from, to, kind).await? {
@@ -49,6 +61,11 @@ pub(super) async fn create(
         .ok_or_else(|| Error::internal("link lost its end"))?;
     api.finish(tx, &p, &idem, relationship_to_proto(&view), &[])
         .await
+}
+
+/// Two ids, smaller first.
+fn ordered(a: Uuid, b: Uuid) -> [Uuid; 2] {
+    if a <= b { [a, b] } else { [b, a] }
 }
 
 pub(super) async fn list(
