@@ -12,6 +12,7 @@ CREATE TABLE customers (
     lifecycle_stage     TEXT   NOT NULL DEFAULT '',
     grade               TEXT   NOT NULL DEFAULT '',
     source_channel      TEXT   NOT NULL DEFAULT '',
+    referrer_id         TEXT   NOT NULL DEFAULT '',
     province            TEXT   NOT NULL DEFAULT '',
     city                TEXT   NOT NULL DEFAULT '',
     district            TEXT   NOT NULL DEFAULT '',
@@ -31,6 +32,7 @@ CREATE INDEX customers_by_update ON customers (tenant_id, update_time, id);
 CREATE INDEX customers_by_name ON customers (tenant_id, display_name, id);
 CREATE INDEX customers_by_owner ON customers (tenant_id, owner_id);
 CREATE INDEX customers_by_team ON customers (tenant_id, team_id);
+CREATE INDEX customers_by_referrer ON customers (tenant_id, referrer_id);
 
 -- Normalized contact keys (phone:E.164, email, im:platform:handle) for duplicate detection.
 CREATE TABLE customer_contacts (

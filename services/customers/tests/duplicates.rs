@@ -913,3 +913,36 @@ async fn concurrent_retries_of_one_merge_all_answer_the_same_survivor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn merge_moves_the_customers_a_merged_one_referred_to_the_survivor() {
+    each_backend(&services(), async |s| {
+        let mut c = admin(s);
+        let survivor = create(&mut c, person("张伟", "13800002001")).await;
+        let merged = create(&mut c, person("张伟 (old)", "13800002002")).await;
+        let mut referred = person("李娜", "13800002003");
+        referred.referrer = merged.name.clone();
+        let referred = create(&mut c, referred).await;
+        let mut elsewhere = person("王芳", "13800002004");
+        elsewhere.referrer = survivor.name.clone();
+        let elsewhere = create(&mut c, elsewhere).await;
+
+        c.merge_customers(merge_request(&survivor.name, &[&merged.name], ""))
+            .await
+            .expect("merge");
+
+        let moved = fetch_customer(&mut c, &referred.name).await;
+        assert_eq!(moved.referrer, survivor.name);
+        assert_ne!(moved.etag, referred.etag, "the move is a change");
+        let kept = fetch_customer(&mut c, &elsewhere.name).await;
+        assert_eq!(kept.referrer, survivor.name);
+        assert_eq!(
+            kept.etag, elsewhere.etag,
+            "a customer the survivor referred is untouched"
+        );
+        let found = list_all_customers(&mut c, "display_name:\"李娜\"").await;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].referrer, survivor.name);
+    })
+    .await;
+}

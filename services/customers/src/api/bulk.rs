@@ -447,10 +447,11 @@ async fn import_batch(
     let mut tx = api.db().begin().await?;
     let keys: Vec<ContactKey> = parsed.iter().flat_map(|(_, p)| p.contact_keys()).collect();
     store::lock_contact_keys(&mut tx, api.db().dialect(), &p.tenant_id, &keys).await?;
-    let mut owner_of: HashMap<ContactKey, Uuid> = HashMap::new();
+    // Every live holder of each key, oldest first (as CreateCustomer flags them all).
+    let mut holders: HashMap<ContactKey, Vec<Uuid>> = HashMap::new();
     for hit in store::find_by_contacts(&mut tx, &p.tenant_id, &keys, &[]).await? {
         for key in hit.matched {
-            owner_of.entry(key).or_insert(hit.customer_id);
+            holders.entry(key).or_default().push(hit.customer_id);
         }
     }
     let mut created: Vec<Customer> = Vec::new();
@@ -459,9 +460,9 @@ async fn import_batch(
         // Each duplicate once, in the order its first shared key came, even when it shares
         // several keys that others share too (phone with A, email with B, handle with A).
         let mut dups: Vec<Uuid> = Vec::new();
-        for id in keys.iter().filter_map(|k| owner_of.get(k).copied()) {
-            if !dups.contains(&id) {
-                dups.push(id);
+        for id in keys.iter().filter_map(|k| holders.get(k)).flatten() {
+            if !dups.contains(id) {
+                dups.push(*id);
             }
         }
         if let (DuplicatePolicy::Reject, Some(existing)) = (settings.duplicate_policy, dups.first())
@@ -481,7 +482,7 @@ async fn import_batch(
             version: 1,
         };
         for k in keys {
-            owner_of.entry(k).or_insert(c.id);
+            holders.entry(k).or_default().push(c.id);
         }
         results[i].status = if dups.is_empty() {
             pb::ImportRowStatus::Created

@@ -142,6 +142,39 @@ pub(super) async fn merge(
         store::repoint_relationships(&mut tx, &p.tenant_id, survivor_id, m.id).await?;
         store::repoint_timeline(&mut tx, &p.tenant_id, survivor_id, m.id).await?;
     }
+    // Customers referred by a merged one were referred by the person the survivor now is.
+    let mut changed = all.clone();
+    for r in store::lock_referred_by(&mut tx, api.db().dialect(), &p.tenant_id, &merged_ids).await?
+    {
+        if all.contains(&r.id) {
+            continue;
+        }
+        let mut profile = r.profile.clone();
+        profile.referrer = Some(survivor_id);
+        let moved = Customer {
+            profile,
+            update_time: now,
+            version: r.version + 1,
+            ..r.clone()
+        };
+        if !store::update_customer(&mut tx, &p.tenant_id, &moved, r.version).await? {
+            return Err(Error::stale_etag(&moved.resource_name()));
+        }
+        let event = pb::CustomerUpdated {
+            customer: Some(customer_to_proto(&moved)),
+            changed_fields: vec!["referrer".into()],
+        };
+        api.emit(
+            &mut tx,
+            &p,
+            "customer.updated",
+            moved.resource_name(),
+            "CustomerUpdated",
+            &event,
+        )
+        .await?;
+        changed.push(r.id);
+    }
     let event = pb::CustomersMerged {
         survivor: kept.resource_name(),
         merged: merged.iter().map(Customer::resource_name).collect(),
@@ -155,7 +188,7 @@ pub(super) async fn merge(
         &event,
     )
     .await?;
-    api.finish(tx, &p, &idem, customer_to_proto(&kept), &all)
+    api.finish(tx, &p, &idem, customer_to_proto(&kept), &changed)
         .await
 }
 

@@ -97,7 +97,7 @@ fn text_column(value: &impl serde::Serialize) -> String {
 /// What a customer row holds besides its keys: the profile document, and the columns beside
 /// it that exist to filter, order and check visibility (rewritten from the document on every
 /// change). Insert and update write the same list, in this order.
-const DATA_COLUMNS: [&str; 20] = [
+const DATA_COLUMNS: [&str; 21] = [
     "kind",
     "display_name",
     "search_text",
@@ -107,6 +107,7 @@ const DATA_COLUMNS: [&str; 20] = [
     "lifecycle_stage",
     "grade",
     "source_channel",
+    "referrer_id",
     "province",
     "city",
     "district",
@@ -124,6 +125,7 @@ const DATA_COLUMNS: [&str; 20] = [
 struct RowText {
     kind: String,
     search_text: String,
+    referrer_id: String,
     province: String,
     city: String,
     district: String,
@@ -141,6 +143,7 @@ impl RowText {
         Ok(RowText {
             kind: text_column(&p.kind),
             search_text: p.search_text(),
+            referrer_id: p.referrer.map(|r| r.to_string()).unwrap_or_default(),
             province: first.map(|a| a.province.clone()).unwrap_or_default(),
             city: first.map(|a| a.city.clone()).unwrap_or_default(),
             district: first.map(|a| a.district.clone()).unwrap_or_default(),
@@ -176,6 +179,7 @@ fn bind_data<'q>(q: AnyQuery<'q>, c: &'q Customer, t: &'q RowText) -> AnyQuery<'
         .bind(p.lifecycle_stage.as_str())
         .bind(p.grade.as_str())
         .bind(p.source_channel.as_str())
+        .bind(t.referrer_id.as_str())
         .bind(t.province.as_str())
         .bind(t.city.as_str())
         .bind(t.district.as_str())
@@ -365,6 +369,33 @@ pub async fn lock_customer(
         .fetch_optional(&mut **tx)
         .await?;
     row.as_ref().map(row_to_customer).transpose()
+}
+
+/// Live customers referred by any of `referrers`, locked for the rest of the transaction.
+pub async fn lock_referred_by(
+    tx: &mut Tx,
+    dialect: Dialect,
+    tenant: &str,
+    referrers: &[Uuid],
+) -> Result<Vec<Customer>> {
+    if referrers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND delete_time IS NULL AND referrer_id IN ({}) \
+         ORDER BY id{}",
+        placeholders(2, referrers.len()),
+        dialect.for_update()
+    );
+    let ids: Vec<String> = referrers.iter().map(Uuid::to_string).collect();
+    let q = ids
+        .iter()
+        .fold(sqlx::query(&sql).bind(tenant), |q, id| q.bind(id.as_str()));
+    q.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(row_to_customer)
+        .collect()
 }
 
 /// Serializes writers that check the same contact keys for duplicates.

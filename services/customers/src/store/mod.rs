@@ -10,7 +10,7 @@ mod timeline;
 pub use customers::{
     CustomerQuery, DuplicateHit, FILTER_FIELDS, RepScope, cursor_of, find_by_contacts,
     get_customer, insert_customers, list_customers, lock_contact_keys, lock_customer,
-    update_customer,
+    lock_referred_by, update_customer,
 };
 pub use relationships::{
     delete_relationship, find_relationship, get_relationship, insert_relationship,
