@@ -540,6 +540,14 @@ fn bearer_token(metadata: &MetadataMap) -> Result<&str> {
     Ok(token)
 }
 
+/// The authenticated caller of `request` if it holds one of `roles`: UNAUTHENTICATED without
+/// a credential, PERMISSION_DENIED with the wrong roles. Every handler starts with it.
+pub fn authorize<T>(request: &Request<T>, roles: &[Role]) -> Result<Principal> {
+    let p = principal(request)?;
+    p.require_any(roles)?;
+    Ok(p)
+}
+
 /// The authenticated caller of `request` (unary or streaming); UNAUTHENTICATED if the request
 /// did not pass through [`AuthInterceptor`].
 pub fn principal<T>(request: &Request<T>) -> Result<Principal> {

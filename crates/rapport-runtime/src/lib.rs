@@ -18,5 +18,6 @@ pub mod storage;
 pub mod suite;
 pub mod telemetry;
 pub mod validation;
+pub mod write;
 
 pub use error::{Error, Result};

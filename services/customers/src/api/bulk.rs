@@ -6,7 +6,6 @@ use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result,
     auth::Principal,
-    events::{NewEvent, append_many},
     query::OrderBy,
     validation::{FieldViolation, Violations},
 };
@@ -23,7 +22,8 @@ use super::{
         json::struct_to_json,
     },
     crud::parse_list,
-    support::{self, CustomersApi, MANAGERS, STREAM, caller, require_live},
+    support::begin,
+    support::{self, CustomersApi, MANAGERS, authorize, require_live},
 };
 use crate::{
     domain::{
@@ -180,7 +180,7 @@ pub(super) async fn batch_update(
     api: &CustomersApi,
     req: Request<pb::BatchUpdateCustomersRequest>,
 ) -> Result<pb::BatchUpdateCustomersResponse> {
-    let p = caller(&req, MANAGERS)?;
+    let p = authorize(&req, MANAGERS)?;
     let msg = req.get_ref();
     let idem = support::idempotency(&p, "BatchUpdateCustomers", &msg.request_id)?;
     let settings = api.settings(&p.tenant_id).await?;
@@ -230,14 +230,11 @@ pub(super) async fn batch_update(
     };
     v.finish(())?;
 
-    let mut tx = api.db().begin().await?;
-    if let Some(done) = api.replay(&mut tx, &idem).await? {
-        return Ok(done);
-    }
+    let mut w = begin!(api, p, idem);
     if let Some(mut q) = query {
         q.order = OrderBy::asc("create_time");
         q.limit = MAX_BATCH as u32 + 1;
-        ids = store::list_customers(&mut tx, &p.tenant_id, &q)
+        ids = store::list_customers(w.tx(), &p.tenant_id, &q)
             .await?
             .iter()
             .map(|c| c.id)
@@ -253,10 +250,9 @@ pub(super) async fn batch_update(
     let mut order = ids.clone();
     order.sort();
     let now = api.now();
-    let mut events = Vec::new();
     let mut changed = Vec::with_capacity(order.len());
     for id in order {
-        let current = api.lock_visible(&mut tx, &p, id).await?;
+        let current = api.lock_visible(w.tx(), &p, id).await?;
         require_live(&current)?;
         let mut profile = current.profile.clone();
         apply_change(&change, &mut profile, &settings).map_err(|m| {
@@ -271,7 +267,7 @@ pub(super) async fn batch_update(
             version: current.version + 1,
             ..current.clone()
         };
-        if !store::update_customer(&mut tx, &p.tenant_id, &updated, current.version).await? {
+        if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
             return Err(Error::stale_etag(&updated.resource_name()));
         }
         let moved = updated.profile.owner_id != current.profile.owner_id
@@ -288,40 +284,33 @@ pub(super) async fn batch_update(
                 actor: p.subject.clone(),
                 create_time: now,
             };
-            store::insert_transfer(&mut tx, &p.tenant_id, &record).await?;
+            store::insert_transfer(w.tx(), &p.tenant_id, &record).await?;
             let event = pb::CustomerOwnerChanged {
                 customer: updated.resource_name(),
                 transfer: Some(ownership_transfer_to_proto(&record)),
             };
-            events.push((
+            w.emit(
                 "customer.owner_changed",
                 updated.resource_name(),
                 "CustomerOwnerChanged",
-                prost::Message::encode_to_vec(&event),
-            ));
+                &event,
+            );
         }
         let event = pb::CustomerUpdated {
             customer: Some(customer_to_proto(&updated)),
             changed_fields: change_fields(&change),
         };
-        events.push((
+        w.emit(
             "customer.updated",
             updated.resource_name(),
             "CustomerUpdated",
-            prost::Message::encode_to_vec(&event),
-        ));
+            &event,
+        );
         changed.push(id);
     }
-    emit_all(api, &mut tx, &p, events).await?;
     let names = ids.iter().map(|id| names::customer_name(*id)).collect();
-    api.finish(
-        tx,
-        &p,
-        &idem,
-        pb::BatchUpdateCustomersResponse { names },
-        &changed,
-    )
-    .await
+    support::invalidate(&mut w, &p.tenant_id, &changed);
+    w.commit(pb::BatchUpdateCustomersResponse { names }).await
 }
 
 fn change_fields(c: &Change) -> Vec<String> {
@@ -341,47 +330,11 @@ fn change_fields(c: &Change) -> Vec<String> {
     out
 }
 
-type Pending = (&'static str, String, &'static str, Vec<u8>);
-
-/// Appends many events in one go.
-async fn emit_all(
-    api: &CustomersApi,
-    tx: &mut rapport_runtime::storage::Tx,
-    p: &Principal,
-    events: Vec<Pending>,
-) -> Result<()> {
-    let types: Vec<(String, String)> = events
-        .iter()
-        .map(|(kind, _, payload, _)| {
-            (
-                format!("rapport.customers.v1.{kind}"),
-                format!("rapport.customers.v1.{payload}"),
-            )
-        })
-        .collect();
-    let batch = events
-        .into_iter()
-        .zip(&types)
-        .map(
-            |((_, subject, _, payload), (event_type, payload_type))| NewEvent {
-                stream: STREAM,
-                event_type,
-                subject,
-                tenant: &p.tenant_id,
-                actor: &p.subject,
-                payload_type,
-                payload,
-            },
-        )
-        .collect();
-    append_many(tx, batch, api.now()).await.map(|_| ())
-}
-
 pub(super) async fn import(
     api: &CustomersApi,
     req: Request<Streaming<pb::ImportCustomersRequest>>,
 ) -> Result<ServerStream<pb::ImportCustomersResponse>> {
-    let p = caller(&req, MANAGERS)?;
+    let p = authorize(&req, MANAGERS)?;
     let settings = api.settings(&p.tenant_id).await?;
     let mut inbound = req.into_inner();
     let (tx, rx) = mpsc::channel::<std::result::Result<pb::ImportCustomersResponse, Status>>(4);
@@ -444,12 +397,12 @@ async fn import_batch(
             results[i].violations = v.into_vec().into_iter().map(violation).collect();
         }
     }
-    let mut tx = api.db().begin().await?;
+    let mut w = api.write(p).await?;
     let keys: Vec<ContactKey> = parsed.iter().flat_map(|(_, p)| p.contact_keys()).collect();
-    store::lock_contact_keys(&mut tx, api.db().dialect(), &p.tenant_id, &keys).await?;
+    store::lock_contact_keys(w.tx(), api.db().dialect(), &p.tenant_id, &keys).await?;
     // Every live holder of each key, oldest first (as CreateCustomer flags them all).
     let mut holders: HashMap<ContactKey, Vec<Uuid>> = HashMap::new();
-    for hit in store::find_by_contacts(&mut tx, &p.tenant_id, &keys, &[]).await? {
+    for hit in store::find_by_contacts(w.tx(), &p.tenant_id, &keys, &[]).await? {
         for key in hit.matched {
             holders.entry(key).or_default().push(hit.customer_id);
         }
@@ -493,24 +446,19 @@ async fn import_batch(
         results[i].customer = c.resource_name();
         created.push(c);
     }
-    store::insert_customers(&mut tx, &p.tenant_id, &created).await?;
-    let events = created
-        .iter()
-        .map(|c| {
-            let event = pb::CustomerCreated {
-                customer: Some(customer_to_proto(c)),
-            };
-            (
-                "customer.created",
-                c.resource_name(),
-                "CustomerCreated",
-                prost::Message::encode_to_vec(&event),
-            )
-        })
-        .collect();
-    emit_all(api, &mut tx, p, events).await?;
-    tx.commit().await?;
-    api.committed(&p.tenant_id, &[]).await;
+    store::insert_customers(w.tx(), &p.tenant_id, &created).await?;
+    for c in &created {
+        let event = pb::CustomerCreated {
+            customer: Some(customer_to_proto(c)),
+        };
+        w.emit(
+            "customer.created",
+            c.resource_name(),
+            "CustomerCreated",
+            &event,
+        );
+    }
+    w.commit(()).await?;
     Ok(results)
 }
 
@@ -525,7 +473,7 @@ pub(super) async fn export(
     api: &CustomersApi,
     req: Request<pb::ExportCustomersRequest>,
 ) -> Result<ServerStream<pb::ExportCustomersResponse>> {
-    let p = caller(&req, MANAGERS)?;
+    let p = authorize(&req, MANAGERS)?;
     let (mut query, _) = parse_list(
         api,
         &p,

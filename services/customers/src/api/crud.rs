@@ -14,8 +14,9 @@ use uuid::Uuid;
 use super::{
     convert::customer::{apply_update_mask, customer_to_proto, parse_profile},
     paging::both,
+    support::begin,
     support::{
-        self, CustomersApi, MANAGERS, READERS, WRITERS, caller, check_etag, customer_id,
+        self, CustomersApi, MANAGERS, READERS, WRITERS, authorize, check_etag, customer_id,
         require_live,
     },
 };
@@ -37,7 +38,7 @@ pub(super) async fn create(
     api: &CustomersApi,
     req: Request<pb::CreateCustomerRequest>,
 ) -> Result<pb::Customer> {
-    let p = caller(&req, WRITERS)?;
+    let p = authorize(&req, WRITERS)?;
     let msg = req.into_inner();
     let settings = api.settings(&p.tenant_id).await?;
     let parsed = match &msg.customer {
@@ -57,13 +58,10 @@ pub(super) async fn create(
     let now = api.now();
     profile.stamp_consent(None, now);
 
-    let mut tx = api.db().begin().await?;
-    if let Some(done) = api.replay(&mut tx, &idem).await? {
-        return Ok(done);
-    }
+    let mut w = begin!(api, p, idem);
     let keys = profile.contact_keys();
     let possible_duplicates =
-        check_duplicates(api, &mut tx, &p.tenant_id, &settings, &keys, &[]).await?;
+        check_duplicates(api, w.tx(), &p.tenant_id, &settings, &keys, &[]).await?;
     let customer = Customer {
         id: Uuid::now_v7(),
         profile,
@@ -74,21 +72,19 @@ pub(super) async fn create(
         delete_time: None,
         version: 1,
     };
-    store::insert_customers(&mut tx, &p.tenant_id, std::slice::from_ref(&customer)).await?;
+    store::insert_customers(w.tx(), &p.tenant_id, std::slice::from_ref(&customer)).await?;
     let out = customer_to_proto(&customer);
     let event = pb::CustomerCreated {
         customer: Some(out.clone()),
     };
-    api.emit(
-        &mut tx,
-        &p,
+    w.emit(
         "customer.created",
         customer.resource_name(),
         "CustomerCreated",
         &event,
-    )
-    .await?;
-    api.finish(tx, &p, &idem, out, &[customer.id]).await
+    );
+    support::invalidate(&mut w, &p.tenant_id, &[customer.id]);
+    w.commit(out).await
 }
 
 /// Reps create customers they own; others may name any owner.
@@ -151,7 +147,7 @@ pub(super) async fn get(
     api: &CustomersApi,
     req: Request<pb::GetCustomerRequest>,
 ) -> Result<pb::Customer> {
-    let p = caller(&req, READERS)?;
+    let p = authorize(&req, READERS)?;
     let id = customer_id("name", &req.get_ref().name)?;
     Ok(customer_to_proto(&api.load_visible(&p, id).await?))
 }
@@ -160,7 +156,7 @@ pub(super) async fn list(
     api: &CustomersApi,
     req: Request<pb::ListCustomersRequest>,
 ) -> Result<pb::ListCustomersResponse> {
-    let p = caller(&req, READERS)?;
+    let p = authorize(&req, READERS)?;
     let msg = req.into_inner();
     let (query, fingerprint) = parse_list(
         api,
@@ -270,7 +266,7 @@ pub(super) async fn update(
     api: &CustomersApi,
     req: Request<pb::UpdateCustomerRequest>,
 ) -> Result<pb::Customer> {
-    let p = caller(&req, WRITERS)?;
+    let p = authorize(&req, WRITERS)?;
     let msg = req.into_inner();
     let Some(patch) = &msg.customer else {
         return Err(Error::invalid("customer", "is required"));
@@ -289,8 +285,8 @@ pub(super) async fn update(
     };
     let settings = api.settings(&p.tenant_id).await?;
 
-    let mut tx = api.db().begin().await?;
-    let current = api.lock_visible(&mut tx, &p, id).await?;
+    let mut w = api.write(&p).await?;
+    let current = api.lock_visible(w.tx(), &p, id).await?;
     require_live(&current)?;
     check_etag(&patch.etag, &current)?;
     let mut v = Violations::new();
@@ -307,7 +303,7 @@ pub(super) async fn update(
     let mut possible_duplicates = current.possible_duplicates.clone();
     if keys != current.profile.contact_keys() {
         possible_duplicates =
-            check_duplicates(api, &mut tx, &p.tenant_id, &settings, &keys, &[id]).await?;
+            check_duplicates(api, w.tx(), &p.tenant_id, &settings, &keys, &[id]).await?;
     }
     let updated = Customer {
         profile,
@@ -316,7 +312,7 @@ pub(super) async fn update(
         version: current.version + 1,
         ..current.clone()
     };
-    if !store::update_customer(&mut tx, &p.tenant_id, &updated, current.version).await? {
+    if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
         return Err(Error::stale_etag(&updated.resource_name()));
     }
     let out = customer_to_proto(&updated);
@@ -329,27 +325,25 @@ pub(super) async fn update(
         customer: Some(out.clone()),
         changed_fields: changed,
     };
-    api.emit(
-        &mut tx,
-        &p,
+    w.emit(
         "customer.updated",
         updated.resource_name(),
         "CustomerUpdated",
         &event,
-    )
-    .await?;
-    api.finish(tx, &p, &None, out, &[id]).await
+    );
+    support::invalidate(&mut w, &p.tenant_id, &[id]);
+    w.commit(out).await
 }
 
 pub(super) async fn delete(
     api: &CustomersApi,
     req: Request<pb::DeleteCustomerRequest>,
 ) -> Result<pb::Customer> {
-    let p = caller(&req, MANAGERS)?;
+    let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let id = customer_id("name", &msg.name)?;
-    let mut tx = api.db().begin().await?;
-    let current = api.lock_visible(&mut tx, &p, id).await?;
+    let mut w = api.write(&p).await?;
+    let current = api.lock_visible(w.tx(), &p, id).await?;
     check_etag(&msg.etag, &current)?;
     if current.is_deleted() {
         return Err(Error::precondition(
@@ -364,34 +358,32 @@ pub(super) async fn delete(
         version: current.version + 1,
         ..current.clone()
     };
-    if !store::update_customer(&mut tx, &p.tenant_id, &deleted, current.version).await? {
+    if !store::update_customer(w.tx(), &p.tenant_id, &deleted, current.version).await? {
         return Err(Error::stale_etag(&deleted.resource_name()));
     }
     let out = customer_to_proto(&deleted);
     let event = pb::CustomerDeleted {
         customer: Some(out.clone()),
     };
-    api.emit(
-        &mut tx,
-        &p,
+    w.emit(
         "customer.deleted",
         deleted.resource_name(),
         "CustomerDeleted",
         &event,
-    )
-    .await?;
-    api.finish(tx, &p, &None, out, &[id]).await
+    );
+    support::invalidate(&mut w, &p.tenant_id, &[id]);
+    w.commit(out).await
 }
 
 pub(super) async fn undelete(
     api: &CustomersApi,
     req: Request<pb::UndeleteCustomerRequest>,
 ) -> Result<pb::Customer> {
-    let p = caller(&req, MANAGERS)?;
+    let p = authorize(&req, MANAGERS)?;
     let id = customer_id("name", &req.get_ref().name)?;
     let settings = api.settings(&p.tenant_id).await?;
-    let mut tx = api.db().begin().await?;
-    let current = api.lock_visible(&mut tx, &p, id).await?;
+    let mut w = api.write(&p).await?;
+    let current = api.lock_visible(w.tx(), &p, id).await?;
     if !current.is_deleted() {
         return Err(Error::precondition(
             "CUSTOMER_NOT_DELETED",
@@ -411,7 +403,7 @@ pub(super) async fn undelete(
     // Coming back must not create a duplicate the policy would have refused.
     let possible_duplicates = check_duplicates(
         api,
-        &mut tx,
+        w.tx(),
         &p.tenant_id,
         &settings,
         &current.profile.contact_keys(),
@@ -426,21 +418,19 @@ pub(super) async fn undelete(
         version: current.version + 1,
         ..current.clone()
     };
-    if !store::update_customer(&mut tx, &p.tenant_id, &restored, current.version).await? {
+    if !store::update_customer(w.tx(), &p.tenant_id, &restored, current.version).await? {
         return Err(Error::stale_etag(&restored.resource_name()));
     }
     let out = customer_to_proto(&restored);
     let event = pb::CustomerUndeleted {
         customer: Some(out.clone()),
     };
-    api.emit(
-        &mut tx,
-        &p,
+    w.emit(
         "customer.undeleted",
         restored.resource_name(),
         "CustomerUndeleted",
         &event,
-    )
-    .await?;
-    api.finish(tx, &p, &None, out, &[id]).await
+    );
+    support::invalidate(&mut w, &p.tenant_id, &[id]);
+    w.commit(out).await
 }

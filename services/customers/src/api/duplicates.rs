@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::{
     convert::customer::{customer_to_proto, parse_contact_keys},
-    support::{self, CustomersApi, MANAGERS, READERS, caller, customer_id, require_live},
+    support::begin,
+    support::{self, CustomersApi, MANAGERS, READERS, authorize, customer_id, require_live},
 };
 use crate::{
     domain::{merge::merge_into, names, profile::Customer},
@@ -25,7 +26,7 @@ pub(super) async fn find(
     api: &CustomersApi,
     req: Request<pb::FindDuplicatesRequest>,
 ) -> Result<pb::FindDuplicatesResponse> {
-    let p = caller(&req, READERS)?;
+    let p = authorize(&req, READERS)?;
     let msg = req.get_ref();
     let (keys, exclude) = if !msg.name.is_empty() {
         let id = customer_id("name", &msg.name)?;
@@ -71,20 +72,17 @@ pub(super) async fn merge(
     api: &CustomersApi,
     req: Request<pb::MergeCustomersRequest>,
 ) -> Result<pb::Customer> {
-    let p = caller(&req, MANAGERS)?;
+    let p = authorize(&req, MANAGERS)?;
     let msg = req.get_ref();
     let (survivor_id, merged_ids) = parse_merge(msg)?;
     let idem = support::idempotency(&p, "MergeCustomers", &msg.request_id)?;
-    let mut tx = api.db().begin().await?;
-    if let Some(done) = api.replay(&mut tx, &idem).await? {
-        return Ok(done);
-    }
+    let mut w = begin!(api, p, idem);
     // Lock in id order, so two merges touching the same customers cannot deadlock.
     let mut all: Vec<Uuid> = merged_ids.iter().copied().chain([survivor_id]).collect();
     all.sort();
     let mut loaded = Vec::with_capacity(all.len());
     for id in &all {
-        let c = api.lock_visible(&mut tx, &p, *id).await?;
+        let c = api.lock_visible(w.tx(), &p, *id).await?;
         require_live(&c)?;
         loaded.push(c);
     }
@@ -125,7 +123,7 @@ pub(super) async fn merge(
         version: survivor.version + 1,
         ..survivor.clone()
     };
-    if !store::update_customer(&mut tx, &p.tenant_id, &kept, survivor.version).await? {
+    if !store::update_customer(w.tx(), &p.tenant_id, &kept, survivor.version).await? {
         return Err(Error::stale_etag(&kept.resource_name()));
     }
     for m in &merged {
@@ -136,16 +134,15 @@ pub(super) async fn merge(
             version: m.version + 1,
             ..m.clone()
         };
-        if !store::update_customer(&mut tx, &p.tenant_id, &gone, m.version).await? {
+        if !store::update_customer(w.tx(), &p.tenant_id, &gone, m.version).await? {
             return Err(Error::stale_etag(&gone.resource_name()));
         }
-        store::repoint_relationships(&mut tx, &p.tenant_id, survivor_id, m.id).await?;
-        store::repoint_timeline(&mut tx, &p.tenant_id, survivor_id, m.id).await?;
+        store::repoint_relationships(w.tx(), &p.tenant_id, survivor_id, m.id).await?;
+        store::repoint_timeline(w.tx(), &p.tenant_id, survivor_id, m.id).await?;
     }
     // Customers referred by a merged one were referred by the person the survivor now is.
     let mut changed = all.clone();
-    for r in store::lock_referred_by(&mut tx, api.db().dialect(), &p.tenant_id, &merged_ids).await?
-    {
+    for r in store::lock_referred_by(w.tx(), api.db().dialect(), &p.tenant_id, &merged_ids).await? {
         if all.contains(&r.id) {
             continue;
         }
@@ -157,39 +154,33 @@ pub(super) async fn merge(
             version: r.version + 1,
             ..r.clone()
         };
-        if !store::update_customer(&mut tx, &p.tenant_id, &moved, r.version).await? {
+        if !store::update_customer(w.tx(), &p.tenant_id, &moved, r.version).await? {
             return Err(Error::stale_etag(&moved.resource_name()));
         }
         let event = pb::CustomerUpdated {
             customer: Some(customer_to_proto(&moved)),
             changed_fields: vec!["referrer".into()],
         };
-        api.emit(
-            &mut tx,
-            &p,
+        w.emit(
             "customer.updated",
             moved.resource_name(),
             "CustomerUpdated",
             &event,
-        )
-        .await?;
+        );
         changed.push(r.id);
     }
     let event = pb::CustomersMerged {
         survivor: kept.resource_name(),
         merged: merged.iter().map(Customer::resource_name).collect(),
     };
-    api.emit(
-        &mut tx,
-        &p,
+    w.emit(
         "customers.merged",
         kept.resource_name(),
         "CustomersMerged",
         &event,
-    )
-    .await?;
-    api.finish(tx, &p, &idem, customer_to_proto(&kept), &changed)
-        .await
+    );
+    support::invalidate(&mut w, &p.tenant_id, &changed);
+    w.commit(customer_to_proto(&kept)).await
 }
 
 fn parse_merge(msg: &pb::MergeCustomersRequest) -> Result<(Uuid, Vec<Uuid>)> {

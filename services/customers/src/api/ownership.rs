@@ -13,7 +13,8 @@ use super::{
         customer::customer_to_proto,
     },
     paging::list_page,
-    support::{self, CustomersApi, MANAGERS, caller, check_etag, require_live},
+    support::begin,
+    support::{self, CustomersApi, MANAGERS, authorize, check_etag, require_live},
 };
 use crate::{
     domain::{profile::Customer, transfer},
@@ -24,15 +25,12 @@ pub(super) async fn transfer(
     api: &CustomersApi,
     req: Request<pb::TransferCustomerOwnershipRequest>,
 ) -> Result<pb::Customer> {
-    let p = caller(&req, MANAGERS)?;
+    let p = authorize(&req, MANAGERS)?;
     let request = parse_transfer_ownership(req.get_ref())?;
     let msg = req.get_ref();
     let idem = support::idempotency(&p, "TransferCustomerOwnership", &msg.request_id)?;
-    let mut tx = api.db().begin().await?;
-    if let Some(done) = api.replay(&mut tx, &idem).await? {
-        return Ok(done);
-    }
-    let current = api.lock_visible(&mut tx, &p, request.customer_id).await?;
+    let mut w = begin!(api, p, idem);
+    let current = api.lock_visible(w.tx(), &p, request.customer_id).await?;
     require_live(&current)?;
     check_etag(&msg.etag, &current)?;
     let now = api.now();
@@ -60,25 +58,22 @@ pub(super) async fn transfer(
         version: current.version + 1,
         ..current.clone()
     };
-    if !store::update_customer(&mut tx, &p.tenant_id, &updated, current.version).await? {
+    if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
         return Err(Error::stale_etag(&updated.resource_name()));
     }
-    store::insert_transfer(&mut tx, &p.tenant_id, &record).await?;
+    store::insert_transfer(w.tx(), &p.tenant_id, &record).await?;
     let event = pb::CustomerOwnerChanged {
         customer: updated.resource_name(),
         transfer: Some(ownership_transfer_to_proto(&record)),
     };
-    api.emit(
-        &mut tx,
-        &p,
+    w.emit(
         "customer.owner_changed",
         updated.resource_name(),
         "CustomerOwnerChanged",
         &event,
-    )
-    .await?;
-    api.finish(tx, &p, &idem, customer_to_proto(&updated), &[updated.id])
-        .await
+    );
+    support::invalidate(&mut w, &p.tenant_id, &[updated.id]);
+    w.commit(customer_to_proto(&updated)).await
 }
 
 pub(super) async fn list(

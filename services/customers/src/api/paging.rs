@@ -10,7 +10,7 @@ use rapport_runtime::{
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
-use super::support::{CustomersApi, READERS, caller};
+use super::support::{CustomersApi, READERS, authorize};
 
 /// A parsed page request.
 pub(super) struct Page {
@@ -109,7 +109,7 @@ pub(super) async fn list_page<M: SubCollection, T>(
     fetch: impl AsyncFnOnce(&mut AnyConnection, &str, Uuid, &[CursorValue], u32) -> Result<Vec<T>>,
     key: impl Fn(&T) -> (i64, Uuid),
 ) -> Result<(Vec<T>, String)> {
-    let p = caller(req, READERS)?;
+    let p = authorize(req, READERS)?;
     let page = Page::parse(&p, M::COLLECTION, parent.1, page_size, page_token);
     let (customer_id, page) = both(parent.0.map_err(Error::from), page)?;
     api.load_visible(&p, customer_id).await?;

@@ -10,7 +10,8 @@ use super::{
         parse_create_relationship, parse_delete_relationship, parse_list_relationships,
         relationship_to_proto,
     },
-    support::{self, CustomersApi, READERS, WRITERS, caller, require_live},
+    support::begin,
+    support::{self, CustomersApi, READERS, WRITERS, authorize, require_live},
 };
 use crate::{domain::names, store};
 
@@ -18,24 +19,21 @@ pub(super) async fn create(
     api: &CustomersApi,
     req: Request<pb::CreateRelationshipRequest>,
 ) -> Result<pb::Relationship> {
-    let p = caller(&req, WRITERS)?;
+    let p = authorize(&req, WRITERS)?;
     let new = parse_create_relationship(req.get_ref())?;
     let idem = support::idempotency(&p, "CreateRelationship", &req.get_ref().request_id)?;
     let (customer_id, related_id) = (new.customer_id, new.related_id);
-    let mut tx = api.db().begin().await?;
-    if let Some(done) = api.replay(&mut tx, &idem).await? {
-        return Ok(done);
-    }
+    let mut w = begin!(api, p, idem);
     // Both ends are locked in id order, so requests for one link made from either side take
     // turns instead of deadlocking, and the later one finds the link made by the first.
     let (mut customer, mut related) = (None, None);
     for id in ordered(customer_id, related_id) {
         if id == customer_id {
-            customer = Some(api.lock_visible(&mut tx, &p, id).await?);
+            customer = Some(api.lock_visible(w.tx(), &p, id).await?);
         } else {
             // The other end must exist in the tenant; the caller need not own it (a rep links
             // its customer to a relative another rep serves).
-            let found = store::lock_customer(&mut tx, api.db().dialect(), &p.tenant_id, id)
+            let found = store::lock_customer(w.tx(), api.db().dialect(), &p.tenant_id, id)
                 .await?
                 .ok_or_else(|| Error::not_found(names::customer_name(id)))?;
             related = Some(found);
@@ -47,7 +45,7 @@ pub(super) async fn create(
     require_live(&customer)?;
     require_live(&related)?;
     let (from, to, kind) = new.uniqueness_key();
-    if let Some(existing) = store::find_relationship(&mut tx, &p.tenant_id, from, to, kind).await? {
+    if let Some(existing) = store::find_relationship(w.tx(), &p.tenant_id, from, to, kind).await? {
         return Err(Error::AlreadyExists {
             reason: "RELATIONSHIP_EXISTS",
             message: "these customers are already linked this way".into(),
@@ -55,12 +53,11 @@ pub(super) async fn create(
         });
     }
     let link = new.into_relationship(Uuid::now_v7(), api.now());
-    store::insert_relationship(&mut tx, &p.tenant_id, &link).await?;
+    store::insert_relationship(w.tx(), &p.tenant_id, &link).await?;
     let view = link
         .view_from(customer_id)
         .ok_or_else(|| Error::internal("link lost its end"))?;
-    api.finish(tx, &p, &idem, relationship_to_proto(&view), &[])
-        .await
+    w.commit(relationship_to_proto(&view)).await
 }
 
 /// Two ids, smaller first.
@@ -72,7 +69,7 @@ pub(super) async fn list(
     api: &CustomersApi,
     req: Request<pb::ListRelationshipsRequest>,
 ) -> Result<pb::ListRelationshipsResponse> {
-    let p = caller(&req, READERS)?;
+    let p = authorize(&req, READERS)?;
     let (customer_id, kind) = parse_list_relationships(req.get_ref())?;
     api.load_visible(&p, customer_id).await?;
     let mut conn = api.db().pool().acquire().await?;
@@ -90,15 +87,14 @@ pub(super) async fn delete(
     api: &CustomersApi,
     req: Request<pb::DeleteRelationshipRequest>,
 ) -> Result<pb::DeleteRelationshipResponse> {
-    let p = caller(&req, WRITERS)?;
+    let p = authorize(&req, WRITERS)?;
     let (customer_id, link_id) = parse_delete_relationship(req.get_ref())?;
-    let mut tx = api.db().begin().await?;
-    api.lock_visible(&mut tx, &p, customer_id).await?;
-    let link = store::get_relationship(&mut tx, &p.tenant_id, link_id)
+    let mut w = api.write(&p).await?;
+    api.lock_visible(w.tx(), &p, customer_id).await?;
+    let link = store::get_relationship(w.tx(), &p.tenant_id, link_id)
         .await?
         .filter(|l| l.involves(customer_id))
         .ok_or_else(|| Error::not_found(req.get_ref().name.clone()))?;
-    store::delete_relationship(&mut tx, &p.tenant_id, link.id).await?;
-    tx.commit().await?;
-    Ok(pb::DeleteRelationshipResponse {})
+    store::delete_relationship(w.tx(), &p.tenant_id, link.id).await?;
+    w.commit(pb::DeleteRelationshipResponse {}).await
 }

@@ -1,7 +1,7 @@
 //! The tenant's settings and the contact-permission check.
 
 use rapport_proto::customers as pb;
-use rapport_runtime::{Error, Result};
+use rapport_runtime::{Error, Result, auth::authorize};
 use tonic::Request;
 
 use super::{
@@ -9,7 +9,7 @@ use super::{
         consent::{decision_to_proto, parse_check_contact_permission},
         settings::{parse_get_settings, parse_update_settings, settings_to_proto},
     },
-    support::{ADMINS, CustomersApi, READERS, caller},
+    support::{ADMINS, CustomersApi, READERS},
 };
 use crate::{
     domain::{consent, consent::Channel, profile::Customer},
@@ -20,7 +20,7 @@ pub(super) async fn get(
     api: &CustomersApi,
     req: Request<pb::GetCustomerSettingsRequest>,
 ) -> Result<pb::CustomerSettings> {
-    let p = caller(&req, READERS)?;
+    let p = authorize(&req, READERS)?;
     parse_get_settings(req.get_ref())?;
     Ok(settings_to_proto(&api.settings(&p.tenant_id).await?))
 }
@@ -29,27 +29,27 @@ pub(super) async fn update(
     api: &CustomersApi,
     req: Request<pb::UpdateCustomerSettingsRequest>,
 ) -> Result<pb::CustomerSettings> {
-    let p = caller(&req, ADMINS)?;
+    let p = authorize(&req, ADMINS)?;
     let patch = parse_update_settings(req.get_ref())?;
-    let mut tx = api.db().begin().await?;
-    let current = store::get_settings(&mut tx, &p.tenant_id).await?;
+    let mut w = api.write(&p).await?;
+    let current = store::get_settings(w.tx(), &p.tenant_id).await?;
     if patch.is_stale(&current) {
         return Err(Error::stale_etag("settings"));
     }
     let next = patch.apply(&current, api.now());
-    if !store::put_settings(&mut tx, &p.tenant_id, &next, current.version).await? {
+    if !store::put_settings(w.tx(), &p.tenant_id, &next, current.version).await? {
         return Err(Error::stale_etag("settings"));
     }
-    tx.commit().await?;
-    api.settings_changed(&p.tenant_id).await;
-    Ok(settings_to_proto(&next))
+    // Every replica reads the settings afresh once this commits.
+    w.invalidate(CustomersApi::settings_key(&p.tenant_id));
+    w.commit(settings_to_proto(&next)).await
 }
 
 pub(super) async fn check_contact(
     api: &CustomersApi,
     req: Request<pb::CheckContactPermissionRequest>,
 ) -> Result<pb::CheckContactPermissionResponse> {
-    let p = caller(&req, READERS)?;
+    let p = authorize(&req, READERS)?;
     let q = parse_check_contact_permission(req.get_ref(), api.now())?;
     let c = api.load_visible(&p, q.customer_id).await?;
     let decision = consent::check(

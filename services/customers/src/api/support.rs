@@ -3,18 +3,18 @@
 
 use std::time::Duration;
 
-use prost::Message;
 use rapport_runtime::{
     Error, Result,
-    auth::{Principal, Role, principal},
+    auth::{Principal, Role},
     cache,
     clock::Micros,
     context::ServiceContext,
-    events::{NewEvent, append},
     storage::{Db, Idempotency, Tx},
+    write::{Begun, EventSource, Write},
 };
-use tonic::Request;
 use uuid::Uuid;
+
+pub use rapport_runtime::auth::authorize;
 
 use super::convert::customer::ProfileContext;
 use crate::{
@@ -22,9 +22,11 @@ use crate::{
     store::{self, RepScope},
 };
 
-/// The event stream of this service.
-pub const STREAM: &str = "customers";
-const EVENT_PREFIX: &str = "rapport.customers.v1.";
+/// Where this service's events come from.
+pub const EVENTS: EventSource = EventSource {
+    stream: "customers",
+    package: "rapport.customers.v1.",
+};
 const CUSTOMER_TTL: Duration = Duration::from_secs(300);
 // Short, so a replica whose invalidation was lost (cache outage) converges quickly.
 const SETTINGS_TTL: Duration = Duration::from_secs(30);
@@ -55,13 +57,6 @@ pub const ADMINS: &[Role] = &[Role::Admin];
 #[derive(Clone)]
 pub struct CustomersApi {
     pub(crate) ctx: ServiceContext,
-}
-
-/// The authenticated caller, if it holds one of `roles`.
-pub fn caller<T>(req: &Request<T>, roles: &[Role]) -> Result<Principal> {
-    let p = principal(req)?;
-    p.require_any(roles)?;
-    Ok(p)
 }
 
 /// The rows a caller is limited to: `None` for callers who see the whole tenant.
@@ -156,13 +151,9 @@ impl CustomersApi {
         Ok(settings)
     }
 
-    /// After the tenant's settings changed: every replica reads them afresh.
-    pub async fn settings_changed(&self, tenant: &str) {
-        self.ctx.cache.delete(&Self::settings_key(tenant)).await;
-    }
-
-    fn settings_key(tenant: &str) -> String {
-        cache::key(STREAM, tenant, "settings", "settings")
+    /// The cache key of the tenant's settings.
+    pub fn settings_key(tenant: &str) -> String {
+        cache::key(EVENTS.stream, tenant, "settings", "settings")
     }
 
     /// Today in UTC, for date rules.
@@ -179,8 +170,9 @@ impl CustomersApi {
         }
     }
 
-    fn cache_key(tenant: &str, id: Uuid) -> String {
-        cache::key(STREAM, tenant, "customer", &id.to_string())
+    /// The cache key of a customer.
+    pub fn cache_key(tenant: &str, id: Uuid) -> String {
+        cache::key(EVENTS.stream, tenant, "customer", &id.to_string())
     }
 
     /// A customer the caller may see, through the cache; NOT_FOUND otherwise (also for
@@ -217,78 +209,38 @@ impl CustomersApi {
             .filter(|c| can_see(p, c))
             .ok_or_else(|| Error::not_found(names::customer_name(id)))
     }
+}
 
-    /// Appends event `rapport.customers.v1.<kind>` about `subject` with `payload` (whose proto
-    /// message is `rapport.customers.v1.<payload_type>`).
-    pub async fn emit<M: Message>(
-        &self,
-        tx: &mut Tx,
-        p: &Principal,
-        kind: &str,
-        subject: String,
-        payload_type: &str,
-        payload: &M,
-    ) -> Result<()> {
-        let event_type = format!("{EVENT_PREFIX}{kind}");
-        let payload_type = format!("{EVENT_PREFIX}{payload_type}");
-        let event = NewEvent {
-            stream: STREAM,
-            event_type: &event_type,
-            subject,
-            tenant: &p.tenant_id,
-            actor: &p.subject,
-            payload_type: &payload_type,
-            payload: payload.encode_to_vec(),
-        };
-        append(tx, event, self.now()).await.map(|_| ())
-    }
-
-    /// The response stored for `idem`, if the request ran before; requests with the same id
-    /// take turns from here to their commit.
-    pub async fn replay<T: Message + Default>(
-        &self,
-        tx: &mut Tx,
-        idem: &Option<Idempotency>,
-    ) -> Result<Option<T>> {
-        match idem {
-            Some(k) => k.replay_exclusive(tx, self.db().dialect()).await,
-            None => Ok(None),
+impl CustomersApi {
+    /// Starts a write that takes no request id.
+    pub async fn write(&self, p: &Principal) -> Result<Write> {
+        match self.ctx.begin_write::<()>(p, None, EVENTS).await? {
+            Begun::Fresh(w) => Ok(*w),
+            Begun::Replayed(()) => {
+                Err(Error::internal("a write without a request id was replayed"))
+            }
         }
-    }
-
-    /// Ends a write: records the response under `idem`, commits, then drops `changed` from the
-    /// cache and wakes the outbox relay. If a concurrent retry with the same request id
-    /// committed first, its response is returned instead and this change is rolled back.
-    pub async fn finish<T: Message + Default>(
-        &self,
-        mut tx: Tx,
-        p: &Principal,
-        idem: &Option<Idempotency>,
-        response: T,
-        changed: &[Uuid],
-    ) -> Result<T> {
-        if let Some(k) = idem
-            && !k.record(&mut tx, &response, self.now()).await?
-        {
-            tx.rollback().await?;
-            let mut conn = self.db().pool().acquire().await?;
-            return k
-                .replay(&mut conn)
-                .await?
-                .ok_or_else(|| Error::internal("idempotency record vanished"));
-        }
-        tx.commit().await?;
-        self.committed(&p.tenant_id, changed).await;
-        Ok(response)
-    }
-
-    /// After a commit: forget cached copies of `changed` and wake the relay.
-    pub async fn committed(&self, tenant: &str, changed: &[Uuid]) {
-        let keys: Vec<String> = changed
-            .iter()
-            .map(|id| Self::cache_key(tenant, *id))
-            .collect();
-        self.ctx.cache.delete_many(&keys).await;
-        self.ctx.outbox_waker.notify_one();
     }
 }
+
+/// Drops the cached copies of `ids` once `w` commits.
+pub fn invalidate(w: &mut Write, tenant: &str, ids: &[Uuid]) {
+    for id in ids {
+        w.invalidate(CustomersApi::cache_key(tenant, *id));
+    }
+}
+
+/// Starts a write with an idempotency key, or answers a repeated request with its first answer.
+macro_rules! begin {
+    ($api:expr, $p:expr, $idem:expr) => {
+        match $api
+            .ctx
+            .begin_write(&$p, $idem, $crate::api::support::EVENTS)
+            .await?
+        {
+            rapport_runtime::write::Begun::Replayed(done) => return Ok(done),
+            rapport_runtime::write::Begun::Fresh(w) => *w,
+        }
+    };
+}
+pub(crate) use begin;

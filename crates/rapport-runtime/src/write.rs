@@ -1,0 +1,158 @@
+//! One way to make a change: a write transaction that carries the request's idempotency key,
+//! the events of the change (outbox) and the cache entries it makes stale. Committing stores
+//! the response under the key, appends the events, commits, then drops the stale entries and
+//! wakes the outbox relay, in that order, so a retry, an event and a cache read never see
+//! half of a change.
+
+use prost::Message;
+
+use crate::{
+    Error, Result,
+    auth::Principal,
+    clock::Micros,
+    context::ServiceContext,
+    events::{NewEvent, append_many},
+    storage::{Idempotency, Tx},
+};
+
+/// Where a service's events come from: its stream and the prefix of its proto package.
+#[derive(Debug, Clone, Copy)]
+pub struct EventSource {
+    /// The stream, named after the service, e.g. `customers`.
+    pub stream: &'static str,
+    /// The proto package with a trailing dot, e.g. `rapport.customers.v1.`.
+    pub package: &'static str,
+}
+
+/// The start of a write: either the stored answer of an earlier attempt with the same request
+/// id, or a fresh transaction.
+pub enum Begun<T> {
+    /// The request ran before; this is what it answered.
+    Replayed(T),
+    /// A fresh write.
+    Fresh(Box<Write>),
+}
+
+/// An event waiting for its transaction to commit.
+struct Pending {
+    event_type: String,
+    payload_type: String,
+    subject: String,
+    payload: Vec<u8>,
+}
+
+/// A change in progress.
+pub struct Write {
+    ctx: ServiceContext,
+    tx: Tx,
+    tenant: String,
+    actor: String,
+    idempotency: Option<Idempotency>,
+    source: EventSource,
+    events: Vec<Pending>,
+    stale: Vec<String>,
+}
+
+impl ServiceContext {
+    /// Starts a write on behalf of `p`. With a request id, requests with the same id take turns
+    /// from here to their commit, and a repeated one gets the first answer back.
+    pub async fn begin_write<T: Message + Default>(
+        &self,
+        p: &Principal,
+        idempotency: Option<Idempotency>,
+        source: EventSource,
+    ) -> Result<Begun<T>> {
+        let mut tx = self.db.begin().await?;
+        if let Some(k) = &idempotency
+            && let Some(done) = k.replay_exclusive(&mut tx, self.db.dialect()).await?
+        {
+            tx.rollback().await?;
+            return Ok(Begun::Replayed(done));
+        }
+        Ok(Begun::Fresh(Box::new(Write {
+            ctx: self.clone(),
+            tx,
+            tenant: p.tenant_id.clone(),
+            actor: p.subject.clone(),
+            idempotency,
+            source,
+            events: Vec::new(),
+            stale: Vec::new(),
+        })))
+    }
+}
+
+impl Write {
+    /// The transaction, for the store's queries.
+    pub fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> Micros {
+        self.ctx.clock.now()
+    }
+
+    /// Records event `<package><kind>` (e.g. `customer.created`) about `subject`, whose payload
+    /// is the message `<package><payload_type>`. It is published only if the write commits.
+    pub fn emit<M: Message>(
+        &mut self,
+        kind: &str,
+        subject: String,
+        payload_type: &str,
+        payload: &M,
+    ) {
+        self.events.push(Pending {
+            event_type: format!("{}{kind}", self.source.package),
+            payload_type: format!("{}{payload_type}", self.source.package),
+            subject,
+            payload: payload.encode_to_vec(),
+        });
+    }
+
+    /// Marks a cache entry stale: it is dropped once the write commits.
+    pub fn invalidate(&mut self, key: String) {
+        self.stale.push(key);
+    }
+
+    /// Commits the change and answers `response`. If a concurrent attempt with the same request
+    /// id committed first, this change is rolled back and that attempt's answer returned.
+    pub async fn commit<T: Message + Default>(mut self, response: T) -> Result<T> {
+        let now = self.now();
+        if let Some(k) = &self.idempotency
+            && !k.record(&mut self.tx, &response, now).await?
+        {
+            self.tx.rollback().await?;
+            let mut conn = self.ctx.db.pool().acquire().await?;
+            return k
+                .replay(&mut conn)
+                .await?
+                .ok_or_else(|| Error::internal("idempotency record vanished"));
+        }
+        let events: Vec<NewEvent<'_>> = self
+            .events
+            .iter()
+            .map(|e| NewEvent {
+                stream: self.source.stream,
+                event_type: &e.event_type,
+                subject: e.subject.clone(),
+                tenant: &self.tenant,
+                actor: &self.actor,
+                payload_type: &e.payload_type,
+                payload: e.payload.clone(),
+            })
+            .collect();
+        let any_events = !events.is_empty();
+        if any_events {
+            append_many(&mut self.tx, events, now).await?;
+        }
+        self.tx.commit().await?;
+        if !self.stale.is_empty() {
+            self.ctx.cache.delete_many(&self.stale).await;
+        }
+        if any_events {
+            self.ctx.outbox_waker.notify_one();
+        }
+        Ok(response)
+    }
+}
