@@ -99,6 +99,8 @@ CREATE TABLE customer_ownership_transfers (
     to_owner_id   TEXT   NOT NULL,
     from_team_id  TEXT   NOT NULL,
     to_team_id    TEXT   NOT NULL,
+    from_store_id TEXT   NOT NULL,
+    to_store_id   TEXT   NOT NULL,
     reason        TEXT   NOT NULL,
     actor         TEXT   NOT NULL,
     create_time   BIGINT NOT NULL,

@@ -293,7 +293,12 @@ async fn batch_update_by_filter_changes_only_the_matching_customers() {
             ["north"],
             "deleted customers do not match a filter"
         );
-        assert!(transfers(&mut c, &north1.name).await.is_empty());
+        // A store move is a hand-over: it is in the history, with both stores.
+        let history = transfers(&mut c, &north1.name).await;
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].from_owner_id, history[0].to_owner_id);
+        assert_eq!(history[0].from_store_id, north1.store_id);
+        assert_eq!(history[0].to_store_id, "store-7");
 
         // The filter sees the change just made; a filter matching nothing changes nothing.
         let done = c

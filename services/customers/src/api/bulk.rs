@@ -17,11 +17,11 @@ use uuid::Uuid;
 use super::{
     ServerStream,
     convert::{
-        activity::ownership_transfer_to_proto,
         customer::{customer_to_proto, parse_profile},
         json::struct_to_json,
     },
     crud::parse_list,
+    ownership::{holder, record_transfer},
     support::begin,
     support::{self, CustomersApi, MANAGERS, authorize, require_live},
 };
@@ -270,31 +270,18 @@ pub(super) async fn batch_update(
         if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
             return Err(Error::stale_etag(&updated.resource_name()));
         }
-        let moved = updated.profile.owner_id != current.profile.owner_id
-            || updated.profile.team_id != current.profile.team_id;
-        if moved {
-            let record = transfer::OwnershipTransfer {
-                id: Uuid::now_v7(),
-                customer_id: id,
-                from_owner_id: current.profile.owner_id.clone(),
-                to_owner_id: updated.profile.owner_id.clone(),
-                from_team_id: current.profile.team_id.clone(),
-                to_team_id: updated.profile.team_id.clone(),
-                reason: "batch update".into(),
-                actor: p.subject.clone(),
-                create_time: now,
-            };
-            store::insert_transfer(w.tx(), &p.tenant_id, &record).await?;
-            let event = pb::CustomerOwnerChanged {
-                customer: updated.resource_name(),
-                transfer: Some(ownership_transfer_to_proto(&record)),
-            };
-            w.emit(
-                "customer.owner_changed",
-                updated.resource_name(),
-                "CustomerOwnerChanged",
-                &event,
-            );
+        // Owner, team and store moves are hand-overs: kept in the history like a transfer.
+        let request = transfer::TransferRequest {
+            customer_id: id,
+            new_owner_id: updated.profile.owner_id.clone(),
+            new_team_id: Some(updated.profile.team_id.clone()),
+            new_store_id: Some(updated.profile.store_id.clone()),
+            reason: "batch update".into(),
+        };
+        if let Ok(record) =
+            transfer::transfer(&request, holder(&current), Uuid::now_v7(), &p.subject, now)
+        {
+            record_transfer(&mut w, &p.tenant_id, &updated, &record).await?;
         }
         let event = pb::CustomerUpdated {
             customer: Some(customer_to_proto(&updated)),

@@ -1,7 +1,7 @@
 //! Hand-over of customers between reps, with the full history kept.
 
 use rapport_proto::customers as pb;
-use rapport_runtime::{Error, Result};
+use rapport_runtime::{Error, Result, write::Write};
 use tonic::Request;
 use uuid::Uuid;
 
@@ -34,18 +34,8 @@ pub(super) async fn transfer(
     require_live(&current)?;
     check_etag(&msg.etag, &current)?;
     let now = api.now();
-    let record = transfer::transfer(
-        &request,
-        transfer::Holder {
-            owner_id: &current.profile.owner_id,
-            team_id: &current.profile.team_id,
-            store_id: &current.profile.store_id,
-        },
-        Uuid::now_v7(),
-        &p.subject,
-        now,
-    )
-    .map_err(|m| Error::precondition("OWNER_UNCHANGED", m))?;
+    let record = transfer::transfer(&request, holder(&current), Uuid::now_v7(), &p.subject, now)
+        .map_err(|m| Error::precondition("OWNER_UNCHANGED", m))?;
     let mut profile = current.profile.clone();
     profile.owner_id = record.to_owner_id.clone();
     profile.team_id = record.to_team_id.clone();
@@ -61,10 +51,31 @@ pub(super) async fn transfer(
     if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
         return Err(Error::stale_etag(&updated.resource_name()));
     }
-    store::insert_transfer(w.tx(), &p.tenant_id, &record).await?;
+    record_transfer(&mut w, &p.tenant_id, &updated, &record).await?;
+    support::invalidate(&mut w, &p.tenant_id, &[updated.id]);
+    w.commit(customer_to_proto(&updated)).await
+}
+
+/// Who holds `c` now.
+pub(super) fn holder(c: &Customer) -> transfer::Holder<'_> {
+    transfer::Holder {
+        owner_id: &c.profile.owner_id,
+        team_id: &c.profile.team_id,
+        store_id: &c.profile.store_id,
+    }
+}
+
+/// Keeps `record` in the history of `updated` and announces it.
+pub(super) async fn record_transfer(
+    w: &mut Write,
+    tenant: &str,
+    updated: &Customer,
+    record: &transfer::OwnershipTransfer,
+) -> Result<()> {
+    store::insert_transfer(w.tx(), tenant, record).await?;
     let event = pb::CustomerOwnerChanged {
         customer: updated.resource_name(),
-        transfer: Some(ownership_transfer_to_proto(&record)),
+        transfer: Some(ownership_transfer_to_proto(record)),
     };
     w.emit(
         "customer.owner_changed",
@@ -72,8 +83,7 @@ pub(super) async fn transfer(
         "CustomerOwnerChanged",
         &event,
     );
-    support::invalidate(&mut w, &p.tenant_id, &[updated.id]);
-    w.commit(customer_to_proto(&updated)).await
+    Ok(())
 }
 
 pub(super) async fn list(

@@ -20,6 +20,8 @@ pub struct OwnershipTransfer {
     pub to_owner_id: String,
     pub from_team_id: String,
     pub to_team_id: String,
+    pub from_store_id: String,
+    pub to_store_id: String,
     pub reason: String,
     /// The subject who made the transfer.
     pub actor: String,
@@ -106,6 +108,8 @@ pub fn transfer(
         to_owner_id: request.new_owner_id.clone(),
         from_team_id: current_team_id.to_owned(),
         to_team_id: to_team_id.to_owned(),
+        from_store_id: current.store_id.to_owned(),
+        to_store_id: to_store_id.to_owned(),
         reason: request.reason.clone(),
         actor: actor.to_owned(),
         create_time: now,

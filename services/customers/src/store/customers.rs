@@ -423,6 +423,14 @@ pub struct DuplicateHit {
     pub matched: Vec<ContactKey>,
 }
 
+/// Contact keys looked up per statement: an import batch's keys in one go, well under both
+/// backends' bind limits.
+const KEYS_PER_LOOKUP: usize = 4000;
+/// Lookups of at most this many keys (a single customer's) keep a prepared statement; bigger
+/// ones (imports) vary in shape, so caching them only churns the statement cache and risks a
+/// generic plan made while the tables were nearly empty.
+const CACHED_LOOKUP_KEYS: usize = 16;
+
 /// Live customers holding any of `keys`, except those in `exclude`, in creation order.
 pub async fn find_by_contacts(
     conn: &mut AnyConnection,
@@ -431,20 +439,41 @@ pub async fn find_by_contacts(
     exclude: &[Uuid],
 ) -> Result<Vec<DuplicateHit>> {
     let mut hits: Vec<DuplicateHit> = Vec::new();
-    for chunk in keys.chunks(CHUNK) {
-        let conds: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(k.kind = ${} AND k.value = ${})", i * 2 + 2, i * 2 + 3))
-            .collect();
+    for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+        // One IN list per kind rather than an OR per key: the same rows, and planning stays
+        // cheap however many keys there are (hundreds of ORs cost the planner tens of ms).
+        let mut kinds: Vec<ContactKind> = Vec::new();
+        for k in chunk {
+            if !kinds.contains(&k.kind) {
+                kinds.push(k.kind);
+            }
+        }
+        let mut conds: Vec<String> = Vec::with_capacity(kinds.len());
+        let mut binds: Vec<&str> = Vec::with_capacity(chunk.len() + kinds.len());
+        for kind in kinds {
+            let values: Vec<&str> = chunk
+                .iter()
+                .filter(|k| k.kind == kind)
+                .map(|k| k.value.as_str())
+                .collect();
+            let first = binds.len() + 2;
+            conds.push(format!(
+                "(k.kind = ${first} AND k.value IN ({}))",
+                placeholders(first + 1, values.len())
+            ));
+            binds.push(kind.as_str());
+            binds.extend(values);
+        }
         let sql = format!(
             "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time FROM customer_contacts k \
              JOIN customers c ON c.tenant_id = k.tenant_id AND c.id = k.customer_id \
              WHERE k.tenant_id = $1 AND c.delete_time IS NULL AND ({}) ORDER BY c.create_time, k.customer_id",
             conds.join(" OR ")
         );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for k in chunk {
-            q = q.bind(k.kind.as_str()).bind(k.value.as_str());
-        }
+        let q = sqlx::query(&sql)
+            .persistent(chunk.len() <= CACHED_LOOKUP_KEYS)
+            .bind(tenant);
+        let q = binds.iter().fold(q, |q, b| q.bind(*b));
         for row in q.fetch_all(&mut *conn).await? {
             let id = uuid(&row.try_get::<String, _>(0)?)?;
             if exclude.contains(&id) {

@@ -131,7 +131,8 @@ fn page_after(
 pub async fn insert_transfer(tx: &mut Tx, tenant: &str, t: &OwnershipTransfer) -> Result<()> {
     sqlx::query(
         "INSERT INTO customer_ownership_transfers (tenant_id, id, customer_id, from_owner_id, to_owner_id, \
-         from_team_id, to_team_id, reason, actor, create_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         from_team_id, to_team_id, from_store_id, to_store_id, reason, actor, create_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(tenant)
     .bind(t.id.to_string())
@@ -140,6 +141,8 @@ pub async fn insert_transfer(tx: &mut Tx, tenant: &str, t: &OwnershipTransfer) -
     .bind(t.to_owner_id.as_str())
     .bind(t.from_team_id.as_str())
     .bind(t.to_team_id.as_str())
+    .bind(t.from_store_id.as_str())
+    .bind(t.to_store_id.as_str())
     .bind(t.reason.as_str())
     .bind(t.actor.as_str())
     .bind(t.create_time)
@@ -156,6 +159,8 @@ fn row_to_transfer(row: &AnyRow) -> Result<OwnershipTransfer> {
         to_owner_id: row.try_get("to_owner_id")?,
         from_team_id: row.try_get("from_team_id")?,
         to_team_id: row.try_get("to_team_id")?,
+        from_store_id: row.try_get("from_store_id")?,
+        to_store_id: row.try_get("to_store_id")?,
         reason: row.try_get("reason")?,
         actor: row.try_get("actor")?,
         create_time: row.try_get("create_time")?,
@@ -176,7 +181,8 @@ pub async fn list_transfers(
         cursor,
         limit,
     };
-    let columns = "id, customer_id, from_owner_id, to_owner_id, from_team_id, to_team_id, reason, actor, create_time";
+    let columns = "id, customer_id, from_owner_id, to_owner_id, from_team_id, to_team_id, from_store_id, to_store_id, \
+                   reason, actor, create_time";
     newest_first(
         conn,
         columns,

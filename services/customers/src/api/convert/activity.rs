@@ -137,6 +137,8 @@ pub fn ownership_transfer_to_proto(t: &OwnershipTransfer) -> pb::OwnershipTransf
         to_owner_id: t.to_owner_id.clone(),
         from_team_id: t.from_team_id.clone(),
         to_team_id: t.to_team_id.clone(),
+        from_store_id: t.from_store_id.clone(),
+        to_store_id: t.to_store_id.clone(),
         reason: t.reason.clone(),
         actor: t.actor.clone(),
         create_time: Some(to_timestamp(t.create_time)),
@@ -486,6 +488,8 @@ mod tests {
             to_owner_id: "rep-2".into(),
             from_team_id: "a".into(),
             to_team_id: "b".into(),
+            from_store_id: "s1".into(),
+            to_store_id: "s2".into(),
             reason: "r".into(),
             actor: "mgr".into(),
             create_time: NOW,
@@ -497,6 +501,10 @@ mod tests {
             ("rep-1", "rep-2")
         );
         assert_eq!((p.from_team_id.as_str(), p.to_team_id.as_str()), ("a", "b"));
+        assert_eq!(
+            (p.from_store_id.as_str(), p.to_store_id.as_str()),
+            ("s1", "s2")
+        );
         assert_eq!((p.reason.as_str(), p.actor.as_str()), ("r", "mgr"));
         assert_eq!(p.create_time, Some(to_timestamp(NOW)));
     }

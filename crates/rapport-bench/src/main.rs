@@ -1,0 +1,62 @@
+//! `rapport-bench`: measures Rapport's services through their real gRPC servers, each scenario
+//! beside its raw baseline (the same SQL straight on the same database) in the same run, and
+//! prints a markdown report. Targets are reported, never asserted: it exits 0 when they are
+//! missed and non-zero only when it cannot run at all.
+
+mod customers;
+mod data;
+mod load;
+mod memory;
+mod pool;
+mod raw;
+mod report;
+mod service;
+mod stores;
+
+use clap::{Parser, Subcommand};
+
+/// Errors that end a run.
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Benchmarks of Rapport's services against raw baselines.
+#[derive(Debug, Parser)]
+#[command(name = "rapport-bench", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The customers service: Create and Get on SQLite and PostgreSQL (+ Redis) beside raw
+    /// INSERT and SELECT, ImportCustomers on PostgreSQL, idle memory of `rapport serve`.
+    Customers(customers::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Customers(args) => customers::run(args).await,
+        }
+    });
+    // Server tasks still draining in the background end with the process.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rapport-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

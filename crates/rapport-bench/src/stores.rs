@@ -1,0 +1,259 @@
+//! Fresh stores for one run (a PostgreSQL database per use, a Redis key prefix, SQLite files in
+//! a temporary directory) and servers started on them in-process, on 127.0.0.1.
+
+use std::{sync::Arc, time::Duration};
+
+use rapport_customers::Customers;
+use rapport_proto::customers::customer_service_client::CustomerServiceClient;
+use rapport_runtime::{
+    auth::{JwtKeys, Role},
+    clock::SystemClock,
+    config::{MetricsListen, ServerArgs},
+    context::ServiceEntry,
+    server::Running,
+    suite,
+};
+use sqlx::{Connection, Executor};
+use tonic::{
+    Request, Status,
+    codegen::InterceptedService,
+    metadata::{Ascii, MetadataValue},
+    service::Interceptor,
+    transport::{Channel, Endpoint},
+};
+
+use crate::Result;
+
+/// Database connections per service, as `rapport serve` defaults to; raw baselines get the
+/// same pool size.
+pub const DB_CONNECTIONS: u32 = 16;
+/// The tenant every request of the benchmark works in.
+pub const TENANT: &str = "bench";
+
+/// A PostgreSQL database made for this run; [`PgDatabase::drop_now`] removes it.
+#[derive(Debug, Clone)]
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates a database named `rapport_bench_<label>_<unique>` on the server of `admin_url`.
+    pub async fn create(admin_url: &str, label: &str) -> Result<PgDatabase> {
+        sqlx::any::install_default_drivers();
+        let tag = uuid::Uuid::now_v7().simple().to_string();
+        let name = format!("rapport_bench_{label}_{}", &tag[tag.len() - 12..]);
+        let mut conn = sqlx::AnyConnection::connect(admin_url)
+            .await
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
+        let _ = conn.close().await;
+        Ok(PgDatabase {
+            url: with_database(admin_url, &name),
+            admin_url: admin_url.to_owned(),
+            name,
+        })
+    }
+
+    /// Drops the database, closing whatever is still connected to it.
+    pub async fn drop_now(self) {
+        if let Ok(mut conn) = sqlx::AnyConnection::connect(&self.admin_url).await {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            if let Err(e) = conn.execute(sql.as_str()).await {
+                eprintln!("warning: could not drop database {}: {e}", self.name);
+            }
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// `url` with its database replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// Deletes every Redis key under `prefix`.
+pub async fn clear_redis_prefix(url: &str, prefix: &str) -> Result<()> {
+    let client = redis::Client::open(url)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            let _: () = redis::cmd("UNLINK")
+                .arg(keys)
+                .query_async(&mut conn)
+                .await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+/// Whether Redis at `url` answers.
+pub async fn redis_reachable(url: &str) -> Result<()> {
+    let client = redis::Client::open(url)?;
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(3),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    .map_err(|_| "timed out")??;
+    let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+    Ok(())
+}
+
+/// The customers service running in-process behind a real gRPC port.
+pub struct BenchServer {
+    /// The gRPC address.
+    pub addr: std::net::SocketAddr,
+    keys: Arc<JwtKeys>,
+    running: Option<Running>,
+    _dir: tempfile::TempDir,
+}
+
+/// A customers client sending a bearer token.
+pub type Client = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
+
+impl BenchServer {
+    /// Starts the customers service: standalone (SQLite files in `dir`, in-process cache and
+    /// bus) when `database_url` is `None`, else on PostgreSQL with Redis when `redis` (URL,
+    /// key prefix) is given. Settings are `rapport serve`'s defaults.
+    pub async fn start(
+        dir: tempfile::TempDir,
+        database_url: Option<String>,
+        redis: Option<(String, String)>,
+    ) -> Result<BenchServer> {
+        let (redis_url, redis_prefix) = match redis {
+            Some((url, prefix)) => (Some(url), prefix),
+            None => (None, "rapport:".to_owned()),
+        };
+        let args = ServerArgs {
+            listen: "127.0.0.1:0".parse()?,
+            metrics_listen: MetricsListen(None),
+            data_dir: dir.path().to_path_buf(),
+            database_url,
+            redis_url,
+            redis_prefix,
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            peers: Vec::new(),
+            request_timeout_secs: 30,
+            max_concurrent_requests: 1024,
+            max_message_bytes: 4 * 1024 * 1024,
+            max_connection_age_secs: 300,
+            shutdown_drain_secs: 0,
+            db_max_connections: DB_CONNECTIONS,
+            cache_entries: 100_000,
+            migrate_on_start: true,
+            replica: "bench".into(),
+        };
+        let secret = uuid::Uuid::new_v4().simple().to_string();
+        let keys = Arc::new(JwtKeys::hs256(secret.as_bytes()));
+        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        let running = suite::launch(
+            &args,
+            &[ServiceEntry::of::<Customers>()],
+            keys.clone(),
+            Arc::new(SystemClock),
+            listener,
+        )
+        .await?;
+        Ok(BenchServer {
+            addr: running.addr,
+            keys,
+            running: Some(running),
+            _dir: dir,
+        })
+    }
+
+    /// A new HTTP/2 connection to the server.
+    pub async fn channel(&self) -> Result<Channel> {
+        Ok(Endpoint::from_shared(format!("http://{}", self.addr))?
+            .tcp_nodelay(true)
+            .connect()
+            .await?)
+    }
+
+    /// A client on `channel` acting as an admin of the benchmark tenant.
+    pub fn client(&self, channel: Channel) -> Result<Client> {
+        let token = self.keys.issue(
+            TENANT,
+            "bench-admin",
+            &[Role::Admin],
+            None,
+            Duration::from_secs(24 * 3600),
+        )?;
+        Ok(
+            CustomerServiceClient::with_interceptor(channel, Bearer::new(&token)?)
+                .max_decoding_message_size(64 << 20)
+                .max_encoding_message_size(64 << 20),
+        )
+    }
+
+    /// Stops the server gracefully, giving up on waiting after `patience` (the outbox relay
+    /// finishes publishing its backlog before it stops).
+    pub async fn stop(mut self, patience: Duration) -> bool {
+        let Some(running) = self.running.take() else {
+            return true;
+        };
+        tokio::time::timeout(patience, running.shutdown())
+            .await
+            .is_ok()
+    }
+}
+
+/// Adds `authorization: Bearer …` to every request.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<Ascii>);
+
+impl Bearer {
+    fn new(token: &str) -> Result<Self> {
+        Ok(Bearer(format!("Bearer {token}").parse()?))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: Request<()>) -> std::result::Result<Request<()>, Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
