@@ -185,7 +185,7 @@ impl RawInsert {
             }
             q.execute(&mut *tx).await.map_err(sql_err)?;
         }
-        tx.commit().await.map_err(sql_err)?;
+        tx.commit().await.map_err(err)?;
         self.ids
             .lock()
             .map_err(|_| "poisoned".to_owned())?

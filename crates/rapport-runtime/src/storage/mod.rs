@@ -5,7 +5,7 @@
 mod idempotency;
 mod migrate;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     Any, AnyPool, Executor,
@@ -15,10 +15,43 @@ use sqlx::{
 pub use idempotency::Idempotency;
 pub use migrate::{Migration, Migrations};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use crate::{Error, Result, dialect::Dialect};
 
-/// A transaction on a service's database.
-pub type Tx = sqlx::Transaction<'static, Any>;
+/// A write transaction on a service's database. It derefs to the connection, so queries run
+/// on `&mut *tx`. On SQLite it also holds the database's writer permit: writers of this process
+/// queue for their turn instead of sleeping in SQLite's busy handler, which made tail latency
+/// climb steeply with a few concurrent writers.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    _writer: Option<OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+impl Tx {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.inner.commit().await?)
+    }
+
+    /// Rolls the transaction back.
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.inner.rollback().await?)
+    }
+}
 
 /// A service's database: the pool, its dialect and the schema it lives in.
 #[derive(Debug, Clone)]
@@ -26,6 +59,7 @@ pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
     service: String,
+    writer: Option<Arc<Semaphore>>,
 }
 
 /// How to size and wait on a pool.
@@ -95,10 +129,12 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot open the {service} database: {e}")))?;
+        let writer = (dialect == Dialect::Sqlite).then(|| Arc::new(Semaphore::new(1)));
         Ok(Db {
             pool,
             dialect,
             service: service.to_owned(),
+            writer,
         })
     }
 
@@ -134,9 +170,24 @@ impl Db {
         &self.service
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. Do not start a second one while holding one: on SQLite the
+    /// second would wait for the first forever.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin_with(self.dialect.begin_write()).await?)
+        let writer = match &self.writer {
+            Some(permits) => Some(
+                permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::Unavailable("the database is closing".into()))?,
+            ),
+            None => None,
+        };
+        let inner = self.pool.begin_with(self.dialect.begin_write()).await?;
+        Ok(Tx {
+            inner,
+            _writer: writer,
+        })
     }
 
     /// Applies the runtime's and the service's migrations that have not run yet.
@@ -200,4 +251,31 @@ pub async fn lock_keys(tx: &mut Tx, dialect: Dialect, keys: &mut Vec<String>) ->
         q.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Lock slots per namespace in [`lock_key_slots`].
+pub const LOCK_SLOTS: u64 = 256;
+
+/// Takes transaction-scoped locks for `keys` in `namespace`, hashed into at most [`LOCK_SLOTS`]
+/// slots. PostgreSQL's lock table is shared and small, so a transaction touching thousands of
+/// keys (an import batch) must not take a lock per key; the price is that unrelated keys
+/// sometimes share a slot and wait on each other.
+pub async fn lock_key_slots<'k>(
+    tx: &mut Tx,
+    dialect: Dialect,
+    namespace: &str,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let slots: std::collections::BTreeSet<u64> = keys
+        .into_iter()
+        .map(|k| {
+            let digest = Sha256::digest(k.as_bytes());
+            let mut head = [0u8; 8];
+            head.copy_from_slice(&digest[..8]);
+            u64::from_be_bytes(head) % LOCK_SLOTS
+        })
+        .collect();
+    let mut names: Vec<String> = slots.iter().map(|s| format!("{namespace}/{s}")).collect();
+    lock_keys(tx, dialect, &mut names).await
 }

@@ -4,7 +4,7 @@ use rapport_runtime::{
     Error, Result,
     dialect::Dialect,
     query::{BindValue, CursorValue, FieldSpec, OrderBy, SqlFilter, bind_all},
-    storage::{Tx, lock_keys},
+    storage::{Tx, lock_key_slots},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -405,11 +405,9 @@ pub async fn lock_contact_keys(
     tenant: &str,
     keys: &[ContactKey],
 ) -> Result<()> {
-    let mut names: Vec<String> = keys
-        .iter()
-        .map(|k| format!("customers/{tenant}/{k}"))
-        .collect();
-    lock_keys(tx, dialect, &mut names).await
+    let names: Vec<String> = keys.iter().map(ToString::to_string).collect();
+    let namespace = format!("customers/{tenant}/contacts");
+    lock_key_slots(tx, dialect, &namespace, names.iter().map(String::as_str)).await
 }
 
 /// A live customer sharing a contact key.
