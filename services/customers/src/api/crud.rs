@@ -149,7 +149,7 @@ pub(super) async fn get(
 ) -> Result<pb::Customer> {
     let p = authorize(&req, READERS)?;
     let id = customer_id("name", &req.get_ref().name)?;
-    Ok(customer_to_proto(&api.load_visible(&p, id).await?))
+    api.get_visible(&p, id).await
 }
 
 pub(super) async fn list(
