@@ -80,7 +80,7 @@ pub async fn launch(
             Some(url) => Cache::redis(url, &format!("{}cache:{}:", args.redis_prefix, entry.name))?,
             None => Cache::memory(args.cache_entries),
         };
-        let relay = Relay::new(db.clone(), bus.clone(), clock.clone());
+        let relay = Relay::new(db.clone(), bus.clone());
         let ctx = ServiceContext {
             db: db.clone(),
             cache: cache.clone(),

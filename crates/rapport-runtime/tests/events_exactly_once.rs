@@ -163,7 +163,7 @@ impl Setup {
     }
 
     fn relay(&self) -> Relay {
-        Relay::new(self.producer.clone(), self.bus.clone(), self.clock.clone())
+        Relay::new(self.producer.clone(), self.bus.clone())
     }
 
     /// Appends `n` events in transactions of up to `per_tx`; returns their ids.
@@ -194,7 +194,7 @@ impl Setup {
     }
 
     async fn unpublished(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE publish_time IS NULL")
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
             .fetch_one(self.producer.pool())
             .await
             .expect("count unpublished")

@@ -398,7 +398,7 @@ async fn events_committed_before_start_reach_in_process_handlers() {
         },
         db: db.clone(),
         cache: Cache::memory(16),
-        relay: Relay::new(db.clone(), bus.clone(), clock.clone()),
+        relay: Relay::new(db.clone(), bus.clone()),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -1,5 +1,5 @@
 //! Events, exactly once in effect: a change and its event commit in one transaction (the
-//! outbox); the relay publishes outbox rows to the bus and marks them; consumers record the
+//! outbox); the relay publishes outbox rows to the bus and deletes them; consumers record the
 //! event ids they applied in the transaction of the effect, so redelivery is harmless. A crash at
 //! any point loses nothing and applies nothing twice.
 //!

@@ -1,5 +1,6 @@
-//! The relay: publishes committed outbox rows to the bus, then marks them published. A crash
-//! between the two republishes the batch on restart; consumers deduplicate by event id.
+//! The relay: publishes committed outbox rows to the bus, then deletes them (the outbox is a
+//! queue; deleting costs PostgreSQL less than rewriting each row with a mark). A crash between
+//! the two republishes the batch on restart; consumers deduplicate by event id.
 //! Several replicas may relay the same outbox: on PostgreSQL each claims rows with
 //! `FOR UPDATE SKIP LOCKED`, so a row is in one relay's hands at a time.
 
@@ -8,25 +9,18 @@ use std::{sync::Arc, time::Duration};
 use tokio::{sync::Notify, task::JoinHandle};
 
 use super::Bus;
-use crate::{
-    Result,
-    clock::{DAY, SharedClock},
-    storage::Db,
-};
+use crate::{Result, storage::Db};
 
 /// Rows published per transaction.
 const BATCH: i64 = 256;
 /// How often the relay looks for rows when nobody told it about new ones.
 const POLL: Duration = Duration::from_millis(500);
-/// How long published rows are kept before they are purged.
-const RETENTION: i64 = DAY;
 
 /// Publishes one service's outbox.
 #[derive(Debug, Clone)]
 pub struct Relay {
     db: Db,
     bus: Bus,
-    clock: SharedClock,
     wake: Arc<Notify>,
 }
 
@@ -52,11 +46,10 @@ impl RelayHandle {
 
 impl Relay {
     /// A relay for the outbox in `db`.
-    pub fn new(db: Db, bus: Bus, clock: SharedClock) -> Self {
+    pub fn new(db: Db, bus: Bus) -> Self {
         Self {
             db,
             bus,
-            clock,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -81,8 +74,7 @@ impl Relay {
     pub async fn publish_batch_with(&self, between: impl FnOnce() -> Result<()>) -> Result<usize> {
         let mut tx = self.db.begin().await?;
         let sql = format!(
-            "SELECT seq, stream, payload FROM outbox WHERE publish_time IS NULL \
-             ORDER BY seq LIMIT {BATCH}{}",
+            "SELECT seq, stream, payload FROM outbox ORDER BY seq LIMIT {BATCH}{}",
             self.db.dialect().for_update_skip_locked()
         );
         let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(&sql).fetch_all(&mut *tx).await?;
@@ -103,17 +95,15 @@ impl Relay {
             start = end;
         }
         between()?;
-        let now = self.clock.now();
         let first = rows[0].0;
         let last = rows[rows.len() - 1].0;
         let seqs: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
         // The seqs are integers we read ourselves, so listing them inline is safe.
-        let mark = format!(
-            "UPDATE outbox SET publish_time = $1 WHERE seq BETWEEN $2 AND $3 AND seq IN ({})",
+        let done = format!(
+            "DELETE FROM outbox WHERE seq BETWEEN $1 AND $2 AND seq IN ({})",
             seqs.join(",")
         );
-        sqlx::query(&mark)
-            .bind(now)
+        sqlx::query(&done)
             .bind(first)
             .bind(last)
             .execute(&mut *tx)
@@ -122,23 +112,11 @@ impl Relay {
         Ok(rows.len())
     }
 
-    /// Deletes published rows older than the retention period.
-    pub async fn purge(&self) -> Result<u64> {
-        let cutoff = self.clock.now() - RETENTION;
-        let done =
-            sqlx::query("DELETE FROM outbox WHERE publish_time IS NOT NULL AND publish_time < $1")
-                .bind(cutoff)
-                .execute(self.db.pool())
-                .await?;
-        Ok(done.rows_affected())
-    }
-
     /// Runs the relay in the background until stopped.
     pub fn spawn(self) -> RelayHandle {
         let stop = Arc::new(Notify::new());
         let stopped = stop.clone();
         let task = tokio::spawn(async move {
-            let mut purge_every = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 match self.publish_batch().await {
                     Ok(n) if n as i64 == BATCH => continue,
@@ -151,11 +129,6 @@ impl Relay {
                     _ = stopped.notified() => break,
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(POLL) => {}
-                    _ = purge_every.tick() => {
-                        if let Err(e) = self.purge().await {
-                            tracing::warn!(error = %e, "outbox purge failed");
-                        }
-                    }
                 }
             }
         });

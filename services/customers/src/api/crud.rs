@@ -83,7 +83,7 @@ pub(super) async fn create(
         "CustomerCreated",
         &event,
     );
-    support::invalidate(&mut w, &p.tenant_id, &[customer.id]);
+    // A new id has nothing cached to drop.
     w.commit(out).await
 }
 
