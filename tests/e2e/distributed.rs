@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use rapport_proto::customers as pb;
-use sqlx::{Connection, Executor};
+use rapport_testkit::scratch::{ScratchDatabase, clear_redis_prefix_blocking, tag};
+use sqlx::Connection;
 
 use crate::support::*;
 
@@ -17,8 +18,8 @@ fn env(name: &str) -> Option<String> {
 /// A PostgreSQL database and a Redis key prefix of the test's own, removed when dropped (also
 /// when the test fails half-way).
 struct Stores {
-    admin: String,
-    name: String,
+    // Held for its Drop, which removes the database.
+    _database: ScratchDatabase,
     url: String,
     redis_url: String,
     prefix: String,
@@ -26,62 +27,23 @@ struct Stores {
 
 impl Stores {
     async fn create(admin: &str, redis_url: &str) -> Stores {
-        let tag = uuid::Uuid::now_v7().simple().to_string();
-        let name = format!("rapport_e2e_{tag}");
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(admin)
+        let database = ScratchDatabase::create(admin, "e2e")
             .await
-            .expect("connect to PostgreSQL");
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create the test database");
-        let _ = conn.close().await;
+            .expect("a test database");
         Stores {
-            admin: admin.to_owned(),
-            url: with_database(admin, &name),
-            name,
+            url: database.url.clone(),
+            _database: database,
             redis_url: redis_url.to_owned(),
-            prefix: format!("rapport-e2e:{tag}:"),
+            prefix: format!("rapport-e2e:{}:", tag()),
         }
     }
 }
 
 impl Drop for Stores {
     fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let (redis_url, prefix) = (self.redis_url.clone(), self.prefix.clone());
-        // Drop runs outside any async context, so clean up on a thread of its own.
-        let cleanup = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                    let _ = conn
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                }
-                let _ = delete_prefix(&redis_url, &prefix).await;
-            });
-        });
-        let _ = cleanup.join();
+        // The database goes with `self._database`.
+        clear_redis_prefix_blocking(&self.redis_url, &self.prefix);
     }
-}
-
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..host_end])
 }
 
 async fn redis(url: &str) -> redis::aio::MultiplexedConnection {
@@ -90,20 +52,6 @@ async fn redis(url: &str) -> redis::aio::MultiplexedConnection {
         .get_multiplexed_async_connection()
         .await
         .expect("connect to Redis")
-}
-
-async fn delete_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> {
-    let mut conn = redis::Client::open(url)?
-        .get_multiplexed_async_connection()
-        .await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await?;
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await?;
-    }
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

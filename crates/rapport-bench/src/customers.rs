@@ -17,7 +17,7 @@ use crate::{
     raw::{self, RawInsert, RawSelect},
     report::{Report, Targets},
     service::{self, Create, Get, Imported},
-    stores::{self, BenchServer, Client, PgDatabase},
+    stores::{self, BenchServer, Client, ScratchDatabase},
 };
 
 /// Arguments of `rapport-bench customers`.
@@ -170,14 +170,15 @@ pub async fn run(args: Args) -> Result<()> {
 /// Databases and Redis prefixes to remove at the end, however the run ends.
 #[derive(Default)]
 struct Cleanup {
-    databases: Mutex<Vec<PgDatabase>>,
+    // (admin URL, name) of each database.
+    databases: Mutex<Vec<(String, String)>>,
     redis: Mutex<Vec<(String, String)>>,
 }
 
 impl Cleanup {
-    fn database(&self, db: &PgDatabase) {
+    fn database(&self, db: &ScratchDatabase) {
         if let Ok(mut dbs) = self.databases.lock() {
-            dbs.push(db.clone());
+            dbs.push((db.admin_url().to_owned(), db.name().to_owned()));
         }
     }
 
@@ -193,8 +194,8 @@ impl Cleanup {
             .lock()
             .map(|mut d| std::mem::take(&mut *d))
             .unwrap_or_default();
-        for db in dbs {
-            db.drop_now().await;
+        for (admin, name) in dbs {
+            stores::drop_database(&admin, &name).await;
         }
         let prefixes = self
             .redis
@@ -298,8 +299,8 @@ async fn measure(plan: Plan, cleanup: &Cleanup) -> Result<Results> {
                 },
             };
             let run_service = plan.redis.is_none() || redis.is_some();
-            let raw_db = PgDatabase::create(admin, "raw").await;
-            let server_db = PgDatabase::create(admin, "svc").await;
+            let raw_db = ScratchDatabase::create(admin, "bench_raw").await;
+            let server_db = ScratchDatabase::create(admin, "bench_svc").await;
             for db in [&raw_db, &server_db].into_iter().flatten() {
                 cleanup.database(db);
             }

@@ -13,7 +13,6 @@ use rapport_runtime::{
     server::Running,
     suite,
 };
-use sqlx::{Connection, Executor};
 use tonic::{
     Request, Status,
     codegen::InterceptedService,
@@ -30,85 +29,7 @@ pub const DB_CONNECTIONS: u32 = 16;
 /// The tenant every request of the benchmark works in.
 pub const TENANT: &str = "bench";
 
-/// A PostgreSQL database made for this run; [`PgDatabase::drop_now`] removes it.
-#[derive(Debug, Clone)]
-pub struct PgDatabase {
-    admin_url: String,
-    name: String,
-    /// Its URL.
-    pub url: String,
-}
-
-impl PgDatabase {
-    /// Creates a database named `rapport_bench_<label>_<unique>` on the server of `admin_url`.
-    pub async fn create(admin_url: &str, label: &str) -> Result<PgDatabase> {
-        sqlx::any::install_default_drivers();
-        let tag = uuid::Uuid::now_v7().simple().to_string();
-        let name = format!("rapport_bench_{label}_{}", &tag[tag.len() - 12..]);
-        let mut conn = sqlx::AnyConnection::connect(admin_url)
-            .await
-            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await?;
-        let _ = conn.close().await;
-        Ok(PgDatabase {
-            url: with_database(admin_url, &name),
-            admin_url: admin_url.to_owned(),
-            name,
-        })
-    }
-
-    /// Drops the database, closing whatever is still connected to it.
-    pub async fn drop_now(self) {
-        if let Ok(mut conn) = sqlx::AnyConnection::connect(&self.admin_url).await {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            if let Err(e) = conn.execute(sql.as_str()).await {
-                eprintln!("warning: could not drop database {}: {e}", self.name);
-            }
-            let _ = conn.close().await;
-        }
-    }
-}
-
-/// `url` with its database replaced by `name`.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..host_end])
-}
-
-/// Deletes every Redis key under `prefix`.
-pub async fn clear_redis_prefix(url: &str, prefix: &str) -> Result<()> {
-    let client = redis::Client::open(url)?;
-    let mut conn = client.get_multiplexed_async_connection().await?;
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await?;
-        if !keys.is_empty() {
-            let _: () = redis::cmd("UNLINK")
-                .arg(keys)
-                .query_async(&mut conn)
-                .await?;
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
-    }
-}
+pub use rapport_testkit::scratch::{ScratchDatabase, clear_redis_prefix, drop_database};
 
 /// Whether Redis at `url` answers.
 pub async fn redis_reachable(url: &str) -> Result<()> {
@@ -237,23 +158,5 @@ impl Interceptor for Bearer {
     fn call(&mut self, mut req: Request<()>) -> std::result::Result<Request<()>, Status> {
         req.metadata_mut().insert("authorization", self.0.clone());
         Ok(req)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/postgres", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/postgres?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

@@ -13,7 +13,7 @@ use rapport_runtime::{
     events::Bus,
     storage::{Db, Migration, Migrations, PoolSettings},
 };
-use sqlx::{Connection, Executor};
+use rapport_testkit::scratch::{ScratchDatabase, clear_redis_prefix_blocking};
 
 /// PostgreSQL server tests may create databases on.
 pub const POSTGRES_ENV: &str = "RAPPORT_TEST_POSTGRES_URL";
@@ -66,10 +66,7 @@ pub fn backends(test: &str) -> Vec<Backend> {
     all
 }
 
-/// A unique lower-case tag for names of databases and key prefixes.
-pub fn tag() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
-}
+pub use rapport_testkit::scratch::tag;
 
 /// One test's database: a temporary directory of SQLite files, or a PostgreSQL database of its
 /// own (dropped with it). Each service connected to it gets its own file or schema.
@@ -79,7 +76,8 @@ pub struct TestDb {
     dir: tempfile::TempDir,
     /// The URL of the test's own PostgreSQL database.
     pub url: Option<String>,
-    admin: Option<(String, String)>,
+    // Held for its Drop, which removes the database.
+    _database: Option<ScratchDatabase>,
 }
 
 impl TestDb {
@@ -91,24 +89,18 @@ impl TestDb {
                 backend,
                 dir,
                 url: None,
-                admin: None,
+                _database: None,
             };
         }
         let admin = env(POSTGRES_ENV).expect("PostgreSQL backend without its URL");
-        let name = format!("rapport_rt_{}", tag());
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&admin)
+        let database = ScratchDatabase::create(&admin, "rt")
             .await
-            .expect("connect to the test PostgreSQL");
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create the test database");
-        let _ = conn.close().await;
+            .expect("a test database");
         TestDb {
             backend,
             dir,
-            url: Some(with_database(&admin, &name)),
-            admin: Some((admin, name)),
+            url: Some(database.url.clone()),
+            _database: Some(database),
         }
     }
 
@@ -128,44 +120,6 @@ impl TestDb {
         db.migrate(migrations).await.expect("migrate");
         db
     }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((admin, name)) = self.admin.take() else {
-            return;
-        };
-        // Drop runs outside any async context, so clean up on a thread of its own.
-        let cleanup = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                    let _ = conn
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                }
-            });
-        });
-        let _ = cleanup.join();
-    }
-}
-
-/// `url` with its database replaced by `name`.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..host_end])
 }
 
 /// A Redis key prefix of its own; its keys are deleted when it is dropped.
@@ -195,33 +149,7 @@ impl RedisPrefix {
 
 impl Drop for RedisPrefix {
     fn drop(&mut self) {
-        let (url, prefix) = (self.url.clone(), self.prefix.clone());
-        let cleanup = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                let Ok(client) = redis::Client::open(url) else {
-                    return;
-                };
-                let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-                    return;
-                };
-                let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{prefix}*"))
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    let _: redis::RedisResult<()> =
-                        redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-                }
-            });
-        });
-        let _ = cleanup.join();
+        clear_redis_prefix_blocking(&self.url, &self.prefix);
     }
 }
 
