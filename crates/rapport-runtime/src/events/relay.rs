@@ -54,11 +54,6 @@ impl Relay {
         }
     }
 
-    /// Wakes the relay now instead of at its next poll; call after committing events.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
     /// A handle that wakes this relay; services keep it to call after their commits.
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()

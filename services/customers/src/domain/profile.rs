@@ -598,25 +598,22 @@ impl Profile {
     }
 }
 
-/// A stored customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A stored customer (its profile is the stored JSON document; the rest are columns).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
     /// The id (UUIDv7).
     pub id: Uuid,
     /// What clients set.
     pub profile: Profile,
     /// Live customers sharing a contact key when the duplicate policy flagged this one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub possible_duplicates: Vec<Uuid>,
     /// The survivor this customer was merged into.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<Uuid>,
     /// When it was created.
     pub create_time: Micros,
     /// When it last changed.
     pub update_time: Micros,
     /// When it was soft-deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<Micros>,
     /// Incremented on every change.
     pub version: i64,
