@@ -28,10 +28,18 @@ pub mod rapport {
             include!(concat!(env!("OUT_DIR"), "/rapport.customers.v1.rs"));
         }
     }
+    /// `rapport.leads.*`
+    pub mod leads {
+        /// `rapport.leads.v1`: leads, pools, assignment, pipelines, tasks, analytics.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/rapport.leads.v1.rs"));
+        }
+    }
 }
 
 pub use rapport::customers::v1 as customers;
 pub use rapport::event::v1 as event;
+pub use rapport::leads::v1 as leads;
 pub use rapport::r#type::v1 as types;
 
 /// The encoded `FileDescriptorSet` of every Rapport proto, for server reflection.

@@ -147,6 +147,19 @@ impl Error {
     }
 }
 
+/// Both results, or every violation of both: a request's fields parsed separately are reported
+/// in one INVALID_ARGUMENT.
+pub fn both<A, B>(a: Result<A, Error>, b: Result<B, Error>) -> Result<(A, B), Error> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(Error::InvalidArgument(mut x)), Err(Error::InvalidArgument(y))) => {
+            x.extend(y);
+            Err(Error::InvalidArgument(x))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}
+
 impl From<Vec<FieldViolation>> for Error {
     fn from(v: Vec<FieldViolation>) -> Self {
         Error::InvalidArgument(v)

@@ -10,6 +10,7 @@ pub mod context;
 pub mod dialect;
 pub mod error;
 pub mod events;
+pub mod names;
 pub mod peers;
 pub mod query;
 pub mod server;

@@ -82,6 +82,31 @@ impl ServiceContext {
     }
 }
 
+impl ServiceContext {
+    /// Starts a write that takes no request id.
+    pub async fn write(&self, p: &Principal, source: EventSource) -> Result<Write> {
+        match self.begin_write::<()>(p, None, source).await? {
+            Begun::Fresh(w) => Ok(*w),
+            Begun::Replayed(()) => {
+                Err(Error::internal("a write without a request id was replayed"))
+            }
+        }
+    }
+}
+
+/// Starts a write with an idempotency key inside a handler returning `Result<T>`: a repeated
+/// request returns its first answer from the handler right here; otherwise evaluates to the
+/// fresh [`Write`]. `begin_write!(ctx, principal, idempotency, source)`.
+#[macro_export]
+macro_rules! begin_write {
+    ($ctx:expr, $p:expr, $idem:expr, $source:expr) => {
+        match $ctx.begin_write(&$p, $idem, $source).await? {
+            $crate::write::Begun::Replayed(done) => return Ok(done),
+            $crate::write::Begun::Fresh(w) => *w,
+        }
+    };
+}
+
 impl Write {
     /// The transaction, for the store's queries.
     pub fn tx(&mut self) -> &mut Tx {

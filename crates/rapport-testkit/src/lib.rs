@@ -5,6 +5,7 @@
 mod backend;
 pub mod scratch;
 mod server;
+pub mod status;
 
 pub use backend::{Backend, TestStores};
 pub use server::{Bearer, TestServer, TestServerBuilder, each_backend};

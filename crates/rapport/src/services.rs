@@ -4,7 +4,10 @@ use rapport_runtime::context::ServiceEntry;
 
 /// Every service, in start order.
 pub fn all() -> Vec<ServiceEntry> {
-    vec![ServiceEntry::of::<rapport_customers::Customers>()]
+    vec![
+        ServiceEntry::of::<rapport_customers::Customers>(),
+        ServiceEntry::of::<rapport_leads::Leads>(),
+    ]
 }
 
 /// The entries named, or all when none is; unknown names are an error listing the known ones.

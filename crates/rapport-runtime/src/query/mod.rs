@@ -68,7 +68,7 @@ mod sql;
 pub use filter::{Comparison, Expr, MAX_COMPARISONS, MAX_FILTER_CHARS, Op, parse};
 pub use order::{OrderBy, parse_order_by};
 pub use page::{
-    CursorValue, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, decode_token, encode_token,
+    CursorValue, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, decode_cursor, decode_token, encode_token,
     fingerprint, page_size,
 };
 pub use sql::{

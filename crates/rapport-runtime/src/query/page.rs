@@ -148,6 +148,57 @@ pub fn decode_cursor(
     }
 }
 
+/// A parsed page request: the size, where to start, and the fingerprint the next token carries.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Rows to return.
+    pub limit: u32,
+    /// The keyset cursor to start after; empty on the first page.
+    pub after: Vec<CursorValue>,
+    fingerprint: String,
+}
+
+impl Page {
+    /// Reads `page_size` and `page_token` for the query identified by `query` (tenant, parent,
+    /// filter, order, …), reporting both fields' violations at once. `fits` checks the cursor's
+    /// shape.
+    pub fn parse(
+        query: &[&str],
+        page_size: i32,
+        page_token: &str,
+        fits: impl Fn(&[CursorValue]) -> bool,
+    ) -> Result<Page, Vec<FieldViolation>> {
+        let fingerprint = fingerprint(query);
+        let limit = self::page_size(page_size);
+        let after = decode_cursor(page_token, &fingerprint, fits);
+        match (limit, after) {
+            (Ok(limit), Ok(after)) => Ok(Page {
+                limit,
+                after,
+                fingerprint,
+            }),
+            (limit, after) => Err(limit.err().into_iter().chain(after.err()).collect()),
+        }
+    }
+
+    /// Rows to fetch: one more than the page, to know whether another page follows.
+    pub fn fetch(&self) -> u32 {
+        self.limit + 1
+    }
+
+    /// Cuts `rows` (fetched with [`Page::fetch`]) to the page and returns the next page's token
+    /// (empty on the last page); `key` gives a row's cursor.
+    pub fn next_token<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> Vec<CursorValue>) -> String {
+        if rows.len() <= self.limit as usize {
+            return String::new();
+        }
+        rows.truncate(self.limit as usize);
+        rows.last()
+            .map(|r| encode_token(&self.fingerprint, &key(r)))
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

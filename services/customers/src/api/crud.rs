@@ -4,6 +4,7 @@ use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result,
     auth::Principal,
+    error::both,
     query::{self, CursorValue, OrderBy},
     storage::Tx,
     validation::Violations,
@@ -13,7 +14,6 @@ use uuid::Uuid;
 
 use super::{
     convert::customer::{apply_update_mask, customer_to_proto, parse_profile},
-    paging::both,
     support::begin,
     support::{
         self, CustomersApi, MANAGERS, READERS, WRITERS, authorize, check_etag, customer_id,

@@ -3,82 +3,13 @@
 
 use rapport_runtime::{
     Error, Result,
-    auth::Principal,
-    query::{self, CursorValue},
-    validation::Violations,
+    error::both,
+    query::{CursorValue, Page},
 };
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use super::support::{CustomersApi, READERS, authorize};
-
-/// A parsed page request.
-pub(super) struct Page {
-    pub limit: u32,
-    pub after: Vec<CursorValue>,
-    fingerprint: String,
-}
-
-impl Page {
-    /// Reads page size and token; the token must come from the same collection of the same
-    /// parent and tenant (a timeline token is no ownership-history token).
-    pub fn parse(
-        p: &Principal,
-        collection: &str,
-        parent: &str,
-        page_size: i32,
-        page_token: &str,
-    ) -> Result<Page> {
-        let mut v = Violations::new();
-        let limit = query::page_size(page_size)
-            .map_err(|e| v.add(&e.field, e.description))
-            .unwrap_or(0);
-        let fingerprint = query::fingerprint(&[&p.tenant_id, collection, parent]);
-        let fits = |c: &[CursorValue]| matches!(c, [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok());
-        let after = query::decode_cursor(page_token, &fingerprint, fits)
-            .map_err(|e| v.add(&e.field, e.description))
-            .unwrap_or_default();
-        v.finish(Page {
-            limit,
-            after,
-            fingerprint,
-        })
-        .map_err(Error::from)
-    }
-}
-
-/// Both results, or every violation of both.
-pub(super) fn both<A, B>(a: Result<A>, b: Result<B>) -> Result<(A, B)> {
-    match (a, b) {
-        (Ok(a), Ok(b)) => Ok((a, b)),
-        (Err(Error::InvalidArgument(mut x)), Err(Error::InvalidArgument(y))) => {
-            x.extend(y);
-            Err(Error::InvalidArgument(x))
-        }
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    }
-}
-
-/// Cuts `rows` (fetched with one extra) to the page and returns the next page's token.
-pub(super) fn next_token<T>(
-    page: &Page,
-    rows: &mut Vec<T>,
-    key: impl Fn(&T) -> (i64, Uuid),
-) -> String {
-    if rows.len() <= page.limit as usize {
-        return String::new();
-    }
-    rows.truncate(page.limit as usize);
-    rows.last()
-        .map(|r| {
-            let (time, id) = key(r);
-            query::encode_token(
-                &page.fingerprint,
-                &[CursorValue::Int(time), CursorValue::Text(id.to_string())],
-            )
-        })
-        .unwrap_or_default()
-}
 
 /// A request listing one of a customer's sub-collections.
 pub(super) trait SubCollection {
@@ -110,7 +41,15 @@ pub(super) async fn list_page<M: SubCollection, T>(
     key: impl Fn(&T) -> (i64, Uuid),
 ) -> Result<(Vec<T>, String)> {
     let p = authorize(req, READERS)?;
-    let page = Page::parse(&p, M::COLLECTION, parent.1, page_size, page_token);
+    let fits = |c: &[CursorValue]| matches!(c, [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok());
+    // A token of one collection, parent or tenant is refused by another.
+    let page = Page::parse(
+        &[&p.tenant_id, M::COLLECTION, parent.1],
+        page_size,
+        page_token,
+        fits,
+    )
+    .map_err(Error::from);
     let (customer_id, page) = both(parent.0.map_err(Error::from), page)?;
     api.load_visible(&p, customer_id).await?;
     let mut conn = api.db().pool().acquire().await?;
@@ -119,9 +58,12 @@ pub(super) async fn list_page<M: SubCollection, T>(
         &p.tenant_id,
         customer_id,
         &page.after,
-        page.limit + 1,
+        page.fetch(),
     )
     .await?;
-    let next = next_token(&page, &mut rows, key);
+    let next = page.next_token(&mut rows, |r| {
+        let (time, id) = key(r);
+        vec![CursorValue::Int(time), CursorValue::Text(id.to_string())]
+    });
     Ok((rows, next))
 }

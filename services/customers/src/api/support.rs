@@ -10,7 +10,7 @@ use rapport_runtime::{
     clock::Micros,
     context::ServiceContext,
     storage::{Db, Idempotency, Tx},
-    write::{Begun, EventSource, Write},
+    write::{EventSource, Write},
 };
 use uuid::Uuid;
 
@@ -249,12 +249,7 @@ impl CustomersApi {
 impl CustomersApi {
     /// Starts a write that takes no request id.
     pub async fn write(&self, p: &Principal) -> Result<Write> {
-        match self.ctx.begin_write::<()>(p, None, EVENTS).await? {
-            Begun::Fresh(w) => Ok(*w),
-            Begun::Replayed(()) => {
-                Err(Error::internal("a write without a request id was replayed"))
-            }
-        }
+        self.ctx.write(p, EVENTS).await
     }
 }
 
@@ -268,14 +263,7 @@ pub fn invalidate(w: &mut Write, tenant: &str, ids: &[Uuid]) {
 /// Starts a write with an idempotency key, or answers a repeated request with its first answer.
 macro_rules! begin {
     ($api:expr, $p:expr, $idem:expr) => {
-        match $api
-            .ctx
-            .begin_write(&$p, $idem, $crate::api::support::EVENTS)
-            .await?
-        {
-            rapport_runtime::write::Begun::Replayed(done) => return Ok(done),
-            rapport_runtime::write::Begun::Fresh(w) => *w,
-        }
+        rapport_runtime::begin_write!($api.ctx, $p, $idem, $crate::api::support::EVENTS)
     };
 }
 pub(crate) use begin;

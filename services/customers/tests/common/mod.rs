@@ -4,6 +4,7 @@
 use rapport_customers::Customers;
 use rapport_proto::customers::{self as pb, customer_service_client::CustomerServiceClient};
 use rapport_runtime::{auth::Role, context::ServiceEntry};
+pub use rapport_testkit::status::{assert_code, bad_fields, reason};
 use rapport_testkit::{Bearer, TestServer};
 use tonic::{Code, Status, codegen::InterceptedService, transport::Channel};
 use tonic_types::StatusExt;
@@ -71,32 +72,6 @@ pub async fn create(client: &mut Client, c: pb::Customer) -> pb::Customer {
         .await
         .expect("create customer")
         .into_inner()
-}
-
-/// Asserts `result` failed with `code`.
-pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) -> Status {
-    let status = result.expect_err("expected an error");
-    assert_eq!(status.code(), code, "unexpected status: {status:?}");
-    status
-}
-
-/// The fields a BadRequest names, in order.
-pub fn bad_fields(status: &Status) -> Vec<String> {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-/// The ErrorInfo reason.
-pub fn reason(status: &Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|i| i.reason.clone())
-        .unwrap_or_default()
 }
 
 /// Sets the tenant's duplicate policy, as `admin`.

@@ -1,0 +1,107 @@
+//! Resource names after AIP-122: `collection/{id}`. Server-assigned ids are UUIDs (any version,
+//! either case, printed in lower case); client-chosen keys are short lower-case slugs; subjects
+//! (people's ids from tokens) are any text without "/". A parse error is a sentence about the
+//! value; the API layer attaches it to the field the value came from.
+
+use uuid::Uuid;
+
+/// `collection/{id}` of a server-assigned id.
+pub fn format_id(collection: &str, id: Uuid) -> String {
+    format!("{collection}/{}", id.hyphenated())
+}
+
+/// The id of `collection/{id}`.
+pub fn parse_id(collection: &str, name: &str) -> Result<Uuid, String> {
+    let id = tail(collection, name)?;
+    Uuid::parse_str(id)
+        .map_err(|_| format!("{name:?} must look like \"{collection}/{{id}}\" with a UUID id"))
+}
+
+/// The key of `collection/{key}`, a slug of 1..63 lower-case ASCII letters, digits, `-`, `_`,
+/// starting with a letter or digit.
+pub fn parse_key<'a>(collection: &str, name: &'a str) -> Result<&'a str, String> {
+    let key = tail(collection, name)?;
+    if is_key(key) {
+        Ok(key)
+    } else {
+        Err(format!(
+            "{name:?}: the id after \"{collection}/\" must be 1..63 lower-case letters, digits, \
+             \"-\" or \"_\", starting with a letter or digit"
+        ))
+    }
+}
+
+/// Whether `key` is a valid client-chosen key.
+pub fn is_key(key: &str) -> bool {
+    (1..=63).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && key
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// The subject of `collection/{subject}`: 1..128 characters, no `/` or control characters.
+pub fn parse_subject<'a>(collection: &str, name: &'a str) -> Result<&'a str, String> {
+    let subject = tail(collection, name)?;
+    if (1..=128).contains(&subject.chars().count()) && !subject.chars().any(char::is_control) {
+        Ok(subject)
+    } else {
+        Err(format!(
+            "{name:?}: the id after \"{collection}/\" must be 1..128 characters without \"/\""
+        ))
+    }
+}
+
+/// The etag of version `version` of the resource `name`: opaque, changes with every version.
+pub fn etag(name: &str, version: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(name.as_bytes());
+    hash.update(version.to_be_bytes());
+    hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn tail<'a>(collection: &str, name: &'a str) -> Result<&'a str, String> {
+    match name.split_once('/') {
+        Some((c, id)) if c == collection && !id.is_empty() && !id.contains('/') => Ok(id),
+        _ if name.is_empty() => Err(format!("is required, as \"{collection}/{{id}}\"")),
+        _ => Err(format!("{name:?} must look like \"{collection}/{{id}}\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip() {
+        let id = Uuid::now_v7();
+        let name = format_id("leads", id);
+        assert_eq!(parse_id("leads", &name), Ok(id));
+        assert_eq!(
+            parse_id("leads", &name.to_uppercase().replacen("LEADS", "leads", 1)),
+            Ok(id)
+        );
+        assert!(parse_id("tasks", &name).is_err());
+        assert!(parse_id("leads", "leads/nope").is_err());
+        assert!(parse_id("leads", "").unwrap_err().contains("required"));
+        assert!(parse_id("leads", &format!("{name}/x")).is_err());
+    }
+
+    #[test]
+    fn keys_and_subjects() {
+        assert_eq!(parse_key("teams", "teams/north-1"), Ok("north-1"));
+        assert!(parse_key("teams", "teams/North").is_err());
+        assert!(parse_key("teams", "teams/-x").is_err());
+        assert!(parse_key("teams", &format!("teams/{}", "a".repeat(64))).is_err());
+        assert_eq!(parse_subject("reps", "reps/张伟"), Ok("张伟"));
+        assert!(parse_subject("reps", "reps/").is_err());
+        assert!(parse_subject("reps", "reps/a/b").is_err());
+    }
+}

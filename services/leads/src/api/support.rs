@@ -1,0 +1,117 @@
+//! What every handler of the leads service shares: roles, the caller's scope, events,
+//! idempotency, etags and the start of a write.
+
+use rapport_runtime::{
+    Error, Result,
+    auth::{Principal, Role},
+    clock::Micros,
+    context::ServiceContext,
+    names,
+    storage::{Db, Idempotency},
+    write::{EventSource, Write},
+};
+use uuid::Uuid;
+
+pub use rapport_runtime::auth::authorize;
+
+use crate::domain::visibility::Scope;
+
+/// Where this service's events come from.
+pub const EVENTS: EventSource = EventSource {
+    stream: "leads",
+    package: "rapport.leads.v1.",
+};
+
+/// Roles that read leads, opportunities and the organization.
+pub const READERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Rep,
+    Role::Marketer,
+    Role::ServiceAccount,
+];
+/// Roles that create and work leads, opportunities and tasks.
+pub const WORKERS: &[Role] = &[Role::Admin, Role::Manager, Role::Rep, Role::ServiceAccount];
+/// Roles that assign, lock, hand over and change the organization and pipelines.
+pub const MANAGERS: &[Role] = &[Role::Admin, Role::Manager, Role::ServiceAccount];
+/// Roles that change the tenant's lead settings.
+pub const ADMINS: &[Role] = &[Role::Admin];
+/// Roles that read analytics.
+pub const ANALYSTS: &[Role] = &[Role::Admin, Role::Manager, Role::ServiceAccount];
+
+/// The service's state, shared by every call of its gRPC services.
+#[derive(Clone)]
+pub struct LeadsApi {
+    pub(crate) ctx: ServiceContext,
+}
+
+impl LeadsApi {
+    /// The service over `ctx`.
+    pub fn new(ctx: ServiceContext) -> Self {
+        Self { ctx }
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> Micros {
+        self.ctx.clock.now()
+    }
+
+    /// The service's database.
+    pub fn db(&self) -> &Db {
+        &self.ctx.db
+    }
+
+    /// Starts a write that takes no request id.
+    pub async fn write(&self, p: &Principal) -> Result<Write> {
+        self.ctx.write(p, EVENTS).await
+    }
+}
+
+/// The rows `p` may see.
+pub fn scope(p: &Principal) -> Scope {
+    if p.roles
+        .iter()
+        .any(|r| matches!(r, Role::Admin | Role::ServiceAccount | Role::Marketer))
+    {
+        Scope::All
+    } else if p.has_role(Role::Manager) {
+        Scope::Team {
+            subject: p.subject.clone(),
+            team: p.team_id.clone(),
+        }
+    } else {
+        Scope::Own {
+            subject: p.subject.clone(),
+        }
+    }
+}
+
+/// A request id turned into an idempotency key of `method`.
+pub fn idempotency(
+    p: &Principal,
+    method: &'static str,
+    request_id: &str,
+) -> Result<Option<Idempotency>> {
+    Idempotency::new(&p.tenant_id, method, request_id)
+}
+
+/// The id in a `collection/{id}` name given in `field`.
+pub fn parse_id(field: &str, collection: &str, name: &str) -> Result<Uuid> {
+    names::parse_id(collection, name).map_err(|e| Error::invalid(field, e))
+}
+
+/// ABORTED unless `given` is empty or the etag of `name` at `version`.
+pub fn check_etag(given: &str, name: &str, version: i64) -> Result<()> {
+    if !given.is_empty() && given != names::etag(name, version) {
+        return Err(Error::stale_etag(name));
+    }
+    Ok(())
+}
+
+/// Starts a write with an idempotency key, or answers a repeated request with its first answer.
+macro_rules! begin {
+    ($api:expr, $p:expr, $idem:expr) => {
+        rapport_runtime::begin_write!($api.ctx, $p, $idem, $crate::api::support::EVENTS)
+    };
+}
+pub(crate) use begin;

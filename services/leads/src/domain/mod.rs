@@ -1,0 +1,3 @@
+//! Types and rules of the leads service; no gRPC, no SQL, no I/O.
+
+pub mod visibility;

@@ -1,0 +1,19 @@
+//! SQL of the leads service, written once for PostgreSQL and SQLite (DESIGN.md); every query
+//! filters on the tenant. Functions take a connection or transaction so the API layer decides
+//! what commits together.
+
+use rapport_runtime::{Error, Result};
+use uuid::Uuid;
+
+/// Parses an id read back from the database.
+pub(crate) fn uuid(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| Error::internal(format!("bad id in database: {e}")))
+}
+
+/// `$first, $first+1, …` for `n` values, comma-separated.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
