@@ -6,5 +6,7 @@
 //! `RAPPORT_TEST_REDIS_URL`; without them they say they were skipped and pass.
 
 mod distributed;
+mod leads;
 mod standalone;
 mod support;
+mod topology;

@@ -8,7 +8,14 @@ use std::{
     time::Duration,
 };
 
-use rapport_proto::customers::{self as pb, customer_service_client::CustomerServiceClient};
+use rapport_proto::{
+    customers::{self as pb, customer_service_client::CustomerServiceClient},
+    leads::{
+        lead_service_client::LeadServiceClient, pipeline_service_client::PipelineServiceClient,
+        sales_org_service_client::SalesOrgServiceClient, task_service_client::TaskServiceClient,
+    },
+};
+use rapport_testkit::scratch::{ScratchDatabase, clear_redis_prefix_blocking, tag};
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, BufReader},
     process::{Child, Command},
@@ -91,7 +98,13 @@ pub struct Server {
 impl Server {
     /// Starts `rapport serve <args>` on free ports with JSON logs and no drain, with `env`.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        Server::start_at(loopback(free_port()), args, env)
+    }
+
+    /// As `start`, with the gRPC port at `addr` (to restart a server where its peers and
+    /// clients expect it). Pass `--metrics-listen off` in `args` where the metrics port does
+    /// not matter.
+    pub fn start_at(addr: SocketAddr, args: &[&str], env: &[(&str, &str)]) -> Server {
         let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let mut cmd = rapport();
         cmd.arg("serve")
@@ -186,6 +199,36 @@ impl Server {
         CustomerServiceClient::with_interceptor(self.channel().await, Bearer::new(token))
     }
 
+    /// Clients of the leads service's gRPC services sending `token`.
+    pub async fn leads(&self, token: &str) -> LeadClients {
+        LeadClients::new(self.channel().await, token)
+    }
+
+    /// Freezes the process with SIGSTOP, as a hung process or a frozen node: it holds whatever
+    /// it was handed and does nothing more. Follow with `kill`.
+    pub fn freeze(&self) {
+        let pid = self.child.id().expect("the server runs");
+        let sent = std::process::Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -STOP {pid} failed");
+    }
+
+    /// Kills the process with SIGKILL, as the OOM killer or a node failure would: no drain, no
+    /// flush, no goodbye. Returns the exit status once it is gone.
+    pub async fn kill(mut self) -> ExitStatus {
+        // tokio's `start_kill` sends SIGKILL on Unix.
+        self.child.start_kill().expect("send SIGKILL");
+        match tokio::time::timeout(EXIT, self.child.wait()).await {
+            Ok(status) => status.expect("wait for rapport"),
+            Err(_) => panic!(
+                "rapport did not die within {EXIT:?} of SIGKILL; output:\n{}",
+                self.output()
+            ),
+        }
+    }
+
     /// Sends SIGTERM and returns the exit status, failing the test if it takes too long.
     pub async fn terminate(mut self) -> ExitStatus {
         let pid = self.child.id().expect("the server runs");
@@ -247,7 +290,8 @@ pub async fn health(addr: SocketAddr, service: &str) -> Result<ServingStatus, St
 pub struct Bearer(MetadataValue<Ascii>);
 
 impl Bearer {
-    fn new(token: &str) -> Self {
+    /// Sends `token`.
+    pub fn new(token: &str) -> Self {
         Self(format!("Bearer {token}").parse().expect("a header value"))
     }
 }
@@ -259,8 +303,130 @@ impl Interceptor for Bearer {
     }
 }
 
+/// A channel that authenticates every call.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
 /// An authenticated customers client.
-pub type Customers = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Customers = CustomerServiceClient<Authed>;
+
+/// Authenticated clients of the leads service: leads and pools, the sales organization,
+/// pipelines and opportunities, tasks and alerts.
+#[derive(Clone)]
+pub struct LeadClients {
+    pub leads: LeadServiceClient<Authed>,
+    pub org: SalesOrgServiceClient<Authed>,
+    pub pipelines: PipelineServiceClient<Authed>,
+    pub tasks: TaskServiceClient<Authed>,
+}
+
+impl LeadClients {
+    /// Clients on `channel` sending `token`.
+    pub fn new(channel: Channel, token: &str) -> Self {
+        let bearer = Bearer::new(token);
+        Self {
+            leads: LeadServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            org: SalesOrgServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            pipelines: PipelineServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            tasks: TaskServiceClient::with_interceptor(channel, bearer),
+        }
+    }
+}
+
+/// `127.0.0.1:<port>`.
+pub fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// A channel to `addr` that connects on first use and again after the server went away, with
+/// a short connect timeout: what a client that rides out restarts holds.
+pub fn lazy_channel(addr: SocketAddr) -> Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(30))
+        .connect_lazy()
+}
+
+/// `rapport token issue` for `subject` with `role` in `tenant` (and `team`), signed with the
+/// key `key` names: `["--data-dir", dir]` or `["--jwt-secret", secret]`.
+pub async fn issue_token(
+    key: &[&str],
+    tenant: &str,
+    subject: &str,
+    role: &str,
+    team: Option<&str>,
+) -> String {
+    let mut args = vec![
+        "token",
+        "issue",
+        "--tenant",
+        tenant,
+        "--subject",
+        subject,
+        "--role",
+        role,
+    ];
+    if let Some(team) = team {
+        args.extend(["--team", team]);
+    }
+    args.extend_from_slice(key);
+    run_ok(&args).await.trim().to_owned()
+}
+
+/// Polls `check` every 100 ms until it holds, failing the test with `what` after `limit`.
+pub async fn eventually(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A non-empty environment variable.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// A PostgreSQL database and a Redis key prefix of a test's own, removed when dropped (also
+/// when the test fails half-way).
+pub struct ScratchStores {
+    // Held for its Drop, which removes the database.
+    _database: ScratchDatabase,
+    /// The database's URL.
+    pub url: String,
+    /// The Redis URL.
+    pub redis_url: String,
+    /// The key prefix, `rapport-e2e:<tag>:`.
+    pub prefix: String,
+}
+
+impl ScratchStores {
+    /// A fresh database on the server of `admin` and a fresh prefix on `redis_url`.
+    pub async fn create(admin: &str, redis_url: &str, label: &str) -> ScratchStores {
+        let database = ScratchDatabase::create(admin, label)
+            .await
+            .expect("a test database");
+        ScratchStores {
+            url: database.url.clone(),
+            _database: database,
+            redis_url: redis_url.to_owned(),
+            prefix: format!("rapport-e2e:{}:", tag()),
+        }
+    }
+}
+
+impl Drop for ScratchStores {
+    fn drop(&mut self) {
+        // The database goes with `self._database`.
+        clear_redis_prefix_blocking(&self.redis_url, &self.prefix);
+    }
+}
 
 /// A person with one phone number.
 pub fn person(name: &str, phone: &str) -> pb::Customer {

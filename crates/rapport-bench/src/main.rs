@@ -5,6 +5,7 @@
 
 mod customers;
 mod data;
+mod leads;
 mod load;
 mod memory;
 mod pool;
@@ -31,6 +32,9 @@ enum Command {
     /// The customers service: Create and Get on SQLite and PostgreSQL (+ Redis) beside raw
     /// INSERT and SELECT, ImportCustomers on PostgreSQL, idle memory of `rapport serve`.
     Customers(customers::Args),
+    /// The leads service on PostgreSQL + Redis: AssignLead under concurrency, the reclaim sweep
+    /// over a million leads and funnel analytics, each beside its raw SQL baseline.
+    Leads(leads::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,6 +52,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Customers(args) => customers::run(args).await,
+            Command::Leads(args) => leads::run(args).await,
         }
     });
     // Server tasks still draining in the background end with the process.

@@ -65,6 +65,16 @@ impl BenchServer {
         database_url: Option<String>,
         redis: Option<(String, String)>,
     ) -> Result<BenchServer> {
+        Self::start_services(dir, database_url, redis, &[ServiceEntry::of::<Customers>()]).await
+    }
+
+    /// As [`BenchServer::start`], serving `services`.
+    pub async fn start_services(
+        dir: tempfile::TempDir,
+        database_url: Option<String>,
+        redis: Option<(String, String)>,
+        services: &[ServiceEntry],
+    ) -> Result<BenchServer> {
         let (redis_url, redis_prefix) = match redis {
             Some((url, prefix)) => (Some(url), prefix),
             None => (None, "rapport:".to_owned()),
@@ -94,7 +104,7 @@ impl BenchServer {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         let running = suite::launch(
             &args,
-            &[ServiceEntry::of::<Customers>()],
+            services,
             keys.clone(),
             Arc::new(SystemClock),
             listener,
@@ -116,17 +126,27 @@ impl BenchServer {
             .await?)
     }
 
-    /// A client on `channel` acting as an admin of the benchmark tenant.
-    pub fn client(&self, channel: Channel) -> Result<Client> {
+    /// Credentials of an admin of the benchmark tenant.
+    pub fn admin(&self) -> Result<Bearer> {
+        self.admin_of(TENANT)
+    }
+
+    /// Credentials of an admin of `tenant`.
+    pub fn admin_of(&self, tenant: &str) -> Result<Bearer> {
         let token = self.keys.issue(
-            TENANT,
+            tenant,
             "bench-admin",
             &[Role::Admin],
             None,
             Duration::from_secs(24 * 3600),
         )?;
+        Bearer::new(&token)
+    }
+
+    /// A client on `channel` acting as an admin of the benchmark tenant.
+    pub fn client(&self, channel: Channel) -> Result<Client> {
         Ok(
-            CustomerServiceClient::with_interceptor(channel, Bearer::new(&token)?)
+            CustomerServiceClient::with_interceptor(channel, self.admin()?)
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20),
         )

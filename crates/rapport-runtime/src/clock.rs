@@ -29,6 +29,17 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock shifted by a fixed offset: end-to-end tests and demos run the real binary
+/// "days later" to see follow-up rules and reminders fire.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShiftedClock(pub Micros);
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> Micros {
+        SystemClock.now().saturating_add(self.0)
+    }
+}
+
 /// A clock that only moves when told to; for tests.
 #[derive(Debug, Clone, Default)]
 pub struct ManualClock(Arc<AtomicI64>);

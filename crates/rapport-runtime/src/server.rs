@@ -165,6 +165,12 @@ pub async fn start_on(
     let ready_health = health.clone();
     let ready_bus = bus.clone();
     let all_names: Vec<&'static str> = readiness.iter().flat_map(|r| r.0.iter().copied()).collect();
+    // tonic-health starts "" at SERVING; nothing is ready until the first check says so.
+    for name in all_names.iter().copied().chain([""]) {
+        health
+            .set_service_status(name, ServingStatus::NotServing)
+            .await;
+    }
     let (ready_stop_tx, mut ready_stop) = oneshot::channel::<()>();
     let ready_task = tokio::spawn(async move {
         loop {

@@ -52,6 +52,26 @@ impl Violations {
         });
     }
 
+    /// The value of `result`, or None with its field violations recorded (as given, without the
+    /// prefix). Errors other than INVALID_ARGUMENT cannot come from parsing; they are recorded
+    /// under `field`.
+    pub fn take<T>(&mut self, field: &str, result: Result<T, crate::Error>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(crate::Error::InvalidArgument(items)) => {
+                self.items.extend(items);
+                None
+            }
+            Err(e) => {
+                self.items.push(FieldViolation {
+                    field: field.to_owned(),
+                    description: e.to_string(),
+                });
+                None
+            }
+        }
+    }
+
     /// Runs `f` with a collector nested under `field`, and keeps what it found.
     pub fn nested<T>(&mut self, field: impl AsRef<str>, f: impl FnOnce(&mut Violations) -> T) -> T {
         let prefix = match (self.prefix.is_empty(), field.as_ref()) {

@@ -118,6 +118,11 @@ impl Write {
         self.ctx.clock.now()
     }
 
+    /// The tenant the write is confined to.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
     /// Records event `<package><kind>` (e.g. `customer.created`) about `subject`, whose payload
     /// is the message `<package><payload_type>`. It is published only if the write commits.
     pub fn emit<M: Message>(

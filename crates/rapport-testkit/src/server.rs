@@ -137,6 +137,24 @@ impl TestServer {
         self.running = Some(running);
     }
 
+    /// Starts a second replica of the same services on the same stores and clock (another
+    /// port), as a second pod would run: its periodic jobs and event consumers run beside this
+    /// server's. Stop it with `Running::shutdown`.
+    pub async fn start_replica(&self) -> Running {
+        let clock: SharedClock = match &self.clock {
+            Some(c) => Arc::new(c.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let mut args = self.args.clone();
+        args.replica = "test-2".into();
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .expect("bind 127.0.0.1:0");
+        suite::launch(&args, &self.services, self.keys.clone(), clock, listener)
+            .await
+            .unwrap_or_else(|e| panic!("cannot start a replica on {:?}: {e}", self.backend))
+    }
+
     /// Stops the server gracefully and starts it again on the same stores.
     pub async fn restart(&mut self) {
         if let Some(r) = self.running.take() {

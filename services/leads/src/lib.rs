@@ -3,9 +3,16 @@
 //! with forced reclaim, dwell-time alerts, tasks and reminders, scoring, analytics.
 
 pub mod api;
+mod consumers;
 pub mod domain;
+mod jobs;
 mod store;
 
+use rapport_proto::leads::{
+    lead_analytics_service_server::LeadAnalyticsServiceServer,
+    lead_service_server::LeadServiceServer, pipeline_service_server::PipelineServiceServer,
+    sales_org_service_server::SalesOrgServiceServer, task_service_server::TaskServiceServer,
+};
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
     storage::{Migration, Migrations},
@@ -16,11 +23,23 @@ use tonic::codegen::InterceptedService;
 pub struct Leads;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "leads",
-    sql: include_str!("../migrations/0100_leads.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "leads",
+        sql: include_str!("../migrations/0100_leads.sql"),
+    },
+    Migration {
+        version: 101,
+        description: "rep attributes",
+        sql: include_str!("../migrations/0101_rep_attrs.sql"),
+    },
+    Migration {
+        version: 102,
+        description: "funnel counts",
+        sql: include_str!("../migrations/0102_funnel_rollup.sql"),
+    },
+];
 
 #[allow(unused_macros)]
 /// Wraps a generated server in the message limits and authentication every service has.
@@ -46,19 +65,31 @@ impl Service for Leads {
     }
 
     fn build(ctx: ServiceContext) -> ServiceBundle {
-        #[allow(unused_variables)]
         let api = api::LeadsApi::new(ctx.clone());
+        let jobs = jobs::jobs(api.clone());
+        let handlers = vec![consumers::CustomerEvents::handler(
+            ctx.db.clone(),
+            ctx.clock.clone(),
+        )];
         ServiceBundle {
             name: Self::NAME,
             grpc_services: vec![
-                // one line per gRPC service, e.g. "rapport.leads.v1.LeadService",
+                "rapport.leads.v1.LeadService",
+                "rapport.leads.v1.SalesOrgService",
+                "rapport.leads.v1.TaskService",
+                "rapport.leads.v1.PipelineService",
+                "rapport.leads.v1.LeadAnalyticsService",
             ],
             routes: Box::new(move |routes| {
                 routes
-                // one `.add_service(serve!(XServiceServer, api, ctx))` per gRPC service
+                    .add_service(serve!(LeadServiceServer, api, ctx))
+                    .add_service(serve!(SalesOrgServiceServer, api, ctx))
+                    .add_service(serve!(TaskServiceServer, api, ctx))
+                    .add_service(serve!(PipelineServiceServer, api, ctx))
+                    .add_service(serve!(LeadAnalyticsServiceServer, api, ctx))
             }),
-            handlers: Vec::new(),
-            jobs: Vec::new(),
+            handlers,
+            jobs,
         }
     }
 }

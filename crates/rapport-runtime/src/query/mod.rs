@@ -61,11 +61,13 @@
 //! ```
 
 mod filter;
+mod list;
 mod order;
 mod page;
 mod sql;
 
 pub use filter::{Comparison, Expr, MAX_COMPARISONS, MAX_FILTER_CHARS, Op, parse};
+pub use list::{ListParams, ListQuery, ListSpec};
 pub use order::{OrderBy, parse_order_by};
 pub use page::{
     CursorValue, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, decode_cursor, decode_token, encode_token,

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use rapport_runtime::{
     auth::Role,
-    clock::SystemClock,
+    clock::ShiftedClock,
     config::ServerArgs,
     context::ServiceEntry,
     server::shutdown_signal,
@@ -24,6 +24,16 @@ pub struct Args {
 
     #[command(flatten)]
     pub server: ServerArgs,
+
+    /// Runs the services' clock this many seconds ahead of the system clock, to see time-based
+    /// rules (reclaim, reminders, dwell alerts) fire in a demo or an end-to-end test.
+    #[arg(
+        long,
+        env = "RAPPORT_CLOCK_OFFSET_SECS",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub clock_offset_secs: i64,
 }
 
 /// Runs until SIGTERM or Ctrl-C, then shuts down gracefully.
@@ -57,7 +67,9 @@ pub async fn run(args: Args, log_format: LogFormat) -> Outcome {
         &args.server,
         &entries,
         keys,
-        Arc::new(SystemClock),
+        Arc::new(ShiftedClock(
+            args.clock_offset_secs.saturating_mul(1_000_000),
+        )),
         listener,
     )
     .await?;

@@ -7,14 +7,17 @@ use rapport_runtime::{
     clock::Micros,
     context::ServiceContext,
     names,
-    storage::{Db, Idempotency},
+    storage::{Db, Idempotency, Tx},
     write::{EventSource, Write},
 };
 use uuid::Uuid;
 
 pub use rapport_runtime::auth::authorize;
 
-use crate::domain::visibility::Scope;
+use crate::domain::{
+    lead::{Lead, lead_name},
+    visibility::Scope,
+};
 
 /// Where this service's events come from.
 pub const EVENTS: EventSource = EventSource {
@@ -115,3 +118,58 @@ macro_rules! begin {
     };
 }
 pub(crate) use begin;
+
+impl LeadsApi {
+    /// The tenant's lead settings.
+    pub async fn settings(&self, tenant: &str) -> Result<crate::domain::settings::Settings> {
+        let mut conn = self.db().pool().acquire().await?;
+        crate::store::settings::get_settings(&mut conn, tenant).await
+    }
+
+    /// A lead the caller may see (also a soft-deleted one); NOT_FOUND otherwise, also for
+    /// another tenant's id.
+    pub async fn visible_lead(&self, p: &Principal, id: Uuid) -> Result<Lead> {
+        let mut conn = self.db().pool().acquire().await?;
+        crate::store::leads::get_lead(&mut conn, &p.tenant_id, id)
+            .await?
+            .filter(|l| scope(p).sees_lead(&l.owner_id, &l.team_id))
+            .ok_or_else(|| Error::not_found(lead_name(id)))
+    }
+
+    /// A lead the caller may see, locked in `tx`; NOT_FOUND otherwise.
+    pub async fn lock_lead(&self, tx: &mut Tx, p: &Principal, id: Uuid) -> Result<Lead> {
+        crate::store::leads::lock_lead(tx, self.db().dialect(), &p.tenant_id, id)
+            .await?
+            .filter(|l| scope(p).sees_lead(&l.owner_id, &l.team_id))
+            .ok_or_else(|| Error::not_found(lead_name(id)))
+    }
+}
+
+/// The id of a `leads/{lead}` name given in `field`.
+pub fn lead_id(field: &str, name: &str) -> Result<Uuid> {
+    parse_id(field, crate::domain::lead::LEADS, name)
+}
+
+/// ABORTED unless `given` is empty or `lead`'s etag.
+pub fn check_lead_etag(given: &str, lead: &Lead) -> Result<()> {
+    check_etag(given, &lead.resource_name(), lead.version)
+}
+
+/// FAILED_PRECONDITION when `lead` is soft-deleted.
+pub fn require_live(lead: &Lead) -> Result<()> {
+    if lead.delete_time.is_some() {
+        return Err(Error::precondition(
+            "LEAD_DELETED",
+            format!("{} is deleted; undelete it first", lead.resource_name()),
+        ));
+    }
+    Ok(())
+}
+
+/// At most `max` characters of `s` (request ids passed on to other services stay bounded).
+pub fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

@@ -1,3 +1,15 @@
 //! Types and rules of the leads service; no gRPC, no SQL, no I/O.
 
+pub mod alert;
+pub mod analytics;
+pub mod assign;
+pub mod assignment_kind;
+pub mod dwell;
+pub mod lead;
+pub mod opportunity;
+pub mod org;
+pub mod pipeline;
+pub mod reclaim;
+pub mod settings;
+pub mod task;
 pub mod visibility;

@@ -2,6 +2,18 @@
 //! filters on the tenant. Functions take a connection or transaction so the API layer decides
 //! what commits together.
 
+pub mod alerts;
+pub(crate) mod analytics;
+pub mod assign;
+pub(crate) mod dwell;
+pub mod leads;
+pub(crate) mod opportunities;
+pub mod org;
+pub(crate) mod pipelines;
+pub mod reclaim;
+pub mod settings;
+pub mod tasks;
+
 use rapport_runtime::{Error, Result};
 use uuid::Uuid;
 

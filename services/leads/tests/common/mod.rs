@@ -9,6 +9,7 @@ use rapport_proto::leads::{
     sales_org_service_client::SalesOrgServiceClient, task_service_client::TaskServiceClient,
 };
 use rapport_runtime::{auth::Role, context::ServiceEntry};
+#[allow(unused_imports)]
 pub use rapport_testkit::status::{assert_code, bad_fields, reason};
 use rapport_testkit::{Bearer, TestServer};
 use tonic::{codegen::InterceptedService, transport::Channel};

@@ -1,0 +1,489 @@
+//! Create, Get, List, Update, Delete and Undelete of leads; follow-ups and behaviour events.
+
+use rapport_proto::leads as pb;
+use rapport_runtime::{
+    Error, Result,
+    clock::from_timestamp,
+    error::both,
+    query::{ListParams, ListQuery, ListSpec, OrderBy},
+    validation::Violations,
+};
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{
+    convert::{
+        lead::{lead_to_proto, parse_input, state_from_proto},
+        mask::{MaskRules, selected},
+    },
+    support::{
+        self, LeadsApi, MANAGERS, READERS, WORKERS, authorize, begin, check_lead_etag, lead_id,
+        require_live, scope,
+    },
+};
+use crate::{
+    domain::{
+        lead::{Behavior, Intent, Lead, State},
+        visibility::Scope,
+    },
+    store::{self, leads::FILTER_FIELDS},
+};
+
+const LIST: ListSpec = ListSpec {
+    filter_fields: FILTER_FIELDS,
+    order_fields: &["create_time", "update_time", "score", "display_name"],
+    default_order: OrderBy::desc("create_time"),
+    text_order_fields: &["display_name"],
+};
+
+const MASK: MaskRules = MaskRules {
+    resource: "Lead",
+    updatable: &[
+        "display_name",
+        "phone",
+        "email",
+        "needs",
+        "region",
+        "language",
+        "state",
+        "unqualified_reason",
+        "pool",
+    ],
+    immutable: &["name", "source", "attribution"],
+    output_only: &[
+        "owner_id",
+        "locked",
+        "score",
+        "intent",
+        "recall",
+        "call_flag",
+        "assign_time",
+        "last_follow_up_time",
+        "state_change_time",
+        "customer",
+        "opportunity",
+        "won",
+        "create_time",
+        "update_time",
+        "delete_time",
+        "etag",
+    ],
+};
+
+pub(super) async fn create(
+    api: &LeadsApi,
+    req: Request<pb::CreateLeadRequest>,
+) -> Result<pb::Lead> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.into_inner();
+    let parsed = match &msg.lead {
+        None => Err(Error::invalid("lead", "is required")),
+        Some(l) => {
+            let mut v = Violations::with_prefix("lead");
+            let input = parse_input(l, &mut v);
+            v.finish(input).map_err(Error::from)
+        }
+    };
+    let (idem, input) = both(
+        support::idempotency(&p, "CreateLead", &msg.request_id),
+        parsed,
+    )?;
+    let input = input.ok_or_else(|| Error::internal("lead input missing after validation"))?;
+    let settings = api.settings(&p.tenant_id).await?;
+    let now = api.now();
+    let mut lead = Lead {
+        id: Uuid::now_v7(),
+        input,
+        state: State::New,
+        unqualified_reason: String::new(),
+        owner_id: String::new(),
+        team_id: String::new(),
+        locked: false,
+        behavior_points: 0,
+        follow_up_count: 0,
+        score: 0,
+        intent: Intent::Low,
+        recall: false,
+        call_flag: false,
+        assign_time: None,
+        last_follow_up_time: None,
+        state_change_time: now,
+        customer_id: String::new(),
+        opportunity_id: String::new(),
+        won: false,
+        create_time: now,
+        update_time: now,
+        delete_time: None,
+        version: 1,
+    };
+    lead.rescore(&settings.grades());
+    let mut w = begin!(api, p, idem);
+    // A rep's own lead goes straight into its private pool, within its capacity.
+    if matches!(scope(&p), Scope::Own { .. }) {
+        let team = super::pools::take_named(w.tx(), &p.tenant_id, &p.subject, now).await?;
+        lead.owner_id = p.subject.clone();
+        lead.team_id = team;
+        lead.assign_time = Some(now);
+    }
+    store::leads::insert_lead(w.tx(), &p.tenant_id, &lead).await?;
+    let out = lead_to_proto(&lead);
+    w.emit(
+        "lead.created",
+        lead.resource_name(),
+        "LeadChanged",
+        &pb::LeadChanged {
+            lead: Some(out.clone()),
+        },
+    );
+    w.commit(out).await
+}
+
+pub(super) async fn get(api: &LeadsApi, req: Request<pb::GetLeadRequest>) -> Result<pb::Lead> {
+    let p = authorize(&req, READERS)?;
+    let id = lead_id("name", &req.get_ref().name)?;
+    Ok(lead_to_proto(&api.visible_lead(&p, id).await?))
+}
+
+pub(super) async fn list(
+    api: &LeadsApi,
+    req: Request<pb::ListLeadsRequest>,
+) -> Result<pb::ListLeadsResponse> {
+    let p = authorize(&req, READERS)?;
+    let msg = req.get_ref();
+    let s = scope(&p);
+    let scope_key = format!("{s:?}");
+    let q = ListQuery::parse(
+        &LIST,
+        ListParams {
+            filter: &msg.filter,
+            order_by: &msg.order_by,
+            page_size: msg.page_size,
+            page_token: &msg.page_token,
+        },
+        api.db().dialect(),
+        2,
+        &[
+            &p.tenant_id,
+            &scope_key,
+            if msg.show_deleted { "deleted" } else { "live" },
+        ],
+    )?;
+    let mut conn = api.db().pool().acquire().await?;
+    let mut rows =
+        store::leads::list_leads(&mut conn, &p.tenant_id, &q, &s, msg.show_deleted).await?;
+    let next_page_token = q.next_token(&mut rows, |l| store::leads::cursor_of(l, q.order.field));
+    Ok(pb::ListLeadsResponse {
+        leads: rows.iter().map(lead_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+pub(super) async fn update(
+    api: &LeadsApi,
+    req: Request<pb::UpdateLeadRequest>,
+) -> Result<pb::Lead> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.into_inner();
+    let mut v = Violations::new();
+    let paths = msg.update_mask.map(|m| m.paths).unwrap_or_default();
+    let fields = selected(&MASK, &paths, &mut v);
+    let Some(given) = msg.lead else {
+        v.add("lead", "is required");
+        return Err(v.finish(()).map_err(Error::from).unwrap_err());
+    };
+    let id = v.take("lead.name", lead_id("lead.name", &given.name));
+    // The whole input is parsed so its violations are reported, but only masked fields apply.
+    let mut pv = Violations::with_prefix("lead");
+    let mut probe = given.clone();
+    fill_unmasked_for_parse(&mut probe, &fields);
+    let input = parse_input(&probe, &mut pv);
+    let new_state = fields
+        .contains(&"state")
+        .then(|| state_from_proto(given.state));
+    if let Some(None) = new_state {
+        v.add("lead.state", "must be CONTACTING, QUALIFIED or UNQUALIFIED");
+    }
+    for f in pv.finish(()).err().unwrap_or_default() {
+        if fields
+            .iter()
+            .any(|m| f.field.starts_with(&format!("lead.{m}")))
+        {
+            v.add(&f.field, f.description);
+        }
+    }
+    if fields.contains(&"unqualified_reason")
+        && given.unqualified_reason.trim().chars().count() > 500
+    {
+        v.add("lead.unqualified_reason", "is longer than 500 characters");
+    }
+    v.finish(())?;
+    let (Some(id), Some(input)) = (id, input) else {
+        return Err(Error::internal("lead fields missing after validation"));
+    };
+    let settings = api.settings(&p.tenant_id).await?;
+    let mut w = api.write(&p).await?;
+    let mut lead = api.lock_lead(w.tx(), &p, id).await?;
+    check_lead_etag(&given.etag, &lead)?;
+    require_live(&lead)?;
+    if !lead.owner_id.is_empty()
+        && lead.owner_id != p.subject
+        && matches!(scope(&p), Scope::Own { .. })
+    {
+        return Err(Error::not_found(lead.resource_name()));
+    }
+    let now = api.now();
+    let before = lead.clone();
+    for f in &fields {
+        match *f {
+            "display_name" => lead.input.display_name = input.display_name.clone(),
+            "phone" => lead.input.phone = input.phone.clone(),
+            "email" => lead.input.email = input.email.clone(),
+            "needs" => lead.input.needs = input.needs.clone(),
+            "region" => lead.input.region = input.region.clone(),
+            "language" => lead.input.language = input.language.clone(),
+            "pool" => lead.input.pool = input.pool.clone(),
+            "unqualified_reason" => {
+                lead.unqualified_reason = given.unqualified_reason.trim().to_owned()
+            }
+            _ => {}
+        }
+    }
+    if lead.input.phone.is_empty() && lead.input.email.is_empty() {
+        return Err(Error::invalid("lead.phone", "give a phone or an email"));
+    }
+    if let Some(Some(to)) = new_state {
+        lead.state
+            .may_become(to)
+            .map_err(|e| Error::precondition("LEAD_STATE", e))?;
+        if to != lead.state {
+            lead.state = to;
+            lead.state_change_time = now;
+        }
+    }
+    if lead.state == State::Unqualified && lead.unqualified_reason.is_empty() {
+        return Err(Error::invalid(
+            "lead.unqualified_reason",
+            "is required for an unqualified lead",
+        ));
+    }
+    if lead == before {
+        return Ok(lead_to_proto(&lead));
+    }
+    lead.rescore(&settings.grades());
+    lead.touch(now);
+    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
+    let out = lead_to_proto(&lead);
+    w.emit(
+        "lead.updated",
+        lead.resource_name(),
+        "LeadChanged",
+        &pb::LeadChanged {
+            lead: Some(out.clone()),
+        },
+    );
+    w.commit(out).await
+}
+
+/// Fields outside the mask may be absent; give them harmless values so parsing reports only
+/// real problems of the masked ones. Masked fields are left alone: their values are applied.
+fn fill_unmasked_for_parse(l: &mut pb::Lead, masked: &[&str]) {
+    if !masked.contains(&"display_name") && l.display_name.trim().is_empty() {
+        l.display_name = "-".into();
+    }
+    if l.phone.trim().is_empty() && l.email.trim().is_empty() {
+        // "A phone or an email" is checked on the lead as updated, below.
+        if !masked.contains(&"email") {
+            l.email = "placeholder@example.com".into();
+        } else if !masked.contains(&"phone") {
+            l.phone = "+8613800000000".into();
+        }
+    }
+    if l.source == 0 {
+        l.source = pb::LeadSource::Manual.into();
+    }
+}
+
+pub(super) async fn delete(
+    api: &LeadsApi,
+    req: Request<pb::DeleteLeadRequest>,
+) -> Result<pb::Lead> {
+    let p = authorize(&req, MANAGERS)?;
+    let msg = req.into_inner();
+    let id = lead_id("name", &msg.name)?;
+    let mut w = api.write(&p).await?;
+    let mut lead = api.lock_lead(w.tx(), &p, id).await?;
+    check_lead_etag(&msg.etag, &lead)?;
+    require_live(&lead)?;
+    if lead.counts_against_capacity() {
+        store::assign::give_back(w.tx(), &p.tenant_id, &lead.owner_id, 1).await?;
+    }
+    let now = api.now();
+    lead.delete_time = Some(now);
+    lead.touch(now);
+    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
+    let out = lead_to_proto(&lead);
+    w.emit(
+        "lead.deleted",
+        lead.resource_name(),
+        "LeadChanged",
+        &pb::LeadChanged {
+            lead: Some(out.clone()),
+        },
+    );
+    w.commit(out).await
+}
+
+pub(super) async fn undelete(
+    api: &LeadsApi,
+    req: Request<pb::UndeleteLeadRequest>,
+) -> Result<pb::Lead> {
+    let p = authorize(&req, MANAGERS)?;
+    let id = lead_id("name", &req.get_ref().name)?;
+    let mut w = api.write(&p).await?;
+    let mut lead = api.lock_lead(w.tx(), &p, id).await?;
+    if lead.delete_time.is_none() {
+        return Err(Error::precondition(
+            "LEAD_NOT_DELETED",
+            format!("{} is not deleted", lead.resource_name()),
+        ));
+    }
+    let now = api.now();
+    lead.delete_time = None;
+    // Back in its owner's private pool only if the owner still has room; else the public pool.
+    if !lead.owner_id.is_empty() && !lead.won {
+        match store::assign::take_rep(w.tx(), &p.tenant_id, &lead.owner_id, None, now).await? {
+            Ok(team) => lead.team_id = team,
+            Err(_) => {
+                lead.owner_id.clear();
+                lead.team_id.clear();
+                lead.assign_time = None;
+            }
+        }
+    }
+    lead.touch(now);
+    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
+    let out = lead_to_proto(&lead);
+    w.emit(
+        "lead.undeleted",
+        lead.resource_name(),
+        "LeadChanged",
+        &pb::LeadChanged {
+            lead: Some(out.clone()),
+        },
+    );
+    w.commit(out).await
+}
+
+pub(super) async fn record_follow_up(
+    api: &LeadsApi,
+    req: Request<pb::RecordFollowUpRequest>,
+) -> Result<pb::Lead> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.into_inner();
+    let now = api.now();
+    let mut v = Violations::new();
+    let id = v.take("name", lead_id("name", &msg.name));
+    let at = match &msg.follow_up_time {
+        None => Some(now),
+        Some(t) => match from_timestamp(t) {
+            Some(t) if t <= now => Some(t),
+            Some(_) => {
+                v.add("follow_up_time", "must not be in the future");
+                None
+            }
+            None => {
+                v.add("follow_up_time", "is not a valid time");
+                None
+            }
+        },
+    };
+    if msg.note.chars().count() > 2000 {
+        v.add("note", "is longer than 2000 characters");
+    }
+    v.finish(())?;
+    let (Some(id), Some(at)) = (id, at) else {
+        return Err(Error::internal("follow-up fields missing after validation"));
+    };
+    let settings = api.settings(&p.tenant_id).await?;
+    let mut w = api.write(&p).await?;
+    let mut lead = api.lock_lead(w.tx(), &p, id).await?;
+    require_live(&lead)?;
+    apply_follow_up(&mut lead, at, &settings.grades());
+    lead.touch(now);
+    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
+    let out = lead_to_proto(&lead);
+    w.emit(
+        "lead.followed_up",
+        lead.resource_name(),
+        "LeadChanged",
+        &pb::LeadChanged {
+            lead: Some(out.clone()),
+        },
+    );
+    w.commit(out).await
+}
+
+/// A follow-up at `at`: counts towards the score and restarts the follow-up rules' clocks; the
+/// first one moves a NEW lead to CONTACTING.
+pub(crate) fn apply_follow_up(lead: &mut Lead, at: i64, grades: &crate::domain::lead::Grades) {
+    lead.follow_up_count += 1;
+    lead.last_follow_up_time = Some(lead.last_follow_up_time.map_or(at, |t| t.max(at)));
+    if lead.state == State::New {
+        lead.state = State::Contacting;
+        lead.state_change_time = at;
+    }
+    lead.rescore(grades);
+}
+
+pub(super) async fn record_behavior(
+    api: &LeadsApi,
+    req: Request<pb::RecordLeadBehaviorRequest>,
+) -> Result<pb::Lead> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.into_inner();
+    let mut v = Violations::new();
+    let id = v.take("name", lead_id("name", &msg.name));
+    let behavior = match pb::BehaviorKind::try_from(msg.kind) {
+        Ok(pb::BehaviorKind::PageView) => Some(Behavior::PageView),
+        Ok(pb::BehaviorKind::Download) => Some(Behavior::Download),
+        Ok(pb::BehaviorKind::Inquiry) => Some(Behavior::Inquiry),
+        Ok(pb::BehaviorKind::Visit) => Some(Behavior::Visit),
+        Ok(pb::BehaviorKind::MessageOpen) => Some(Behavior::MessageOpen),
+        Ok(pb::BehaviorKind::Unsubscribe) => Some(Behavior::Unsubscribe),
+        _ => {
+            v.add("kind", "is required");
+            None
+        }
+    };
+    if let Some(t) = &msg.occur_time
+        && from_timestamp(t).is_none()
+    {
+        v.add("occur_time", "is not a valid time");
+    }
+    v.finish(())?;
+    let (Some(id), Some(behavior)) = (id, behavior) else {
+        return Err(Error::internal("behaviour fields missing after validation"));
+    };
+    let settings = api.settings(&p.tenant_id).await?;
+    let mut w = api.write(&p).await?;
+    let mut lead = api.lock_lead(w.tx(), &p, id).await?;
+    require_live(&lead)?;
+    let was = lead.intent;
+    lead.behavior_points += behavior.points();
+    lead.rescore(&settings.grades());
+    lead.touch(api.now());
+    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
+    let out = lead_to_proto(&lead);
+    w.emit(
+        "lead.scored",
+        lead.resource_name(),
+        "LeadChanged",
+        &pb::LeadChanged {
+            lead: Some(out.clone()),
+        },
+    );
+    if lead.intent == Intent::High && was != Intent::High && !lead.owner_id.is_empty() {
+        super::pools::alert_high_intent(&mut w, &p.tenant_id, &lead).await?;
+    }
+    w.commit(out).await
+}

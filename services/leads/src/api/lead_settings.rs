@@ -1,0 +1,87 @@
+//! GetLeadSettings and UpdateLeadSettings.
+
+use rapport_proto::leads as pb;
+use rapport_runtime::{Error, Result, validation::Violations};
+use tonic::Request;
+
+use super::{
+    convert::{
+        lead_settings::{apply, settings_to_proto},
+        mask::{MaskRules, selected},
+    },
+    support::{ADMINS, LeadsApi, READERS, authorize, check_etag},
+};
+use crate::{domain::settings::SETTINGS_NAME, store};
+
+const MASK: MaskRules = MaskRules {
+    resource: "LeadSettings",
+    updatable: &[
+        "default_strategy",
+        "assignment_rules",
+        "follow_up_rules",
+        "claim_cooldown",
+        "low_intent_below",
+        "high_intent_from",
+    ],
+    immutable: &["name"],
+    output_only: &["update_time", "etag"],
+};
+
+fn check_name(name: &str, field: &str, v: &mut Violations) {
+    if name != SETTINGS_NAME && !name.is_empty() {
+        v.add(field, format!("must be \"{SETTINGS_NAME}\""));
+    }
+}
+
+pub(super) async fn get(
+    api: &LeadsApi,
+    req: Request<pb::GetLeadSettingsRequest>,
+) -> Result<pb::LeadSettings> {
+    let p = authorize(&req, READERS)?;
+    let mut v = Violations::new();
+    check_name(&req.get_ref().name, "name", &mut v);
+    v.finish(())?;
+    Ok(settings_to_proto(&api.settings(&p.tenant_id).await?))
+}
+
+pub(super) async fn update(
+    api: &LeadsApi,
+    req: Request<pb::UpdateLeadSettingsRequest>,
+) -> Result<pb::LeadSettings> {
+    let p = authorize(&req, ADMINS)?;
+    let msg = req.into_inner();
+    let mut v = Violations::new();
+    let paths = msg.update_mask.map(|m| m.paths).unwrap_or_default();
+    let fields = selected(&MASK, &paths, &mut v);
+    let Some(given) = msg.settings else {
+        v.add("settings", "is required");
+        return Err(v.finish(()).map_err(Error::from).unwrap_err());
+    };
+    check_name(&given.name, "settings.name", &mut v);
+    let mut w = api.write(&p).await?;
+    let current = store::settings::get_settings(w.tx(), &p.tenant_id).await?;
+    let mut next = current.clone();
+    apply(&given, &fields, &mut next, &mut v);
+    for (field, what) in next.problems() {
+        v.add(field, what);
+    }
+    v.finish(())?;
+    check_etag(&given.etag, SETTINGS_NAME, current.version)?;
+    if next == current {
+        return Ok(settings_to_proto(&current));
+    }
+    let now = api.now();
+    next.version = current.version + 1;
+    next.update_time = now;
+    if !store::settings::put_settings(w.tx(), &p.tenant_id, &next, now).await? {
+        return Err(Error::stale_etag(SETTINGS_NAME));
+    }
+    let out = settings_to_proto(&next);
+    w.emit(
+        "settings.updated",
+        SETTINGS_NAME.to_owned(),
+        "LeadSettings",
+        &out,
+    );
+    w.commit(out).await
+}

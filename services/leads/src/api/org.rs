@@ -1,0 +1,379 @@
+//! SalesOrgService (LE4): stores and teams here, reps in `reps`. Everyone of the tenant reads
+//! the organization; admins, managers and service accounts change it.
+
+use rapport_proto::leads::{self as pb, sales_org_service_server::SalesOrgService};
+use rapport_runtime::{
+    Error, Result,
+    error::both,
+    names,
+    query::{CursorValue, Page},
+    validation::Violations,
+};
+use tonic::{Request, Response, Status};
+
+use super::{
+    convert::{
+        mask,
+        org::{STORE_MASK, StorePatch, TEAM_MASK, TeamPatch, store_to_proto, team_to_proto},
+    },
+    reps,
+    support::{self, LeadsApi, MANAGERS, READERS, authorize, begin, check_etag},
+};
+use crate::{
+    domain::org::{self, Store, Team},
+    store,
+};
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl SalesOrgService for LeadsApi {
+    async fn create_store(&self, req: Request<pb::CreateStoreRequest>) -> Reply<pb::Store> {
+        reply(create_store(self, req).await)
+    }
+
+    async fn get_store(&self, req: Request<pb::GetStoreRequest>) -> Reply<pb::Store> {
+        reply(get_store(self, req).await)
+    }
+
+    async fn list_stores(
+        &self,
+        req: Request<pb::ListStoresRequest>,
+    ) -> Reply<pb::ListStoresResponse> {
+        reply(list_stores(self, req).await)
+    }
+
+    async fn update_store(&self, req: Request<pb::UpdateStoreRequest>) -> Reply<pb::Store> {
+        reply(update_store(self, req).await)
+    }
+
+    async fn create_team(&self, req: Request<pb::CreateTeamRequest>) -> Reply<pb::Team> {
+        reply(create_team(self, req).await)
+    }
+
+    async fn get_team(&self, req: Request<pb::GetTeamRequest>) -> Reply<pb::Team> {
+        reply(get_team(self, req).await)
+    }
+
+    async fn list_teams(&self, req: Request<pb::ListTeamsRequest>) -> Reply<pb::ListTeamsResponse> {
+        reply(list_teams(self, req).await)
+    }
+
+    async fn update_team(&self, req: Request<pb::UpdateTeamRequest>) -> Reply<pb::Team> {
+        reply(update_team(self, req).await)
+    }
+
+    async fn create_rep(&self, req: Request<pb::CreateRepRequest>) -> Reply<pb::Rep> {
+        reply(reps::create(self, req).await)
+    }
+
+    async fn get_rep(&self, req: Request<pb::GetRepRequest>) -> Reply<pb::Rep> {
+        reply(reps::get(self, req).await)
+    }
+
+    async fn list_reps(&self, req: Request<pb::ListRepsRequest>) -> Reply<pb::ListRepsResponse> {
+        reply(reps::list(self, req).await)
+    }
+
+    async fn update_rep(&self, req: Request<pb::UpdateRepRequest>) -> Reply<pb::Rep> {
+        reply(reps::update(self, req).await)
+    }
+}
+
+/// A handler's result as tonic answers it.
+pub(super) fn reply<T>(r: Result<T>) -> Reply<T> {
+    r.map(Response::new).map_err(Into::into)
+}
+
+/// The key of `collection/{key}` named in `field`.
+pub(super) fn parse_key(collection: &str, name: &str, field: &str, v: &mut Violations) -> String {
+    match names::parse_key(collection, name) {
+        Ok(key) => key.to_owned(),
+        Err(e) => {
+            v.add(field, e);
+            String::new()
+        }
+    }
+}
+
+/// The key of `collection/{key}` in a Get request's `name`.
+fn name_key(collection: &str, name: &str) -> Result<String> {
+    let mut v = Violations::new();
+    let key = parse_key(collection, name, "name", &mut v);
+    v.finish(key).map_err(Error::from)
+}
+
+/// Whether a page cursor is one key or subject, as the organization's lists mint them.
+pub(super) fn id_cursor(c: &[CursorValue]) -> bool {
+    matches!(c, [CursorValue::Text(_)])
+}
+
+/// The key a page starts after (empty: the first page).
+pub(super) fn after_id(page: &Page) -> &str {
+    match page.after.as_slice() {
+        [CursorValue::Text(id)] => id,
+        _ => "",
+    }
+}
+
+/// Reports a team or store the request refers to that does not exist in the tenant.
+pub(super) async fn check_refs(
+    api: &LeadsApi,
+    tenant: &str,
+    team: Option<&str>,
+    store_id: Option<&str>,
+    v: &mut Violations,
+) -> Result<()> {
+    if team.is_none() && store_id.is_none() {
+        return Ok(());
+    }
+    let mut conn = api.db().pool().acquire().await?;
+    if let Some(team) = team
+        && store::org::get_team(&mut conn, tenant, team)
+            .await?
+            .is_none()
+    {
+        v.add("team", format!("{} does not exist", org::team_name(team)));
+    }
+    if let Some(id) = store_id
+        && store::org::get_store(&mut conn, tenant, id)
+            .await?
+            .is_none()
+    {
+        v.add("store", format!("{} does not exist", org::store_name(id)));
+    }
+    Ok(())
+}
+
+/// ALREADY_EXISTS naming `name`.
+pub(super) fn exists(reason: &'static str, name: String) -> Error {
+    Error::AlreadyExists {
+        reason,
+        message: format!("{name} already exists"),
+        existing: name,
+    }
+}
+
+async fn create_store(api: &LeadsApi, req: Request<pb::CreateStoreRequest>) -> Result<pb::Store> {
+    let p = authorize(&req, MANAGERS)?;
+    let msg = req.into_inner();
+    let parsed = match &msg.store {
+        None => Err(Error::invalid("store", "is required")),
+        Some(input) => {
+            let mut v = Violations::with_prefix("store");
+            let id = parse_key("stores", &input.name, "name", &mut v);
+            let patch = StorePatch::parse(input, STORE_MASK.updatable, &mut v);
+            v.finish((id, patch)).map_err(Error::from)
+        }
+    };
+    let (idem, (id, patch)) = both(
+        support::idempotency(&p, "CreateStore", &msg.request_id),
+        parsed,
+    )?;
+    let mut w = begin!(api, p, idem);
+    let now = api.now();
+    let created = patch.apply(Store {
+        id,
+        display_name: String::new(),
+        region: String::new(),
+        create_time: now,
+        update_time: now,
+        version: 1,
+    });
+    if !store::org::insert_store(w.tx(), &p.tenant_id, &created).await? {
+        return Err(exists("STORE_EXISTS", created.name()));
+    }
+    let out = store_to_proto(&created);
+    let event = pb::StoreChanged {
+        store: Some(out.clone()),
+    };
+    w.emit("store.created", created.name(), "StoreChanged", &event);
+    w.commit(out).await
+}
+
+async fn get_store(api: &LeadsApi, req: Request<pb::GetStoreRequest>) -> Result<pb::Store> {
+    let p = authorize(&req, READERS)?;
+    let id = name_key("stores", &req.get_ref().name)?;
+    let mut conn = api.db().pool().acquire().await?;
+    let found = store::org::get_store(&mut conn, &p.tenant_id, &id)
+        .await?
+        .ok_or_else(|| Error::not_found(org::store_name(&id)))?;
+    Ok(store_to_proto(&found))
+}
+
+async fn list_stores(
+    api: &LeadsApi,
+    req: Request<pb::ListStoresRequest>,
+) -> Result<pb::ListStoresResponse> {
+    let p = authorize(&req, READERS)?;
+    let msg = req.get_ref();
+    let page = Page::parse(
+        &[&p.tenant_id, "stores"],
+        msg.page_size,
+        &msg.page_token,
+        id_cursor,
+    )?;
+    let mut conn = api.db().pool().acquire().await?;
+    let mut rows =
+        store::org::list_stores(&mut conn, &p.tenant_id, after_id(&page), page.fetch()).await?;
+    let next_page_token = page.next_token(&mut rows, |s| vec![CursorValue::Text(s.id.clone())]);
+    Ok(pb::ListStoresResponse {
+        stores: rows.iter().map(store_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+async fn update_store(api: &LeadsApi, req: Request<pb::UpdateStoreRequest>) -> Result<pb::Store> {
+    let p = authorize(&req, MANAGERS)?;
+    let msg = req.into_inner();
+    let Some(input) = &msg.store else {
+        return Err(Error::invalid("store", "is required"));
+    };
+    let mut v = Violations::new();
+    let fields = mask::selected(&STORE_MASK, &mask::paths(msg.update_mask), &mut v);
+    let (id, patch) = v.nested("store", |v| {
+        (
+            parse_key("stores", &input.name, "name", v),
+            StorePatch::parse(input, &fields, v),
+        )
+    });
+    v.finish(())?;
+
+    let mut w = api.write(&p).await?;
+    let current = store::org::lock_store(w.tx(), api.db().dialect(), &p.tenant_id, &id)
+        .await?
+        .ok_or_else(|| Error::not_found(org::store_name(&id)))?;
+    check_etag(&input.etag, &current.name(), current.version)?;
+    let updated = Store {
+        update_time: api.now(),
+        version: current.version + 1,
+        ..patch.apply(current.clone())
+    };
+    if !store::org::update_store(w.tx(), &p.tenant_id, &updated, current.version).await? {
+        return Err(Error::stale_etag(&updated.name()));
+    }
+    let out = store_to_proto(&updated);
+    let event = pb::StoreChanged {
+        store: Some(out.clone()),
+    };
+    w.emit("store.updated", updated.name(), "StoreChanged", &event);
+    w.commit(out).await
+}
+
+async fn create_team(api: &LeadsApi, req: Request<pb::CreateTeamRequest>) -> Result<pb::Team> {
+    let p = authorize(&req, MANAGERS)?;
+    let msg = req.into_inner();
+    let parsed = match &msg.team {
+        None => Err(Error::invalid("team", "is required")),
+        Some(input) => {
+            let mut v = Violations::with_prefix("team");
+            let id = parse_key("teams", &input.name, "name", &mut v);
+            let patch = TeamPatch::parse(input, TEAM_MASK.updatable, &mut v);
+            check_refs(api, &p.tenant_id, None, patch.store_id(), &mut v).await?;
+            v.finish((id, patch)).map_err(Error::from)
+        }
+    };
+    let (idem, (id, patch)) = both(
+        support::idempotency(&p, "CreateTeam", &msg.request_id),
+        parsed,
+    )?;
+    let mut w = begin!(api, p, idem);
+    let now = api.now();
+    let created = patch.apply(Team {
+        id,
+        display_name: String::new(),
+        store_id: String::new(),
+        manager_id: String::new(),
+        create_time: now,
+        update_time: now,
+        version: 1,
+    });
+    if !store::org::insert_team(w.tx(), &p.tenant_id, &created).await? {
+        return Err(exists("TEAM_EXISTS", created.name()));
+    }
+    let out = team_to_proto(&created);
+    let event = pb::TeamChanged {
+        team: Some(out.clone()),
+    };
+    w.emit("team.created", created.name(), "TeamChanged", &event);
+    w.commit(out).await
+}
+
+async fn get_team(api: &LeadsApi, req: Request<pb::GetTeamRequest>) -> Result<pb::Team> {
+    let p = authorize(&req, READERS)?;
+    let id = name_key("teams", &req.get_ref().name)?;
+    let mut conn = api.db().pool().acquire().await?;
+    let found = store::org::get_team(&mut conn, &p.tenant_id, &id)
+        .await?
+        .ok_or_else(|| Error::not_found(org::team_name(&id)))?;
+    Ok(team_to_proto(&found))
+}
+
+async fn list_teams(
+    api: &LeadsApi,
+    req: Request<pb::ListTeamsRequest>,
+) -> Result<pb::ListTeamsResponse> {
+    let p = authorize(&req, READERS)?;
+    let msg = req.get_ref();
+    let mut v = Violations::new();
+    let store_id = msg.store.trim();
+    let store_id = (!store_id.is_empty()).then(|| parse_key("stores", store_id, "store", &mut v));
+    // A token of one store's teams is refused for another's.
+    let page = Page::parse(
+        &[&p.tenant_id, "teams", store_id.as_deref().unwrap_or("")],
+        msg.page_size,
+        &msg.page_token,
+        id_cursor,
+    );
+    let page = both(v.finish(()).map_err(Error::from), page.map_err(Error::from))?.1;
+    let mut conn = api.db().pool().acquire().await?;
+    let mut rows = store::org::list_teams(
+        &mut conn,
+        &p.tenant_id,
+        store_id.as_deref(),
+        after_id(&page),
+        page.fetch(),
+    )
+    .await?;
+    let next_page_token = page.next_token(&mut rows, |t| vec![CursorValue::Text(t.id.clone())]);
+    Ok(pb::ListTeamsResponse {
+        teams: rows.iter().map(team_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+async fn update_team(api: &LeadsApi, req: Request<pb::UpdateTeamRequest>) -> Result<pb::Team> {
+    let p = authorize(&req, MANAGERS)?;
+    let msg = req.into_inner();
+    let Some(input) = &msg.team else {
+        return Err(Error::invalid("team", "is required"));
+    };
+    let mut v = Violations::new();
+    let fields = mask::selected(&TEAM_MASK, &mask::paths(msg.update_mask), &mut v);
+    let mut team_v = Violations::with_prefix("team");
+    let id = parse_key("teams", &input.name, "name", &mut team_v);
+    let patch = TeamPatch::parse(input, &fields, &mut team_v);
+    check_refs(api, &p.tenant_id, None, patch.store_id(), &mut team_v).await?;
+    v.extend(team_v);
+    v.finish(())?;
+
+    let mut w = api.write(&p).await?;
+    let current = store::org::lock_team(w.tx(), api.db().dialect(), &p.tenant_id, &id)
+        .await?
+        .ok_or_else(|| Error::not_found(org::team_name(&id)))?;
+    check_etag(&input.etag, &current.name(), current.version)?;
+    let updated = Team {
+        update_time: api.now(),
+        version: current.version + 1,
+        ..patch.apply(current.clone())
+    };
+    if !store::org::update_team(w.tx(), &p.tenant_id, &updated, current.version).await? {
+        return Err(Error::stale_etag(&updated.name()));
+    }
+    let out = team_to_proto(&updated);
+    let event = pb::TeamChanged {
+        team: Some(out.clone()),
+    };
+    w.emit("team.updated", updated.name(), "TeamChanged", &event);
+    w.commit(out).await
+}

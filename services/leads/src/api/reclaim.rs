@@ -1,0 +1,241 @@
+//! The reclaim sweep (LE7): warns owners ahead of a follow-up rule's deadline and takes back
+//! leads that broke a rule, to their public pool or to another rep. Safe on several replicas
+//! at once: each batch re-reads its leads under lock (skipping rows another sweeper holds) and
+//! only leads still due are moved, so each is reclaimed once; alerts carry dedupe keys. What is
+//! due is derived from stored times, so nothing is missed across restarts.
+
+use rapport_proto::leads as pb;
+use rapport_runtime::{
+    Result,
+    auth::{Principal, Role},
+    clock::Micros,
+};
+use uuid::Uuid;
+
+use super::{
+    alerts::raise_alert,
+    convert::{lead::assignment_to_proto, task::alert_to_proto},
+    pools::assign_by_strategy,
+    support::{EVENTS, LeadsApi},
+};
+use crate::{
+    domain::{
+        alert::{Alert, AlertKind, NewAlert},
+        assignment_kind as kind,
+        lead::Lead,
+        reclaim,
+        settings::{FollowUpRule, ReclaimAction, Settings},
+    },
+    store::{self, leads::AssignmentRow},
+};
+
+/// Leads moved per transaction.
+const BATCH: usize = 2000;
+/// Who the sweep acts as.
+const ACTOR: &str = "system";
+
+/// The principal the sweep writes as in `tenant`.
+fn system(tenant: &str) -> Principal {
+    Principal {
+        tenant_id: tenant.to_owned(),
+        subject: ACTOR.to_owned(),
+        roles: vec![Role::ServiceAccount],
+        team_id: None,
+    }
+}
+
+/// Runs every tenant's follow-up rules at `now`; returns the leads warned or reclaimed.
+pub(crate) async fn sweep(api: &LeadsApi, now: Micros) -> Result<usize> {
+    let tenants = {
+        let mut conn = api.db().pool().acquire().await?;
+        store::settings::tenants_with_rules(&mut conn).await?
+    };
+    let mut handled = 0;
+    for (tenant, settings) in tenants {
+        for (i, rule) in settings.follow_up_rules.iter().enumerate() {
+            let key = format!("r{i}");
+            if rule.warn_before > 0 {
+                handled += warn(api, &tenant, rule, &key, now).await?;
+            }
+            handled += take_back(api, &tenant, &settings, rule, now).await?;
+        }
+    }
+    Ok(handled)
+}
+
+async fn warn(
+    api: &LeadsApi,
+    tenant: &str,
+    rule: &FollowUpRule,
+    key: &str,
+    now: Micros,
+) -> Result<usize> {
+    let leads = {
+        let mut conn = api.db().pool().acquire().await?;
+        store::reclaim::to_warn(
+            &mut conn,
+            tenant,
+            rule,
+            key,
+            now - rule.after + rule.warn_before,
+        )
+        .await?
+    };
+    if leads.is_empty() {
+        return Ok(0);
+    }
+    let mut w = api.ctx.write(&system(tenant), EVENTS).await?;
+    let mut n = 0;
+    for lead in &leads {
+        let (Some(start), Some(due)) = (
+            reclaim::clock_start(lead, rule.condition),
+            reclaim::due_time(rule, lead),
+        ) else {
+            continue;
+        };
+        let alert = NewAlert {
+            recipient_id: lead.owner_id.clone(),
+            team_id: lead.team_id.clone(),
+            kind: AlertKind::ReclaimWarning,
+            subject: lead.resource_name(),
+            message: format!(
+                "{} goes back to the pool under \"{}\" unless you act before the due time",
+                lead.input.display_name, rule.display_name
+            ),
+            due_time: Some(due),
+            dedupe_key: store::reclaim::warning_key(lead.id, key, start),
+        };
+        if raise_alert(&mut w, tenant, &alert).await?.is_some() {
+            n += 1;
+        }
+    }
+    w.commit(()).await?;
+    Ok(n)
+}
+
+async fn take_back(
+    api: &LeadsApi,
+    tenant: &str,
+    settings: &Settings,
+    rule: &FollowUpRule,
+    now: Micros,
+) -> Result<usize> {
+    let cutoff = now - rule.after;
+    let ids = {
+        let mut conn = api.db().pool().acquire().await?;
+        store::reclaim::due_ids(&mut conn, tenant, rule, cutoff).await?
+    };
+    let mut n = 0;
+    for chunk in ids.chunks(BATCH) {
+        let mut w = api.ctx.write(&system(tenant), EVENTS).await?;
+        let leads =
+            store::reclaim::lock_due(w.tx(), api.db().dialect(), tenant, rule, cutoff, chunk)
+                .await?;
+        if leads.is_empty() {
+            continue;
+        }
+        // Owners give their places back, and may not claim these leads again for a while.
+        let mut per_owner: std::collections::BTreeMap<&str, i64> = Default::default();
+        for l in leads.iter().filter(|l| l.counts_against_capacity()) {
+            *per_owner.entry(&l.owner_id).or_default() += 1;
+        }
+        let per_owner: Vec<(&str, i64)> = per_owner.into_iter().collect();
+        store::assign::give_back_many(w.tx(), tenant, &per_owner).await?;
+        let cooldowns: Vec<(Uuid, String)> =
+            leads.iter().map(|l| (l.id, l.owner_id.clone())).collect();
+        store::leads::set_cooldowns(w.tx(), tenant, &cooldowns, now + settings.claim_cooldown)
+            .await?;
+        let reason = format!(
+            "reclaimed: broke the follow-up rule \"{}\"",
+            rule.display_name
+        );
+        let mut to_pool = Vec::new();
+        let mut rows = Vec::new();
+        let mut alerts = Vec::new();
+        for mut lead in leads {
+            let former = (
+                lead.owner_id.clone(),
+                lead.team_id.clone(),
+                lead.assign_time.unwrap_or_default(),
+            );
+            if rule.action == ReclaimAction::Reassign {
+                lead.owner_id.clear();
+                lead.team_id.clear();
+                if let Some(row) =
+                    assign_by_strategy(api, &mut w, ACTOR, settings, &mut lead, None, None, now)
+                        .await?
+                {
+                    alerts.push(reclaimed_alert(&lead, &former, &row.reason, now));
+                    n += 1;
+                    continue;
+                }
+            }
+            rows.push(AssignmentRow {
+                id: Uuid::now_v7(),
+                lead_id: lead.id,
+                rep_id: String::new(),
+                previous_owner_id: former.0.clone(),
+                kind: kind::RECLAIM,
+                reason: reason.clone(),
+                actor: ACTOR.to_owned(),
+                create_time: now,
+            });
+            lead.owner_id.clear();
+            lead.team_id.clear();
+            lead.assign_time = None;
+            lead.touch(now);
+            alerts.push(reclaimed_alert(&lead, &former, &reason, now));
+            to_pool.push(lead.id);
+            n += 1;
+        }
+        store::reclaim::return_to_pool(w.tx(), tenant, &to_pool, now).await?;
+        store::leads::insert_assignments(w.tx(), tenant, &rows).await?;
+        for row in &rows {
+            let name = crate::domain::lead::lead_name(row.lead_id);
+            w.emit(
+                "lead.reclaimed",
+                name.clone(),
+                "LeadAssigned",
+                &pb::LeadAssigned {
+                    lead: name,
+                    assignment: Some(assignment_to_proto(row)),
+                },
+            );
+        }
+        let stored = store::reclaim::insert_alerts(w.tx(), tenant, &alerts).await?;
+        for a in alerts.iter().filter(|a| stored.contains(&a.id.to_string())) {
+            w.emit(
+                "alert.raised",
+                a.name(),
+                "AlertRaised",
+                &pb::AlertRaised {
+                    alert: Some(alert_to_proto(a)),
+                },
+            );
+        }
+        w.commit(()).await?;
+    }
+    Ok(n)
+}
+
+/// The alert telling the former owner (id, team, assignment time) the lead was taken back.
+fn reclaimed_alert(
+    lead: &Lead,
+    former: &(String, String, Micros),
+    reason: &str,
+    now: Micros,
+) -> Alert {
+    NewAlert {
+        recipient_id: former.0.clone(),
+        team_id: former.1.clone(),
+        kind: AlertKind::Reclaimed,
+        subject: lead.resource_name(),
+        message: format!(
+            "{} was taken from your private pool: {reason}",
+            lead.input.display_name
+        ),
+        due_time: None,
+        dedupe_key: format!("reclaimed:{}:{}", lead.id, former.2),
+    }
+    .raised(Uuid::now_v7(), now)
+}

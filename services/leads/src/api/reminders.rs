@@ -1,0 +1,225 @@
+//! The task reminder sweep (LE9). It is driven by the tasks' own state (`reminded`), so a
+//! restart misses nothing, and a reminder is claimed by one transaction, so replicas sweeping
+//! at once raise it once.
+
+use rapport_runtime::{
+    Result,
+    auth::{Principal, Role},
+    clock::Micros,
+};
+
+use super::{alerts::raise_alert, support::LeadsApi};
+use crate::store;
+
+/// Reminders claimed per transaction.
+const BATCH: u32 = 100;
+/// Tenants looked up per round.
+const TENANTS_PER_ROUND: u32 = 100;
+/// The actor of the sweep's events.
+const ACTOR: &str = "rapport-leads/reminders";
+
+/// Raises the reminder alert of every open task whose reminder time is at or before `now` and
+/// that was not reminded yet; returns how many this call raised. Tasks another sweep holds are
+/// left to it.
+pub(crate) async fn remind_due_tasks(api: &LeadsApi, now: Micros) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let tenants = {
+            let mut conn = api.db().pool().acquire().await?;
+            store::tasks::tenants_with_due_reminders(&mut conn, now, TENANTS_PER_ROUND).await?
+        };
+        let mut progressed = false;
+        for tenant in &tenants {
+            loop {
+                let n = remind_batch(api, tenant, now).await?;
+                total += n;
+                progressed |= n > 0;
+                if n < BATCH as usize {
+                    break;
+                }
+            }
+        }
+        // Nothing claimable left: what remains is held by another sweep, which raises it.
+        if !progressed {
+            return Ok(total);
+        }
+    }
+}
+
+/// Claims and reminds up to one batch of `tenant`'s due reminders in one transaction.
+async fn remind_batch(api: &LeadsApi, tenant: &str, now: Micros) -> Result<usize> {
+    let system = Principal {
+        tenant_id: tenant.to_owned(),
+        subject: ACTOR.to_owned(),
+        roles: vec![Role::ServiceAccount],
+        team_id: None,
+    };
+    let mut w = api.write(&system).await?;
+    let claimed =
+        store::tasks::claim_due_reminders(w.tx(), api.db().dialect(), tenant, now, BATCH).await?;
+    for task in &claimed {
+        if let Some(alert) = task.reminder() {
+            raise_alert(&mut w, tenant, &alert).await?;
+        }
+    }
+    w.commit(()).await?;
+    Ok(claimed.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::HashMap, sync::Arc};
+
+    use prost::Message;
+    use rapport_runtime::{
+        auth::{AuthInterceptor, JwtKeys},
+        cache::Cache,
+        clock::{HOUR, MINUTE, ManualClock},
+        context::{Service, ServiceContext},
+        events::Bus,
+        peers::Peers,
+        storage::{Db, PoolSettings},
+    };
+    use rapport_testkit::{Backend, TestStores};
+    use sqlx::Row;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::task::{Task, TaskKind};
+
+    const T0: Micros = 1_714_521_600_000_000;
+
+    async fn api_on(stores: &TestStores, clock: &ManualClock) -> LeadsApi {
+        let db = match &stores.database_url {
+            Some(url) => Db::connect(url, "leads", PoolSettings::default()).await,
+            None => Db::open_sqlite_file(stores.dir.path(), "leads", PoolSettings::default()).await,
+        }
+        .expect("open the database");
+        db.migrate(&crate::Leads::migrations())
+            .await
+            .expect("migrate");
+        LeadsApi::new(ServiceContext {
+            db,
+            cache: Cache::memory(100),
+            bus: Bus::memory(),
+            clock: Arc::new(clock.clone()),
+            auth: AuthInterceptor::new(Arc::new(JwtKeys::hs256(b"reminder-test-secret"))),
+            peers: Peers::new(&[], None).expect("peers"),
+            max_message_bytes: 1 << 20,
+            outbox_waker: Arc::default(),
+        })
+    }
+
+    fn task(assignee: &str, due: Micros, remind: Option<Micros>) -> Task {
+        Task {
+            id: Uuid::now_v7(),
+            kind: TaskKind::Visit,
+            title: format!("Visit for {assignee}"),
+            assignee_id: assignee.into(),
+            team_id: "north".into(),
+            subject: String::new(),
+            due_time: due,
+            remind_time: remind,
+            reminded: false,
+            complete_time: None,
+            notes: String::new(),
+            create_time: T0,
+            update_time: T0,
+            version: 1,
+        }
+    }
+
+    async fn insert(api: &LeadsApi, tenant: &str, tasks: &[Task]) {
+        let p = Principal {
+            tenant_id: tenant.into(),
+            subject: "test".into(),
+            roles: vec![Role::Admin],
+            team_id: None,
+        };
+        let mut w = api.write(&p).await.expect("write");
+        for t in tasks {
+            store::tasks::insert_task(w.tx(), tenant, t)
+                .await
+                .expect("insert");
+        }
+        w.commit(()).await.expect("commit");
+    }
+
+    /// Alerts per (tenant, subject).
+    async fn alerts(api: &LeadsApi) -> HashMap<(String, String), usize> {
+        let rows =
+            sqlx::query("SELECT tenant_id, subject FROM alerts WHERE kind = 'TASK_REMINDER'")
+                .fetch_all(api.db().pool())
+                .await
+                .expect("alerts");
+        let mut out = HashMap::new();
+        for r in rows {
+            let key = (r.get::<String, _>(0), r.get::<String, _>(1));
+            *out.entry(key).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// `alert.raised` events in the outbox (no relay runs here), per tenant.
+    async fn events(api: &LeadsApi) -> HashMap<String, usize> {
+        let rows = sqlx::query("SELECT payload FROM outbox")
+            .fetch_all(api.db().pool())
+            .await
+            .expect("outbox");
+        let mut out = HashMap::new();
+        for r in rows {
+            let bytes: Vec<u8> = r.get(0);
+            let e = rapport_proto::event::Event::decode(bytes.as_slice()).expect("event");
+            if e.r#type == "rapport.leads.v1.alert.raised" {
+                *out.entry(e.tenant).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn each_due_reminder_fires_once_across_concurrent_sweeps_and_restarts() {
+        for backend in Backend::all() {
+            eprintln!("-- on {backend:?}");
+            let stores = TestStores::new(backend).await;
+            let clock = ManualClock::at(T0);
+            let api = api_on(&stores, &clock).await;
+            // More than a batch in t1, a few in t2.
+            let mut due: Vec<Task> = (0..(BATCH as i64 + 30))
+                .map(|i| {
+                    task(
+                        &format!("rep-{}", i % 7),
+                        T0 + 2 * HOUR,
+                        Some(T0 - i * MINUTE),
+                    )
+                })
+                .collect();
+            let mut done = task("rep-1", T0 + HOUR, Some(T0 - HOUR));
+            done.complete_time = Some(T0 - 2 * HOUR);
+            let later = task("rep-2", T0 + 3 * HOUR, Some(T0 + HOUR));
+            let silent = task("rep-3", T0 + HOUR, None);
+            let mut first = due.split_off(20);
+            first.extend([done.clone(), later.clone(), silent]);
+            insert(&api, "t1", &first).await;
+            insert(&api, "t2", &due).await;
+
+            let (a, b) = tokio::join!(remind_due_tasks(&api, T0), remind_due_tasks(&api, T0));
+            let raised = a.expect("sweep a") + b.expect("sweep b");
+            assert_eq!(raised, BATCH as usize + 30);
+            let seen = alerts(&api).await;
+            assert_eq!(seen.len(), BATCH as usize + 30);
+            assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+            assert!(!seen.contains_key(&("t1".into(), done.name())));
+            assert!(!seen.contains_key(&("t1".into(), later.name())));
+
+            // A restarted sweep finds nothing new; the later reminder fires when its time comes.
+            let api = api_on(&stores, &clock).await;
+            assert_eq!(remind_due_tasks(&api, T0).await.expect("again"), 0);
+            assert_eq!(remind_due_tasks(&api, T0 + HOUR).await.expect("later"), 1);
+            assert_eq!(alerts(&api).await.len(), BATCH as usize + 31);
+            let events = events(&api).await;
+            assert_eq!(events.get("t1"), Some(&(BATCH as usize + 11)));
+            assert_eq!(events.get("t2"), Some(&20));
+        }
+    }
+}

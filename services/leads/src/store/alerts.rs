@@ -1,0 +1,115 @@
+//! Alerts raised for people, deduplicated per tenant by their dedupe key.
+
+use rapport_runtime::{
+    Error, Result,
+    query::{BindValue, CursorValue, OrderBy, bind_all, keyset_after, order_sql},
+    storage::Tx,
+};
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use super::uuid;
+use crate::domain::{
+    alert::{Alert, AlertKind},
+    visibility::Scope,
+};
+
+const COLUMNS: &str =
+    "id, recipient_id, team_id, kind, subject, message, due_time, dedupe_key, create_time";
+const NEWEST_FIRST: OrderBy = OrderBy::desc("create_time");
+
+fn row_to_alert(row: &AnyRow) -> Result<Alert> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Alert {
+        id: uuid(&row.try_get::<String, _>("id")?)?,
+        recipient_id: row.try_get("recipient_id")?,
+        team_id: row.try_get("team_id")?,
+        kind: AlertKind::parse(&kind)
+            .ok_or_else(|| Error::internal(format!("bad alert kind {kind:?}")))?,
+        subject: row.try_get("subject")?,
+        message: row.try_get("message")?,
+        due_time: row.try_get("due_time")?,
+        dedupe_key: row.try_get("dedupe_key")?,
+        create_time: row.try_get("create_time")?,
+    })
+}
+
+/// Inserts an alert unless one with its dedupe key exists; whether it was inserted.
+pub(crate) async fn insert_alert(tx: &mut Tx, tenant: &str, a: &Alert) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO alerts (tenant_id, id, recipient_id, team_id, kind, subject, message, \
+         due_time, dedupe_key, create_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (tenant_id, dedupe_key) DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(a.id.to_string())
+    .bind(a.recipient_id.as_str())
+    .bind(a.team_id.as_str())
+    .bind(a.kind.as_str())
+    .bind(a.subject.as_str())
+    .bind(a.message.as_str())
+    .bind(a.due_time)
+    .bind(a.dedupe_key.as_str())
+    .bind(a.create_time)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A page of one recipient's alerts.
+#[derive(Debug, Clone)]
+pub(crate) struct AlertQuery<'a> {
+    /// Whose alerts.
+    pub recipient: &'a str,
+    /// Only this kind, if set.
+    pub kind: Option<AlertKind>,
+    /// What the caller may see.
+    pub scope: &'a Scope,
+    /// `[create_time, id]` of the last row of the previous page, or empty.
+    pub after: &'a [CursorValue],
+    /// Rows to fetch.
+    pub limit: u32,
+}
+
+/// A recipient's alerts the scope sees, newest first.
+pub(crate) async fn list_alerts(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    q: &AlertQuery<'_>,
+) -> Result<Vec<Alert>> {
+    let mut sql =
+        format!("SELECT {COLUMNS} FROM alerts WHERE tenant_id = $1 AND recipient_id = $2");
+    let mut binds: Vec<BindValue> = Vec::new();
+    if let Some(kind) = q.kind {
+        binds.push(BindValue::Text(kind.as_str().to_owned()));
+        sql.push_str(&format!(" AND kind = ${}", binds.len() + 2));
+    }
+    match q.scope {
+        Scope::All => {}
+        Scope::Own { subject } => {
+            binds.push(BindValue::Text(subject.clone()));
+            sql.push_str(&format!(" AND recipient_id = ${}", binds.len() + 2));
+        }
+        Scope::Team { subject, team } => {
+            binds.push(BindValue::Text(subject.clone()));
+            binds.push(BindValue::Text(team.clone().unwrap_or_default()));
+            let (a, b) = (binds.len() + 1, binds.len() + 2);
+            sql.push_str(&format!(
+                " AND (recipient_id = ${a} OR (${b} <> '' AND team_id = ${b}))"
+            ));
+        }
+    }
+    if !q.after.is_empty() {
+        let after = keyset_after(&NEWEST_FIRST, "create_time", "id", q.after, binds.len() + 3)
+            .map_err(|v| Error::InvalidArgument(vec![v]))?;
+        sql.push_str(&format!(" AND {}", after.sql));
+        binds.extend(after.binds);
+    }
+    sql.push_str(&format!(
+        " ORDER BY {} LIMIT {}",
+        order_sql(&NEWEST_FIRST, "create_time", "id"),
+        q.limit
+    ));
+    let query = bind_all(sqlx::query(&sql).bind(tenant).bind(q.recipient), &binds);
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(row_to_alert).collect()
+}

@@ -1,0 +1,195 @@
+//! The reclaim sweep's SQL (LE7): which leads break a follow-up rule, set-based, and taking
+//! a batch of them back to the public pool in a few statements.
+
+use rapport_runtime::{Result, clock::Micros, dialect::Dialect};
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use super::leads::row_to_lead;
+use crate::domain::{
+    alert::Alert,
+    lead::Lead,
+    settings::{Condition, FollowUpRule},
+};
+
+/// When a rule's clock started for a row: the rule-specific start, as SQL.
+fn start_sql(c: Condition) -> &'static str {
+    match c {
+        Condition::NoFollowUp => {
+            "(CASE WHEN last_follow_up_time IS NOT NULL AND last_follow_up_time > assign_time \
+             THEN last_follow_up_time ELSE assign_time END)"
+        }
+        Condition::NoStageAdvance => {
+            "(CASE WHEN state_change_time > assign_time THEN state_change_time ELSE assign_time END)"
+        }
+        Condition::NoDeal => "assign_time",
+    }
+}
+
+/// The rows `rule` watches (domain::reclaim::applies, as SQL). Binds: $1 tenant, $2 cutoff
+/// (a start at or before it is due), $3 the grade when the rule has one.
+fn watched_sql(rule: &FollowUpRule) -> String {
+    let states = match rule.condition {
+        Condition::NoFollowUp | Condition::NoStageAdvance => "('NEW', 'CONTACTING', 'QUALIFIED')",
+        Condition::NoDeal => "('NEW', 'CONTACTING', 'QUALIFIED', 'CONVERTED')",
+    };
+    format!(
+        "tenant_id = $1 AND owner_id <> '' AND locked = 0 AND won = 0 AND delete_time IS NULL \
+         AND assign_time IS NOT NULL AND assign_time <= $2 AND state IN {states}{} AND {} <= $2",
+        if rule.grade.is_some() {
+            " AND intent = $3"
+        } else {
+            ""
+        },
+        start_sql(rule.condition)
+    )
+}
+
+/// Ids of leads due under `rule` at `cutoff` (start <= cutoff).
+pub async fn due_ids(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    rule: &FollowUpRule,
+    cutoff: Micros,
+) -> Result<Vec<Uuid>> {
+    let sql = format!(
+        "SELECT id FROM leads WHERE {} ORDER BY assign_time, id",
+        watched_sql(rule)
+    );
+    let mut q = sqlx::query(&sql).bind(tenant).bind(cutoff);
+    if let Some(g) = rule.grade {
+        q = q.bind(g.as_str());
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| super::uuid(&r.try_get::<String, _>("id")?))
+        .collect()
+}
+
+/// Of `ids`, the leads still due under `rule` at `cutoff`, locked; on PostgreSQL rows another
+/// sweeper holds are skipped (it is handling them).
+pub async fn lock_due(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    tenant: &str,
+    rule: &FollowUpRule,
+    cutoff: Micros,
+    ids: &[Uuid],
+) -> Result<Vec<Lead>> {
+    let first = if rule.grade.is_some() { 4 } else { 3 };
+    let sql = format!(
+        "SELECT {} FROM leads WHERE {} AND id IN ({}) ORDER BY id{}",
+        super::leads::COLUMNS,
+        watched_sql(rule),
+        super::placeholders(first, ids.len()),
+        dialect.for_update_skip_locked()
+    );
+    let mut q = sqlx::query(&sql).bind(tenant).bind(cutoff);
+    if let Some(g) = rule.grade {
+        q = q.bind(g.as_str());
+    }
+    for id in ids {
+        q = q.bind(id.to_string());
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter().map(row_to_lead).collect()
+}
+
+/// Leads under `rule` whose warning time has come (start <= warn_cutoff) and who were not
+/// warned for this clock start yet.
+pub async fn to_warn(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    rule: &FollowUpRule,
+    rule_key: &str,
+    warn_cutoff: Micros,
+) -> Result<Vec<Lead>> {
+    let sql = format!(
+        "SELECT {} FROM leads WHERE {} AND NOT EXISTS (SELECT 1 FROM alerts a WHERE \
+         a.tenant_id = leads.tenant_id AND a.dedupe_key = {}) ORDER BY id LIMIT 1000",
+        super::leads::COLUMNS,
+        watched_sql(rule),
+        warning_key_sql(rule, rule_key)
+    );
+    let mut q = sqlx::query(&sql).bind(tenant).bind(warn_cutoff);
+    if let Some(g) = rule.grade {
+        q = q.bind(g.as_str());
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter().map(row_to_lead).collect()
+}
+
+/// The dedupe key of a reclaim warning, as SQL over a lead row; must equal [`warning_key`].
+fn warning_key_sql(rule: &FollowUpRule, rule_key: &str) -> String {
+    format!(
+        "'reclaim-warning:' || leads.id || ':{rule_key}:' || CAST({} AS TEXT)",
+        start_sql(rule.condition)
+            .replace("last_follow_up_time", "leads.last_follow_up_time")
+            .replace("assign_time", "leads.assign_time")
+            .replace("state_change_time", "leads.state_change_time")
+    )
+}
+
+/// The dedupe key of the warning for `lead` whose rule clock started at `start`.
+pub fn warning_key(lead: Uuid, rule_key: &str, start: Micros) -> String {
+    format!("reclaim-warning:{lead}:{rule_key}:{start}")
+}
+
+/// Puts `ids` back into their public pools.
+pub async fn return_to_pool(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    ids: &[Uuid],
+    now: Micros,
+) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "UPDATE leads SET owner_id = '', team_id = '', assign_time = NULL, update_time = $2, \
+             version = version + 1 WHERE tenant_id = $1 AND id IN ({})",
+            super::placeholders(3, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(tenant).bind(now);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Stores `alerts` (skipping those whose dedupe key exists); the ids stored.
+pub async fn insert_alerts(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    alerts: &[Alert],
+) -> Result<Vec<String>> {
+    let mut stored = Vec::new();
+    for chunk in alerts.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, {})", super::placeholders(2 + i * 9, 9)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO alerts (tenant_id, id, recipient_id, team_id, kind, subject, message, \
+             due_time, dedupe_key, create_time) VALUES {} \
+             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(tenant);
+        for a in chunk {
+            q = q
+                .bind(a.id.to_string())
+                .bind(a.recipient_id.as_str())
+                .bind(a.team_id.as_str())
+                .bind(a.kind.as_str())
+                .bind(a.subject.as_str())
+                .bind(a.message.as_str())
+                .bind(a.due_time)
+                .bind(a.dedupe_key.as_str())
+                .bind(a.create_time);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            stored.push(r.try_get("id")?);
+        }
+    }
+    Ok(stored)
+}
