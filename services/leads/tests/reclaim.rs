@@ -286,3 +286,48 @@ async fn two_replicas_reclaim_each_lead_once_and_restarts_miss_nothing() {
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reassign_rules_hand_the_lead_to_another_rep() {
+    for backend in Backend::all() {
+        eprintln!("-- on {backend:?}");
+        let (s, clock) = start(backend).await;
+        let mut a = setup(&s).await;
+        a.org
+            .create_rep(pb::CreateRepRequest {
+                rep: Some(pb::Rep {
+                    name: "reps/bob".into(),
+                    display_name: "Bob".into(),
+                    team: "teams/north".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+        a.leads
+            .update_lead_settings(pb::UpdateLeadSettingsRequest {
+                settings: Some(pb::LeadSettings {
+                    follow_up_rules: vec![pb::FollowUpRule {
+                        display_name: "no deal in 10 days".into(),
+                        condition: pb::FollowUpCondition::NoDeal.into(),
+                        after: duration(10 * DAY_SECS),
+                        warn_before: None,
+                        grade: 0,
+                        action: pb::ReclaimAction::Reassign.into(),
+                    }],
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask { paths: vec!["follow_up_rules".into()] }),
+            })
+            .await
+            .unwrap();
+        let lead = assigned_lead(&mut a, 7).await;
+        clock.advance(10 * DAY + 1_000_000);
+        eventually("the lead moves to bob", async || owner(&mut a, &lead).await == "bob").await;
+        let mut alice = rep(&s, "alice", "north");
+        assert_eq!(alerts(&mut alice, pb::AlertKind::Reclaimed).await.len(), 1);
+        let mut bob = rep(&s, "bob", "north");
+        assert!(alerts(&mut bob, pb::AlertKind::Assigned).await.iter().any(|x| x.subject == lead));
+        s.stop().await;
+    }
+}

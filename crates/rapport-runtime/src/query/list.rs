@@ -7,7 +7,7 @@ use crate::{
 };
 
 use super::{
-    CursorValue, FieldSpec, OrderBy, SqlFilter, decode_cursor, encode_token, fingerprint,
+    CursorValue, FieldSpec, OrderBy, Page, SqlFilter, decode_cursor, fingerprint,
     page_size, parse, parse_order_by, to_sql,
 };
 
@@ -112,12 +112,6 @@ impl ListQuery {
     /// Cuts `rows` to the page and returns the next page's token; `key` gives a row's
     /// [sort value, id] cursor.
     pub fn next_token<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> Vec<CursorValue>) -> String {
-        if rows.len() <= self.limit as usize {
-            return String::new();
-        }
-        rows.truncate(self.limit as usize);
-        rows.last()
-            .map(|r| encode_token(&self.fingerprint, &key(r)))
-            .unwrap_or_default()
+        Page::resume(self.limit, &self.fingerprint).next_token(rows, key)
     }
 }

@@ -181,6 +181,15 @@ impl Page {
         }
     }
 
+    /// The page of `limit` rows of the query with `fingerprint`, for minting the next token.
+    pub(crate) fn resume(limit: u32, fingerprint: &str) -> Page {
+        Page {
+            limit,
+            after: Vec::new(),
+            fingerprint: fingerprint.to_owned(),
+        }
+    }
+
     /// Rows to fetch: one more than the page, to know whether another page follows.
     pub fn fetch(&self) -> u32 {
         self.limit + 1

@@ -271,10 +271,20 @@ pub(super) async fn update(
     }
     lead.rescore(&settings.grades());
     lead.touch(now);
-    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
-    let out = lead_to_proto(&lead);
+    save_lead(w, &p.tenant_id, &lead, "lead.updated").await
+}
+
+/// Writes `lead` (locked in `w`), emits `event` with it and commits, answering the lead.
+pub(crate) async fn save_lead(
+    mut w: rapport_runtime::write::Write,
+    tenant: &str,
+    lead: &Lead,
+    event: &str,
+) -> Result<pb::Lead> {
+    store::leads::update_lead(w.tx(), tenant, lead).await?;
+    let out = lead_to_proto(lead);
     w.emit(
-        "lead.updated",
+        event,
         lead.resource_name(),
         "LeadChanged",
         &pb::LeadChanged {
@@ -320,17 +330,7 @@ pub(super) async fn delete(
     let now = api.now();
     lead.delete_time = Some(now);
     lead.touch(now);
-    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
-    let out = lead_to_proto(&lead);
-    w.emit(
-        "lead.deleted",
-        lead.resource_name(),
-        "LeadChanged",
-        &pb::LeadChanged {
-            lead: Some(out.clone()),
-        },
-    );
-    w.commit(out).await
+    save_lead(w, &p.tenant_id, &lead, "lead.deleted").await
 }
 
 pub(super) async fn undelete(
@@ -361,17 +361,7 @@ pub(super) async fn undelete(
         }
     }
     lead.touch(now);
-    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
-    let out = lead_to_proto(&lead);
-    w.emit(
-        "lead.undeleted",
-        lead.resource_name(),
-        "LeadChanged",
-        &pb::LeadChanged {
-            lead: Some(out.clone()),
-        },
-    );
-    w.commit(out).await
+    save_lead(w, &p.tenant_id, &lead, "lead.undeleted").await
 }
 
 pub(super) async fn record_follow_up(
@@ -410,17 +400,7 @@ pub(super) async fn record_follow_up(
     require_live(&lead)?;
     apply_follow_up(&mut lead, at, &settings.grades());
     lead.touch(now);
-    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
-    let out = lead_to_proto(&lead);
-    w.emit(
-        "lead.followed_up",
-        lead.resource_name(),
-        "LeadChanged",
-        &pb::LeadChanged {
-            lead: Some(out.clone()),
-        },
-    );
-    w.commit(out).await
+    save_lead(w, &p.tenant_id, &lead, "lead.followed_up").await
 }
 
 /// A follow-up at `at`: counts towards the score and restarts the follow-up rules' clocks; the
@@ -472,18 +452,8 @@ pub(super) async fn record_behavior(
     lead.behavior_points += behavior.points();
     lead.rescore(&settings.grades());
     lead.touch(api.now());
-    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
-    let out = lead_to_proto(&lead);
-    w.emit(
-        "lead.scored",
-        lead.resource_name(),
-        "LeadChanged",
-        &pb::LeadChanged {
-            lead: Some(out.clone()),
-        },
-    );
     if lead.intent == Intent::High && was != Intent::High && !lead.owner_id.is_empty() {
         super::pools::alert_high_intent(&mut w, &p.tenant_id, &lead).await?;
     }
-    w.commit(out).await
+    save_lead(w, &p.tenant_id, &lead, "lead.scored").await
 }

@@ -16,6 +16,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{
+    lead_crud::save_lead,
     convert::{
         lead::{assignment_to_proto, lead_to_proto},
         lead_settings::strategy_from_proto,
@@ -28,7 +29,7 @@ use super::{
 use crate::{
     domain::{
         alert::{AlertKind, NewAlert},
-        assign::{self, Kind, Plan},
+        assign::{self, Kind, Pick, Plan},
         assignment_kind as kind,
         lead::{Lead, State},
         settings::{Settings, Strategy},
@@ -339,22 +340,12 @@ pub(super) async fn set_lock(
     }
     lead.locked = msg.locked;
     lead.touch(api.now());
-    store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
-    let out = lead_to_proto(&lead);
     let event = if lead.locked {
         "lead.locked"
     } else {
         "lead.unlocked"
     };
-    w.emit(
-        event,
-        lead.resource_name(),
-        "LeadChanged",
-        &pb::LeadChanged {
-            lead: Some(out.clone()),
-        },
-    );
-    w.commit(out).await
+    save_lead(w, &p.tenant_id, &lead, event).await
 }
 
 pub(super) async fn assign(
@@ -422,16 +413,12 @@ pub(super) async fn assign(
         }
         None => {
             let strategy = strategy_from_proto(msg.strategy);
-            match assign_by_strategy(
-                api,
-                &mut w,
-                &p.subject,
-                &settings,
-                &mut lead,
+            let pick = Pick {
                 strategy,
-                team.as_deref(),
-                now,
-            )
+                team: team.as_deref(),
+                exclude: None,
+            };
+            match assign_by_strategy(api, &mut w, &p.subject, &settings, &mut lead, pick, now)
             .await?
             {
                 Some(row) => row,
@@ -451,83 +438,59 @@ pub(super) async fn assign(
     w.commit(out).await
 }
 
-/// Gives `lead` (in a pool, locked by `w`) to a rep chosen by `strategy` (or the tenant's
-/// default); None when no eligible rep has room.
-#[allow(clippy::too_many_arguments)]
+/// Gives `lead` (in a pool, locked by `w`) to a rep chosen as `pick` says; None when no
+/// eligible rep has room.
 pub(crate) async fn assign_by_strategy(
     api: &LeadsApi,
     w: &mut Write,
     actor: &str,
     settings: &Settings,
     lead: &mut Lead,
-    strategy: Option<Strategy>,
-    team: Option<&str>,
+    pick: Pick<'_>,
     now: Micros,
 ) -> Result<Option<AssignmentRow>> {
     let tenant = w.tenant().to_owned();
-    let chosen = strategy.unwrap_or(settings.default_strategy);
-    if let Some(order) = assign::sql_order(chosen) {
+    let chosen = pick.strategy.unwrap_or(settings.default_strategy);
+    let dialect = api.db().dialect();
+    let (rep, rep_team, kind, reason) = if let Some(order) = assign::sql_order(chosen) {
         // Counter-only strategies pick the rep in SQL, in the statement that takes its place.
-        let census = store::assign::census(w.tx(), &tenant, team).await?;
-        let Some((rep, rep_team)) =
-            store::assign::take_rep_in_order(w.tx(), api.db().dialect(), &tenant, team, order, now)
-                .await?
-        else {
+        let census = store::assign::census(w.tx(), &tenant, pick.team).await?;
+        let taken = store::assign::take_rep_in_order(w.tx(), dialect, &tenant, pick, order, now).await?;
+        let Some((rep, rep_team)) = taken else {
             return Ok(None);
         };
-        let kind = match chosen {
-            Strategy::Weighted => kind::WEIGHTED,
-            Strategy::LeastLoaded => kind::LEAST_LOADED,
-            _ => kind::ROUND_ROBIN,
-        };
         let reason = assign::sql_reason(chosen, census, &rep);
-        let row = move_lead(
-            w,
-            &tenant,
-            actor,
-            lead,
-            Move {
-                to: &rep,
-                team: &rep_team,
-                kind,
-                reason,
-            },
-            now,
-        )
-        .await?;
-        return Ok(Some(row));
-    }
-    let reps = store::assign::rep_loads(w.tx(), &tenant).await?;
-    let plan: Plan = assign::plan(lead, settings, strategy, team, &reps);
-    let Some((rep, rep_team)) =
-        store::assign::take_first_rep(w.tx(), api.db().dialect(), &tenant, &plan.candidates, now)
-            .await?
-    else {
-        return Ok(None);
+        (rep, rep_team, kind_of(Kind::Strategy(chosen)), reason)
+    } else {
+        let mut reps = store::assign::rep_loads(w.tx(), &tenant).await?;
+        reps.retain(|r| Some(r.id.as_str()) != pick.exclude);
+        let plan: Plan = assign::plan(lead, settings, pick.strategy, pick.team, &reps);
+        let taken =
+            store::assign::take_first_rep(w.tx(), dialect, &tenant, &plan.candidates, now).await?;
+        let Some((rep, rep_team)) = taken else {
+            return Ok(None);
+        };
+        let reason = plan.reason(&rep);
+        (rep, rep_team, kind_of(plan.kind), reason)
     };
-    let kind = match plan.kind {
+    let m = Move {
+        to: &rep,
+        team: &rep_team,
+        kind,
+        reason,
+    };
+    Ok(Some(move_lead(w, &tenant, actor, lead, m, now).await?))
+}
+
+/// How an assignment is recorded.
+fn kind_of(k: Kind) -> &'static str {
+    match k {
         Kind::Rule => kind::RULE,
         Kind::Strategy(Strategy::Weighted) => kind::WEIGHTED,
         Kind::Strategy(Strategy::LeastLoaded) => kind::LEAST_LOADED,
         Kind::Strategy(Strategy::SkillsMatch) => kind::SKILLS_MATCH,
         Kind::Strategy(_) => kind::ROUND_ROBIN,
-    };
-    let reason = plan.reason(&rep);
-    let row = move_lead(
-        w,
-        &tenant,
-        actor,
-        lead,
-        Move {
-            to: &rep,
-            team: &rep_team,
-            kind,
-            reason,
-        },
-        now,
-    )
-    .await?;
-    Ok(Some(row))
+    }
 }
 
 pub(super) async fn list_assignments(

@@ -21,6 +21,7 @@ use super::{
 use crate::{
     domain::{
         alert::{Alert, AlertKind, NewAlert},
+        assign::Pick,
         assignment_kind as kind,
         lead::Lead,
         reclaim,
@@ -162,7 +163,7 @@ async fn take_back(
                 lead.owner_id.clear();
                 lead.team_id.clear();
                 if let Some(row) =
-                    assign_by_strategy(api, &mut w, ACTOR, settings, &mut lead, None, None, now)
+                    assign_by_strategy(api, &mut w, ACTOR, settings, &mut lead, Pick { exclude: Some(&former.0), ..Pick::default() }, now)
                         .await?
                 {
                     alerts.push(reclaimed_alert(&lead, &former, &row.reason, now));
@@ -202,7 +203,7 @@ async fn take_back(
                 },
             );
         }
-        let stored = store::reclaim::insert_alerts(w.tx(), tenant, &alerts).await?;
+        let stored = store::alerts::insert_alerts(w.tx(), tenant, &alerts).await?;
         for a in alerts.iter().filter(|a| stored.contains(&a.id.to_string())) {
             w.emit(
                 "alert.raised",

@@ -31,6 +31,17 @@ pub struct RepLoad {
 
 pub use super::org::RepStatus;
 
+/// Which reps an assignment by strategy may pick.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pick<'a> {
+    /// The strategy; the tenant's default when None.
+    pub strategy: Option<Strategy>,
+    /// Only reps of this team.
+    pub team: Option<&'a str>,
+    /// Never this rep (a reclaimed lead's former owner).
+    pub exclude: Option<&'a str>,
+}
+
 /// How the rep was chosen, as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

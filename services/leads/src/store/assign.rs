@@ -236,27 +236,30 @@ pub async fn take_rep_in_order(
     conn: &mut AnyConnection,
     dialect: Dialect,
     tenant: &str,
-    team: Option<&str>,
+    pick: crate::domain::assign::Pick<'_>,
     order: &str,
     now: Micros,
 ) -> Result<Option<(String, String)>> {
+    let mut filters = String::new();
+    let mut binds = Vec::new();
+    for (column, op, value) in [("team_id", "=", pick.team), ("id", "<>", pick.exclude)] {
+        if let Some(v) = value {
+            binds.push(v);
+            filters.push_str(&format!(" AND {column} {op} ${}", 2 + binds.len()));
+        }
+    }
     let sql = format!(
         "UPDATE reps SET open_leads = open_leads + 1, last_assign_time = $2, \
          assigned_total = assigned_total + 1 \
          WHERE tenant_id = $1 AND open_leads < capacity AND id = (SELECT id FROM reps \
-           WHERE tenant_id = $1{} AND status = 'ACTIVE' AND open_leads < capacity \
+           WHERE tenant_id = $1{filters} AND status = 'ACTIVE' AND open_leads < capacity \
            ORDER BY {order} LIMIT 1{}) \
          RETURNING id, team_id",
-        if team.is_some() {
-            " AND team_id = $3"
-        } else {
-            ""
-        },
         dialect.for_update_skip_locked()
     );
     let mut q = sqlx::query(&sql).bind(tenant).bind(now);
-    if let Some(t) = team {
-        q = q.bind(t);
+    for v in binds {
+        q = q.bind(v);
     }
     let row = q.fetch_optional(conn).await?;
     row.map(|r| Ok((r.try_get("id")?, r.try_get("team_id")?)))

@@ -185,17 +185,7 @@ pub async fn lock_owned_by(
     tenant: &str,
     owner: &str,
 ) -> Result<Vec<Lead>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM leads WHERE tenant_id = $1 AND owner_id = $2 AND delete_time IS NULL \
-         ORDER BY create_time, id{}",
-        dialect.for_update()
-    );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(owner)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(row_to_lead).collect()
+    lock_live_where(conn, dialect, tenant, "owner_id", owner, "create_time, id").await
 }
 
 /// Moves the leads and open opportunities `owner` holds to `team` (the rep changed team).
@@ -227,14 +217,26 @@ pub async fn leads_of_customer(
     tenant: &str,
     customer: &str,
 ) -> Result<Vec<Lead>> {
+    lock_live_where(conn, dialect, tenant, "customer_id", customer, "id").await
+}
+
+/// Live leads whose `column` equals `value`, in `order`, locked.
+async fn lock_live_where(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    tenant: &str,
+    column: &'static str,
+    value: &str,
+    order: &'static str,
+) -> Result<Vec<Lead>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM leads WHERE tenant_id = $1 AND customer_id = $2 \
-         AND delete_time IS NULL ORDER BY id{}",
+        "SELECT {COLUMNS} FROM leads WHERE tenant_id = $1 AND {column} = $2 \
+         AND delete_time IS NULL ORDER BY {order}{}",
         dialect.for_update()
     );
     let rows = sqlx::query(&sql)
         .bind(tenant)
-        .bind(customer)
+        .bind(value)
         .fetch_all(conn)
         .await?;
     rows.iter().map(row_to_lead).collect()

@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use super::leads::row_to_lead;
 use crate::domain::{
-    alert::Alert,
     lead::Lead,
     settings::{Condition, FollowUpRule},
 };
@@ -155,41 +154,4 @@ pub async fn return_to_pool(
         q.execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// Stores `alerts` (skipping those whose dedupe key exists); the ids stored.
-pub async fn insert_alerts(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    alerts: &[Alert],
-) -> Result<Vec<String>> {
-    let mut stored = Vec::new();
-    for chunk in alerts.chunks(100) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("($1, {})", super::placeholders(2 + i * 9, 9)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO alerts (tenant_id, id, recipient_id, team_id, kind, subject, message, \
-             due_time, dedupe_key, create_time) VALUES {} \
-             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for a in chunk {
-            q = q
-                .bind(a.id.to_string())
-                .bind(a.recipient_id.as_str())
-                .bind(a.team_id.as_str())
-                .bind(a.kind.as_str())
-                .bind(a.subject.as_str())
-                .bind(a.message.as_str())
-                .bind(a.due_time)
-                .bind(a.dedupe_key.as_str())
-                .bind(a.create_time);
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            stored.push(r.try_get("id")?);
-        }
-    }
-    Ok(stored)
 }
