@@ -216,6 +216,14 @@ async fn measure(
         sweep.as_secs_f64(),
         raw_sweep.as_secs_f64()
     ));
+    // Funnel analytics.
+    let opportunities =
+        args.funnel_opportunities
+            .unwrap_or(if args.quick { 50_000 } else { 1_000_000 });
+    progress(&format!("funnel: {opportunities} opportunities"));
+    for r in crate::leads_funnel::funnel(&server, &svc, opportunities).await? {
+        out.push_str(&r.markdown());
+    }
     let _ = server.stop(Duration::from_secs(30)).await;
     Ok(out)
 }

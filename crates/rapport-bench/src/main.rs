@@ -6,6 +6,7 @@
 mod customers;
 mod data;
 mod leads;
+mod leads_funnel;
 mod load;
 mod memory;
 mod pool;

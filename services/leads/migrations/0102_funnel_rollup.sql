@@ -1,7 +1,9 @@
 -- Funnel counts (LE12), kept in the same transaction as every stage change so a funnel reads
--- one row per month, group and stage instead of every stage change.
+-- one row per period, group and stage instead of every stage change.
 --
--- month: the opportunity's creation month, counted from January 1970 (UTC).
+-- grain / period: the opportunity's creation month ('month', counted from January 1970) and
+-- day ('day', counted from 1970-01-01), both UTC; a window reads whole months, corrects its
+-- ends with whole days and counts at most half a day of stage changes at each end.
 -- dim / team_id / dim_key: each change is counted once per view a funnel reads:
 --   'source'      team_id = '',   dim_key = source  (no grouping, by source)
 --   'team'        team_id = team, dim_key = ''      (by team; a manager's team)
@@ -13,14 +15,15 @@
 CREATE TABLE funnel_counts (
     tenant_id   TEXT   NOT NULL,
     pipeline_id TEXT   NOT NULL,
+    grain       TEXT   NOT NULL,
     dim         TEXT   NOT NULL,
+    period      BIGINT NOT NULL,
     team_id     TEXT   NOT NULL,
-    month       BIGINT NOT NULL,
     dim_key     TEXT   NOT NULL,
     stage       TEXT   NOT NULL,
     reached     BIGINT NOT NULL DEFAULT 0,
     dwell       TEXT   NOT NULL DEFAULT '',
-    PRIMARY KEY (tenant_id, pipeline_id, dim, team_id, month, dim_key, stage)
+    PRIMARY KEY (tenant_id, pipeline_id, grain, dim, period, team_id, dim_key, stage)
 );
 
 -- Whether a stage change is the opportunity's first entry into its to_stage (1) or a return

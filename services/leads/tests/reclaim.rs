@@ -317,17 +317,27 @@ async fn reassign_rules_hand_the_lead_to_another_rep() {
                     }],
                     ..Default::default()
                 }),
-                update_mask: Some(prost_types::FieldMask { paths: vec!["follow_up_rules".into()] }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["follow_up_rules".into()],
+                }),
             })
             .await
             .unwrap();
         let lead = assigned_lead(&mut a, 7).await;
         clock.advance(10 * DAY + 1_000_000);
-        eventually("the lead moves to bob", async || owner(&mut a, &lead).await == "bob").await;
+        eventually("the lead moves to bob", async || {
+            owner(&mut a, &lead).await == "bob"
+        })
+        .await;
         let mut alice = rep(&s, "alice", "north");
         assert_eq!(alerts(&mut alice, pb::AlertKind::Reclaimed).await.len(), 1);
         let mut bob = rep(&s, "bob", "north");
-        assert!(alerts(&mut bob, pb::AlertKind::Assigned).await.iter().any(|x| x.subject == lead));
+        assert!(
+            alerts(&mut bob, pb::AlertKind::Assigned)
+                .await
+                .iter()
+                .any(|x| x.subject == lead)
+        );
         s.stop().await;
     }
 }

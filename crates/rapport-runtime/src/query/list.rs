@@ -7,8 +7,8 @@ use crate::{
 };
 
 use super::{
-    CursorValue, FieldSpec, OrderBy, Page, SqlFilter, decode_cursor, fingerprint,
-    page_size, parse, parse_order_by, to_sql,
+    CursorValue, FieldSpec, OrderBy, Page, SqlFilter, decode_cursor, fingerprint, page_size, parse,
+    parse_order_by, to_sql,
 };
 
 /// What a collection allows: its filter fields, sortable fields and default order.

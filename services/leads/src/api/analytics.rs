@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     domain::{
-        analytics::{self, Month, StageCounts, Standing, split_window},
+        analytics::{self, Grain, Month, StageCounts, Standing, split_window},
         opportunity::is_currency,
         pipeline::{self, EXAMPLE_ID, Pipeline},
         visibility::Scope,
@@ -147,19 +147,17 @@ async fn funnel(
         group,
         team: team.as_deref(),
     };
-    let window = split_window(start, end);
     let mut rows = Vec::new();
-    if let Some(months) = window.months {
-        rows.extend(store::counted(&mut conn, &p.tenant_id, q, months).await?);
-    }
-    for (from, to) in window.add {
-        rows.extend(store::uncounted(&mut conn, &p.tenant_id, q, from, to).await?);
-    }
-    for (from, to) in window.subtract {
-        let overhang = store::uncounted(&mut conn, &p.tenant_id, q, from, to).await?;
-        rows.extend(overhang.into_iter().map(|mut c| {
-            c.reached = -c.reached;
-            c.dwell.iter_mut().for_each(|(_, n)| *n = -*n);
+    for part in split_window(start, end) {
+        let counted = match part.grain {
+            Grain::Raw => store::uncounted(&mut conn, &p.tenant_id, q, part.from, part.to).await?,
+            grain => {
+                store::counted(&mut conn, &p.tenant_id, q, grain, (part.from, part.to)).await?
+            }
+        };
+        rows.extend(counted.into_iter().map(|mut c| {
+            c.reached *= part.sign;
+            c.dwell.iter_mut().for_each(|(_, n)| *n *= part.sign);
             c
         }));
     }
@@ -176,7 +174,7 @@ async fn funnel(
         counts.reached += c.reached;
         counts.dwell.extend(c.dwell);
     }
-    // A group counted in a month and subtracted again at the window's end is not in it.
+    // A group counted in a month and subtracted again at the window's ends is not in it.
     if group != Group::None {
         groups.retain(|_, counts| counts.values().any(|c| c.reached > 0));
     }

@@ -31,7 +31,6 @@ const ACTOR: &str = "rapport-leads/dwell-alerts";
 /// Alerts the owner of every open opportunity that stayed in its stage longer than the stage's
 /// normal dwell at `now`, and the owner's team manager after the escalation dwell, once per
 /// stage visit each; returns how many alerts this call raised.
-#[allow(dead_code)]
 pub(crate) async fn dwell_alerts(api: &LeadsApi, now: Micros) -> Result<usize> {
     let pairs = {
         let mut conn = api.db().pool().acquire().await?;

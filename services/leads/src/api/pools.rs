@@ -16,11 +16,11 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{
-    lead_crud::save_lead,
     convert::{
         lead::{assignment_to_proto, lead_to_proto},
         lead_settings::strategy_from_proto,
     },
+    lead_crud::save_lead,
     support::{
         self, LeadsApi, MANAGERS, READERS, WORKERS, authorize, begin, check_lead_etag, lead_id,
         require_live, scope,
@@ -419,7 +419,7 @@ pub(super) async fn assign(
                 exclude: None,
             };
             match assign_by_strategy(api, &mut w, &p.subject, &settings, &mut lead, pick, now)
-            .await?
+                .await?
             {
                 Some(row) => row,
                 None => {
@@ -455,7 +455,8 @@ pub(crate) async fn assign_by_strategy(
     let (rep, rep_team, kind, reason) = if let Some(order) = assign::sql_order(chosen) {
         // Counter-only strategies pick the rep in SQL, in the statement that takes its place.
         let census = store::assign::census(w.tx(), &tenant, pick.team).await?;
-        let taken = store::assign::take_rep_in_order(w.tx(), dialect, &tenant, pick, order, now).await?;
+        let taken =
+            store::assign::take_rep_in_order(w.tx(), dialect, &tenant, pick, order, now).await?;
         let Some((rep, rep_team)) = taken else {
             return Ok(None);
         };

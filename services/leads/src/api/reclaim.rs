@@ -162,9 +162,19 @@ async fn take_back(
             if rule.action == ReclaimAction::Reassign {
                 lead.owner_id.clear();
                 lead.team_id.clear();
-                if let Some(row) =
-                    assign_by_strategy(api, &mut w, ACTOR, settings, &mut lead, Pick { exclude: Some(&former.0), ..Pick::default() }, now)
-                        .await?
+                if let Some(row) = assign_by_strategy(
+                    api,
+                    &mut w,
+                    ACTOR,
+                    settings,
+                    &mut lead,
+                    Pick {
+                        exclude: Some(&former.0),
+                        ..Pick::default()
+                    },
+                    now,
+                )
+                .await?
                 {
                     alerts.push(reclaimed_alert(&lead, &former, &row.reason, now));
                     n += 1;

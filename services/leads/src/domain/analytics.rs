@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use rapport_runtime::clock::{HOUR, Micros, to_datetime};
+use rapport_runtime::clock::{DAY, HOUR, Micros, to_datetime};
 
 /// The resolution of dwell times in funnels: medians are exact over dwells rounded down to it.
 pub const DWELL_BUCKET: Micros = HOUR;
@@ -77,12 +77,6 @@ impl Month {
     pub fn prev(self) -> Month {
         Month(self.0 - 1)
     }
-
-    /// The first month that starts at or after `t`.
-    pub fn starting_at_or_after(t: Micros) -> Month {
-        let m = Month::of(t);
-        if m.start() == t { m } else { m.next() }
-    }
 }
 
 impl std::fmt::Display for Month {
@@ -92,82 +86,118 @@ impl std::fmt::Display for Month {
     }
 }
 
-/// How a window of opportunity creation times is answered: whole months from the counts kept
-/// per month, corrected at either end by counting the stage changes of a partial month, added
-/// when the window starts (or ends) inside a month, or subtracted when it is shorter to count
-/// the part of a month the window leaves out (a month in UTC+8 is a UTC month minus eight
-/// hours at one end plus eight at the other).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WindowSplit {
-    /// Whole months `[first, end)`, if any.
-    pub months: Option<(Month, Month)>,
-    /// Time ranges `[from, to)` to count on top of the months.
-    pub add: Vec<(Micros, Micros)>,
-    /// Time ranges `[from, to)` the months cover but the window does not.
-    pub subtract: Vec<(Micros, Micros)>,
+/// How finely a part of a window is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Grain {
+    /// Whole UTC months, from the counts kept per month; `from`/`to` are [`Month`] numbers.
+    Month,
+    /// Whole UTC days, from the counts kept per day; `from`/`to` are days since 1970-01-01.
+    Day,
+    /// Straight from the stage changes; `from`/`to` are times.
+    Raw,
+}
+
+impl Grain {
+    /// The stored name of a kept grain.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Month => "month",
+            Grain::Day => "day",
+            Grain::Raw => "raw",
+        }
+    }
+}
+
+/// One part of a window: opportunities created in `[from, to)` at `grain`, added (`sign` 1) or
+/// subtracted (-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub grain: Grain,
+    pub from: i64,
+    pub to: i64,
+    pub sign: i64,
 }
 
 /// Months far outside any real time, for open ends.
-const NO_START: Month = Month(i64::MIN / 2);
-const NO_END: Month = Month(i64::MAX / 2);
+const NO_START: i64 = i64::MIN / 2;
+const NO_END: i64 = i64::MAX / 2;
 
-/// Splits `[start, end)` (either open) into whole months and the corrections at its ends,
-/// choosing at each end whichever partial month is shorter to count.
-pub fn split_window(start: Option<Micros>, end: Option<Micros>) -> WindowSplit {
-    let mut out = WindowSplit {
-        months: None,
-        add: Vec::new(),
-        subtract: Vec::new(),
-    };
+/// The day a time falls in, counted from 1970-01-01 (UTC).
+pub fn day_of(t: Micros) -> i64 {
+    t.div_euclid(DAY)
+}
+
+/// Splits the window `[start, end)` (either open) of opportunity creation times into parts
+/// whose counts sum to the window's: with P(x) the counts of everything created before x,
+/// the window is P(end) − P(start), and P(x) is the months before the month boundary nearest
+/// x, plus or minus the whole days between that boundary and the day boundary nearest x, plus
+/// or minus the stage changes between that day boundary and x. So any window, a month in
+/// UTC+8 or the last 30 days, reads at most a month of day counts and a day of stage changes
+/// besides its months. Counts are additive (first entries, histogram buckets), so subtracting
+/// is exact.
+pub fn split_window(start: Option<Micros>, end: Option<Micros>) -> Vec<Part> {
     if let (Some(s), Some(e)) = (start, end)
         && s >= e
     {
-        return out;
+        return Vec::new();
     }
-    let (first, start_edge) = match start {
-        None => (NO_START, None),
-        Some(s) => {
-            let m = Month::of(s);
-            let (into, rest) = (s - m.start(), m.next().start() - s);
-            if into == 0 {
-                (m, None)
-            } else if rest <= into {
-                (m.next(), Some((true, (s, m.next().start()))))
-            } else {
-                (m, Some((false, (m.start(), s))))
-            }
-        }
-    };
-    let (last, end_edge) = match end {
-        None => (NO_END, None),
-        Some(e) => {
-            let m = Month::of(e);
-            let (into, rest) = (e - m.start(), m.next().start() - e);
-            if into == 0 {
-                (m, None)
-            } else if into <= rest {
-                (m, Some((true, (m.start(), e))))
-            } else {
-                (m.next(), Some((false, (e, m.next().start()))))
-            }
-        }
-    };
-    if first >= last {
-        // Within about a month: count the window itself.
-        if let (Some(s), Some(e)) = (start, end) {
-            out.add.push((s, e));
-        }
-        return out;
+    let mut parts = Vec::new();
+    let months_from = start.map_or(NO_START, |s| nearest_month(s).0);
+    let months_to = end.map_or(NO_END, |e| nearest_month(e).0);
+    if months_from != months_to {
+        parts.push(signed(Grain::Month, months_from, months_to, 1));
     }
-    out.months = Some((first, last));
-    for (adds, range) in [start_edge, end_edge].into_iter().flatten() {
-        if adds {
-            out.add.push(range);
-        } else {
-            out.subtract.push(range);
+    for (x, sign) in [(end, 1), (start, -1)] {
+        let Some(x) = x else { continue };
+        let month = nearest_month(x).start();
+        let day = nearest_day(x);
+        if day != month {
+            parts.push(signed(Grain::Day, day_of(month), day_of(day), sign));
+        }
+        if x != day {
+            parts.push(signed(Grain::Raw, day, x, sign));
         }
     }
-    out
+    parts
+}
+
+/// The part counting from `a` to `b` with `sign`, as an ascending range.
+fn signed(grain: Grain, a: i64, b: i64, sign: i64) -> Part {
+    if a <= b {
+        Part {
+            grain,
+            from: a,
+            to: b,
+            sign,
+        }
+    } else {
+        Part {
+            grain,
+            from: b,
+            to: a,
+            sign: -sign,
+        }
+    }
+}
+
+/// The month starting at the month boundary nearest `t`.
+fn nearest_month(t: Micros) -> Month {
+    let m = Month::of(t);
+    if t - m.start() <= m.next().start() - t {
+        m
+    } else {
+        m.next()
+    }
+}
+
+/// The day boundary nearest `t`.
+fn nearest_day(t: Micros) -> Micros {
+    let floor = day_of(t) * DAY;
+    if t - floor <= floor + DAY - t {
+        floor
+    } else {
+        floor + DAY
+    }
 }
 
 /// The figures of one stage in one group: how many reached it, and how many left it after each
@@ -403,50 +433,87 @@ mod tests {
         }
     }
 
+    /// The creation times a split counts, as signed unit intervals, to compare splits with
+    /// the windows they stand for (at minute resolution over a few months).
+    fn coverage(parts: &[Part], lo: Micros, hi: Micros) -> Vec<i64> {
+        const STEP: Micros = 60_000_000;
+        let mut out = vec![0; ((hi - lo) / STEP) as usize];
+        for p in parts {
+            let (from, to) = match p.grain {
+                Grain::Month => {
+                    let (first, last) = (Month::of(lo).prev().0, Month::of(hi).next().0);
+                    (
+                        Month(p.from.clamp(first, last)).start(),
+                        Month(p.to.clamp(first, last)).start(),
+                    )
+                }
+                Grain::Day => (p.from * DAY, p.to * DAY),
+                Grain::Raw => (p.from, p.to),
+            };
+            for (i, c) in out.iter_mut().enumerate() {
+                let t = lo + i as i64 * STEP;
+                if from <= t && t < to {
+                    *c += p.sign;
+                }
+            }
+        }
+        out
+    }
+
     #[test]
-    fn windows_split_into_whole_months_and_corrections() {
-        let may = Month::parse("2024-05").unwrap();
-        let jul = Month::parse("2024-07").unwrap();
-        let split = |s, e| split_window(s, e);
-        // Aligned: only whole months.
-        let w = split(Some(may.start()), Some(jul.start()));
-        assert_eq!(w.months, Some((may, jul)));
-        assert!(w.add.is_empty() && w.subtract.is_empty());
-        // A day into May to two days into July: May less its first day, plus July's two.
-        let (s, e) = (may.start() + DAY, jul.start() + 2 * DAY);
-        let w = split(Some(s), Some(e));
-        assert_eq!(w.months, Some((may, jul)));
-        assert_eq!(w.add, [(jul.start(), e)]);
-        assert_eq!(w.subtract, [(may.start(), s)]);
-        // From late May: add its end rather than subtract most of it.
-        let s = may.start() + 25 * DAY;
-        let w = split(Some(s), Some(jul.start()));
-        assert_eq!(w.months, Some((may.next(), jul)));
-        assert_eq!(w.add, [(s, may.next().start())]);
-        // May in UTC+8: all of May, plus eight hours of April, less eight hours of May.
-        let (s, e) = (may.start() - 8 * HOUR, may.next().start() - 8 * HOUR);
-        let w = split(Some(s), Some(e));
-        assert_eq!(w.months, Some((may, may.next())));
-        assert_eq!(w.add, [(s, may.start())]);
-        assert_eq!(w.subtract, [(e, may.next().start())]);
-        // Inside one month: the window itself.
-        let s = may.start() + DAY;
-        let w = split(Some(s), Some(s + DAY));
+    fn windows_split_into_months_days_and_moments() {
+        let may = Month::parse("2024-05").unwrap().start();
+        let (lo, hi) = (may - 40 * DAY, may + 80 * DAY);
+        let windows = [
+            (Some(may), Some(may + 61 * DAY)),
+            (Some(may - 8 * HOUR), Some(may + 31 * DAY - 8 * HOUR)),
+            (Some(may + 90 * 60_000_000), Some(may + 31 * DAY + 6 * HOUR)),
+            (
+                Some(may + 3 * DAY + 7 * HOUR),
+                Some(may + 9 * DAY + 13 * HOUR),
+            ),
+            (Some(may + 20 * DAY), None),
+            (None, Some(may + 45 * DAY + HOUR)),
+            (None, None),
+            (
+                Some(may - 17 * DAY - 5 * HOUR),
+                Some(may + 47 * DAY + 11 * HOUR),
+            ),
+        ];
+        for (s, e) in windows {
+            let parts = split_window(s, e);
+            let want: Vec<i64> = coverage(
+                &[Part {
+                    grain: Grain::Raw,
+                    from: s.unwrap_or(lo - DAY),
+                    to: e.unwrap_or(hi + DAY),
+                    sign: 1,
+                }],
+                lo,
+                hi,
+            );
+            assert_eq!(coverage(&parts, lo, hi), want, "{s:?}..{e:?}: {parts:?}");
+            // Never more than a day of stage changes at each end.
+            for p in parts.iter().filter(|p| p.grain == Grain::Raw) {
+                assert!(p.to - p.from <= DAY / 2, "{p:?}");
+            }
+        }
+        // Aligned months are months alone.
+        let may_m = Month::parse("2024-05").unwrap();
         assert_eq!(
-            (w.months, w.add, w.subtract.len()),
-            (None, vec![(s, s + DAY)], 0)
+            split_window(Some(may), Some(may_m.next().start())),
+            [Part {
+                grain: Grain::Month,
+                from: may_m.0,
+                to: may_m.next().0,
+                sign: 1
+            }]
         );
-        // Open ends.
-        let w = split(None, Some(jul.start() + 2 * DAY));
-        assert_eq!(w.months.map(|m| m.1), Some(jul));
-        assert_eq!(w.add, [(jul.start(), jul.start() + 2 * DAY)]);
-        let w = split(Some(may.start() + 5 * DAY), None);
-        assert_eq!(w.months.map(|m| m.0), Some(may));
-        assert_eq!(w.subtract, [(may.start(), may.start() + 5 * DAY)]);
-        assert_eq!(split(None, None).months.map(|m| m.0 < may), Some(true));
-        // Empty.
-        let w = split(Some(jul.start()), Some(may.start()));
-        assert_eq!((w.months, w.add.len(), w.subtract.len()), (None, 0, 0));
+        // A month in UTC+8: the month, plus 8 hours before it, less its last 8 hours.
+        let parts = split_window(Some(may - 8 * HOUR), Some(may_m.next().start() - 8 * HOUR));
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| p.grain != Grain::Day));
+        assert!(split_window(Some(may), Some(may)).is_empty());
     }
 
     #[test]

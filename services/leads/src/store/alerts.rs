@@ -35,7 +35,9 @@ fn row_to_alert(row: &AnyRow) -> Result<Alert> {
 
 /// Inserts an alert unless one with its dedupe key exists; whether it was inserted.
 pub(crate) async fn insert_alert(tx: &mut Tx, tenant: &str, a: &Alert) -> Result<bool> {
-    Ok(!insert_alerts(tx, tenant, std::slice::from_ref(a)).await?.is_empty())
+    Ok(!insert_alerts(tx, tenant, std::slice::from_ref(a))
+        .await?
+        .is_empty())
 }
 
 /// Stores `alerts` (skipping those whose dedupe key exists); the ids stored.

@@ -1,10 +1,11 @@
 //! SQL of the analytics: the funnel counts kept beside every stage change, and the reads of
 //! funnels, leaderboards and forecasts.
 //!
-//! A funnel over whole months reads `funnel_counts`: one row per month, group and stage, with
-//! the stage's dwell histogram packed in it (whole hours), so even a funnel per rep over a year
-//! reads a few thousand rows. The partial months at the ends of a window are counted from the
-//! stage changes themselves, through their index on creation time.
+//! A funnel reads `funnel_counts`: one row per month (or day), group and stage, with the
+//! stage's dwell histogram packed in it (whole hours), so even a funnel per rep over a year
+//! reads a few thousand rows. Whole months come from month rows, the ends of a window from day
+//! rows, and at most half a day at each end from the stage changes themselves, through their
+//! index on creation time (`domain::analytics::split_window`).
 
 use rapport_runtime::{
     Error, Result,
@@ -16,7 +17,9 @@ use sqlx::{AnyConnection, Row};
 
 use super::pipelines::dialect_of;
 use crate::domain::{
-    analytics::{DWELL_BUCKET, Month, add_to_histogram, dwell_bucket, parse_histogram},
+    analytics::{
+        DWELL_BUCKET, Grain, Month, add_to_histogram, day_of, dwell_bucket, parse_histogram,
+    },
     opportunity::StageChange,
 };
 
@@ -31,7 +34,11 @@ pub(crate) async fn count_change(
     change: &StageChange,
     first_entry: bool,
 ) -> Result<()> {
-    let month = Month::of(change.opportunity_create_time).0;
+    let created = change.opportunity_create_time;
+    let periods = [
+        (Grain::Month.as_str(), Month::of(created).0),
+        (Grain::Day.as_str(), day_of(created)),
+    ];
     let views = [
         ("source", "", change.source.as_str()),
         ("team", change.team_id.as_str(), ""),
@@ -42,34 +49,42 @@ pub(crate) async fn count_change(
         ),
         ("rep", change.team_id.as_str(), change.owner_id.as_str()),
     ];
-    // (dim, team, key, stage, reached increment, new histogram or '' to keep it)
-    let mut rows: Vec<(&str, &str, &str, &str, i64, String)> = Vec::with_capacity(8);
+    let cells: Vec<Cell<'_>> = periods
+        .iter()
+        .flat_map(|&(grain, period)| {
+            views
+                .iter()
+                .map(move |&(dim, team, key)| (grain, dim, period, team, key))
+        })
+        .collect();
+    // (cell, stage, reached increment, new histogram or '' to keep it)
+    let mut rows: Vec<(Cell<'_>, &str, i64, String)> = Vec::with_capacity(16);
     if !change.from_stage.is_empty() {
         let from = change.from_stage.as_str();
-        let mut keys: Vec<String> = views
+        let mut keys: Vec<String> = cells
             .iter()
-            .map(|(dim, team, key)| {
+            .map(|(grain, dim, period, team, key)| {
                 format!(
-                    "leads/{tenant}/funnel/{}/{month}/{dim}/{team}/{key}/{from}",
+                    "leads/{tenant}/funnel/{}/{grain}/{dim}/{period}/{team}/{key}/{from}",
                     change.pipeline_id
                 )
             })
             .collect();
         lock_keys(tx, dialect_of(tx), &mut keys).await?;
-        let current = histograms(tx, tenant, &change.pipeline_id, month, from, &views).await?;
+        let current = histograms(tx, tenant, &change.pipeline_id, from, &cells).await?;
         let bucket = dwell_bucket(change.dwell);
-        for (dim, team, key) in views {
+        for cell in &cells {
             let text = current
                 .iter()
-                .find(|(d, t, k, _)| d == dim && t == team && k == key)
-                .map_or("", |(_, _, _, h)| h.as_str());
+                .find(|(c, _)| c == cell)
+                .map_or("", |(_, h)| h.as_str());
             let next = add_to_histogram(text, bucket).map_err(Error::internal)?;
-            rows.push((dim, team, key, from, 0, next));
+            rows.push((*cell, from, 0, next));
         }
     }
     if first_entry {
-        for (dim, team, key) in views {
-            rows.push((dim, team, key, change.to_stage.as_str(), 1, String::new()));
+        for cell in &cells {
+            rows.push((*cell, change.to_stage.as_str(), 1, String::new()));
         }
     }
     if rows.is_empty() {
@@ -80,32 +95,27 @@ pub(crate) async fn count_change(
     rows.sort();
     let values: Vec<String> = (0..rows.len())
         .map(|i| {
-            let b = 4 + i * 6;
-            format!(
-                "($1, $2, ${}, ${}, $3, ${}, ${}, ${}, ${})",
-                b,
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            )
+            let b = 3 + i * 8;
+            let p: Vec<String> = (b..b + 8).map(|n| format!("${n}")).collect();
+            format!("($1, $2, {})", p.join(", "))
         })
         .collect();
     let sql = format!(
-        "INSERT INTO funnel_counts (tenant_id, pipeline_id, dim, team_id, month, dim_key, stage, reached, dwell) \
-         VALUES {} ON CONFLICT (tenant_id, pipeline_id, dim, team_id, month, dim_key, stage) \
+        "INSERT INTO funnel_counts (tenant_id, pipeline_id, grain, dim, period, team_id, dim_key, \
+         stage, reached, dwell) VALUES {} \
+         ON CONFLICT (tenant_id, pipeline_id, grain, dim, period, team_id, dim_key, stage) \
          DO UPDATE SET reached = funnel_counts.reached + excluded.reached, \
          dwell = CASE WHEN excluded.dwell = '' THEN funnel_counts.dwell ELSE excluded.dwell END",
         values.join(", ")
     );
     let mut q = sqlx::query(&sql)
         .bind(tenant)
-        .bind(change.pipeline_id.as_str())
-        .bind(month);
-    for (dim, team, key, stage, reached, dwell) in &rows {
+        .bind(change.pipeline_id.as_str());
+    for ((grain, dim, period, team, key), stage, reached, dwell) in &rows {
         q = q
+            .bind(*grain)
             .bind(*dim)
+            .bind(*period)
             .bind(*team)
             .bind(*key)
             .bind(*stage)
@@ -116,42 +126,62 @@ pub(crate) async fn count_change(
     Ok(())
 }
 
-/// The stored histograms of `stage` in `month` for `views` (dim, team, key).
-async fn histograms(
+/// A row of the counts without its stage: grain, dim, period, team, key.
+type Cell<'a> = (&'a str, &'a str, i64, &'a str, &'a str);
+
+/// The stored histograms of `stage` in `cells`.
+async fn histograms<'c>(
     tx: &mut Tx,
     tenant: &str,
     pipeline: &str,
-    month: i64,
     stage: &str,
-    views: &[(&str, &str, &str)],
-) -> Result<Vec<(String, String, String, String)>> {
-    let conds: Vec<String> = (0..views.len())
+    cells: &[Cell<'c>],
+) -> Result<Vec<(Cell<'c>, String)>> {
+    let conds: Vec<String> = (0..cells.len())
         .map(|i| {
-            let b = 5 + i * 3;
+            let b = 4 + i * 5;
             format!(
-                "(dim = ${b} AND team_id = ${} AND dim_key = ${})",
+                "(grain = ${b} AND dim = ${} AND period = ${} AND team_id = ${} AND dim_key = ${})",
                 b + 1,
-                b + 2
+                b + 2,
+                b + 3,
+                b + 4
             )
         })
         .collect();
     let sql = format!(
-        "SELECT dim, team_id, dim_key, dwell FROM funnel_counts WHERE tenant_id = $1 \
-         AND pipeline_id = $2 AND month = $3 AND stage = $4 AND ({})",
+        "SELECT grain, dim, period, team_id, dim_key, dwell FROM funnel_counts \
+         WHERE tenant_id = $1 AND pipeline_id = $2 AND stage = $3 AND ({})",
         conds.join(" OR ")
     );
-    let mut q = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(pipeline)
-        .bind(month)
-        .bind(stage);
-    for (dim, team, key) in views {
-        q = q.bind(*dim).bind(*team).bind(*key);
+    let mut q = sqlx::query(&sql).bind(tenant).bind(pipeline).bind(stage);
+    for (grain, dim, period, team, key) in cells {
+        q = q
+            .bind(*grain)
+            .bind(*dim)
+            .bind(*period)
+            .bind(*team)
+            .bind(*key);
     }
     let rows = q.fetch_all(&mut **tx).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-        .collect()
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let (grain, dim, period, team, key): (String, String, i64, String, String) = (
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+        );
+        // Back to the caller's cell, so it borrows nothing from the rows.
+        if let Some(cell) = cells
+            .iter()
+            .find(|c| c.0 == grain && c.1 == dim && c.2 == period && c.3 == team && c.4 == key)
+        {
+            out.push((*cell, r.try_get(5)?));
+        }
+    }
+    Ok(out)
 }
 
 /// What a funnel groups by.
@@ -182,13 +212,14 @@ pub(crate) struct Counted {
     pub dwell: Vec<(i64, i64)>,
 }
 
-/// The counts kept for opportunities created in months `[first, end)`: one row per month,
-/// group and stage.
+/// The counts kept at `grain` (month or day) for opportunities created in periods
+/// `[first, end)`: one row per period, group and stage.
 pub(crate) async fn counted(
     conn: &mut AnyConnection,
     tenant: &str,
     q: FunnelQuery<'_>,
-    (first, end): (Month, Month),
+    grain: Grain,
+    (first, end): (i64, i64),
 ) -> Result<Vec<Counted>> {
     // The view that holds exactly the rows wanted, and the column that is the group's key.
     let (dim, key) = match (q.group, q.team) {
@@ -200,18 +231,19 @@ pub(crate) async fn counted(
         (Group::Rep, _) => ("rep", "dim_key"),
     };
     let mut sql = format!(
-        "SELECT {key}, stage, reached, dwell FROM funnel_counts \
-         WHERE tenant_id = $1 AND pipeline_id = $2 AND dim = $3 AND month >= $4 AND month < $5"
+        "SELECT {key}, stage, reached, dwell FROM funnel_counts WHERE tenant_id = $1 \
+         AND pipeline_id = $2 AND grain = $3 AND dim = $4 AND period >= $5 AND period < $6"
     );
     if q.team.is_some() {
-        sql.push_str(" AND team_id = $6");
+        sql.push_str(" AND team_id = $7");
     }
     let mut query = sqlx::query(&sql)
         .bind(tenant)
         .bind(q.pipeline)
+        .bind(grain.as_str())
         .bind(dim)
-        .bind(first.0)
-        .bind(end.0);
+        .bind(first)
+        .bind(end);
     if let Some(team) = q.team {
         query = query.bind(team);
     }
