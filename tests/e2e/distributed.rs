@@ -4,47 +4,11 @@
 use std::time::{Duration, Instant};
 
 use rapport_proto::customers as pb;
-use rapport_testkit::scratch::{ScratchDatabase, clear_redis_prefix_blocking, tag};
 use sqlx::Connection;
 
 use crate::support::*;
 
 const SECRET: &str = "e2e-distributed-secret-e2e-distributed-secret";
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// A PostgreSQL database and a Redis key prefix of the test's own, removed when dropped (also
-/// when the test fails half-way).
-struct Stores {
-    // Held for its Drop, which removes the database.
-    _database: ScratchDatabase,
-    url: String,
-    redis_url: String,
-    prefix: String,
-}
-
-impl Stores {
-    async fn create(admin: &str, redis_url: &str) -> Stores {
-        let database = ScratchDatabase::create(admin, "e2e")
-            .await
-            .expect("a test database");
-        Stores {
-            url: database.url.clone(),
-            _database: database,
-            redis_url: redis_url.to_owned(),
-            prefix: format!("rapport-e2e:{}:", tag()),
-        }
-    }
-}
-
-impl Drop for Stores {
-    fn drop(&mut self) {
-        // The database goes with `self._database`.
-        clear_redis_prefix_blocking(&self.redis_url, &self.prefix);
-    }
-}
 
 async fn redis(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)
@@ -57,8 +21,8 @@ async fn redis(url: &str) -> redis::aio::MultiplexedConnection {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_runs_alone_on_postgres_and_redis() {
     let (Some(pg), Some(redis_url)) = (
-        env("RAPPORT_TEST_POSTGRES_URL"),
-        env("RAPPORT_TEST_REDIS_URL"),
+        env_var("RAPPORT_TEST_POSTGRES_URL"),
+        env_var("RAPPORT_TEST_REDIS_URL"),
     ) else {
         eprintln!(
             "skipped: customers_runs_alone_on_postgres_and_redis (needs RAPPORT_TEST_POSTGRES_URL \
@@ -66,7 +30,7 @@ async fn customers_runs_alone_on_postgres_and_redis() {
         );
         return;
     };
-    let stores = Stores::create(&pg, &redis_url).await;
+    let stores = ScratchStores::create(&pg, &redis_url, "e2e").await;
     let (db, prefix) = (&stores.url, &stores.prefix);
     let data = tempfile::tempdir().expect("temp dir");
 

@@ -4,7 +4,7 @@
 //! request id, so a retry after a failure anywhere creates nothing twice: the customers service
 //! answers a repeated id with the customer it created the first time.
 
-use rapport_proto::{customers as cpb, leads as pb, types as pt};
+use rapport_proto::{customers as cpb, leads as pb};
 use rapport_runtime::{
     Error, Result, auth::Principal, names, peers::Peers, validation::Violations,
 };
@@ -12,7 +12,10 @@ use tonic::{Code, Request};
 use tonic_types::StatusExt;
 
 use super::{
-    convert::lead::{lead_to_proto, parse_money},
+    convert::{
+        lead::lead_to_proto,
+        pipeline::{parse_date, parse_money},
+    },
     support::{
         self, LeadsApi, WORKERS, authorize, begin, check_lead_etag, lead_id, require_live, scope,
     },
@@ -20,7 +23,6 @@ use super::{
 use crate::{
     domain::{
         lead::{Lead, State},
-        opportunity::Money,
         visibility::Scope,
     },
     store::{self, opportunities::NewOpportunity},
@@ -48,14 +50,12 @@ pub(super) async fn convert(
     if msg.opportunity_display_name.chars().count() > 200 {
         v.add("opportunity_display_name", "is longer than 200 characters");
     }
-    let amount = msg
-        .amount
-        .as_ref()
-        .and_then(|m| parse_money(m, "amount", &mut v));
-    let close = msg
-        .expected_close_date
-        .as_ref()
-        .and_then(|d| date(d, &mut v));
+    let amount = parse_money(msg.amount.as_ref(), "amount", &mut v);
+    let close = parse_date(
+        msg.expected_close_date.as_ref(),
+        "expected_close_date",
+        &mut v,
+    );
     if msg.request_id.trim().is_empty() {
         v.add(
             "request_id",
@@ -91,21 +91,12 @@ pub(super) async fn convert(
     } else {
         msg.opportunity_display_name.trim().to_owned()
     };
-    let budget = lead.input.needs.budget.as_ref().map(|b| Money {
-        currency_code: b.currency_code.clone(),
-        minor_units: b.minor_units,
-    });
     let new = NewOpportunity {
         display_name,
         lead_id: Some(lead.id),
         customer: customer.clone(),
         pipeline_id: pipeline,
-        amount: amount
-            .map(|b| Money {
-                currency_code: b.currency_code,
-                minor_units: b.minor_units,
-            })
-            .or(budget),
+        amount: amount.or_else(|| lead.input.needs.budget.clone()),
         expected_close_date: close,
         owner_id: lead.owner_id.clone(),
         team_id: lead.team_id.clone(),
@@ -303,21 +294,5 @@ async fn ensure_customer(
             s.code(),
             s.message()
         ))),
-    }
-}
-
-fn date(d: &pt::Date, v: &mut Violations) -> Option<time::Date> {
-    let month = u8::try_from(d.month)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok());
-    let day = u8::try_from(d.day).ok();
-    match (month, day) {
-        (Some(m), Some(day)) => time::Date::from_calendar_date(d.year, m, day)
-            .map_err(|_| v.add("expected_close_date", "is not a valid date"))
-            .ok(),
-        _ => {
-            v.add("expected_close_date", "is not a valid date");
-            None
-        }
     }
 }

@@ -1,6 +1,8 @@
 //! Leads (LE1): what a lead is, the rules of its states and of its score (LE10).
 
 use rapport_runtime::{clock::Micros, names};
+
+pub use super::opportunity::Money;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -133,16 +135,9 @@ pub struct Needs {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget: Option<Budget>,
+    pub budget: Option<Money>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub timeline: String,
-}
-
-/// A budget in minor units of a currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Budget {
-    pub currency_code: String,
-    pub minor_units: i64,
 }
 
 /// Who brought a lead in.

@@ -53,8 +53,9 @@ impl State {
     }
 }
 
-/// An amount of money in minor units of an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An amount of money in minor units of an ISO 4217 currency (an opportunity's amount, a
+/// lead's budget).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Money {
     /// Three upper-case letters.
     pub currency_code: String,

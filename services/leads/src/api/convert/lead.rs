@@ -1,6 +1,6 @@
 //! Leads, assignments and lead settings: proto <-> domain.
 
-use rapport_proto::{leads as pb, types as pt};
+use rapport_proto::leads as pb;
 use rapport_runtime::{
     clock::{Micros, to_timestamp},
     contact::{normalize_email, normalize_phone},
@@ -11,7 +11,7 @@ use rapport_runtime::{
 use crate::{
     domain::{
         assignment_kind as kind,
-        lead::{Attribution, Budget, Intent, Lead, LeadInput, Needs, Source, State},
+        lead::{Attribution, Intent, Lead, LeadInput, Needs, Source, State},
     },
     store::leads::AssignmentRow,
 };
@@ -154,35 +154,13 @@ fn parse_needs(n: Option<&pb::Needs>, v: &mut Violations) -> Needs {
     }
     check_len(v, "needs.description", &n.description, MAX_DESCRIPTION);
     check_len(v, "needs.timeline", &n.timeline, MAX_SHORT);
-    let budget = n
-        .budget
-        .as_ref()
-        .and_then(|b| parse_money(b, "needs.budget", v));
+    let budget = super::pipeline::parse_money(n.budget.as_ref(), "needs.budget", v);
     Needs {
         product_lines,
         description: n.description.trim().to_owned(),
         budget,
         timeline: n.timeline.trim().to_owned(),
     }
-}
-
-/// A money amount: ISO 4217 code and non-negative minor units.
-pub fn parse_money(m: &pt::Money, field: &str, v: &mut Violations) -> Option<Budget> {
-    let code_ok =
-        m.currency_code.len() == 3 && m.currency_code.bytes().all(|b| b.is_ascii_uppercase());
-    if !code_ok {
-        v.add(
-            format!("{field}.currency_code"),
-            "must be an ISO 4217 code such as \"CNY\"",
-        );
-    }
-    if m.minor_units < 0 {
-        v.add(format!("{field}.minor_units"), "must not be negative");
-    }
-    (code_ok && m.minor_units >= 0).then(|| Budget {
-        currency_code: m.currency_code.clone(),
-        minor_units: m.minor_units,
-    })
 }
 
 /// The state a caller asks for in UpdateLead.
@@ -274,10 +252,7 @@ pub fn lead_to_proto(l: &Lead) -> pb::Lead {
         needs: Some(pb::Needs {
             product_lines: i.needs.product_lines.clone(),
             description: i.needs.description.clone(),
-            budget: i.needs.budget.as_ref().map(|b| pt::Money {
-                currency_code: b.currency_code.clone(),
-                minor_units: b.minor_units,
-            }),
+            budget: i.needs.budget.as_ref().map(super::pipeline::money_to_proto),
             timeline: i.needs.timeline.clone(),
         }),
         region: i.region.clone(),

@@ -190,7 +190,7 @@ pub(crate) fn parse_money(m: Option<&pt::Money>, field: &str, v: &mut Violations
     })
 }
 
-fn money_to_proto(m: &Money) -> pt::Money {
+pub(crate) fn money_to_proto(m: &Money) -> pt::Money {
     pt::Money {
         currency_code: m.currency_code.clone(),
         minor_units: m.minor_units,
