@@ -555,9 +555,12 @@ fn take(v: &Mutex<Vec<String>>) -> Vec<String> {
 /// Events in the server database's outbox not yet handed to the bus.
 async fn outbox_backlog(url: &str) -> Result<i64> {
     let mut conn = sqlx::AnyConnection::connect(url).await?;
-    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM customers.outbox")
-        .fetch_one(&mut conn)
-        .await?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT CAST(coalesce(sum(CASE WHEN events = 0 THEN 1 ELSE events END), 0) AS BIGINT) \
+         FROM customers.outbox",
+    )
+    .fetch_one(&mut conn)
+    .await?;
     let _ = conn.close().await;
     Ok(n)
 }

@@ -52,6 +52,10 @@ impl fmt::Debug for Cache {
     }
 }
 
+/// How long a tenant's settings stay cached: short, so a replica whose invalidation was lost
+/// (a cache outage) converges quickly.
+pub const SETTINGS_TTL: Duration = Duration::from_secs(30);
+
 /// The key of a cached resource: `{service}:{tenant}:{kind}:{id}`.
 ///
 /// `%` and `:` inside the parts are escaped so two different (tenant, id) pairs can never
@@ -163,6 +167,28 @@ impl Cache {
             }
             Backend::Disabled => {}
         }
+    }
+
+    /// `key`'s value, read through the cache: the cached JSON when there is one, otherwise what
+    /// `load` returns, cached for `ttl`. A value that does not decode counts as a miss, so a
+    /// changed shape after an upgrade heals itself.
+    pub async fn read_through<T, F>(&self, key: &str, ttl: Duration, load: F) -> Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: std::future::Future<Output = Result<T>>,
+    {
+        if let Some(v) = self
+            .get(key)
+            .await
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            return Ok(v);
+        }
+        let v = load.await?;
+        if let Ok(bytes) = serde_json::to_vec(&v) {
+            self.set(key, &bytes, ttl).await;
+        }
+        Ok(v)
     }
 
     /// Removes `key`.

@@ -11,9 +11,13 @@ use crate::{
     auth::Principal,
     clock::Micros,
     context::ServiceContext,
-    events::{NewEvent, append_many},
-    storage::{Idempotency, Tx},
+    events::{NewEvent, outbox},
+    storage::{Idempotency, Statement, Tx, execute_all},
 };
+
+/// Deferred bind values that make a write run its deferred statements before the commit, so
+/// a write of thousands of rows does not hold them all.
+const FLUSH_BINDS: usize = 20_000;
 
 /// Where a service's events come from: its stream and the prefix of its proto package.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +55,8 @@ pub struct Write {
     source: EventSource,
     events: Vec<Pending>,
     stale: Vec<String>,
+    deferred: Vec<Statement>,
+    deferred_binds: usize,
 }
 
 impl ServiceContext {
@@ -78,6 +84,8 @@ impl ServiceContext {
             source,
             events: Vec::new(),
             stale: Vec::new(),
+            deferred: Vec::new(),
+            deferred_binds: 0,
         })))
     }
 }
@@ -140,6 +148,22 @@ impl Write {
         });
     }
 
+    /// Runs `stmt` later in this write, at the latest with the commit: on PostgreSQL the
+    /// deferred statements and the events travel in one round trip. For statements whose result
+    /// the write does not need and does not read back (rewriting a row it holds, appending
+    /// history); no two deferred statements may touch the same row, and nothing run directly
+    /// afterwards may touch a row a deferred statement touches.
+    pub async fn defer(&mut self, stmt: Statement) -> Result<()> {
+        self.deferred_binds += stmt.binds();
+        self.deferred.push(stmt);
+        if self.deferred_binds >= FLUSH_BINDS {
+            let stmts = std::mem::take(&mut self.deferred);
+            self.deferred_binds = 0;
+            execute_all(&mut self.tx, self.ctx.db.dialect(), &stmts).await?;
+        }
+        Ok(())
+    }
+
     /// Marks a cache entry stale: it is dropped once the write commits.
     pub fn invalidate(&mut self, key: String) {
         self.stale.push(key);
@@ -173,9 +197,9 @@ impl Write {
             })
             .collect();
         let any_events = !events.is_empty();
-        if any_events {
-            append_many(&mut self.tx, events, now).await?;
-        }
+        let mut stmts = std::mem::take(&mut self.deferred);
+        stmts.extend(outbox::statements(events, now).1);
+        execute_all(&mut self.tx, self.ctx.db.dialect(), &stmts).await?;
         self.tx.commit().await?;
         if !self.stale.is_empty() {
             self.ctx.cache.delete_many(&self.stale).await;

@@ -8,12 +8,12 @@
 
 mod bus;
 mod consumer;
-mod outbox;
+pub(crate) mod outbox;
 mod relay;
 
 pub use bus::{Bus, Delivery, Subscription};
 pub use consumer::{EventHandler, apply_once, run_handler};
-pub use outbox::{NewEvent, append, append_many};
+pub use outbox::{NewEvent, append, append_many, unpack};
 pub use relay::{Relay, RelayHandle};
 
 /// The envelope type, re-exported for handlers.

@@ -3,7 +3,11 @@
 use prost::Message;
 use rapport_proto::event::Event;
 
-use crate::{Result, clock::Micros, storage::Tx};
+use crate::{
+    Result,
+    clock::Micros,
+    storage::{Statement, Tx},
+};
 
 /// An event about to be appended.
 #[derive(Debug, Clone)]
@@ -31,54 +35,101 @@ pub async fn append(tx: &mut Tx, event: NewEvent<'_>, now: Micros) -> Result<Str
     Ok(ids.pop().unwrap_or_default())
 }
 
+/// Events per outbox row: bounds the relay's memory (a batch of rows holds at most this many
+/// events per row) while a bulk write still costs one row per few hundred events.
+const EVENTS_PER_ROW: usize = 256;
 /// Rows per multi-row INSERT into the outbox.
-const CHUNK: usize = 500;
+const ROWS_PER_INSERT: usize = 100;
 
-/// Appends several events in as few statements as possible (bulk imports emit one per row).
-/// Returns their ids, in order.
+/// Appends several events in as few rows and statements as possible: the events of one stream
+/// share a row, as length-delimited envelopes, so a write that emits thousands of events (a
+/// bulk import, a reclaim sweep) adds a handful of rows for the relay to publish and delete.
+/// Returns the event ids, in order.
 pub async fn append_many(
     tx: &mut Tx,
     events: Vec<NewEvent<'_>>,
     now: Micros,
 ) -> Result<Vec<String>> {
-    let traceparent = crate::telemetry::current_traceparent().unwrap_or_default();
-    let mut ids = Vec::with_capacity(events.len());
-    let mut rows = Vec::with_capacity(events.len());
-    for event in events {
-        let (id, stream, bytes) = envelope(event, now, &traceparent);
-        ids.push(id.clone());
-        rows.push((id, stream, bytes));
-    }
-    for chunk in rows.chunks(CHUNK) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "(${}, ${}, ${}, ${})",
-                    i * 4 + 1,
-                    i * 4 + 2,
-                    i * 4 + 3,
-                    i * 4 + 4
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO outbox (id, stream, payload, create_time) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, stream, bytes) in chunk {
-            q = q
-                .bind(id.as_str())
-                .bind(stream.as_str())
-                .bind(bytes.as_slice())
-                .bind(now);
-        }
-        q.execute(&mut **tx).await?;
+    let (ids, stmts) = statements(events, now);
+    for s in &stmts {
+        s.execute(tx).await?;
     }
     Ok(ids)
 }
 
-fn envelope(event: NewEvent<'_>, now: Micros, traceparent: &str) -> (String, String, Vec<u8>) {
+/// The statements that append `events` (see [`append_many`]), for a caller that runs them
+/// with others; and the event ids, in order.
+pub fn statements(events: Vec<NewEvent<'_>>, now: Micros) -> (Vec<String>, Vec<Statement>) {
+    let traceparent = crate::telemetry::current_traceparent().unwrap_or_default();
+    let mut ids = Vec::with_capacity(events.len());
+    // (first event id, stream, payload, event count)
+    let mut rows: Vec<(String, &str, Vec<u8>, i64)> = Vec::new();
+    for event in events {
+        let stream = event.stream;
+        let (id, bytes) = envelope(event, now, &traceparent);
+        match rows.last_mut() {
+            Some(row) if row.1 == stream && (row.3 as usize) < EVENTS_PER_ROW => {
+                row.2.extend_from_slice(&bytes);
+                row.3 += 1;
+            }
+            _ => rows.push((id.clone(), stream, bytes, 1)),
+        }
+        ids.push(id);
+    }
+    let mut stmts = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let n = i * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5
+                )
+            })
+            .collect();
+        let mut s = Statement::new(format!(
+            "INSERT INTO outbox (id, stream, payload, create_time, events) VALUES {}",
+            values.join(", ")
+        ));
+        for (id, stream, bytes, count) in chunk {
+            s = s.bind(id).bind(stream).bind(bytes).bind(now).bind(count);
+        }
+        stmts.push(s);
+    }
+    (ids, stmts)
+}
+
+/// The encoded events of an outbox row holding `events` of them (see [`append_many`]).
+pub fn unpack(payload: &[u8], events: i64) -> Result<Vec<&[u8]>> {
+    if events == 0 {
+        return Ok(vec![payload]);
+    }
+    let mut out = Vec::with_capacity(usize::try_from(events).unwrap_or_default());
+    let mut rest = payload;
+    while !rest.is_empty() {
+        let len = prost::encoding::decode_varint(&mut rest)
+            .map_err(|e| crate::Error::internal(format!("corrupt outbox row: {e}")))?;
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if len > rest.len() {
+            return Err(crate::Error::internal(
+                "corrupt outbox row: truncated event",
+            ));
+        }
+        let (event, tail) = rest.split_at(len);
+        out.push(event);
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// The event's id and its envelope, length-delimited.
+fn envelope(event: NewEvent<'_>, now: Micros, traceparent: &str) -> (String, Vec<u8>) {
     let id = uuid::Uuid::now_v7().to_string();
     let envelope = Event {
         id: id.clone(),
@@ -94,5 +145,5 @@ fn envelope(event: NewEvent<'_>, now: Micros, traceparent: &str) -> (String, Str
             value: event.payload,
         }),
     };
-    (id, event.stream.to_owned(), envelope.encode_to_vec())
+    (id, envelope.encode_length_delimited_to_vec())
 }

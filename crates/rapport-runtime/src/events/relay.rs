@@ -8,10 +8,10 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::Notify, task::JoinHandle};
 
-use super::Bus;
+use super::{Bus, outbox::unpack};
 use crate::{Result, storage::Db};
 
-/// Rows published per transaction.
+/// Outbox rows published per transaction (each holds up to a few hundred events).
 const BATCH: i64 = 256;
 /// How often the relay looks for rows when nobody told it about new ones.
 const POLL: Duration = Duration::from_millis(500);
@@ -69,10 +69,11 @@ impl Relay {
     pub async fn publish_batch_with(&self, between: impl FnOnce() -> Result<()>) -> Result<usize> {
         let mut tx = self.db.begin().await?;
         let sql = format!(
-            "SELECT seq, stream, payload FROM outbox ORDER BY seq LIMIT {BATCH}{}",
+            "SELECT seq, stream, payload, events FROM outbox ORDER BY seq LIMIT {BATCH}{}",
             self.db.dialect().for_update_skip_locked()
         );
-        let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(&sql).fetch_all(&mut *tx).await?;
+        let rows: Vec<(i64, String, Vec<u8>, i64)> =
+            sqlx::query_as(&sql).fetch_all(&mut *tx).await?;
         if rows.is_empty() {
             tx.rollback().await?;
             return Ok(0);
@@ -85,7 +86,10 @@ impl Relay {
                 .iter()
                 .position(|r| r.1 != stream)
                 .map_or(rows.len(), |n| start + n);
-            let payloads: Vec<&[u8]> = rows[start..end].iter().map(|r| r.2.as_slice()).collect();
+            let mut payloads: Vec<&[u8]> = Vec::new();
+            for r in &rows[start..end] {
+                payloads.extend(unpack(&r.2, r.3)?);
+            }
             self.bus.publish(&stream, &payloads).await?;
             start = end;
         }

@@ -35,6 +35,12 @@ const INBOX: Migration = Migration {
     sql: include_str!("../../migrations/0002_runtime_inbox.sql"),
 };
 
+const OUTBOX_BATCHES: Migration = Migration {
+    version: 3,
+    description: "outbox rows carry batches of events",
+    sql: include_str!("../../migrations/0003_outbox_batches.sql"),
+};
+
 const RUNTIME_POSTGRES: &[Migration] = &[
     Migration {
         version: 1,
@@ -42,6 +48,7 @@ const RUNTIME_POSTGRES: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0001_runtime.sql"),
     },
     INBOX,
+    OUTBOX_BATCHES,
 ];
 
 const RUNTIME_SQLITE: &[Migration] = &[
@@ -51,6 +58,7 @@ const RUNTIME_SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0001_runtime.sql"),
     },
     INBOX,
+    OUTBOX_BATCHES,
 ];
 
 pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {

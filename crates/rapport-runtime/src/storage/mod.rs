@@ -4,6 +4,7 @@
 
 mod idempotency;
 mod migrate;
+mod statement;
 
 use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
@@ -14,6 +15,7 @@ use sqlx::{
 
 pub use idempotency::Idempotency;
 pub use migrate::{Migration, Migrations};
+pub use statement::{Statement, execute_all};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

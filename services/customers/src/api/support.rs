@@ -31,8 +31,6 @@ pub const EVENTS: EventSource = EventSource {
     package: "rapport.customers.v1.",
 };
 const CUSTOMER_TTL: Duration = Duration::from_secs(300);
-// Short, so a replica whose invalidation was lost (cache outage) converges quickly.
-const SETTINGS_TTL: Duration = Duration::from_secs(30);
 
 /// Roles that may read customers.
 pub const READERS: &[Role] = &[
@@ -146,22 +144,14 @@ impl CustomersApi {
 
     /// The tenant's settings, through the cache (every create and import reads them).
     pub async fn settings(&self, tenant: &str) -> Result<Settings> {
-        let key = Self::settings_key(tenant);
-        if let Some(s) = self
-            .ctx
+        let load = async {
+            let mut conn = self.db().pool().acquire().await?;
+            store::get_settings(&mut conn, tenant).await
+        };
+        self.ctx
             .cache
-            .get(&key)
+            .read_through(&Self::settings_key(tenant), cache::SETTINGS_TTL, load)
             .await
-            .and_then(|b| serde_json::from_slice(&b).ok())
-        {
-            return Ok(s);
-        }
-        let mut conn = self.db().pool().acquire().await?;
-        let settings = store::get_settings(&mut conn, tenant).await?;
-        if let Ok(bytes) = serde_json::to_vec(&settings) {
-            self.ctx.cache.set(&key, &bytes, SETTINGS_TTL).await;
-        }
-        Ok(settings)
     }
 
     /// The cache key of the tenant's settings.

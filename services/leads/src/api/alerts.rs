@@ -41,6 +41,23 @@ pub(crate) async fn raise_alert(
     Ok(Some(raised))
 }
 
+/// Raises `alert`, whose dedupe key is new by construction (it names a fresh row), in `w`: its
+/// insert is deferred to the commit and its event emitted.
+pub(crate) async fn raise_fresh_alert(w: &mut Write, tenant: &str, alert: &NewAlert) -> Result<()> {
+    let raised = alert.raised(Uuid::now_v7(), w.now());
+    w.defer(store::alerts::fresh_alert_statement(tenant, &raised))
+        .await?;
+    w.emit(
+        "alert.raised",
+        raised.name(),
+        "AlertRaised",
+        &pb::AlertRaised {
+            alert: Some(alert_to_proto(&raised)),
+        },
+    );
+    Ok(())
+}
+
 pub(super) async fn list(
     api: &LeadsApi,
     req: Request<pb::ListAlertsRequest>,

@@ -77,6 +77,7 @@ pub(super) async fn update(
         return Err(Error::stale_etag(SETTINGS_NAME));
     }
     let out = settings_to_proto(&next);
+    w.invalidate(super::support::settings_key(&p.tenant_id));
     w.emit(
         "settings.updated",
         SETTINGS_NAME.to_owned(),

@@ -72,8 +72,13 @@ async fn move_lead(
     lead.team_id = m.team.to_owned();
     lead.assign_time = (!m.to.is_empty()).then_some(now);
     lead.touch(now);
-    store::leads::update_lead(w.tx(), tenant, lead).await?;
-    store::leads::insert_assignments(w.tx(), tenant, std::slice::from_ref(&row)).await?;
+    // Deferred: on PostgreSQL the lead, its history, the alert and the events reach the
+    // database in one round trip at commit.
+    w.defer(store::leads::update_lead_statement(tenant, lead))
+        .await?;
+    for s in store::leads::assignment_statements(tenant, std::slice::from_ref(&row)) {
+        w.defer(s).await?;
+    }
     let event = if m.kind == kind::RECLAIM {
         "lead.reclaimed"
     } else if m.to.is_empty() {
@@ -91,10 +96,11 @@ async fn move_lead(
         },
     );
     if !m.to.is_empty() {
-        raise(
+        // The dedupe key names the new assignment row, so it is always fresh.
+        super::alerts::raise_fresh_alert(
             w,
             tenant,
-            NewAlert {
+            &NewAlert {
                 recipient_id: m.to.to_owned(),
                 team_id: m.team.to_owned(),
                 kind: AlertKind::Assigned,
@@ -454,14 +460,13 @@ pub(crate) async fn assign_by_strategy(
     let dialect = api.db().dialect();
     let (rep, rep_team, kind, reason) = if let Some(order) = assign::sql_order(chosen) {
         // Counter-only strategies pick the rep in SQL, in the statement that takes its place.
-        let census = store::assign::census(w.tx(), &tenant, pick.team).await?;
         let taken =
             store::assign::take_rep_in_order(w.tx(), dialect, &tenant, pick, order, now).await?;
-        let Some((rep, rep_team)) = taken else {
+        let Some(t) = taken else {
             return Ok(None);
         };
-        let reason = assign::sql_reason(chosen, census, &rep);
-        (rep, rep_team, kind_of(Kind::Strategy(chosen)), reason)
+        let reason = assign::sql_reason(chosen, t.census, &t.rep);
+        (t.rep, t.team, kind_of(Kind::Strategy(chosen)), reason)
     } else {
         let mut reps = store::assign::rep_loads(w.tx(), &tenant).await?;
         reps.retain(|r| Some(r.id.as_str()) != pick.exclude);

@@ -4,6 +4,7 @@
 //! only leads still due are moved, so each is reclaimed once; alerts carry dedupe keys. What is
 //! due is derived from stored times, so nothing is missed across restarts.
 
+use futures::{StreamExt, TryStreamExt};
 use rapport_proto::leads as pb;
 use rapport_runtime::{
     Result,
@@ -32,6 +33,8 @@ use crate::{
 
 /// Leads moved per transaction.
 const BATCH: usize = 2000;
+/// Transactions of one sweep in flight at once.
+const SWEEPERS: usize = 2;
 /// Who the sweep acts as.
 const ACTOR: &str = "system";
 
@@ -126,119 +129,129 @@ async fn take_back(
         let mut conn = api.db().pool().acquire().await?;
         store::reclaim::due_ids(&mut conn, tenant, rule, cutoff).await?
     };
-    let mut n = 0;
+    // Batches returning leads to the pool touch disjoint leads, so two run at once and the
+    // database works on both cores. Reassigning batches also take reps' places, and two of them
+    // could each wait for the other's reps: those run one at a time.
+    let sweepers = if rule.action == ReclaimAction::Reassign {
+        1
+    } else {
+        SWEEPERS
+    };
+    // Built in a loop, not by a closure over the chunks, to keep the future's lifetimes simple
+    // for the compiler.
+    let mut batches = Vec::new();
     for chunk in ids.chunks(BATCH) {
-        let mut w = api.ctx.write(&system(tenant), EVENTS).await?;
-        let leads =
-            store::reclaim::lock_due(w.tx(), api.db().dialect(), tenant, rule, cutoff, chunk)
-                .await?;
-        if leads.is_empty() {
-            continue;
-        }
-        // Owners give their places back, and may not claim these leads again for a while.
-        let mut per_owner: std::collections::BTreeMap<&str, i64> = Default::default();
-        for l in leads.iter().filter(|l| l.counts_against_capacity()) {
-            *per_owner.entry(&l.owner_id).or_default() += 1;
-        }
-        let per_owner: Vec<(&str, i64)> = per_owner.into_iter().collect();
-        store::assign::give_back_many(w.tx(), tenant, &per_owner).await?;
-        let cooldowns: Vec<(Uuid, String)> =
-            leads.iter().map(|l| (l.id, l.owner_id.clone())).collect();
-        store::leads::set_cooldowns(w.tx(), tenant, &cooldowns, now + settings.claim_cooldown)
-            .await?;
-        let reason = format!(
-            "reclaimed: broke the follow-up rule \"{}\"",
-            rule.display_name
+        batches.push(take_back_batch(
+            api, tenant, settings, rule, cutoff, chunk, now,
+        ));
+    }
+    let counts: Vec<usize> = futures::stream::iter(batches)
+        .buffer_unordered(sweepers)
+        .try_collect()
+        .await?;
+    Ok(counts.into_iter().sum())
+}
+
+/// Takes back those of `ids` still due, in one transaction: the leads go to their pool in one
+/// statement, their owners get their places back and a cool-down, and the history, alerts and
+/// events are written in bulk. A reassigning rule then hands each lead on from the pool.
+async fn take_back_batch(
+    api: &LeadsApi,
+    tenant: &str,
+    settings: &Settings,
+    rule: &FollowUpRule,
+    cutoff: Micros,
+    ids: &[Uuid],
+    now: Micros,
+) -> Result<usize> {
+    let mut w = api.ctx.write(&system(tenant), EVENTS).await?;
+    let read = store::reclaim::due_among(w.tx(), tenant, rule, cutoff, ids).await?;
+    let due: Vec<Uuid> = read.iter().map(|l| l.id).collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let taken = store::reclaim::take_back(w.tx(), tenant, rule, cutoff, &due, now).await?;
+    let taken: std::collections::HashSet<Uuid> = taken.into_iter().collect();
+    let leads: Vec<Lead> = read.into_iter().filter(|l| taken.contains(&l.id)).collect();
+    // Former owners may not claim these leads again for a while.
+    let cooldowns: Vec<(Uuid, String)> = leads.iter().map(|l| (l.id, l.owner_id.clone())).collect();
+    store::leads::set_cooldowns(w.tx(), tenant, &cooldowns, now + settings.claim_cooldown).await?;
+    let reason = format!(
+        "reclaimed: broke the follow-up rule \"{}\"",
+        rule.display_name
+    );
+    let rows: Vec<AssignmentRow> = leads
+        .iter()
+        .map(|l| AssignmentRow {
+            id: Uuid::now_v7(),
+            lead_id: l.id,
+            rep_id: String::new(),
+            previous_owner_id: l.owner_id.clone(),
+            kind: kind::RECLAIM,
+            reason: reason.clone(),
+            actor: ACTOR.to_owned(),
+            create_time: now,
+        })
+        .collect();
+    store::leads::insert_assignments(w.tx(), tenant, &rows).await?;
+    for row in &rows {
+        let name = crate::domain::lead::lead_name(row.lead_id);
+        w.emit(
+            "lead.reclaimed",
+            name.clone(),
+            "LeadAssigned",
+            &pb::LeadAssigned {
+                lead: name,
+                assignment: Some(assignment_to_proto(row)),
+            },
         );
-        let mut to_pool = Vec::new();
-        let mut rows = Vec::new();
-        let mut alerts = Vec::new();
+    }
+    let alerts: Vec<Alert> = leads
+        .iter()
+        .map(|l| reclaimed_alert(l, &reason, now))
+        .collect();
+    let stored = store::alerts::insert_alerts(w.tx(), tenant, &alerts).await?;
+    for a in alerts.iter().filter(|a| stored.contains(&a.id.to_string())) {
+        w.emit(
+            "alert.raised",
+            a.name(),
+            "AlertRaised",
+            &pb::AlertRaised {
+                alert: Some(alert_to_proto(a)),
+            },
+        );
+    }
+    // Owners get their places back last: the reps' rows are shared by every batch, so they
+    // are held for the shortest time.
+    let mut per_owner: std::collections::BTreeMap<String, i64> = Default::default();
+    for l in leads.iter().filter(|l| l.counts_against_capacity()) {
+        *per_owner.entry(l.owner_id.clone()).or_default() += 1;
+    }
+    if rule.action == ReclaimAction::Reassign {
         for mut lead in leads {
-            let former = (
-                lead.owner_id.clone(),
-                lead.team_id.clone(),
-                lead.assign_time.unwrap_or_default(),
-            );
-            if rule.action == ReclaimAction::Reassign {
-                lead.owner_id.clear();
-                lead.team_id.clear();
-                if let Some(row) = assign_by_strategy(
-                    api,
-                    &mut w,
-                    ACTOR,
-                    settings,
-                    &mut lead,
-                    Pick {
-                        exclude: Some(&former.0),
-                        ..Pick::default()
-                    },
-                    now,
-                )
-                .await?
-                {
-                    alerts.push(reclaimed_alert(&lead, &former, &row.reason, now));
-                    n += 1;
-                    continue;
-                }
-            }
-            rows.push(AssignmentRow {
-                id: Uuid::now_v7(),
-                lead_id: lead.id,
-                rep_id: String::new(),
-                previous_owner_id: former.0.clone(),
-                kind: kind::RECLAIM,
-                reason: reason.clone(),
-                actor: ACTOR.to_owned(),
-                create_time: now,
-            });
-            lead.owner_id.clear();
+            let former = std::mem::take(&mut lead.owner_id);
             lead.team_id.clear();
             lead.assign_time = None;
             lead.touch(now);
-            alerts.push(reclaimed_alert(&lead, &former, &reason, now));
-            to_pool.push(lead.id);
-            n += 1;
+            let pick = Pick {
+                exclude: Some(&former),
+                ..Pick::default()
+            };
+            assign_by_strategy(api, &mut w, ACTOR, settings, &mut lead, pick, now).await?;
         }
-        store::reclaim::return_to_pool(w.tx(), tenant, &to_pool, now).await?;
-        store::leads::insert_assignments(w.tx(), tenant, &rows).await?;
-        for row in &rows {
-            let name = crate::domain::lead::lead_name(row.lead_id);
-            w.emit(
-                "lead.reclaimed",
-                name.clone(),
-                "LeadAssigned",
-                &pb::LeadAssigned {
-                    lead: name,
-                    assignment: Some(assignment_to_proto(row)),
-                },
-            );
-        }
-        let stored = store::alerts::insert_alerts(w.tx(), tenant, &alerts).await?;
-        for a in alerts.iter().filter(|a| stored.contains(&a.id.to_string())) {
-            w.emit(
-                "alert.raised",
-                a.name(),
-                "AlertRaised",
-                &pb::AlertRaised {
-                    alert: Some(alert_to_proto(a)),
-                },
-            );
-        }
-        w.commit(()).await?;
     }
+    let per_owner: Vec<(&str, i64)> = per_owner.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+    store::assign::give_back_many(w.tx(), tenant, &per_owner).await?;
+    let n = taken.len();
+    w.commit(()).await?;
     Ok(n)
 }
 
-/// The alert telling the former owner (id, team, assignment time) the lead was taken back.
-fn reclaimed_alert(
-    lead: &Lead,
-    former: &(String, String, Micros),
-    reason: &str,
-    now: Micros,
-) -> Alert {
+/// The alert telling `lead`'s (former) owner the lead was taken back.
+fn reclaimed_alert(lead: &Lead, reason: &str, now: Micros) -> Alert {
     NewAlert {
-        recipient_id: former.0.clone(),
-        team_id: former.1.clone(),
+        recipient_id: lead.owner_id.clone(),
+        team_id: lead.team_id.clone(),
         kind: AlertKind::Reclaimed,
         subject: lead.resource_name(),
         message: format!(
@@ -246,7 +259,11 @@ fn reclaimed_alert(
             lead.input.display_name
         ),
         due_time: None,
-        dedupe_key: format!("reclaimed:{}:{}", lead.id, former.2),
+        dedupe_key: format!(
+            "reclaimed:{}:{}",
+            lead.id,
+            lead.assign_time.unwrap_or_default()
+        ),
     }
     .raised(Uuid::now_v7(), now)
 }

@@ -162,16 +162,18 @@ mod tests {
 
     /// `alert.raised` events in the outbox (no relay runs here), per tenant.
     async fn events(api: &LeadsApi) -> HashMap<String, usize> {
-        let rows = sqlx::query("SELECT payload FROM outbox")
+        let rows = sqlx::query("SELECT payload, events FROM outbox")
             .fetch_all(api.db().pool())
             .await
             .expect("outbox");
         let mut out = HashMap::new();
         for r in rows {
             let bytes: Vec<u8> = r.get(0);
-            let e = rapport_proto::event::Event::decode(bytes.as_slice()).expect("event");
-            if e.r#type == "rapport.leads.v1.alert.raised" {
-                *out.entry(e.tenant).or_insert(0) += 1;
+            for event in rapport_runtime::events::unpack(&bytes, r.get(1)).expect("row") {
+                let e = rapport_proto::event::Event::decode(event).expect("event");
+                if e.r#type == "rapport.leads.v1.alert.raised" {
+                    *out.entry(e.tenant).or_insert(0) += 1;
+                }
             }
         }
         out

@@ -4,6 +4,7 @@
 use rapport_runtime::{
     Error, Result,
     auth::{Principal, Role},
+    cache,
     clock::Micros,
     context::ServiceContext,
     names,
@@ -122,8 +123,14 @@ pub(crate) use begin;
 impl LeadsApi {
     /// The tenant's lead settings.
     pub async fn settings(&self, tenant: &str) -> Result<crate::domain::settings::Settings> {
-        let mut conn = self.db().pool().acquire().await?;
-        crate::store::settings::get_settings(&mut conn, tenant).await
+        let load = async {
+            let mut conn = self.db().pool().acquire().await?;
+            crate::store::settings::get_settings(&mut conn, tenant).await
+        };
+        self.ctx
+            .cache
+            .read_through(&settings_key(tenant), cache::SETTINGS_TTL, load)
+            .await
     }
 
     /// A lead the caller may see (also a soft-deleted one); NOT_FOUND otherwise, also for
@@ -143,6 +150,11 @@ impl LeadsApi {
             .filter(|l| scope(p).sees_lead(&l.owner_id, &l.team_id))
             .ok_or_else(|| Error::not_found(lead_name(id)))
     }
+}
+
+/// The cache key of the tenant's lead settings.
+pub fn settings_key(tenant: &str) -> String {
+    cache::key(EVENTS.stream, tenant, "settings", "settings")
 }
 
 /// The id of a `leads/{lead}` name given in `field`.

@@ -114,9 +114,11 @@ pub struct Settings {
     pub claim_cooldown: Micros,
     pub low_intent_below: i64,
     pub high_intent_from: i64,
-    #[serde(skip)]
+    // The store keeps these two in their own columns and overrides the document's copy on
+    // read; serialized all the same so the cached settings carry them.
+    #[serde(default)]
     pub update_time: Micros,
-    #[serde(skip)]
+    #[serde(default)]
     pub version: i64,
 }
 

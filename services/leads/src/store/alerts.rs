@@ -3,7 +3,7 @@
 use rapport_runtime::{
     Error, Result,
     query::{BindValue, CursorValue, OrderBy, bind_all, keyset_after, order_sql},
-    storage::Tx,
+    storage::{Statement, Tx},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
@@ -47,34 +47,47 @@ pub(crate) async fn insert_alerts(
     alerts: &[Alert],
 ) -> Result<Vec<String>> {
     let mut stored = Vec::new();
-    for chunk in alerts.chunks(100) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("($1, {})", super::placeholders(2 + i * 9, 9)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO alerts (tenant_id, id, recipient_id, team_id, kind, subject, message, \
-             due_time, dedupe_key, create_time) VALUES {} \
-             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for a in chunk {
-            q = q
-                .bind(a.id.to_string())
-                .bind(a.recipient_id.as_str())
-                .bind(a.team_id.as_str())
-                .bind(a.kind.as_str())
-                .bind(a.subject.as_str())
-                .bind(a.message.as_str())
-                .bind(a.due_time)
-                .bind(a.dedupe_key.as_str())
-                .bind(a.create_time);
-        }
-        for r in q.fetch_all(&mut *conn).await? {
+    // 10 columns; 500 rows per statement stays under every bind limit.
+    for chunk in alerts.chunks(500) {
+        let s = insert_statement(tenant, chunk, " RETURNING id");
+        for r in bind_all(sqlx::query(s.sql()), s.values())
+            .fetch_all(&mut *conn)
+            .await?
+        {
             stored.push(r.try_get("id")?);
         }
     }
     Ok(stored)
+}
+
+/// The insert of an alert whose dedupe key is new by construction, for a write to defer.
+pub(crate) fn fresh_alert_statement(tenant: &str, alert: &Alert) -> Statement {
+    insert_statement(tenant, std::slice::from_ref(alert), "")
+}
+
+fn insert_statement(tenant: &str, alerts: &[Alert], returning: &str) -> Statement {
+    let values: Vec<String> = (0..alerts.len())
+        .map(|i| format!("($1, {})", super::placeholders(2 + i * 9, 9)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO alerts (tenant_id, id, recipient_id, team_id, kind, subject, message, \
+         due_time, dedupe_key, create_time) VALUES {} \
+         ON CONFLICT (tenant_id, dedupe_key) DO NOTHING{returning}",
+        values.join(", ")
+    );
+    alerts
+        .iter()
+        .fold(Statement::new(sql).bind(tenant), |s, a| {
+            s.bind(a.id.to_string())
+                .bind(&a.recipient_id)
+                .bind(&a.team_id)
+                .bind(a.kind.as_str())
+                .bind(&a.subject)
+                .bind(&a.message)
+                .bind(a.due_time)
+                .bind(&a.dedupe_key)
+                .bind(a.create_time)
+        })
 }
 
 /// A page of one recipient's alerts.

@@ -229,9 +229,19 @@ pub async fn rep_exists(conn: &mut AnyConnection, tenant: &str, rep: &str) -> Re
     )
 }
 
+/// A rep that took a lead by [`take_rep_in_order`]: its id and team, and the census of the
+/// reps it was picked among.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    pub rep: String,
+    pub team: String,
+    pub census: crate::domain::assign::Census,
+}
+
 /// Gives one lead to the first active rep with room (in `team`, when given) in the SQL order
-/// `order` (from `domain::assign::sql_order`), and returns its (id, team). As
-/// [`take_first_rep`], reps another assigner holds are skipped on PostgreSQL.
+/// `order` (from `domain::assign::sql_order`), and returns it with the census of the pick. As
+/// [`take_first_rep`], reps another assigner holds are skipped on PostgreSQL. One statement:
+/// the census rides in RETURNING, so the hot path makes one round trip for the rep.
 pub async fn take_rep_in_order(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -239,13 +249,17 @@ pub async fn take_rep_in_order(
     pick: crate::domain::assign::Pick<'_>,
     order: &str,
     now: Micros,
-) -> Result<Option<(String, String)>> {
+) -> Result<Option<Taken>> {
     let mut filters = String::new();
+    let mut team_filter = String::new();
     let mut binds = Vec::new();
     for (column, op, value) in [("team_id", "=", pick.team), ("id", "<>", pick.exclude)] {
         if let Some(v) = value {
             binds.push(v);
             filters.push_str(&format!(" AND {column} {op} ${}", 2 + binds.len()));
+            if column == "team_id" {
+                team_filter = format!(" AND c.team_id = ${}", 2 + binds.len());
+            }
         }
     }
     let sql = format!(
@@ -254,48 +268,45 @@ pub async fn take_rep_in_order(
          WHERE tenant_id = $1 AND open_leads < capacity AND id = (SELECT id FROM reps \
            WHERE tenant_id = $1{filters} AND status = 'ACTIVE' AND open_leads < capacity \
            ORDER BY {order} LIMIT 1{}) \
-         RETURNING id, team_id",
-        dialect.for_update_skip_locked()
+         RETURNING id, team_id, ({}) AS census",
+        dialect.for_update_skip_locked(),
+        census_sql(&team_filter),
     );
     let mut q = sqlx::query(&sql).bind(tenant).bind(now);
     for v in binds {
         q = q.bind(v);
     }
-    let row = q.fetch_optional(conn).await?;
-    row.map(|r| Ok((r.try_get("id")?, r.try_get("team_id")?)))
-        .transpose()
+    let Some(r) = q.fetch_optional(conn).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Taken {
+        rep: r.try_get("id")?,
+        team: r.try_get("team_id")?,
+        census: parse_census(&r.try_get::<String, _>("census")?),
+    }))
 }
 
-/// How many reps (of `team`, when given) are eligible, absent, inactive or full.
-pub async fn census(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    team: Option<&str>,
-) -> Result<crate::domain::assign::Census> {
-    let sql = format!(
-        "SELECT status, CASE WHEN open_leads >= capacity THEN 1 ELSE 0 END AS full, \
-         count(*) AS n FROM reps WHERE tenant_id = $1{} GROUP BY status, \
-         CASE WHEN open_leads >= capacity THEN 1 ELSE 0 END",
-        if team.is_some() {
-            " AND team_id = $2"
-        } else {
-            ""
-        }
-    );
-    let mut q = sqlx::query(&sql).bind(tenant);
-    if let Some(t) = team {
-        q = q.bind(t);
+/// The census of the tenant's reps (`team_filter` narrows it, over alias `c`) as one text
+/// "eligible full absent inactive", so it fits one scalar subquery.
+fn census_sql(team_filter: &str) -> String {
+    let count =
+        |when: &str| format!("CAST(coalesce(sum(CASE WHEN {when} THEN 1 ELSE 0 END), 0) AS TEXT)");
+    format!(
+        "SELECT {} || ' ' || {} || ' ' || {} || ' ' || {} FROM reps c WHERE c.tenant_id = $1{team_filter}",
+        count("c.status = 'ACTIVE' AND c.open_leads < c.capacity"),
+        count("c.status = 'ACTIVE' AND c.open_leads >= c.capacity"),
+        count("c.status = 'ABSENT'"),
+        count("c.status NOT IN ('ACTIVE', 'ABSENT')"),
+    )
+}
+
+fn parse_census(text: &str) -> crate::domain::assign::Census {
+    let mut n = text.split(' ').map(|v| v.parse::<usize>().unwrap_or(0));
+    let mut next = || n.next().unwrap_or(0);
+    crate::domain::assign::Census {
+        eligible: next(),
+        full: next(),
+        absent: next(),
+        inactive: next(),
     }
-    let mut c = crate::domain::assign::Census::default();
-    for r in q.fetch_all(conn).await? {
-        let n = r.try_get::<i64, _>("n")? as usize;
-        let full = r.try_get::<i64, _>("full")? != 0;
-        match RepStatus::parse(&r.try_get::<String, _>("status")?) {
-            Some(RepStatus::Active) if full => c.full += n,
-            Some(RepStatus::Active) => c.eligible += n,
-            Some(RepStatus::Absent) => c.absent += n,
-            _ => c.inactive += n,
-        }
-    }
-    Ok(c)
 }

@@ -5,7 +5,7 @@ use rapport_runtime::{
     clock::Micros,
     dialect::Dialect,
     query::{BindValue, CursorValue, FieldSpec, ListQuery, bind_all, keyset_after, order_sql},
-    storage::bool_int,
+    storage::{Statement, bool_int},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -81,14 +81,18 @@ pub async fn insert_lead(conn: &mut AnyConnection, tenant: &str, lead: &Lead) ->
         "INSERT INTO leads (tenant_id, search_text, {COLUMNS}) VALUES ($1, $2, {})",
         super::placeholders(3, 34)
     );
-    bind_lead(sqlx::query(&sql).bind(tenant), lead)
+    bind_lead(Statement::new(sql).bind(tenant), lead)
         .execute(conn)
-        .await?;
-    Ok(())
+        .await
 }
 
 /// Rewrites a lead (the caller holds its row lock).
 pub async fn update_lead(conn: &mut AnyConnection, tenant: &str, lead: &Lead) -> Result<()> {
+    update_lead_statement(tenant, lead).execute(conn).await
+}
+
+/// The statement of [`update_lead`], for a write to defer.
+pub fn update_lead_statement(tenant: &str, lead: &Lead) -> Statement {
     // Placeholders as in insert_lead: $2 search_text, then COLUMNS from $3 ($3 is the id).
     let sets: Vec<String> = COLUMNS
         .split(", ")
@@ -100,18 +104,12 @@ pub async fn update_lead(conn: &mut AnyConnection, tenant: &str, lead: &Lead) ->
         "UPDATE leads SET search_text = $2, {} WHERE tenant_id = $1 AND id = $3",
         sets.join(", ")
     );
-    bind_lead(sqlx::query(&sql).bind(tenant), lead)
-        .execute(conn)
-        .await?;
-    Ok(())
+    bind_lead(Statement::new(sql).bind(tenant), lead)
 }
 
-fn bind_lead<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    l: &'q Lead,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+fn bind_lead(s: Statement, l: &Lead) -> Statement {
     let i = &l.input;
-    q.bind(crate::domain::lead::search_text(&i.display_name))
+    s.bind(crate::domain::lead::search_text(&i.display_name))
         .bind(l.id.to_string())
         .bind(&i.display_name)
         .bind(&i.phone)
@@ -388,31 +386,37 @@ pub async fn insert_assignments(
     tenant: &str,
     rows: &[AssignmentRow],
 ) -> Result<()> {
-    // 9 columns; 100 rows per statement stays under every bind limit.
-    for chunk in rows.chunks(100) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("($1, {})", super::placeholders(2 + i * 8, 8)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO lead_assignments (tenant_id, lead_id, id, rep_id, previous_owner_id, kind, \
-             reason, actor, create_time) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for a in chunk {
-            q = q
-                .bind(a.lead_id.to_string())
-                .bind(a.id.to_string())
-                .bind(&a.rep_id)
-                .bind(&a.previous_owner_id)
-                .bind(a.kind)
-                .bind(&a.reason)
-                .bind(&a.actor)
-                .bind(a.create_time);
-        }
-        q.execute(&mut *conn).await?;
+    for s in assignment_statements(tenant, rows) {
+        s.execute(conn).await?;
     }
     Ok(())
+}
+
+/// The statements of [`insert_assignments`], for a write to defer.
+pub fn assignment_statements(tenant: &str, rows: &[AssignmentRow]) -> Vec<Statement> {
+    // 9 columns; 500 rows per statement stays under every bind limit.
+    rows.chunks(500)
+        .map(|chunk| {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, {})", super::placeholders(2 + i * 8, 8)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO lead_assignments (tenant_id, lead_id, id, rep_id, previous_owner_id, \
+                 kind, reason, actor, create_time) VALUES {}",
+                values.join(", ")
+            );
+            chunk.iter().fold(Statement::new(sql).bind(tenant), |s, a| {
+                s.bind(a.lead_id.to_string())
+                    .bind(a.id.to_string())
+                    .bind(&a.rep_id)
+                    .bind(&a.previous_owner_id)
+                    .bind(a.kind)
+                    .bind(&a.reason)
+                    .bind(&a.actor)
+                    .bind(a.create_time)
+            })
+        })
+        .collect()
 }
 
 /// A page of a lead's assignments, newest first, after `after` ([create_time, id]).
@@ -474,7 +478,7 @@ pub async fn set_cooldowns(
     entries: &[(Uuid, String)],
     until: Micros,
 ) -> Result<()> {
-    for chunk in entries.chunks(200) {
+    for chunk in entries.chunks(1000) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("($1, ${}, ${}, $2)", 3 + i * 2, 4 + i * 2))
             .collect();

@@ -1,7 +1,7 @@
 //! The reclaim sweep's SQL (LE7): which leads break a follow-up rule, set-based, and taking
 //! a batch of them back to the public pool in a few statements.
 
-use rapport_runtime::{Result, clock::Micros, dialect::Dialect};
+use rapport_runtime::{Result, clock::Micros};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -65,11 +65,10 @@ pub async fn due_ids(
         .collect()
 }
 
-/// Of `ids`, the leads still due under `rule` at `cutoff`, locked; on PostgreSQL rows another
-/// sweeper holds are skipped (it is handling them).
-pub async fn lock_due(
+/// Of `ids`, the leads due under `rule` at `cutoff`, read without locking: [`take_back`]
+/// re-checks the rule as it moves them.
+pub async fn due_among(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     tenant: &str,
     rule: &FollowUpRule,
     cutoff: Micros,
@@ -77,11 +76,10 @@ pub async fn lock_due(
 ) -> Result<Vec<Lead>> {
     let first = if rule.grade.is_some() { 4 } else { 3 };
     let sql = format!(
-        "SELECT {} FROM leads WHERE {} AND id IN ({}) ORDER BY id{}",
+        "SELECT {} FROM leads WHERE {} AND id IN ({})",
         super::leads::COLUMNS,
         watched_sql(rule),
         super::placeholders(first, ids.len()),
-        dialect.for_update_skip_locked()
     );
     let mut q = sqlx::query(&sql).bind(tenant).bind(cutoff);
     if let Some(g) = rule.grade {
@@ -92,6 +90,40 @@ pub async fn lock_due(
     }
     let rows = q.fetch_all(conn).await?;
     rows.iter().map(row_to_lead).collect()
+}
+
+/// Puts those of `ids` still due under `rule` at `cutoff` back into their public pools, in one
+/// statement; the ids it moved. The rule is checked again by the UPDATE itself, so a lead
+/// followed up (or taken by another sweeper) since it was read stays where it is: on
+/// PostgreSQL a concurrent sweeper's rows are waited for and then no longer match.
+pub async fn take_back(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    rule: &FollowUpRule,
+    cutoff: Micros,
+    ids: &[Uuid],
+    now: Micros,
+) -> Result<Vec<Uuid>> {
+    let first = if rule.grade.is_some() { 5 } else { 4 };
+    let sql = format!(
+        "UPDATE leads SET owner_id = '', team_id = '', assign_time = NULL, update_time = ${}, \
+         version = version + 1 WHERE {} AND id IN ({}) RETURNING id",
+        first - 1,
+        watched_sql(rule),
+        super::placeholders(first, ids.len()),
+    );
+    let mut q = sqlx::query(&sql).bind(tenant).bind(cutoff);
+    if let Some(g) = rule.grade {
+        q = q.bind(g.as_str());
+    }
+    q = q.bind(now);
+    for id in ids {
+        q = q.bind(id.to_string());
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| super::uuid(&r.try_get::<String, _>("id")?))
+        .collect()
 }
 
 /// Leads under `rule` whose warning time has come (start <= warn_cutoff) and who were not
@@ -132,26 +164,4 @@ fn warning_key_sql(rule: &FollowUpRule, rule_key: &str) -> String {
 /// The dedupe key of the warning for `lead` whose rule clock started at `start`.
 pub fn warning_key(lead: Uuid, rule_key: &str, start: Micros) -> String {
     format!("reclaim-warning:{lead}:{rule_key}:{start}")
-}
-
-/// Puts `ids` back into their public pools.
-pub async fn return_to_pool(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    ids: &[Uuid],
-    now: Micros,
-) -> Result<()> {
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "UPDATE leads SET owner_id = '', team_id = '', assign_time = NULL, update_time = $2, \
-             version = version + 1 WHERE tenant_id = $1 AND id IN ({})",
-            super::placeholders(3, chunk.len())
-        );
-        let mut q = sqlx::query(&sql).bind(tenant).bind(now);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
