@@ -25,7 +25,7 @@ use crate::Result;
 
 /// Database connections per service, as `rapport serve` defaults to; raw baselines get the
 /// same pool size.
-pub const DB_CONNECTIONS: u32 = 16;
+pub const DB_CONNECTIONS: u32 = 8;
 /// The tenant every request of the benchmark works in.
 pub const TENANT: &str = "bench";
 

@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "funnel counts",
         sql: include_str!("../migrations/0102_funnel_rollup.sql"),
     },
+    Migration {
+        version: 103,
+        description: "dedupe keys only where alerts may repeat",
+        sql: include_str!("../migrations/0103_fresh_alerts.sql"),
+    },
 ];
 
 #[allow(unused_macros)]

@@ -330,7 +330,8 @@ async fn strategies_explain_their_choice() {
         assert!(
             assignment
                 .reason
-                .contains("2 eligible reps (skipped 1 absent)"),
+                .contains("lowest share of its capacity in use")
+                && assignment.reason.contains("now holds 1 of its"),
             "{}",
             assignment.reason
         );

@@ -13,6 +13,9 @@ use crate::{Result, storage::Db};
 
 /// Outbox rows published per transaction (each holds up to a few hundred events).
 const BATCH: i64 = 256;
+/// How long the relay waits after a commit woke it before it publishes: bounds the events'
+/// added latency.
+const GATHER: Duration = Duration::from_millis(10);
 /// How often the relay looks for rows when nobody told it about new ones.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -126,7 +129,11 @@ impl Relay {
                 }
                 tokio::select! {
                     _ = stopped.notified() => break,
-                    _ = self.wake.notified() => {}
+                    _ = self.wake.notified() => {
+                        // Let the commits of a busy moment gather: one batch of many rows costs
+                        // the database far less than a batch per commit.
+                        tokio::time::sleep(GATHER).await;
+                    }
                     _ = tokio::time::sleep(POLL) => {}
                 }
             }

@@ -35,12 +35,6 @@ const INBOX: Migration = Migration {
     sql: include_str!("../../migrations/0002_runtime_inbox.sql"),
 };
 
-const OUTBOX_BATCHES: Migration = Migration {
-    version: 3,
-    description: "outbox rows carry batches of events",
-    sql: include_str!("../../migrations/0003_outbox_batches.sql"),
-};
-
 const RUNTIME_POSTGRES: &[Migration] = &[
     Migration {
         version: 1,
@@ -48,7 +42,11 @@ const RUNTIME_POSTGRES: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0001_runtime.sql"),
     },
     INBOX,
-    OUTBOX_BATCHES,
+    Migration {
+        version: 3,
+        description: "outbox rows carry batches of events",
+        sql: include_str!("../../migrations/postgres/0003_outbox_batches.sql"),
+    },
 ];
 
 const RUNTIME_SQLITE: &[Migration] = &[
@@ -58,7 +56,11 @@ const RUNTIME_SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0001_runtime.sql"),
     },
     INBOX,
-    OUTBOX_BATCHES,
+    Migration {
+        version: 3,
+        description: "outbox rows carry batches of events",
+        sql: include_str!("../../migrations/sqlite/0003_outbox_batches.sql"),
+    },
 ];
 
 pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {

@@ -465,7 +465,7 @@ pub(crate) async fn assign_by_strategy(
         let Some(t) = taken else {
             return Ok(None);
         };
-        let reason = assign::sql_reason(chosen, t.census, &t.rep);
+        let reason = assign::sql_reason(chosen, &t.rep, t.open_leads, t.capacity);
         (t.rep, t.team, kind_of(Kind::Strategy(chosen)), reason)
     } else {
         let mut reps = store::assign::rep_loads(w.tx(), &tenant).await?;

@@ -33,6 +33,8 @@ use crate::{
 
 /// Leads moved per transaction.
 const BATCH: usize = 2000;
+/// Due leads read per round of a sweep: bounds the sweep's memory.
+const ROUND: usize = 50_000;
 /// Transactions of one sweep in flight at once.
 const SWEEPERS: usize = 2;
 /// Who the sweep acts as.
@@ -125,10 +127,6 @@ async fn take_back(
     now: Micros,
 ) -> Result<usize> {
     let cutoff = now - rule.after;
-    let ids = {
-        let mut conn = api.db().pool().acquire().await?;
-        store::reclaim::due_ids(&mut conn, tenant, rule, cutoff).await?
-    };
     // Batches returning leads to the pool touch disjoint leads, so two run at once and the
     // database works on both cores. Reassigning batches also take reps' places, and two of them
     // could each wait for the other's reps: those run one at a time.
@@ -137,42 +135,58 @@ async fn take_back(
     } else {
         SWEEPERS
     };
-    // Built in a loop, not by a closure over the chunks, to keep the future's lifetimes simple
-    // for the compiler.
-    let mut batches = Vec::new();
-    for chunk in ids.chunks(BATCH) {
-        batches.push(take_back_batch(
-            api, tenant, settings, rule, cutoff, chunk, now,
-        ));
+    let mut n = 0;
+    loop {
+        // Due leads are read in rounds, in one pass each; what a round takes back is no
+        // longer due, so the next round's query starts where this one ended.
+        let due = {
+            let mut conn = api.db().pool().acquire().await?;
+            store::reclaim::due_leads(&mut conn, tenant, rule, cutoff, ROUND).await?
+        };
+        // Built in a loop, not by a closure over the chunks, to keep the future's lifetimes
+        // simple for the compiler.
+        let mut batches = Vec::new();
+        for chunk in due.chunks(BATCH) {
+            batches.push(take_back_batch(
+                api, tenant, settings, rule, cutoff, chunk, now,
+            ));
+        }
+        let counts: Vec<usize> = futures::stream::iter(batches)
+            .buffer_unordered(sweepers)
+            .try_collect()
+            .await?;
+        let taken: usize = counts.into_iter().sum();
+        n += taken;
+        // A short round was the last; a round that took nothing (every lead changed under
+        // it) ends the sweep too, and the next sweep looks again.
+        if due.len() < ROUND || taken == 0 {
+            return Ok(n);
+        }
     }
-    let counts: Vec<usize> = futures::stream::iter(batches)
-        .buffer_unordered(sweepers)
-        .try_collect()
-        .await?;
-    Ok(counts.into_iter().sum())
 }
 
-/// Takes back those of `ids` still due, in one transaction: the leads go to their pool in one
-/// statement, their owners get their places back and a cool-down, and the history, alerts and
-/// events are written in bulk. A reassigning rule then hands each lead on from the pool.
+/// Takes back those of `leads` (read as due, outside this transaction) still due, in one
+/// transaction: the leads go to their pool in one statement, their owners get their places
+/// back and a cool-down, and the history, alerts and events are written in bulk. A
+/// reassigning rule then hands each lead on from the pool.
 async fn take_back_batch(
     api: &LeadsApi,
     tenant: &str,
     settings: &Settings,
     rule: &FollowUpRule,
     cutoff: Micros,
-    ids: &[Uuid],
+    leads: &[Lead],
     now: Micros,
 ) -> Result<usize> {
     let mut w = api.ctx.write(&system(tenant), EVENTS).await?;
-    let read = store::reclaim::due_among(w.tx(), tenant, rule, cutoff, ids).await?;
-    let due: Vec<Uuid> = read.iter().map(|l| l.id).collect();
-    if due.is_empty() {
-        return Ok(0);
-    }
+    let due: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
     let taken = store::reclaim::take_back(w.tx(), tenant, rule, cutoff, &due, now).await?;
     let taken: std::collections::HashSet<Uuid> = taken.into_iter().collect();
-    let leads: Vec<Lead> = read.into_iter().filter(|l| taken.contains(&l.id)).collect();
+    let leads: Vec<Lead> = leads
+        .iter()
+        .filter(|l| taken.contains(&l.id))
+        .cloned()
+        .collect();
     // Former owners may not claim these leads again for a while.
     let cooldowns: Vec<(Uuid, String)> = leads.iter().map(|l| (l.id, l.owner_id.clone())).collect();
     store::leads::set_cooldowns(w.tx(), tenant, &cooldowns, now + settings.claim_cooldown).await?;

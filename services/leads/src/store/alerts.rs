@@ -60,9 +60,14 @@ pub(crate) async fn insert_alerts(
     Ok(stored)
 }
 
-/// The insert of an alert whose dedupe key is new by construction, for a write to defer.
+/// The insert of an alert that can never repeat, for a write to defer: it is stored without a
+/// dedupe key, which spares the unique index.
 pub(crate) fn fresh_alert_statement(tenant: &str, alert: &Alert) -> Statement {
-    insert_statement(tenant, std::slice::from_ref(alert), "")
+    let fresh = Alert {
+        dedupe_key: String::new(),
+        ..alert.clone()
+    };
+    insert_statement(tenant, std::slice::from_ref(&fresh), "")
 }
 
 fn insert_statement(tenant: &str, alerts: &[Alert], returning: &str) -> Statement {
@@ -72,7 +77,7 @@ fn insert_statement(tenant: &str, alerts: &[Alert], returning: &str) -> Statemen
     let sql = format!(
         "INSERT INTO alerts (tenant_id, id, recipient_id, team_id, kind, subject, message, \
          due_time, dedupe_key, create_time) VALUES {} \
-         ON CONFLICT (tenant_id, dedupe_key) DO NOTHING{returning}",
+         ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key <> '' DO NOTHING{returning}",
         values.join(", ")
     );
     alerts

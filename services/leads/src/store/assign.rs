@@ -229,19 +229,19 @@ pub async fn rep_exists(conn: &mut AnyConnection, tenant: &str, rep: &str) -> Re
     )
 }
 
-/// A rep that took a lead by [`take_rep_in_order`]: its id and team, and the census of the
-/// reps it was picked among.
+/// A rep that took a lead by [`take_rep_in_order`]: its id and team, and its open leads and
+/// capacity once it took the lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taken {
     pub rep: String,
     pub team: String,
-    pub census: crate::domain::assign::Census,
+    pub open_leads: i64,
+    pub capacity: i64,
 }
 
 /// Gives one lead to the first active rep with room (in `team`, when given) in the SQL order
-/// `order` (from `domain::assign::sql_order`), and returns it with the census of the pick. As
-/// [`take_first_rep`], reps another assigner holds are skipped on PostgreSQL. One statement:
-/// the census rides in RETURNING, so the hot path makes one round trip for the rep.
+/// `order` (from `domain::assign::sql_order`), and returns it. As [`take_first_rep`], reps
+/// another assigner holds are skipped on PostgreSQL.
 pub async fn take_rep_in_order(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -251,15 +251,11 @@ pub async fn take_rep_in_order(
     now: Micros,
 ) -> Result<Option<Taken>> {
     let mut filters = String::new();
-    let mut team_filter = String::new();
     let mut binds = Vec::new();
     for (column, op, value) in [("team_id", "=", pick.team), ("id", "<>", pick.exclude)] {
         if let Some(v) = value {
             binds.push(v);
             filters.push_str(&format!(" AND {column} {op} ${}", 2 + binds.len()));
-            if column == "team_id" {
-                team_filter = format!(" AND c.team_id = ${}", 2 + binds.len());
-            }
         }
     }
     let sql = format!(
@@ -268,9 +264,8 @@ pub async fn take_rep_in_order(
          WHERE tenant_id = $1 AND open_leads < capacity AND id = (SELECT id FROM reps \
            WHERE tenant_id = $1{filters} AND status = 'ACTIVE' AND open_leads < capacity \
            ORDER BY {order} LIMIT 1{}) \
-         RETURNING id, team_id, ({}) AS census",
-        dialect.for_update_skip_locked(),
-        census_sql(&team_filter),
+         RETURNING id, team_id, open_leads, capacity",
+        dialect.for_update_skip_locked()
     );
     let mut q = sqlx::query(&sql).bind(tenant).bind(now);
     for v in binds {
@@ -282,31 +277,7 @@ pub async fn take_rep_in_order(
     Ok(Some(Taken {
         rep: r.try_get("id")?,
         team: r.try_get("team_id")?,
-        census: parse_census(&r.try_get::<String, _>("census")?),
+        open_leads: r.try_get("open_leads")?,
+        capacity: r.try_get("capacity")?,
     }))
-}
-
-/// The census of the tenant's reps (`team_filter` narrows it, over alias `c`) as one text
-/// "eligible full absent inactive", so it fits one scalar subquery.
-fn census_sql(team_filter: &str) -> String {
-    let count =
-        |when: &str| format!("CAST(coalesce(sum(CASE WHEN {when} THEN 1 ELSE 0 END), 0) AS TEXT)");
-    format!(
-        "SELECT {} || ' ' || {} || ' ' || {} || ' ' || {} FROM reps c WHERE c.tenant_id = $1{team_filter}",
-        count("c.status = 'ACTIVE' AND c.open_leads < c.capacity"),
-        count("c.status = 'ACTIVE' AND c.open_leads >= c.capacity"),
-        count("c.status = 'ABSENT'"),
-        count("c.status NOT IN ('ACTIVE', 'ABSENT')"),
-    )
-}
-
-fn parse_census(text: &str) -> crate::domain::assign::Census {
-    let mut n = text.split(' ').map(|v| v.parse::<usize>().unwrap_or(0));
-    let mut next = || n.next().unwrap_or(0);
-    crate::domain::assign::Census {
-        eligible: next(),
-        full: next(),
-        absent: next(),
-        inactive: next(),
-    }
 }

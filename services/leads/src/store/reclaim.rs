@@ -44,49 +44,24 @@ fn watched_sql(rule: &FollowUpRule) -> String {
     )
 }
 
-/// Ids of leads due under `rule` at `cutoff` (start <= cutoff).
-pub async fn due_ids(
+/// Up to `limit` leads due under `rule` at `cutoff` (start <= cutoff), longest assigned
+/// first (in the order of the index on assignment times, so nothing is sorted), read without
+/// locking: [`take_back`] re-checks the rule as it moves them.
+pub async fn due_leads(
     conn: &mut AnyConnection,
     tenant: &str,
     rule: &FollowUpRule,
     cutoff: Micros,
-) -> Result<Vec<Uuid>> {
+    limit: usize,
+) -> Result<Vec<Lead>> {
     let sql = format!(
-        "SELECT id FROM leads WHERE {} ORDER BY assign_time, id",
+        "SELECT {} FROM leads WHERE {} ORDER BY assign_time LIMIT {limit}",
+        super::leads::COLUMNS,
         watched_sql(rule)
     );
     let mut q = sqlx::query(&sql).bind(tenant).bind(cutoff);
     if let Some(g) = rule.grade {
         q = q.bind(g.as_str());
-    }
-    let rows = q.fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| super::uuid(&r.try_get::<String, _>("id")?))
-        .collect()
-}
-
-/// Of `ids`, the leads due under `rule` at `cutoff`, read without locking: [`take_back`]
-/// re-checks the rule as it moves them.
-pub async fn due_among(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    rule: &FollowUpRule,
-    cutoff: Micros,
-    ids: &[Uuid],
-) -> Result<Vec<Lead>> {
-    let first = if rule.grade.is_some() { 4 } else { 3 };
-    let sql = format!(
-        "SELECT {} FROM leads WHERE {} AND id IN ({})",
-        super::leads::COLUMNS,
-        watched_sql(rule),
-        super::placeholders(first, ids.len()),
-    );
-    let mut q = sqlx::query(&sql).bind(tenant).bind(cutoff);
-    if let Some(g) = rule.grade {
-        q = q.bind(g.as_str());
-    }
-    for id in ids {
-        q = q.bind(id.to_string());
     }
     let rows = q.fetch_all(conn).await?;
     rows.iter().map(row_to_lead).collect()
@@ -137,7 +112,8 @@ pub async fn to_warn(
 ) -> Result<Vec<Lead>> {
     let sql = format!(
         "SELECT {} FROM leads WHERE {} AND NOT EXISTS (SELECT 1 FROM alerts a WHERE \
-         a.tenant_id = leads.tenant_id AND a.dedupe_key = {}) ORDER BY id LIMIT 1000",
+         a.tenant_id = leads.tenant_id AND a.dedupe_key <> '' AND a.dedupe_key = {}) \
+         ORDER BY id LIMIT 1000",
         super::leads::COLUMNS,
         watched_sql(rule),
         warning_key_sql(rule, rule_key)
