@@ -401,17 +401,21 @@ async fn wait_reclaimed(db: &Db, now: i64) -> Result<i64> {
         .fetch_one(db.pool())
         .await?;
     let deadline = Instant::now() + Duration::from_secs(600);
+    // Polling asks only whether one overdue lead is left, off the partial index: counting a
+    // million rows every 50 ms took a core from the sweep it measures.
+    let any_left = "SELECT 1 FROM leads WHERE tenant_id = $1 AND owner_id <> '' \
+                    AND assign_time <= $2 LIMIT 1";
     loop {
-        let left: i64 = sqlx::query_scalar(OVERDUE)
+        let left: Option<i32> = sqlx::query_scalar(any_left)
             .bind(SWEEP_TENANT)
             .bind(cutoff)
-            .fetch_one(db.pool())
+            .fetch_optional(db.pool())
             .await?;
-        if left == 0 {
+        if left.is_none() {
             return Ok(first);
         }
         if Instant::now() > deadline {
-            return Err(format!("{left} overdue leads still owned after 10 minutes").into());
+            return Err("overdue leads still owned after 10 minutes".into());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
