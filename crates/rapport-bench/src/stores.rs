@@ -25,7 +25,7 @@ use crate::Result;
 
 /// Database connections per service, as `rapport serve` defaults to; raw baselines get the
 /// same pool size.
-pub const DB_CONNECTIONS: u32 = 8;
+pub const DB_CONNECTIONS: u32 = 16;
 /// The tenant every request of the benchmark works in.
 pub const TENANT: &str = "bench";
 
@@ -65,15 +65,17 @@ impl BenchServer {
         database_url: Option<String>,
         redis: Option<(String, String)>,
     ) -> Result<BenchServer> {
-        Self::start_services(dir, database_url, redis, &[ServiceEntry::of::<Customers>()]).await
+        let services = [ServiceEntry::of::<Customers>()];
+        Self::start_services(dir, database_url, redis, &services, DB_CONNECTIONS).await
     }
 
-    /// As [`BenchServer::start`], serving `services`.
+    /// As [`BenchServer::start`], serving `services` with pools of `db_connections`.
     pub async fn start_services(
         dir: tempfile::TempDir,
         database_url: Option<String>,
         redis: Option<(String, String)>,
         services: &[ServiceEntry],
+        db_connections: u32,
     ) -> Result<BenchServer> {
         let (redis_url, redis_prefix) = match redis {
             Some((url, prefix)) => (Some(url), prefix),
@@ -94,7 +96,7 @@ impl BenchServer {
             max_message_bytes: 4 * 1024 * 1024,
             max_connection_age_secs: 300,
             shutdown_drain_secs: 0,
-            db_max_connections: DB_CONNECTIONS,
+            db_max_connections: db_connections,
             cache_entries: 100_000,
             migrate_on_start: true,
             replica: "bench".into(),
