@@ -25,6 +25,8 @@ pub enum BindValue {
     Int(i64),
     /// An integer that may be NULL (optional times).
     OptInt(Option<i64>),
+    /// Text that may be NULL.
+    OptText(Option<String>),
     /// A floating-point number (numeric JSON comparisons only; money is never a float).
     Float(f64),
     /// Bytes (encoded protos).
@@ -61,6 +63,12 @@ impl From<Option<i64>> for BindValue {
     }
 }
 
+impl From<Option<String>> for BindValue {
+    fn from(v: Option<String>) -> Self {
+        BindValue::OptText(v)
+    }
+}
+
 impl From<Vec<u8>> for BindValue {
     fn from(v: Vec<u8>) -> Self {
         BindValue::Bytes(v)
@@ -81,6 +89,7 @@ macro_rules! bind_one {
             BindValue::Text(v) => $query.bind(v.as_str()),
             BindValue::Int(v) => $query.bind(*v),
             BindValue::OptInt(v) => $query.bind(*v),
+            BindValue::OptText(v) => $query.bind(v.as_deref()),
             BindValue::Float(v) => $query.bind(*v),
             BindValue::Bytes(v) => $query.bind(v.as_slice()),
         }

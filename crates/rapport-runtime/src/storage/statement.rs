@@ -51,12 +51,12 @@ impl Statement {
         self.binds.len()
     }
 
-    /// Runs the statement now.
-    pub async fn execute(&self, conn: &mut AnyConnection) -> Result<()> {
-        bind_all(sqlx::query(&self.sql), &self.binds)
+    /// Runs the statement now; the rows it changed.
+    pub async fn execute(&self, conn: &mut AnyConnection) -> Result<u64> {
+        Ok(bind_all(sqlx::query(&self.sql), &self.binds)
             .execute(conn)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected())
     }
 }
 

@@ -433,7 +433,9 @@ async fn import_batch(
         results[i].customer = c.resource_name();
         created.push(c);
     }
-    store::insert_customers(w.tx(), &p.tenant_id, &created).await?;
+    for s in store::customer_statements(&p.tenant_id, &created)? {
+        w.defer(s).await?;
+    }
     for c in &created {
         let event = pb::CustomerCreated {
             customer: Some(customer_to_proto(c)),

@@ -72,7 +72,11 @@ pub(super) async fn create(
         delete_time: None,
         version: 1,
     };
-    store::insert_customers(w.tx(), &p.tenant_id, std::slice::from_ref(&customer)).await?;
+    // Deferred: on PostgreSQL the customer, its contact keys and the event reach the database
+    // in one round trip at commit.
+    for s in store::customer_statements(&p.tenant_id, std::slice::from_ref(&customer))? {
+        w.defer(s).await?;
+    }
     let out = customer_to_proto(&customer);
     let event = pb::CustomerCreated {
         customer: Some(out.clone()),

@@ -4,7 +4,7 @@ use rapport_runtime::{
     Error, Result,
     dialect::Dialect,
     query::{BindValue, CursorValue, FieldSpec, OrderBy, SqlFilter, bind_all},
-    storage::{Tx, lock_key_slots},
+    storage::{Statement, Tx, lock_key_slots},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -165,29 +165,27 @@ fn to_json(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(Error::internal)
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
 /// Binds the values of [`DATA_COLUMNS`], in order.
-fn bind_data<'q>(q: AnyQuery<'q>, c: &'q Customer, t: &'q RowText) -> AnyQuery<'q> {
+fn bind_data(s: Statement, c: &Customer, t: RowText) -> Statement {
     let p = &c.profile;
-    q.bind(t.kind.as_str())
-        .bind(p.display_name.as_str())
-        .bind(t.search_text.as_str())
-        .bind(p.owner_id.as_str())
-        .bind(p.team_id.as_str())
-        .bind(p.store_id.as_str())
+    s.bind(t.kind)
+        .bind(&p.display_name)
+        .bind(t.search_text)
+        .bind(&p.owner_id)
+        .bind(&p.team_id)
+        .bind(&p.store_id)
         .bind(p.lifecycle_stage.as_str())
         .bind(p.grade.as_str())
         .bind(p.source_channel.as_str())
-        .bind(t.referrer_id.as_str())
-        .bind(t.province.as_str())
-        .bind(t.city.as_str())
-        .bind(t.district.as_str())
-        .bind(t.birth_date.as_str())
-        .bind(t.custom.as_str())
-        .bind(t.profile.as_str())
-        .bind(t.possible_duplicates.as_str())
-        .bind(t.merged_into.as_deref())
+        .bind(t.referrer_id)
+        .bind(t.province)
+        .bind(t.city)
+        .bind(t.district)
+        .bind(t.birth_date)
+        .bind(t.custom)
+        .bind(t.profile)
+        .bind(t.possible_duplicates)
+        .bind(t.merged_into)
         .bind(c.update_time)
         .bind(c.delete_time)
         .bind(c.version)
@@ -212,36 +210,33 @@ fn row_to_customer(row: &AnyRow) -> Result<Customer> {
 /// Rows per multi-row INSERT; keeps every statement well under both backends' bind limits.
 const CHUNK: usize = 400;
 
-/// Inserts new customers with their child rows.
-pub async fn insert_customers(tx: &mut Tx, tenant: &str, customers: &[Customer]) -> Result<()> {
+/// The inserts of new customers with their child rows, for a write to defer.
+pub fn customer_statements(tenant: &str, customers: &[Customer]) -> Result<Vec<Statement>> {
     const N: usize = DATA_COLUMNS.len() + 3;
+    let mut out = Vec::new();
     for chunk in customers.chunks(CHUNK) {
         let mut sql = format!(
             "INSERT INTO customers (tenant_id, id, create_time, {}) VALUES ",
             DATA_COLUMNS.join(", ")
         );
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (i, c) in chunk.iter().enumerate() {
+        for i in 0..chunk.len() {
             sql.push_str(if i == 0 { "(" } else { ", (" });
             sql.push_str(&placeholders(i * N + 1, N));
             sql.push(')');
-            rows.push((c, c.id.to_string(), RowText::of(c)?));
         }
-        let mut q = sqlx::query(&sql);
-        for (c, id, text) in &rows {
-            q = bind_data(
-                q.bind(tenant).bind(id.as_str()).bind(c.create_time),
-                c,
-                text,
-            );
+        let mut s = Statement::new(sql);
+        for c in chunk {
+            let head = s.bind(tenant).bind(c.id.to_string()).bind(c.create_time);
+            s = bind_data(head, c, RowText::of(c)?);
         }
-        q.execute(&mut **tx).await?;
+        out.push(s);
     }
-    insert_children(tx, tenant, customers).await
+    out.extend(children_statements(tenant, customers));
+    Ok(out)
 }
 
-/// Writes contact keys, tags and shared teams of `customers` (whose old rows are gone).
-async fn insert_children(tx: &mut Tx, tenant: &str, customers: &[Customer]) -> Result<()> {
+/// The inserts of contact keys, tags and shared teams of `customers` (whose old rows are gone).
+fn children_statements(tenant: &str, customers: &[Customer]) -> Vec<Statement> {
     let mut contacts: Vec<(String, &'static str, String)> = Vec::new();
     let mut tags: Vec<(String, String)> = Vec::new();
     let mut teams: Vec<(String, String)> = Vec::new();
@@ -258,6 +253,7 @@ async fn insert_children(tx: &mut Tx, tenant: &str, customers: &[Customer]) -> R
                 .map(|t| (id.clone(), t.clone())),
         );
     }
+    let mut out = Vec::new();
     for chunk in contacts.chunks(CHUNK) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("($1, {})", placeholders(i * 3 + 2, 3)))
@@ -266,11 +262,13 @@ async fn insert_children(tx: &mut Tx, tenant: &str, customers: &[Customer]) -> R
             "INSERT INTO customer_contacts (tenant_id, customer_id, kind, value) VALUES {} ON CONFLICT DO NOTHING",
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for (id, kind, value) in chunk {
-            q = q.bind(id.as_str()).bind(*kind).bind(value.as_str());
-        }
-        q.execute(&mut **tx).await?;
+        out.push(
+            chunk
+                .iter()
+                .fold(Statement::new(sql).bind(tenant), |s, (id, kind, value)| {
+                    s.bind(id).bind(*kind).bind(value)
+                }),
+        );
     }
     for (table, column, rows) in [
         ("customer_tags", "tag", &tags),
@@ -284,14 +282,16 @@ async fn insert_children(tx: &mut Tx, tenant: &str, customers: &[Customer]) -> R
                 "INSERT INTO {table} (tenant_id, customer_id, {column}) VALUES {} ON CONFLICT DO NOTHING",
                 values.join(", ")
             );
-            let mut q = sqlx::query(&sql).bind(tenant);
-            for (id, value) in chunk {
-                q = q.bind(id.as_str()).bind(value.as_str());
-            }
-            q.execute(&mut **tx).await?;
+            out.push(
+                chunk
+                    .iter()
+                    .fold(Statement::new(sql).bind(tenant), |s, (id, value)| {
+                        s.bind(id).bind(value)
+                    }),
+            );
         }
     }
-    Ok(())
+    out
 }
 
 /// Rewrites a customer whose stored version is `expected_version`. Returns `false` when the
@@ -314,9 +314,8 @@ pub async fn update_customer(
         set.join(", "),
         DATA_COLUMNS.len() + 3
     );
-    let q = bind_data(sqlx::query(&sql).bind(tenant).bind(id.as_str()), c, &text);
-    let done = q.bind(expected_version).execute(&mut **tx).await?;
-    if done.rows_affected() == 0 {
+    let s = bind_data(Statement::new(sql).bind(tenant).bind(&id), c, text);
+    if s.bind(expected_version).execute(tx).await? == 0 {
         return Ok(false);
     }
     let id = c.id.to_string();
@@ -333,7 +332,9 @@ pub async fn update_customer(
         .execute(&mut **tx)
         .await?;
     }
-    insert_children(tx, tenant, std::slice::from_ref(c)).await?;
+    for s in children_statements(tenant, std::slice::from_ref(c)) {
+        s.execute(tx).await?;
+    }
     Ok(true)
 }
 

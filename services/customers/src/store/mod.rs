@@ -8,8 +8,8 @@ mod settings;
 mod timeline;
 
 pub use customers::{
-    CustomerQuery, DuplicateHit, FILTER_FIELDS, RepScope, cursor_of, find_by_contacts,
-    get_customer, insert_customers, list_customers, lock_contact_keys, lock_customer,
+    CustomerQuery, DuplicateHit, FILTER_FIELDS, RepScope, cursor_of, customer_statements,
+    find_by_contacts, get_customer, list_customers, lock_contact_keys, lock_customer,
     lock_referred_by, update_customer,
 };
 pub use relationships::{

@@ -83,12 +83,14 @@ pub async fn insert_lead(conn: &mut AnyConnection, tenant: &str, lead: &Lead) ->
     );
     bind_lead(Statement::new(sql).bind(tenant), lead)
         .execute(conn)
-        .await
+        .await?;
+    Ok(())
 }
 
 /// Rewrites a lead (the caller holds its row lock).
 pub async fn update_lead(conn: &mut AnyConnection, tenant: &str, lead: &Lead) -> Result<()> {
-    update_lead_statement(tenant, lead).execute(conn).await
+    update_lead_statement(tenant, lead).execute(conn).await?;
+    Ok(())
 }
 
 /// The statement of [`update_lead`], for a write to defer.
