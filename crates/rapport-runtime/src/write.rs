@@ -152,7 +152,8 @@ impl Write {
     /// deferred statements and the events travel in one round trip. For statements whose result
     /// the write does not need and does not read back (rewriting a row it holds, appending
     /// history); no two deferred statements may touch the same row, and nothing run directly
-    /// afterwards may touch a row a deferred statement touches.
+    /// afterwards may touch a row a deferred statement touches. It pays on the request path,
+    /// where round trips dominate; bulk inserts of hundreds of rows ran slower merged.
     pub async fn defer(&mut self, stmt: Statement) -> Result<()> {
         self.deferred_binds += stmt.binds();
         self.deferred.push(stmt);
