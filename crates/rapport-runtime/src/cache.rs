@@ -77,6 +77,11 @@ pub fn key(service: &str, tenant: &str, kind: &str, id: &str) -> String {
     out
 }
 
+/// The key of a tenant's settings document of `service`.
+pub fn settings_key(service: &str, tenant: &str) -> String {
+    key(service, tenant, "settings", "settings")
+}
+
 impl Cache {
     /// An in-process cache holding at most `max_entries` entries (least valuable evicted first).
     pub fn memory(max_entries: u64) -> Self {

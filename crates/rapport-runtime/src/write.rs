@@ -56,7 +56,6 @@ pub struct Write {
     events: Vec<Pending>,
     stale: Vec<String>,
     deferred: Vec<Statement>,
-    deferred_binds: usize,
 }
 
 impl ServiceContext {
@@ -85,7 +84,6 @@ impl ServiceContext {
             events: Vec::new(),
             stale: Vec::new(),
             deferred: Vec::new(),
-            deferred_binds: 0,
         })))
     }
 }
@@ -155,11 +153,9 @@ impl Write {
     /// afterwards may touch a row a deferred statement touches. It pays on the request path,
     /// where round trips dominate; bulk inserts of hundreds of rows ran slower merged.
     pub async fn defer(&mut self, stmt: Statement) -> Result<()> {
-        self.deferred_binds += stmt.binds();
         self.deferred.push(stmt);
-        if self.deferred_binds >= FLUSH_BINDS {
+        if self.deferred.iter().map(Statement::binds).sum::<usize>() >= FLUSH_BINDS {
             let stmts = std::mem::take(&mut self.deferred);
-            self.deferred_binds = 0;
             execute_all(&mut self.tx, self.ctx.db.dialect(), &stmts).await?;
         }
         Ok(())

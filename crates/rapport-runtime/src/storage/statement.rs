@@ -36,19 +36,16 @@ impl Statement {
         self
     }
 
-    /// The SQL.
-    pub fn sql(&self) -> &str {
-        &self.sql
-    }
-
-    /// The bound values, in placeholder order.
-    pub fn values(&self) -> &[BindValue] {
-        &self.binds
-    }
-
     /// How many values are bound.
     pub fn binds(&self) -> usize {
         self.binds.len()
+    }
+
+    /// Runs the statement now; the rows it returns.
+    pub async fn fetch_all(&self, conn: &mut AnyConnection) -> Result<Vec<sqlx::any::AnyRow>> {
+        Ok(bind_all(sqlx::query(&self.sql), &self.binds)
+            .fetch_all(conn)
+            .await?)
     }
 
     /// Runs the statement now; the rows it changed.

@@ -41,7 +41,10 @@ pub(super) async fn update(
         return Err(Error::stale_etag("settings"));
     }
     // Every replica reads the settings afresh once this commits.
-    w.invalidate(CustomersApi::settings_key(&p.tenant_id));
+    w.invalidate(rapport_runtime::cache::settings_key(
+        super::support::EVENTS.stream,
+        &p.tenant_id,
+    ));
     w.commit(settings_to_proto(&next)).await
 }
 

@@ -150,13 +150,12 @@ impl CustomersApi {
         };
         self.ctx
             .cache
-            .read_through(&Self::settings_key(tenant), cache::SETTINGS_TTL, load)
+            .read_through(
+                &cache::settings_key(EVENTS.stream, tenant),
+                cache::SETTINGS_TTL,
+                load,
+            )
             .await
-    }
-
-    /// The cache key of the tenant's settings.
-    pub fn settings_key(tenant: &str) -> String {
-        cache::key(EVENTS.stream, tenant, "settings", "settings")
     }
 
     /// Today in UTC, for date rules.

@@ -77,7 +77,10 @@ pub(super) async fn update(
         return Err(Error::stale_etag(SETTINGS_NAME));
     }
     let out = settings_to_proto(&next);
-    w.invalidate(super::support::settings_key(&p.tenant_id));
+    w.invalidate(rapport_runtime::cache::settings_key(
+        super::support::EVENTS.stream,
+        &p.tenant_id,
+    ));
     w.emit(
         "settings.updated",
         SETTINGS_NAME.to_owned(),

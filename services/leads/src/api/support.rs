@@ -129,7 +129,11 @@ impl LeadsApi {
         };
         self.ctx
             .cache
-            .read_through(&settings_key(tenant), cache::SETTINGS_TTL, load)
+            .read_through(
+                &cache::settings_key(EVENTS.stream, tenant),
+                cache::SETTINGS_TTL,
+                load,
+            )
             .await
     }
 
@@ -150,11 +154,6 @@ impl LeadsApi {
             .filter(|l| scope(p).sees_lead(&l.owner_id, &l.team_id))
             .ok_or_else(|| Error::not_found(lead_name(id)))
     }
-}
-
-/// The cache key of the tenant's lead settings.
-pub fn settings_key(tenant: &str) -> String {
-    cache::key(EVENTS.stream, tenant, "settings", "settings")
 }
 
 /// The id of a `leads/{lead}` name given in `field`.

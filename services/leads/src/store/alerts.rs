@@ -49,9 +49,8 @@ pub(crate) async fn insert_alerts(
     let mut stored = Vec::new();
     // 10 columns; 500 rows per statement stays under every bind limit.
     for chunk in alerts.chunks(500) {
-        let s = insert_statement(tenant, chunk, " RETURNING id");
-        for r in bind_all(sqlx::query(s.sql()), s.values())
-            .fetch_all(&mut *conn)
+        for r in insert_statement(tenant, chunk, " RETURNING id")
+            .fetch_all(conn)
             .await?
         {
             stored.push(r.try_get("id")?);

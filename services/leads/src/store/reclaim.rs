@@ -1,7 +1,7 @@
 //! The reclaim sweep's SQL (LE7): which leads break a follow-up rule, set-based, and taking
 //! a batch of them back to the public pool in a few statements.
 
-use rapport_runtime::{Result, clock::Micros};
+use rapport_runtime::{Result, clock::Micros, storage::Statement};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -44,6 +44,20 @@ fn watched_sql(rule: &FollowUpRule) -> String {
     )
 }
 
+/// `sql` (over [`watched_sql`]) with the rule's values bound: tenant, cutoff and the grade.
+fn watched(sql: String, tenant: &str, cutoff: Micros, rule: &FollowUpRule) -> Statement {
+    let s = Statement::new(sql).bind(tenant).bind(cutoff);
+    match rule.grade {
+        Some(g) => s.bind(g.as_str()),
+        None => s,
+    }
+}
+
+/// The first placeholder after those [`watched`] binds.
+fn next_placeholder(rule: &FollowUpRule) -> usize {
+    if rule.grade.is_some() { 4 } else { 3 }
+}
+
 /// Up to `limit` leads due under `rule` at `cutoff` (start <= cutoff), longest assigned
 /// first (in the order of the index on assignment times, so nothing is sorted), read without
 /// locking: [`take_back`] re-checks the rule as it moves them.
@@ -59,11 +73,7 @@ pub async fn due_leads(
         super::leads::COLUMNS,
         watched_sql(rule)
     );
-    let mut q = sqlx::query(&sql).bind(tenant).bind(cutoff);
-    if let Some(g) = rule.grade {
-        q = q.bind(g.as_str());
-    }
-    let rows = q.fetch_all(conn).await?;
+    let rows = watched(sql, tenant, cutoff, rule).fetch_all(conn).await?;
     rows.iter().map(row_to_lead).collect()
 }
 
@@ -79,23 +89,19 @@ pub async fn take_back(
     ids: &[Uuid],
     now: Micros,
 ) -> Result<Vec<Uuid>> {
-    let first = if rule.grade.is_some() { 5 } else { 4 };
+    let next = next_placeholder(rule);
     let sql = format!(
-        "UPDATE leads SET owner_id = '', team_id = '', assign_time = NULL, update_time = ${}, \
+        "UPDATE leads SET owner_id = '', team_id = '', assign_time = NULL, update_time = ${next}, \
          version = version + 1 WHERE {} AND id IN ({}) RETURNING id",
-        first - 1,
         watched_sql(rule),
-        super::placeholders(first, ids.len()),
+        super::placeholders(next + 1, ids.len()),
     );
-    let mut q = sqlx::query(&sql).bind(tenant).bind(cutoff);
-    if let Some(g) = rule.grade {
-        q = q.bind(g.as_str());
-    }
-    q = q.bind(now);
-    for id in ids {
-        q = q.bind(id.to_string());
-    }
-    let rows = q.fetch_all(conn).await?;
+    let s = watched(sql, tenant, cutoff, rule).bind(now);
+    let rows = ids
+        .iter()
+        .fold(s, |s, id| s.bind(id.to_string()))
+        .fetch_all(conn)
+        .await?;
     rows.iter()
         .map(|r| super::uuid(&r.try_get::<String, _>("id")?))
         .collect()
@@ -118,11 +124,9 @@ pub async fn to_warn(
         watched_sql(rule),
         warning_key_sql(rule, rule_key)
     );
-    let mut q = sqlx::query(&sql).bind(tenant).bind(warn_cutoff);
-    if let Some(g) = rule.grade {
-        q = q.bind(g.as_str());
-    }
-    let rows = q.fetch_all(conn).await?;
+    let rows = watched(sql, tenant, warn_cutoff, rule)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(row_to_lead).collect()
 }
 
