@@ -1,5 +1,5 @@
 //! Storage on both backends: migrations, request_id idempotency, one schema per service on
-//! PostgreSQL, and transaction-scoped key locks.
+//! PostgreSQL, transaction-scoped key locks, and merged statements.
 
 mod common;
 
@@ -11,7 +11,7 @@ use prost_types::Timestamp;
 use rapport_runtime::{
     Error,
     dialect::Dialect,
-    storage::{Db, Idempotency, Migration, lock_keys},
+    storage::{Db, Idempotency, Migration, Statement, execute_all, lock_keys},
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -412,4 +412,70 @@ async fn lock_keys_is_a_no_op_on_sqlite() {
         .await
         .expect("lock");
     tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn merged_statements_bind_each_value_to_its_own_statement() {
+    for backend in backends("merged_statements_bind_each_value_to_its_own_statement") {
+        let store = TestDb::new(backend).await;
+        let db = store.migrated("widgets", &both(WIDGETS)).await;
+        // Placeholders out of order and used twice, as the stores write them.
+        let stmts = vec![
+            Statement::new("INSERT INTO widgets (colour, tenant_id, id) VALUES ($3, $1, $2)")
+                .bind("t1")
+                .bind("w1")
+                .bind("blue"),
+            Statement::new("INSERT INTO widgets (tenant_id, id, colour) VALUES ($1, $2, $1)")
+                .bind("t2")
+                .bind("w2"),
+            Statement::new("UPDATE widgets SET colour = $2 WHERE tenant_id = $1 AND id = 'w0'")
+                .bind("t1")
+                .bind("green"),
+            Statement::new("INSERT INTO widgets (tenant_id, id) VALUES ($1, $2)")
+                .bind("t3")
+                .bind("w3"),
+        ];
+        let mut tx = db.begin().await.expect("begin");
+        sqlx::query("INSERT INTO widgets (tenant_id, id) VALUES ('t1', 'w0')")
+            .execute(&mut *tx)
+            .await
+            .expect("seed");
+        execute_all(&mut tx, db.dialect(), &stmts)
+            .await
+            .expect("merged statements run");
+        tx.commit().await.expect("commit");
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT tenant_id, id, colour FROM widgets ORDER BY tenant_id, id")
+                .fetch_all(db.pool())
+                .await
+                .expect("read back");
+        let rows: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|(t, i, c)| (t.as_str(), i.as_str(), c.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("t1", "w0", "green"),
+                ("t1", "w1", "blue"),
+                ("t2", "w2", "t2"),
+                ("t3", "w3", "red"),
+            ],
+            "{backend:?}"
+        );
+
+        // A failing statement fails the whole merge, and the transaction keeps nothing.
+        let bad = vec![
+            Statement::new("INSERT INTO widgets (tenant_id, id) VALUES ($1, $2)")
+                .bind("t4")
+                .bind("w4"),
+            Statement::new("INSERT INTO widgets (tenant_id, id) VALUES ($1, $2)")
+                .bind("t1")
+                .bind("w1"),
+        ];
+        let mut tx = db.begin().await.expect("begin");
+        assert!(execute_all(&mut tx, db.dialect(), &bad).await.is_err());
+        tx.rollback().await.expect("rollback");
+        assert_eq!(count(&db, "widgets").await.expect("count"), 4);
+    }
 }

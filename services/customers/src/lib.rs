@@ -17,11 +17,18 @@ pub struct Customers;
 
 // The SQL is in the subset both backends speak, so one list serves both; a migration that
 // must differ gets a file per backend and its own entry in each list.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "customers",
-    sql: include_str!("../migrations/0100_customers.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "customers",
+        sql: include_str!("../migrations/0100_customers.sql"),
+    },
+    Migration {
+        version: 101,
+        description: "covering index for duplicate lookups",
+        sql: include_str!("../migrations/0101_contacts_covering.sql"),
+    },
+];
 
 impl Service for Customers {
     const NAME: &'static str = "customers";

@@ -1,7 +1,8 @@
 //! Statements built now and run later. A write defers the statements whose results it does
 //! not need (rewriting a row it holds, appending history, the outbox) so that on PostgreSQL
 //! they reach the database in one round trip: each becomes a data-modifying CTE of one
-//! statement. On SQLite, where a round trip is a function call, they run one by one.
+//! statement. On SQLite they travel as one script: sqlx runs SQLite on a worker thread, so each
+//! statement sent alone costs two thread wake-ups while the writer lock is held.
 
 use sqlx::AnyConnection;
 
@@ -11,7 +12,7 @@ use crate::{
     query::{BindValue, bind_all},
 };
 
-/// Bind values per merged statement: PostgreSQL takes at most 65,535.
+/// Bind values per merged statement: PostgreSQL takes at most 65,535, SQLite 32,766.
 const MAX_BINDS: usize = 30_000;
 
 /// SQL with its bind values (`$1`, `$2`, … in order).
@@ -57,20 +58,14 @@ impl Statement {
     }
 }
 
-/// Runs `stmts` in order. On PostgreSQL they travel merged, as few statements as the bind
-/// limit allows, and all of one merge see the same snapshot: no statement may depend on
-/// another's effect or touch a row another touches.
+/// Runs `stmts` in order, merged into as few round trips as the bind limit allows. On
+/// PostgreSQL all of one merge see the same snapshot: no statement may depend on another's
+/// effect or touch a row another touches.
 pub async fn execute_all(
     conn: &mut AnyConnection,
     dialect: Dialect,
     stmts: &[Statement],
 ) -> Result<()> {
-    if dialect == Dialect::Sqlite {
-        for s in stmts {
-            s.execute(conn).await?;
-        }
-        return Ok(());
-    }
     let mut start = 0;
     while start < stmts.len() {
         let mut end = start + 1;
@@ -83,19 +78,31 @@ pub async fn execute_all(
         if let [one] = group {
             one.execute(conn).await?;
         } else {
-            merge(group).execute(conn).await?;
+            merge(group, dialect).execute(conn).await?;
         }
         start = end;
     }
     Ok(())
 }
 
-/// One PostgreSQL statement doing what `stmts` do: every statement but the last becomes a CTE
-/// (PostgreSQL runs data-modifying CTEs to completion whether or not they are read), with its
-/// placeholders renumbered after those before it.
-fn merge(stmts: &[Statement]) -> Statement {
-    let mut sql = String::from("WITH ");
+/// One round trip doing what `stmts` do, each statement's placeholders renumbered after those
+/// before it. On PostgreSQL every statement but the last becomes a CTE (PostgreSQL runs
+/// data-modifying CTEs to completion whether or not they are read); on SQLite they form a
+/// script, whose `$n` placeholders sqlx binds by name in every statement.
+fn merge(stmts: &[Statement], dialect: Dialect) -> Statement {
     let mut binds = Vec::with_capacity(stmts.iter().map(Statement::binds).sum());
+    if dialect == Dialect::Sqlite {
+        let mut parts = Vec::with_capacity(stmts.len());
+        for s in stmts {
+            parts.push(renumber(&s.sql, binds.len()));
+            binds.extend(s.binds.iter().cloned());
+        }
+        return Statement {
+            sql: parts.join(";\n"),
+            binds,
+        };
+    }
+    let mut sql = String::from("WITH ");
     let last = stmts.len() - 1;
     for (i, s) in stmts.iter().enumerate() {
         let renumbered = renumber(&s.sql, binds.len());
@@ -153,17 +160,23 @@ mod tests {
     }
 
     #[test]
-    fn all_but_the_last_become_ctes() {
+    fn merges_are_ctes_on_postgres_and_scripts_on_sqlite() {
         let a = Statement::new("UPDATE t SET a = $1 WHERE id = $2")
             .bind(1_i64)
             .bind("x");
         let b = Statement::new("INSERT INTO h (id) VALUES ($1)").bind("y");
         let c = Statement::new("INSERT INTO o (id) VALUES ($1)").bind("z");
-        let m = merge(&[a, b, c]);
+        let m = merge(&[a.clone(), b.clone(), c.clone()], Dialect::Postgres);
         assert_eq!(
             m.sql,
             "WITH d0 AS (UPDATE t SET a = $1 WHERE id = $2), d1 AS (INSERT INTO h (id) VALUES ($3)) \
              INSERT INTO o (id) VALUES ($4)"
+        );
+        assert_eq!(m.binds.len(), 4);
+        let m = merge(&[a, b, c], Dialect::Sqlite);
+        assert_eq!(
+            m.sql,
+            "UPDATE t SET a = $1 WHERE id = $2;\nINSERT INTO h (id) VALUES ($3);\nINSERT INTO o (id) VALUES ($4)"
         );
         assert_eq!(m.binds.len(), 4);
     }
