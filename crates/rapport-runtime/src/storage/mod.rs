@@ -113,6 +113,9 @@ impl Db {
                 Dialect::Sqlite => settings.max_connections.min(8),
             })
             .acquire_timeout(settings.acquire_timeout)
+            // No ping before each use: it cost every transaction a round trip. A connection
+            // that broke while idle fails its next statement and the pool drops it.
+            .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 let schema = schema.clone();
                 Box::pin(async move {

@@ -439,38 +439,26 @@ pub async fn find_by_contacts(
 ) -> Result<Vec<DuplicateHit>> {
     let mut hits: Vec<DuplicateHit> = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        // One IN list per kind rather than an OR per key: the same rows, and planning stays
-        // cheap however many keys there are (hundreds of ORs cost the planner tens of ms). Each
-        // kind is its own branch of a UNION ALL: with an OR across kinds SQLite's planner, which
-        // keeps no statistics, scanned all the tenant's contacts instead of probing the index.
-        let mut kinds: Vec<ContactKind> = Vec::new();
-        for k in chunk {
-            if !kinds.contains(&k.kind) {
-                kinds.push(k.kind);
-            }
-        }
-        let mut branches: Vec<String> = Vec::with_capacity(kinds.len());
-        let mut binds: Vec<&str> = Vec::with_capacity(chunk.len() + kinds.len());
-        for kind in kinds {
-            let values: Vec<&str> = chunk
-                .iter()
-                .filter(|k| k.kind == kind)
-                .map(|k| k.value.as_str())
-                .collect();
-            let first = binds.len() + 2;
-            branches.push(format!(
-                "SELECT customer_id, kind, value FROM customer_contacts \
-                 WHERE tenant_id = $1 AND kind = ${first} AND value IN ({})",
-                placeholders(first + 1, values.len())
-            ));
-            binds.push(kind.as_str());
-            binds.extend(values);
+        // The keys are a VALUES list each probing the contacts index. The CROSS JOINs fix
+        // SQLite's join order (it keeps no statistics and otherwise scanned the tenant's
+        // customers or contacts); PostgreSQL plans them as inner joins, picking index probes,
+        // where an IN list per kind made it filter every contact of the kind.
+        let mut seen = std::collections::HashSet::with_capacity(chunk.len());
+        let mut rows: Vec<String> = Vec::with_capacity(chunk.len());
+        let mut binds: Vec<&str> = Vec::with_capacity(chunk.len() * 2);
+        for k in chunk.iter().filter(|k| seen.insert(*k)) {
+            let n = binds.len() + 2;
+            rows.push(format!("(${n}, ${})", n + 1));
+            binds.push(k.kind.as_str());
+            binds.push(k.value.as_str());
         }
         let sql = format!(
-            "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time FROM ({}) k \
-             JOIN customers c ON c.tenant_id = $1 AND c.id = k.customer_id \
-             WHERE c.delete_time IS NULL ORDER BY c.create_time, k.customer_id",
-            branches.join(" UNION ALL ")
+            "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time \
+             FROM (VALUES {}) q CROSS JOIN customer_contacts k CROSS JOIN customers c \
+             WHERE k.tenant_id = $1 AND k.kind = q.column1 AND k.value = q.column2 \
+             AND c.tenant_id = $1 AND c.id = k.customer_id AND c.delete_time IS NULL \
+             ORDER BY c.create_time, k.customer_id",
+            rows.join(", ")
         );
         let q = sqlx::query(&sql)
             .persistent(chunk.len() <= CACHED_LOOKUP_KEYS)
