@@ -389,7 +389,8 @@ async fn import_batch(
     store::lock_contact_keys(w.tx(), api.db().dialect(), &p.tenant_id, &keys).await?;
     // Every live holder of each key, oldest first (as CreateCustomer flags them all).
     let mut holders: HashMap<ContactKey, Vec<Uuid>> = HashMap::new();
-    for hit in store::find_by_contacts(w.tx(), &p.tenant_id, &keys, &[]).await? {
+    for hit in store::find_by_contacts(w.tx(), api.db().dialect(), &p.tenant_id, &keys, &[]).await?
+    {
         for key in hit.matched {
             holders.entry(key).or_default().push(hit.customer_id);
         }

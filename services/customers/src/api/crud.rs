@@ -124,7 +124,7 @@ pub(super) async fn check_duplicates(
         return Ok(Vec::new());
     }
     store::lock_contact_keys(tx, api.db().dialect(), tenant, keys).await?;
-    let hits = store::find_by_contacts(tx, tenant, keys, exclude).await?;
+    let hits = store::find_by_contacts(tx, api.db().dialect(), tenant, keys, exclude).await?;
     match (settings.duplicate_policy, hits.first()) {
         (_, None) => Ok(Vec::new()),
         (DuplicatePolicy::Reject, Some(hit)) => Err(duplicate_error(hit)),

@@ -56,7 +56,9 @@ pub(super) async fn find(
         (keys, Vec::new())
     };
     let mut conn = api.db().pool().acquire().await?;
-    let hits = store::find_by_contacts(&mut conn, &p.tenant_id, &keys, &exclude).await?;
+    let hits =
+        store::find_by_contacts(&mut conn, api.db().dialect(), &p.tenant_id, &keys, &exclude)
+            .await?;
     let matches = hits
         .into_iter()
         .map(|h| pb::DuplicateMatch {

@@ -433,16 +433,18 @@ const CACHED_LOOKUP_KEYS: usize = 16;
 /// Live customers holding any of `keys`, except those in `exclude`, in creation order.
 pub async fn find_by_contacts(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     tenant: &str,
     keys: &[ContactKey],
     exclude: &[Uuid],
 ) -> Result<Vec<DuplicateHit>> {
     let mut hits: Vec<DuplicateHit> = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        // The keys are a VALUES list each probing the contacts index. The CROSS JOINs fix
-        // SQLite's join order (it keeps no statistics and otherwise scanned the tenant's
-        // customers or contacts); PostgreSQL plans them as inner joins, picking index probes,
-        // where an IN list per kind made it filter every contact of the kind.
+        // The keys are a VALUES list, each probing the contacts index. Both backends need the
+        // probes spelled out: SQLite keeps no statistics and scanned the tenant's customers
+        // or contacts unless CROSS JOIN fixes its join order; PostgreSQL hashed every contact
+        // of the tenant while its statistics still described a smaller table, so its lookup
+        // is a LATERAL subquery that OFFSET 0 keeps from being merged back into a plain join.
         let mut seen = std::collections::HashSet::with_capacity(chunk.len());
         let mut rows: Vec<String> = Vec::with_capacity(chunk.len());
         let mut binds: Vec<&str> = Vec::with_capacity(chunk.len() * 2);
@@ -452,11 +454,20 @@ pub async fn find_by_contacts(
             binds.push(k.kind.as_str());
             binds.push(k.value.as_str());
         }
+        let probe = match dialect {
+            Dialect::Postgres => {
+                "CROSS JOIN LATERAL (SELECT customer_id, kind, value FROM customer_contacts \
+                 WHERE tenant_id = $1 AND kind = q.column1 AND value = q.column2 OFFSET 0) k"
+            }
+            Dialect::Sqlite => {
+                "CROSS JOIN customer_contacts k ON k.tenant_id = $1 AND k.kind = q.column1 \
+                 AND k.value = q.column2"
+            }
+        };
         let sql = format!(
             "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time \
-             FROM (VALUES {}) q CROSS JOIN customer_contacts k CROSS JOIN customers c \
-             WHERE k.tenant_id = $1 AND k.kind = q.column1 AND k.value = q.column2 \
-             AND c.tenant_id = $1 AND c.id = k.customer_id AND c.delete_time IS NULL \
+             FROM (VALUES {}) q {probe} CROSS JOIN customers c \
+             WHERE c.tenant_id = $1 AND c.id = k.customer_id AND c.delete_time IS NULL \
              ORDER BY c.create_time, k.customer_id",
             rows.join(", ")
         );
