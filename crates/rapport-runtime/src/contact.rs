@@ -1,8 +1,8 @@
 //! Contact data every service normalizes the same way: phone numbers to E.164 (Chinese mobile
 //! numbers included), email addresses to lower case with their syntax checked.
 
+use phonenumber::ParseError;
 use phonenumber::country::{self, Source};
-use phonenumber::{Mode, ParseError};
 use std::str::FromStr;
 
 /// Longest raw phone input read; longer input is refused before the (costly) parse.
@@ -49,7 +49,9 @@ pub fn normalize_phone(raw: &str, default_region: &str) -> Result<String, String
             number.code().value()
         ));
     }
-    Ok(number.format().mode(Mode::E164).to_string())
+    // What the crate's E.164 formatter prints, without the national format pattern it
+    // searches for first and then does not use in this mode.
+    Ok(format!("+{}{}", number.code().value(), number.national()))
 }
 
 /// Parses `raw`, read in `region` when it has no country code.

@@ -271,6 +271,20 @@ mod tests {
             normalize_phone("+1 415-555-2671", "CN").unwrap(),
             "+14155552671"
         );
+        // Italian numbers keep their leading zero after the country code.
+        assert_eq!(
+            normalize_phone("06 6982 1234", "IT").unwrap(),
+            "+390669821234"
+        );
+        assert_eq!(
+            normalize_phone("+39 06 6982 1234", "CN").unwrap(),
+            "+390669821234"
+        );
+        // Beijing landline: the trunk 0 goes.
+        assert_eq!(
+            normalize_phone("010 6552 9988", "CN").unwrap(),
+            "+861065529988"
+        );
         // Another country's number in a region with a trunk prefix that also starts it.
         assert_eq!(
             normalize_phone("+8613812345678", "US").unwrap(),
