@@ -47,6 +47,11 @@ const RUNTIME_POSTGRES: &[Migration] = &[
         description: "outbox rows carry batches of events",
         sql: include_str!("../../migrations/postgres/0003_outbox_batches.sql"),
     },
+    Migration {
+        version: 4,
+        description: "outbox payloads stored uncompressed",
+        sql: include_str!("../../migrations/postgres/0004_outbox_uncompressed.sql"),
+    },
 ];
 
 const RUNTIME_SQLITE: &[Migration] = &[
