@@ -73,6 +73,21 @@ impl Dialect {
         }
     }
 
+    /// A join that probes `table` once per row of what precedes it, keeping the rows matching
+    /// `on` and naming them `alias`; `on` and `columns` qualify `table`'s columns with `alias`. For lookups
+    /// of many keys by index, which neither planner reliably chooses: SQLite, keeping no
+    /// statistics, scanned the table instead unless CROSS JOIN fixes the order; PostgreSQL
+    /// hashed the whole table while its statistics described a smaller one, so there the probe
+    /// is a LATERAL subquery that OFFSET 0 keeps from being merged back into a plain join.
+    pub fn probe_join(self, table: &str, columns: &str, alias: &str, on: &str) -> String {
+        match self {
+            Dialect::Postgres => format!(
+                "CROSS JOIN LATERAL (SELECT {columns} FROM {table} {alias} WHERE {on} OFFSET 0) {alias}"
+            ),
+            Dialect::Sqlite => format!("CROSS JOIN {table} {alias} ON {on}"),
+        }
+    }
+
     /// The statement that opens a write transaction. SQLite must take its write lock up front
     /// (`BEGIN IMMEDIATE`) or two readers upgrading at once deadlock with SQLITE_BUSY.
     pub fn begin_write(self) -> &'static str {
@@ -97,6 +112,20 @@ mod tests {
         assert_eq!(
             Dialect::Postgres.json_text("c.custom", "size"),
             "((c.custom)::jsonb ->> 'size')"
+        );
+    }
+
+    #[test]
+    fn probe_joins_are_lateral_on_postgres_and_ordered_joins_on_sqlite() {
+        let on = "k.tenant_id = $1 AND k.value = q.column1";
+        assert_eq!(
+            Dialect::Postgres.probe_join("contacts", "k.id, k.value", "k", on),
+            "CROSS JOIN LATERAL (SELECT k.id, k.value FROM contacts k \
+             WHERE k.tenant_id = $1 AND k.value = q.column1 OFFSET 0) k"
+        );
+        assert_eq!(
+            Dialect::Sqlite.probe_join("contacts", "k.id, k.value", "k", on),
+            "CROSS JOIN contacts k ON k.tenant_id = $1 AND k.value = q.column1"
         );
     }
 }

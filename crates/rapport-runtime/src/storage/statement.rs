@@ -91,32 +91,22 @@ pub async fn execute_all(
 /// script, whose `$n` placeholders sqlx binds by name in every statement.
 fn merge(stmts: &[Statement], dialect: Dialect) -> Statement {
     let mut binds = Vec::with_capacity(stmts.iter().map(Statement::binds).sum());
-    if dialect == Dialect::Sqlite {
-        let mut parts = Vec::with_capacity(stmts.len());
-        for s in stmts {
-            parts.push(renumber(&s.sql, binds.len()));
-            binds.extend(s.binds.iter().cloned());
-        }
-        return Statement {
-            sql: parts.join(";\n"),
-            binds,
-        };
-    }
-    let mut sql = String::from("WITH ");
-    let last = stmts.len() - 1;
-    for (i, s) in stmts.iter().enumerate() {
-        let renumbered = renumber(&s.sql, binds.len());
-        if i < last {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("d{i} AS ({renumbered})"));
-        } else {
-            sql.push(' ');
-            sql.push_str(&renumbered);
-        }
+    let mut parts = Vec::with_capacity(stmts.len());
+    for s in stmts {
+        parts.push(renumber(&s.sql, binds.len()));
         binds.extend(s.binds.iter().cloned());
     }
+    let sql = match (dialect, parts.split_last()) {
+        (Dialect::Postgres, Some((last, ctes))) if !ctes.is_empty() => {
+            let ctes: Vec<String> = ctes
+                .iter()
+                .enumerate()
+                .map(|(i, part)| format!("d{i} AS ({part})"))
+                .collect();
+            format!("WITH {} {last}", ctes.join(", "))
+        }
+        _ => parts.join(";\n"),
+    };
     Statement { sql, binds }
 }
 

@@ -440,11 +440,8 @@ pub async fn find_by_contacts(
 ) -> Result<Vec<DuplicateHit>> {
     let mut hits: Vec<DuplicateHit> = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        // The keys are a VALUES list, each probing the contacts index. Both backends need the
-        // probes spelled out: SQLite keeps no statistics and scanned the tenant's customers
-        // or contacts unless CROSS JOIN fixes its join order; PostgreSQL hashed every contact
-        // of the tenant while its statistics still described a smaller table, so its lookup
-        // is a LATERAL subquery that OFFSET 0 keeps from being merged back into a plain join.
+        // The keys are a VALUES list, each probing the contacts index: left to their
+        // planners, both backends scanned every contact (or customer) of the tenant.
         let mut seen = std::collections::HashSet::with_capacity(chunk.len());
         let mut rows: Vec<String> = Vec::with_capacity(chunk.len());
         let mut binds: Vec<&str> = Vec::with_capacity(chunk.len() * 2);
@@ -454,16 +451,12 @@ pub async fn find_by_contacts(
             binds.push(k.kind.as_str());
             binds.push(k.value.as_str());
         }
-        let probe = match dialect {
-            Dialect::Postgres => {
-                "CROSS JOIN LATERAL (SELECT customer_id, kind, value FROM customer_contacts \
-                 WHERE tenant_id = $1 AND kind = q.column1 AND value = q.column2 OFFSET 0) k"
-            }
-            Dialect::Sqlite => {
-                "CROSS JOIN customer_contacts k ON k.tenant_id = $1 AND k.kind = q.column1 \
-                 AND k.value = q.column2"
-            }
-        };
+        let probe = dialect.probe_join(
+            "customer_contacts",
+            "k.customer_id, k.kind, k.value",
+            "k",
+            "k.tenant_id = $1 AND k.kind = q.column1 AND k.value = q.column2",
+        );
         let sql = format!(
             "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time \
              FROM (VALUES {}) q {probe} CROSS JOIN customers c \
