@@ -46,6 +46,10 @@ pub struct Args {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub import_streams: u64,
 
+    /// Workers sharing one HTTP/2 connection to the server.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub workers_per_connection: u64,
+
     /// A short smoke run: 2 s per scenario and 20,000 imported rows.
     #[arg(long)]
     pub quick: bool,
@@ -76,6 +80,8 @@ pub struct Plan {
     pub import_batch: u64,
     /// Import streams.
     pub import_streams: u64,
+    /// Workers per HTTP/2 connection.
+    pub workers_per_connection: usize,
     /// PostgreSQL admin URL.
     pub postgres: Option<String>,
     /// Redis URL.
@@ -99,6 +105,7 @@ impl Plan {
                 .unwrap_or(if args.quick { 20_000 } else { 1_000_000 }),
             import_batch: args.import_batch,
             import_streams: args.import_streams,
+            workers_per_connection: args.workers_per_connection as usize,
             postgres: args
                 .postgres_url
                 .filter(|v| !v.trim().is_empty())
@@ -109,9 +116,6 @@ impl Plan {
                 .or_else(|| env("RAPPORT_TEST_REDIS_URL")),
         }
     }
-
-    /// Workers per HTTP/2 connection.
-    const WORKERS_PER_CHANNEL: usize = 4;
 }
 
 /// What was measured; `Err` holds why a row was skipped or failed.
@@ -420,7 +424,7 @@ async fn run_pair(
             return service_pg.map(|_| Err(failed(&e)));
         }
     };
-    let clients = match clients(&server, c).await {
+    let clients = match clients(&server, c, plan.workers_per_connection.max(1)).await {
         Ok(clients) => clients,
         Err(e) => {
             *create = Err(failed(&e));
@@ -533,11 +537,15 @@ async fn analyze_url(url: Option<&str>) {
 }
 
 /// `concurrency` clients, one HTTP/2 connection per few of them.
-async fn clients(server: &BenchServer, concurrency: usize) -> Result<Vec<Client>> {
+async fn clients(
+    server: &BenchServer,
+    concurrency: usize,
+    per_connection: usize,
+) -> Result<Vec<Client>> {
     let mut out = Vec::with_capacity(concurrency);
     let mut channel = None;
     for i in 0..concurrency {
-        if i % Plan::WORKERS_PER_CHANNEL == 0 {
+        if i % per_connection == 0 {
             channel = Some(server.channel().await?);
         }
         let ch = channel.clone().ok_or("no channel")?;

@@ -17,6 +17,10 @@ mod stores;
 
 use clap::{Parser, Subcommand};
 
+/// The servers under test run in this process, so it allocates as `rapport` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Errors that end a run.
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
