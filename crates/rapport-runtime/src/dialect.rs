@@ -61,12 +61,28 @@ impl Dialect {
     /// deadlocking. SQLite needs none: its write transactions already run one at a time.
     pub fn advisory_xact_locks(self, n: usize) -> Option<String> {
         match self {
+            Dialect::Postgres => Some(advisory_locks_over((1..=n).map(|i| format!("${i}")))),
+            Dialect::Sqlite => None,
+        }
+    }
+
+    /// A simple query that opens a write transaction already holding the locks of
+    /// [`Dialect::advisory_xact_locks`] on `keys`, which travel as literals so that the
+    /// transaction and its locks take one round trip. The locks come first, in the implicit
+    /// transaction that BEGIN then turns into the write's: a lock that fails (deadlock, timeout)
+    /// rolls back all of it and leaves no transaction open on the connection. `None` on SQLite
+    /// or when a key cannot be written as a literal.
+    pub fn begin_locking(self, keys: &[String]) -> Option<String> {
+        match self {
             Dialect::Postgres => {
-                let values: Vec<String> = (1..=n).map(|i| format!("(${i})")).collect();
+                let literals = keys
+                    .iter()
+                    .map(|k| pg_literal(k))
+                    .collect::<Option<Vec<_>>>()?;
                 Some(format!(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM \
-                     (SELECT k FROM (VALUES {}) AS v(k) ORDER BY k COLLATE \"C\") AS sorted",
-                    values.join(", ")
+                    "{}; {}",
+                    advisory_locks_over(literals.into_iter()),
+                    self.begin_write()
                 ))
             }
             Dialect::Sqlite => None,
@@ -96,6 +112,28 @@ impl Dialect {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
         }
     }
+}
+
+/// PostgreSQL's advisory transaction locks on the text `values`, taken in byte order.
+fn advisory_locks_over(values: impl Iterator<Item = String>) -> String {
+    let rows: Vec<String> = values.map(|v| format!("({v})")).collect();
+    format!(
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM \
+         (SELECT k FROM (VALUES {}) AS v(k) ORDER BY k COLLATE \"C\") AS sorted",
+        rows.join(", ")
+    )
+}
+
+/// `value` as a PostgreSQL escape-string literal, whatever `standard_conforming_strings` says;
+/// `None` for a NUL, which no PostgreSQL text can hold.
+fn pg_literal(value: &str) -> Option<String> {
+    if value.contains('\0') {
+        return None;
+    }
+    Some(format!(
+        "E'{}'",
+        value.replace('\\', "\\\\").replace('\'', "''")
+    ))
 }
 
 #[cfg(test)]

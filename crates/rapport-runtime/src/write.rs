@@ -67,9 +67,24 @@ impl ServiceContext {
         idempotency: Option<Idempotency>,
         source: EventSource,
     ) -> Result<Begun<T>> {
-        let mut tx = self.db.begin().await?;
+        self.begin_write_locking(p, idempotency, source, Vec::new())
+            .await
+    }
+
+    /// As [`ServiceContext::begin_write`], also holding transaction-scoped locks on `locks`
+    /// (see [`crate::storage::lock_keys`]) from the start: on PostgreSQL the transaction, its
+    /// locks and the request id's lock take one round trip.
+    pub async fn begin_write_locking<T: Message + Default>(
+        &self,
+        p: &Principal,
+        idempotency: Option<Idempotency>,
+        source: EventSource,
+        mut locks: Vec<String>,
+    ) -> Result<Begun<T>> {
+        locks.extend(idempotency.as_ref().map(Idempotency::lock_key));
+        let mut tx = self.db.begin_locked(locks).await?;
         if let Some(k) = &idempotency
-            && let Some(done) = k.replay_exclusive(&mut tx, self.db.dialect()).await?
+            && let Some(done) = k.replay(&mut tx).await?
         {
             tx.rollback().await?;
             return Ok(Begun::Replayed(done));
@@ -102,11 +117,18 @@ impl ServiceContext {
 
 /// Starts a write with an idempotency key inside a handler returning `Result<T>`: a repeated
 /// request returns its first answer from the handler right here; otherwise evaluates to the
-/// fresh [`Write`]. `begin_write!(ctx, principal, idempotency, source)`.
+/// fresh [`Write`]. `begin_write!(ctx, principal, idempotency, source)`, or with a last
+/// argument, the locks to hold from the start (see [`ServiceContext::begin_write_locking`]).
 #[macro_export]
 macro_rules! begin_write {
     ($ctx:expr, $p:expr, $idem:expr, $source:expr) => {
-        match $ctx.begin_write(&$p, $idem, $source).await? {
+        $crate::begin_write!($ctx, $p, $idem, $source, Vec::new())
+    };
+    ($ctx:expr, $p:expr, $idem:expr, $source:expr, $locks:expr) => {
+        match $ctx
+            .begin_write_locking(&$p, $idem, $source, $locks)
+            .await?
+        {
             $crate::write::Begun::Replayed(done) => return Ok(done),
             $crate::write::Begun::Fresh(w) => *w,
         }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use prost_types::Timestamp;
+use sqlx::Connection;
 use rapport_runtime::{
     Error,
     dialect::Dialect,
@@ -400,6 +401,91 @@ async fn lock_keys_makes_writers_of_one_key_take_turns() {
         *log.lock().expect("log"),
         ["first committing", "second locked"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_begun_with_locks_holds_them_as_lock_keys_takes_them() {
+    let test = "a_write_begun_with_locks_holds_them_as_lock_keys_takes_them";
+    if postgres_url(test).is_none() {
+        return;
+    }
+    let store = TestDb::new(Backend::Postgres).await;
+    let db = store.migrated("locks", &NO_MIGRATIONS).await;
+    let log = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+    // Quotes and backslashes travel as literals; they must name the lock a bound key does.
+    let key = r"it's a \ key";
+
+    let first = db
+        .begin_locked(vec![key.to_owned(), "other".to_owned(), key.to_owned()])
+        .await
+        .expect("begin with locks");
+    let second = tokio::spawn({
+        let (db, log) = (db.clone(), log.clone());
+        async move {
+            let mut tx = db.begin().await.expect("begin");
+            lock_keys(&mut tx, db.dialect(), &mut vec![key.to_owned()])
+                .await
+                .expect("lock");
+            log.lock().expect("log").push("second locked");
+            tx.commit().await.expect("commit");
+        }
+    });
+    wait_for_lock_waiters(&db, 1).await;
+    log.lock().expect("log").push("first committing");
+    first.commit().await.expect("commit");
+    second.await.expect("join");
+    assert_eq!(
+        *log.lock().expect("log"),
+        ["first committing", "second locked"]
+    );
+
+    // More keys than one statement takes are locked chunk by chunk after BEGIN.
+    let many: Vec<String> = (0..2500).map(|i| format!("key-{i}")).collect();
+    let tx = db.begin_locked(many).await.expect("begin with many locks");
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("read pg_locks");
+    assert_eq!(held, 2500);
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn a_lock_that_fails_as_a_write_begins_leaves_no_transaction_open() {
+    let test = "a_lock_that_fails_as_a_write_begins_leaves_no_transaction_open";
+    let Some(_) = postgres_url(test) else {
+        return;
+    };
+    let store = TestDb::new(Backend::Postgres).await;
+    let db = store.migrated("locks", &NO_MIGRATIONS).await;
+    let keys = vec!["held".to_owned()];
+    let holder = db.begin_locked(keys.clone()).await.expect("hold the key");
+
+    let url = store.url.clone().expect("a PostgreSQL test database");
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    sqlx::raw_sql("SET lock_timeout = '50ms'")
+        .execute(&mut conn)
+        .await
+        .expect("set lock_timeout");
+    let begin = Dialect::Postgres
+        .begin_locking(&keys)
+        .expect("a literal key");
+    let failed = sqlx::raw_sql(&begin).execute(&mut conn).await;
+    assert!(failed.is_err(), "the held lock times out: {failed:?}");
+    // Outside a transaction every statement is a transaction of its own, with its own id; in
+    // an open one both would share an id, in an aborted one they would fail.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id: i64 = sqlx::query_scalar("SELECT CAST(txid_current() AS BIGINT)")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the connection is usable");
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "no transaction is left open");
+    holder.commit().await.expect("commit");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use prost::Message;
 use sqlx::AnyConnection;
 
 use super::Tx;
-use crate::{Error, Result, clock::Micros, dialect::Dialect};
+use crate::{Error, Result, clock::Micros};
 
 /// The idempotency key of one request: tenant, method and the client's request id.
 #[derive(Debug, Clone)]
@@ -55,21 +55,15 @@ impl Idempotency {
             .transpose()
     }
 
-    /// As `replay`, first taking a lock on this key for the rest of `tx`: requests with the
-    /// same id take turns from here to their commit, so a retry sent while the first attempt
-    /// still runs waits for it and replays its answer, instead of finding its work half done
-    /// (a merged customer already deleted, an owner already changed) and failing.
-    pub async fn replay_exclusive<T: Message + Default>(
-        &self,
-        tx: &mut Tx,
-        dialect: Dialect,
-    ) -> Result<Option<T>> {
-        let mut key = vec![format!(
+    /// The lock a write with this key holds from its start (see [`crate::storage::lock_keys`]):
+    /// requests with the same id take turns from there to their commit, so a retry sent while
+    /// the first attempt still runs waits for it and replays its answer, instead of finding its
+    /// work half done (a merged customer already deleted, an owner already changed) and failing.
+    pub fn lock_key(&self) -> String {
+        format!(
             "idempotency/{}/{}/{}",
             self.tenant, self.method, self.request_id
-        )];
-        super::lock_keys(tx, dialect, &mut key).await?;
-        self.replay(tx).await
+        )
     }
 
     /// Stores the response in the transaction of the change. Returns `false` when a concurrent

@@ -178,6 +178,30 @@ impl Db {
     /// Starts a write transaction. Do not start a second one while holding one: on SQLite the
     /// second would wait for the first forever.
     pub async fn begin(&self) -> Result<Tx> {
+        self.begin_with(self.dialect.begin_write().into()).await
+    }
+
+    /// As [`Db::begin`], holding transaction-scoped locks on `keys` from the start, as
+    /// [`lock_keys`] takes them; on PostgreSQL they travel with BEGIN in one round trip.
+    pub async fn begin_locked(&self, mut keys: Vec<String>) -> Result<Tx> {
+        keys.sort();
+        keys.dedup();
+        let together = match keys.len() {
+            0 => None,
+            n if n <= LOCKS_PER_STATEMENT => self.dialect.begin_locking(&keys),
+            _ => None,
+        };
+        match together {
+            Some(statement) => self.begin_with(statement.into()).await,
+            None => {
+                let mut tx = self.begin().await?;
+                lock_keys(&mut tx, self.dialect, &mut keys).await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    async fn begin_with(&self, statement: std::borrow::Cow<'static, str>) -> Result<Tx> {
         let writer = match &self.writer {
             Some(permits) => Some(
                 permits
@@ -188,7 +212,7 @@ impl Db {
             ),
             None => None,
         };
-        let inner = self.pool.begin_with(self.dialect.begin_write()).await?;
+        let inner = self.pool.begin_with(statement).await?;
         Ok(Tx {
             inner,
             _writer: writer,
@@ -240,13 +264,15 @@ pub fn bool_int(b: bool) -> i64 {
     i64::from(b)
 }
 
+/// Locks taken by one statement: a chunk of keys well under the bind limits.
+const LOCKS_PER_STATEMENT: usize = 1000;
+
 /// Takes transaction-scoped locks on `keys`, in sorted order so two writers never wait on
 /// each other in opposite orders. A no-op on SQLite, whose writers already take turns.
 pub async fn lock_keys(tx: &mut Tx, dialect: Dialect, keys: &mut Vec<String>) -> Result<()> {
-    const CHUNK: usize = 1000;
     keys.sort();
     keys.dedup();
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in keys.chunks(LOCKS_PER_STATEMENT) {
         let Some(sql) = dialect.advisory_xact_locks(chunk.len()) else {
             return Ok(());
         };
@@ -262,15 +288,21 @@ pub async fn lock_keys(tx: &mut Tx, dialect: Dialect, keys: &mut Vec<String>) ->
 pub const LOCK_SLOTS: u64 = 256;
 
 /// Takes transaction-scoped locks for `keys` in `namespace`, hashed into at most [`LOCK_SLOTS`]
-/// slots. PostgreSQL's lock table is shared and small, so a transaction touching thousands of
-/// keys (an import batch) must not take a lock per key; the price is that unrelated keys
-/// sometimes share a slot and wait on each other.
+/// slots (see [`key_slots`]).
 pub async fn lock_key_slots<'k>(
     tx: &mut Tx,
     dialect: Dialect,
     namespace: &str,
     keys: impl IntoIterator<Item = &'k str>,
 ) -> Result<()> {
+    lock_keys(tx, dialect, &mut key_slots(namespace, keys)).await
+}
+
+/// The lock keys of `keys` in `namespace`, hashed into at most [`LOCK_SLOTS`] slots.
+/// PostgreSQL's lock table is shared and small, so a transaction touching thousands of keys (an
+/// import batch) must not take a lock per key; the price is that unrelated keys sometimes share
+/// a slot and wait on each other.
+pub fn key_slots<'k>(namespace: &str, keys: impl IntoIterator<Item = &'k str>) -> Vec<String> {
     use sha2::{Digest, Sha256};
     let slots: std::collections::BTreeSet<u64> = keys
         .into_iter()
@@ -281,6 +313,5 @@ pub async fn lock_key_slots<'k>(
             u64::from_be_bytes(head) % LOCK_SLOTS
         })
         .collect();
-    let mut names: Vec<String> = slots.iter().map(|s| format!("{namespace}/{s}")).collect();
-    lock_keys(tx, dialect, &mut names).await
+    slots.iter().map(|s| format!("{namespace}/{s}")).collect()
 }

@@ -58,10 +58,12 @@ pub(super) async fn create(
     let now = api.now();
     profile.stamp_consent(None, now);
 
-    let mut w = begin!(api, p, idem);
+    // The contact keys are known before the transaction starts, so it starts holding their
+    // locks: one round trip fewer on PostgreSQL.
     let keys = profile.contact_keys();
+    let mut w = begin!(api, p, idem, store::contact_locks(&p.tenant_id, &keys));
     let possible_duplicates =
-        check_duplicates(api, w.tx(), &p.tenant_id, &settings, &keys, &[]).await?;
+        judge_duplicates(api, w.tx(), &p.tenant_id, &settings, &keys, &[]).await?;
     let customer = Customer {
         id: Uuid::now_v7(),
         profile,
@@ -124,6 +126,22 @@ pub(super) async fn check_duplicates(
         return Ok(Vec::new());
     }
     store::lock_contact_keys(tx, api.db().dialect(), tenant, keys).await?;
+    judge_duplicates(api, tx, tenant, settings, keys, exclude).await
+}
+
+/// [`check_duplicates`] in a transaction that already holds the keys' locks
+/// ([`store::contact_locks`]).
+pub(super) async fn judge_duplicates(
+    api: &CustomersApi,
+    tx: &mut Tx,
+    tenant: &str,
+    settings: &Settings,
+    keys: &[ContactKey],
+    exclude: &[Uuid],
+) -> Result<Vec<Uuid>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
     let hits = store::find_by_contacts(tx, api.db().dialect(), tenant, keys, exclude).await?;
     match (settings.duplicate_policy, hits.first()) {
         (_, None) => Ok(Vec::new()),

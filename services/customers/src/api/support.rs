@@ -254,5 +254,8 @@ macro_rules! begin {
     ($api:expr, $p:expr, $idem:expr) => {
         rapport_runtime::begin_write!($api.ctx, $p, $idem, $crate::api::support::EVENTS)
     };
+    ($api:expr, $p:expr, $idem:expr, $locks:expr) => {
+        rapport_runtime::begin_write!($api.ctx, $p, $idem, $crate::api::support::EVENTS, $locks)
+    };
 }
 pub(crate) use begin;

@@ -4,7 +4,7 @@ use rapport_runtime::{
     Error, Result,
     dialect::Dialect,
     query::{BindValue, CursorValue, FieldSpec, OrderBy, SqlFilter, bind_all},
-    storage::{Statement, Tx, lock_key_slots},
+    storage::{Statement, Tx, key_slots, lock_keys},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -406,9 +406,16 @@ pub async fn lock_contact_keys(
     tenant: &str,
     keys: &[ContactKey],
 ) -> Result<()> {
+    lock_keys(tx, dialect, &mut contact_locks(tenant, keys)).await
+}
+
+/// The locks of [`lock_contact_keys`], for a write that takes them as it begins.
+pub fn contact_locks(tenant: &str, keys: &[ContactKey]) -> Vec<String> {
     let names: Vec<String> = keys.iter().map(ToString::to_string).collect();
-    let namespace = format!("customers/{tenant}/contacts");
-    lock_key_slots(tx, dialect, &namespace, names.iter().map(String::as_str)).await
+    key_slots(
+        &format!("customers/{tenant}/contacts"),
+        names.iter().map(String::as_str),
+    )
 }
 
 /// A live customer sharing a contact key.
