@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use common::*;
 use prost_types::Timestamp;
-use sqlx::Connection;
 use rapport_runtime::{
     Error,
     dialect::Dialect,
     storage::{Db, Idempotency, Migration, Statement, execute_all, lock_keys},
 };
+use sqlx::Connection;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -442,12 +442,11 @@ async fn a_write_begun_with_locks_holds_them_as_lock_keys_takes_them() {
     // More keys than one statement takes are locked chunk by chunk after BEGIN.
     let many: Vec<String> = (0..2500).map(|i| format!("key-{i}")).collect();
     let tx = db.begin_locked(many).await.expect("begin with many locks");
-    let held: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted",
-    )
-    .fetch_one(db.pool())
-    .await
-    .expect("read pg_locks");
+    let held: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            .fetch_one(db.pool())
+            .await
+            .expect("read pg_locks");
     assert_eq!(held, 2500);
     tx.commit().await.expect("commit");
 }
