@@ -424,7 +424,7 @@ async fn run_pair(
             return service_pg.map(|_| Err(failed(&e)));
         }
     };
-    let clients = match clients(&server, c, plan.workers_per_connection.max(1)).await {
+    let clients = match clients(&server, c, plan.workers_per_connection).await {
         Ok(clients) => clients,
         Err(e) => {
             *create = Err(failed(&e));

@@ -11,7 +11,7 @@ use prost_types::Timestamp;
 use rapport_runtime::{
     Error,
     dialect::Dialect,
-    storage::{Db, Idempotency, Migration, Statement, execute_all, lock_keys},
+    storage::{Db, Idempotency, Migration, Statement, Tx, execute_all, lock_keys},
 };
 use sqlx::Connection;
 
@@ -356,7 +356,6 @@ async fn lock_keys_makes_writers_of_one_key_take_turns() {
     }
     let store = TestDb::new(Backend::Postgres).await;
     let db = store.migrated("locks", &NO_MIGRATIONS).await;
-    let log = Arc::new(Mutex::new(Vec::<&'static str>::new()));
 
     let mut first = db.begin().await.expect("begin");
     let mut keys = vec!["phone:+8613800000001".to_owned(), "email:a@b.c".to_owned()];
@@ -377,30 +376,44 @@ async fn lock_keys_makes_writers_of_one_key_take_turns() {
     unrelated.commit().await.expect("commit");
 
     // The same key (listed twice, in another order) waits for the first transaction.
+    let locked = second_writer_waits_for(
+        &db,
+        first,
+        vec![
+            "phone:+8613800000001".to_owned(),
+            "phone:+8613800000001".to_owned(),
+        ],
+    )
+    .await;
+    assert_eq!(locked.len(), 1, "deduplicated");
+}
+
+/// Commits `first` once a second writer locking `keys` waits for it, and checks that the
+/// second got its locks only then. Returns the keys as `lock_keys` left them.
+async fn second_writer_waits_for(db: &Db, first: Tx, keys: Vec<String>) -> Vec<String> {
+    let log = Arc::new(Mutex::new(Vec::<&'static str>::new()));
     let second = tokio::spawn({
         let (db, log) = (db.clone(), log.clone());
         async move {
             let mut tx = db.begin().await.expect("begin");
-            let mut keys = vec![
-                "phone:+8613800000001".to_owned(),
-                "phone:+8613800000001".to_owned(),
-            ];
+            let mut keys = keys;
             lock_keys(&mut tx, db.dialect(), &mut keys)
                 .await
                 .expect("lock");
-            assert_eq!(keys.len(), 1, "deduplicated");
             log.lock().expect("log").push("second locked");
             tx.commit().await.expect("commit");
+            keys
         }
     });
-    wait_for_lock_waiters(&db, 1).await;
+    wait_for_lock_waiters(db, 1).await;
     log.lock().expect("log").push("first committing");
     first.commit().await.expect("commit");
-    second.await.expect("join");
+    let keys = second.await.expect("join");
     assert_eq!(
         *log.lock().expect("log"),
         ["first committing", "second locked"]
     );
+    keys
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,7 +424,6 @@ async fn a_write_begun_with_locks_holds_them_as_lock_keys_takes_them() {
     }
     let store = TestDb::new(Backend::Postgres).await;
     let db = store.migrated("locks", &NO_MIGRATIONS).await;
-    let log = Arc::new(Mutex::new(Vec::<&'static str>::new()));
     // Quotes and backslashes travel as literals; they must name the lock a bound key does.
     let key = r"it's a \ key";
 
@@ -419,25 +431,7 @@ async fn a_write_begun_with_locks_holds_them_as_lock_keys_takes_them() {
         .begin_locked(vec![key.to_owned(), "other".to_owned(), key.to_owned()])
         .await
         .expect("begin with locks");
-    let second = tokio::spawn({
-        let (db, log) = (db.clone(), log.clone());
-        async move {
-            let mut tx = db.begin().await.expect("begin");
-            lock_keys(&mut tx, db.dialect(), &mut vec![key.to_owned()])
-                .await
-                .expect("lock");
-            log.lock().expect("log").push("second locked");
-            tx.commit().await.expect("commit");
-        }
-    });
-    wait_for_lock_waiters(&db, 1).await;
-    log.lock().expect("log").push("first committing");
-    first.commit().await.expect("commit");
-    second.await.expect("join");
-    assert_eq!(
-        *log.lock().expect("log"),
-        ["first committing", "second locked"]
-    );
+    second_writer_waits_for(&db, first, vec![key.to_owned()]).await;
 
     // More keys than one statement takes are locked chunk by chunk after BEGIN.
     let many: Vec<String> = (0..2500).map(|i| format!("key-{i}")).collect();

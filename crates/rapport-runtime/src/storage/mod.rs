@@ -186,19 +186,14 @@ impl Db {
     pub async fn begin_locked(&self, mut keys: Vec<String>) -> Result<Tx> {
         keys.sort();
         keys.dedup();
-        let together = match keys.len() {
-            0 => None,
-            n if n <= LOCKS_PER_STATEMENT => self.dialect.begin_locking(&keys),
-            _ => None,
-        };
-        match together {
-            Some(statement) => self.begin_with(statement.into()).await,
-            None => {
-                let mut tx = self.begin().await?;
-                lock_keys(&mut tx, self.dialect, &mut keys).await?;
-                Ok(tx)
-            }
+        if (1..=LOCKS_PER_STATEMENT).contains(&keys.len())
+            && let Some(statement) = self.dialect.begin_locking(&keys)
+        {
+            return self.begin_with(statement.into()).await;
         }
+        let mut tx = self.begin().await?;
+        lock_keys(&mut tx, self.dialect, &mut keys).await?;
+        Ok(tx)
     }
 
     async fn begin_with(&self, statement: std::borrow::Cow<'static, str>) -> Result<Tx> {
@@ -284,19 +279,8 @@ pub async fn lock_keys(tx: &mut Tx, dialect: Dialect, keys: &mut Vec<String>) ->
     Ok(())
 }
 
-/// Lock slots per namespace in [`lock_key_slots`].
+/// Lock slots per namespace in [`key_slots`].
 pub const LOCK_SLOTS: u64 = 256;
-
-/// Takes transaction-scoped locks for `keys` in `namespace`, hashed into at most [`LOCK_SLOTS`]
-/// slots (see [`key_slots`]).
-pub async fn lock_key_slots<'k>(
-    tx: &mut Tx,
-    dialect: Dialect,
-    namespace: &str,
-    keys: impl IntoIterator<Item = &'k str>,
-) -> Result<()> {
-    lock_keys(tx, dialect, &mut key_slots(namespace, keys)).await
-}
 
 /// The lock keys of `keys` in `namespace`, hashed into at most [`LOCK_SLOTS`] slots.
 /// PostgreSQL's lock table is shared and small, so a transaction touching thousands of keys (an

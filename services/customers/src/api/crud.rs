@@ -122,9 +122,6 @@ pub(super) async fn check_duplicates(
     keys: &[ContactKey],
     exclude: &[Uuid],
 ) -> Result<Vec<Uuid>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
     store::lock_contact_keys(tx, api.db().dialect(), tenant, keys).await?;
     judge_duplicates(api, tx, tenant, settings, keys, exclude).await
 }
@@ -139,9 +136,6 @@ pub(super) async fn judge_duplicates(
     keys: &[ContactKey],
     exclude: &[Uuid],
 ) -> Result<Vec<Uuid>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
     let hits = store::find_by_contacts(tx, api.db().dialect(), tenant, keys, exclude).await?;
     match (settings.duplicate_policy, hits.first()) {
         (_, None) => Ok(Vec::new()),

@@ -249,13 +249,11 @@ pub fn invalidate(w: &mut Write, tenant: &str, ids: &[Uuid]) {
     }
 }
 
-/// Starts a write with an idempotency key, or answers a repeated request with its first answer.
+/// Starts a write with an idempotency key, or answers a repeated request with its first answer;
+/// with `locks`, the write holds them from its start.
 macro_rules! begin {
-    ($api:expr, $p:expr, $idem:expr) => {
-        rapport_runtime::begin_write!($api.ctx, $p, $idem, $crate::api::support::EVENTS)
-    };
-    ($api:expr, $p:expr, $idem:expr, $locks:expr) => {
-        rapport_runtime::begin_write!($api.ctx, $p, $idem, $crate::api::support::EVENTS, $locks)
+    ($api:expr, $p:expr, $idem:expr $(, $locks:expr)?) => {
+        rapport_runtime::begin_write!($api.ctx, $p, $idem, $crate::api::support::EVENTS $(, $locks)?)
     };
 }
 pub(crate) use begin;
