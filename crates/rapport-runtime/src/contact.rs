@@ -43,7 +43,7 @@ pub fn normalize_phone(raw: &str, default_region: &str) -> Result<String, String
         // E.164 has no extensions; storing the number without it would silently lose it.
         return Err("has an extension, which is not supported; put it in the label".into());
     }
-    if !phonenumber::is_valid(&number) {
+    if !is_valid(&number) {
         return Err(format!(
             "is not a valid phone number (wrong length or prefix for country code +{})",
             number.code().value()
@@ -78,11 +78,46 @@ fn parse_in_region(
             (2..=5.min(digits.len()))
                 .filter(|&k| digits[k..].starts_with(&code))
                 .filter_map(|k| phonenumber::parse(None, format!("+{}", &digits[k..])).ok())
-                .find(|n| n.code().value() == number.code().value() && phonenumber::is_valid(n))
+                .find(|n| n.code().value() == number.code().value() && is_valid(n))
                 .map_or(Ok(number), Ok)
         }
         Source::Number | Source::Default => Ok(number),
     }
+}
+
+/// Whether `number` is valid, exactly as `phonenumber::is_valid` decides: its national number
+/// fits its region's general pattern and the pattern of at least one type. The crate names the
+/// type first, trying up to ten patterns with mobile last; validity needs one match, so here
+/// the common types go first. A country code shared by several regions (+1, +7, +44...) is left
+/// to the crate, which also picks the region.
+fn is_valid(number: &phonenumber::PhoneNumber) -> bool {
+    let database = &*phonenumber::metadata::DATABASE;
+    let code = number.code().value();
+    let meta = match database.region(&code).as_deref() {
+        Some([region]) if *region != "001" => database.by_id(*region),
+        _ => return phonenumber::is_valid(number),
+    };
+    let Some(meta) = meta else {
+        return false;
+    };
+    let national = number.national().to_string();
+    let d = meta.descriptors();
+    d.general().is_match(&national)
+        && [
+            d.mobile(),
+            d.fixed_line(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|t| t.is_match(&national))
 }
 
 /// Whether `region` is an ISO 3166-1 alpha-2 code the phone metadata knows (e.g. `"CN"`).
@@ -162,4 +197,81 @@ fn check_domain(domain: &str) -> Result<(), String> {
         return Err(format!("has an invalid domain: {domain:?}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every example number of every region's metadata, and variants of it with a digit too
+    /// few, a digit too many and each possible first digit: `is_valid` agrees with the crate's.
+    #[test]
+    fn phone_validity_agrees_with_the_crate_on_every_region() {
+        let database = &*phonenumber::metadata::DATABASE;
+        let (mut valid, mut invalid) = (0, 0);
+        for meta in database.iter() {
+            let d = meta.descriptors();
+            let examples = [
+                d.mobile(),
+                d.fixed_line(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.voip(),
+                d.personal_number(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ];
+            for example in examples.into_iter().flatten().filter_map(|t| t.example()) {
+                let mut variants = vec![
+                    example.to_owned(),
+                    example[..example.len() - 1].to_owned(),
+                    format!("{example}7"),
+                ];
+                variants.extend((0..10).map(|first| format!("{first}{}", &example[1..])));
+                for national in variants {
+                    let raw = format!("+{}{national}", meta.country_code());
+                    let Ok(number) = phonenumber::parse(None, &raw) else {
+                        continue;
+                    };
+                    let expected = phonenumber::is_valid(&number);
+                    assert_eq!(is_valid(&number), expected, "{raw} in {}", meta.id());
+                    if expected {
+                        valid += 1;
+                    } else {
+                        invalid += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            valid > 1000 && invalid > 1000,
+            "{valid} valid, {invalid} invalid"
+        );
+    }
+
+    #[test]
+    fn chinese_mobile_and_fixed_numbers_read_in_any_format() {
+        for raw in [
+            "13812345678",
+            "138 1234 5678",
+            "+86 138-1234-5678",
+            "0086 13812345678",
+        ] {
+            assert_eq!(normalize_phone(raw, "CN").as_deref(), Ok("+8613812345678"));
+        }
+        assert_eq!(
+            normalize_phone("010-6552 9988", "CN").as_deref(),
+            Ok("+861065529988")
+        );
+        assert!(
+            normalize_phone("12812345678", "CN").is_err(),
+            "no 128 mobiles"
+        );
+        assert!(
+            normalize_phone("1381234567", "CN").is_err(),
+            "a digit short"
+        );
+    }
 }

@@ -104,6 +104,29 @@ impl Dialect {
         }
     }
 
+    /// The rows of `param`, a JSON array of arrays, as a subquery whose column `columns[i]` is
+    /// each inner array's element `i` as text. One parameter carries any number of rows: the
+    /// statement stays small to plan, where a VALUES list of a thousand rows took longer to
+    /// parse and plan than to run.
+    pub fn json_rows(self, param: &str, columns: &[&str]) -> String {
+        let (elements, element) = match self {
+            Dialect::Postgres => (format!("json_array_elements({param}::json) e"), "e"),
+            Dialect::Sqlite => (format!("json_each({param})"), "value"),
+        };
+        let selected: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{element} ->> {i} AS {c}"))
+            .collect();
+        format!("(SELECT {} FROM {elements})", selected.join(", "))
+    }
+
+    /// Whether write transactions run one at a time (SQLite's single writer), so a write never
+    /// sees another commit while it runs and its locks are no-ops.
+    pub fn writers_take_turns(self) -> bool {
+        self == Dialect::Sqlite
+    }
+
     /// The statement that opens a write transaction. SQLite must take its write lock up front
     /// (`BEGIN IMMEDIATE`) or two readers upgrading at once deadlock with SQLITE_BUSY.
     pub fn begin_write(self) -> &'static str {
@@ -150,6 +173,18 @@ mod tests {
         assert_eq!(
             Dialect::Postgres.json_text("c.custom", "size"),
             "((c.custom)::jsonb ->> 'size')"
+        );
+    }
+
+    #[test]
+    fn json_rows_read_each_inner_array_by_position() {
+        assert_eq!(
+            Dialect::Postgres.json_rows("$2", &["kind", "value"]),
+            "(SELECT e ->> 0 AS kind, e ->> 1 AS value FROM json_array_elements($2::json) e)"
+        );
+        assert_eq!(
+            Dialect::Sqlite.json_rows("$2", &["kind", "value"]),
+            "(SELECT value ->> 0 AS kind, value ->> 1 AS value FROM json_each($2))"
         );
     }
 

@@ -106,7 +106,20 @@ impl ServiceContext {
 impl ServiceContext {
     /// Starts a write that takes no request id.
     pub async fn write(&self, p: &Principal, source: EventSource) -> Result<Write> {
-        match self.begin_write::<()>(p, None, source).await? {
+        self.write_locking(p, source, Vec::new()).await
+    }
+
+    /// As [`ServiceContext::write`], holding transaction-scoped locks on `locks` from the start.
+    pub async fn write_locking(
+        &self,
+        p: &Principal,
+        source: EventSource,
+        locks: Vec<String>,
+    ) -> Result<Write> {
+        match self
+            .begin_write_locking::<()>(p, None, source, locks)
+            .await?
+        {
             Begun::Fresh(w) => Ok(*w),
             Begun::Replayed(()) => {
                 Err(Error::internal("a write without a request id was replayed"))
@@ -181,6 +194,11 @@ impl Write {
             execute_all(&mut self.tx, self.ctx.db.dialect(), &stmts).await?;
         }
         Ok(())
+    }
+
+    /// Abandons the change: nothing of it is kept, no event is published.
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await
     }
 
     /// Marks a cache entry stale: it is dropped once the write commits.

@@ -15,9 +15,10 @@ use tonic::codegen::InterceptedService;
 /// The customers service, as the binary and the test kit run it.
 pub struct Customers;
 
-// The SQL is in the subset both backends speak, so one list serves both; a migration that
-// must differ gets a file per backend and its own entry in each list.
-const MIGRATIONS: &[Migration] = &[
+// Most SQL is in the subset both backends speak and shared; a migration that must differ gets
+// a file per backend (or, as 102, only the backend that needs it).
+/// The migrations both backends run.
+const SHARED: [Migration; 2] = [
     Migration {
         version: 100,
         description: "customers",
@@ -30,13 +31,26 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// SQLite compares text bytewise already (its BINARY collation).
+const SQLITE: &[Migration] = &SHARED;
+
+const POSTGRES: &[Migration] = &[
+    SHARED[0],
+    SHARED[1],
+    Migration {
+        version: 102,
+        description: "text columns compare bytewise",
+        sql: include_str!("../migrations/postgres/0102_bytewise_text.sql"),
+    },
+];
+
 impl Service for Customers {
     const NAME: &'static str = "customers";
 
     fn migrations() -> Migrations {
         Migrations {
-            postgres: MIGRATIONS,
-            sqlite: MIGRATIONS,
+            postgres: POSTGRES,
+            sqlite: SQLITE,
         }
     }
 

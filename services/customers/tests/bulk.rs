@@ -7,7 +7,7 @@ use common::*;
 use prost_types::value::Kind;
 use rapport_proto::customers as pb;
 use rapport_runtime::auth::Role;
-use rapport_testkit::each_backend;
+use rapport_testkit::{TestServer, each_backend};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
@@ -962,6 +962,110 @@ async fn concurrent_retries_of_one_batch_update_are_answered_alike_and_run_once(
         for x in [&a, &b] {
             assert_eq!(transfers(&mut c, &x.name).await.len(), 1);
             assert_eq!(fetch_customer(&mut c, &x.name).await.owner_id, "rep-3");
+        }
+    })
+    .await;
+}
+
+/// Imports each of `messages` over a stream of its own, all at once, with CreateCustomer calls for
+/// `created` beside them; answers each stream's results.
+async fn import_concurrently(
+    s: &TestServer,
+    messages: Vec<Vec<pb::Customer>>,
+    created: Vec<pb::Customer>,
+) -> Vec<pb::ImportRowResult> {
+    let imports = messages.into_iter().map(|rows| {
+        let mut c = admin(s);
+        async move { import_in_steps(&mut c, vec![batch(rows)]).await }
+    });
+    let creates = created.into_iter().map(|customer| {
+        let mut c = admin(s);
+        async move { c.create_customer(create_request(customer)).await }
+    });
+    let (imported, _) = futures::future::join(
+        futures::future::join_all(imports),
+        futures::future::join_all(creates),
+    )
+    .await;
+    imported
+        .into_iter()
+        .flat_map(|answers| answers.into_iter().flat_map(|a| a.results))
+        .collect()
+}
+
+/// A customer per phone 1395550iiii for i in `range`, named after `tag`.
+fn phone_rows(range: std::ops::Range<usize>, tag: &str) -> Vec<pb::Customer> {
+    range
+        .map(|i| person(&format!("{tag} {i}"), &format!("1395550{i:04}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn concurrent_imports_of_one_contact_create_it_once() {
+    each_backend(&services(), async |s| {
+        // Six streams import the same 120 phones in different orders while single creates take
+        // some of them: every phone ends up with exactly one customer.
+        let messages: Vec<Vec<pb::Customer>> = (0..6)
+            .map(|k| {
+                let mut rows = phone_rows(0..120, &format!("导入{k}"));
+                rows.rotate_left(k * 20);
+                rows
+            })
+            .collect();
+        let results = import_concurrently(s, messages, phone_rows(100..106, "单建")).await;
+        assert_eq!(results.len(), 720);
+        let mut c = admin(s);
+        let all = list_all_customers(&mut c, "").await;
+        assert_eq!(all.len(), 120, "one customer per phone");
+        for i in 0..120 {
+            let phone = format!("+861395550{i:04}");
+            let holders = list_all_customers(&mut c, &format!("phone = \"{phone}\"")).await;
+            assert_eq!(holders.len(), 1, "{phone}");
+        }
+        let by_name: std::collections::HashSet<&str> =
+            all.iter().map(|c| c.name.as_str()).collect();
+        let created = results
+            .iter()
+            .filter(|r| status_of(r) == pb::ImportRowStatus::Created)
+            .count();
+        assert!(created <= 120, "{created} created");
+        for r in &results {
+            assert!(
+                matches!(
+                    status_of(r),
+                    pb::ImportRowStatus::Created | pb::ImportRowStatus::Duplicate
+                ),
+                "{r:?}"
+            );
+            assert!(by_name.contains(r.customer.as_str()), "{r:?}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_imports_under_the_flag_policy_flag_every_pair_of_copies() {
+    each_backend(&services(), async |s| {
+        let mut c = admin(s);
+        set_duplicate_policy(&mut c, pb::DuplicatePolicy::Flag).await;
+        let messages = (0..4)
+            .map(|k| phone_rows(0..30, &format!("导入{k}")))
+            .collect();
+        let results = import_concurrently(s, messages, phone_rows(0..4, "单建")).await;
+        assert_eq!(results.len(), 120);
+        let all = list_all_customers(&mut c, "").await;
+        assert_eq!(all.len(), 124);
+        // Of two customers sharing a phone, the later one names the earlier: none missed it.
+        for i in 0..30 {
+            let phone = format!("+861395550{i:04}");
+            let copies = list_all_customers(&mut c, &format!("phone = \"{phone}\"")).await;
+            for (k, a) in copies.iter().enumerate() {
+                for b in &copies[k + 1..] {
+                    let flagged = a.possible_duplicates.contains(&b.name)
+                        || b.possible_duplicates.contains(&a.name);
+                    assert!(flagged, "{} and {} share {phone}", a.name, b.name);
+                }
+            }
         }
     })
     .await;

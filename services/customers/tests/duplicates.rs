@@ -37,13 +37,6 @@ fn need(category: &str) -> pb::Need {
     }
 }
 
-fn create_request(c: pb::Customer) -> pb::CreateCustomerRequest {
-    pb::CreateCustomerRequest {
-        customer: Some(c),
-        request_id: String::new(),
-    }
-}
-
 fn names(customers: &[pb::Customer]) -> Vec<String> {
     customers.iter().map(|c| c.name.clone()).collect()
 }

@@ -1,25 +1,15 @@
-//! Bulk work: atomic batch updates, streaming import with a result per row, streaming export.
-
-use std::collections::HashMap;
+//! Bulk work: atomic batch updates and streaming export (import has its own module).
 
 use rapport_proto::customers as pb;
-use rapport_runtime::{
-    Error, Result,
-    auth::Principal,
-    query::OrderBy,
-    validation::{FieldViolation, Violations},
-};
+use rapport_runtime::{Error, Result, query::OrderBy, validation::Violations};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Status, Streaming};
+use tonic::{Request, Status};
 use uuid::Uuid;
 
 use super::{
     ServerStream,
-    convert::{
-        customer::{customer_to_proto, parse_profile},
-        json::struct_to_json,
-    },
+    convert::{customer::customer_to_proto, json::struct_to_json},
     crud::parse_list,
     ownership::{holder, record_transfer},
     support::begin,
@@ -27,10 +17,9 @@ use super::{
 };
 use crate::{
     domain::{
-        contact::ContactKey,
         custom_fields, names,
         profile::{self, Customer, LifecycleStage, Profile},
-        settings::{DuplicatePolicy, Settings},
+        settings::Settings,
         transfer,
     },
     store,
@@ -315,150 +304,6 @@ fn change_fields(c: &Change) -> Vec<String> {
     add(!c.add_tags.is_empty() || !c.remove_tags.is_empty(), "tags");
     add(!c.custom_fields.is_empty(), "custom_fields");
     out
-}
-
-pub(super) async fn import(
-    api: &CustomersApi,
-    req: Request<Streaming<pb::ImportCustomersRequest>>,
-) -> Result<ServerStream<pb::ImportCustomersResponse>> {
-    let p = authorize(&req, MANAGERS)?;
-    let settings = api.settings(&p.tenant_id).await?;
-    let mut inbound = req.into_inner();
-    let (tx, rx) = mpsc::channel::<std::result::Result<pb::ImportCustomersResponse, Status>>(4);
-    let api = api.clone();
-    tokio::spawn(async move {
-        let mut next_row: i64 = 0;
-        loop {
-            let msg = match inbound.message().await {
-                Ok(Some(m)) => m,
-                Ok(None) => break,
-                Err(status) => {
-                    let _ = tx.send(Err(status)).await;
-                    break;
-                }
-            };
-            let first = next_row;
-            next_row += msg.customers.len() as i64;
-            let reply = import_batch(&api, &p, &settings, &msg.customers, first)
-                .await
-                .map_err(Status::from);
-            let failed = reply.is_err();
-            if tx
-                .send(reply.map(|results| pb::ImportCustomersResponse { results }))
-                .await
-                .is_err()
-                || failed
-            {
-                break;
-            }
-        }
-    });
-    Ok(Box::pin(ReceiverStream::new(rx)))
-}
-
-/// Imports one message's rows in one transaction: invalid rows and duplicates (of stored
-/// customers or of earlier rows) are reported, the rest created.
-async fn import_batch(
-    api: &CustomersApi,
-    p: &Principal,
-    settings: &Settings,
-    rows: &[pb::Customer],
-    first_row: i64,
-) -> Result<Vec<pb::ImportRowResult>> {
-    let now = api.now();
-    let ctx = api.profile_context(settings);
-    let mut results: Vec<pb::ImportRowResult> = Vec::with_capacity(rows.len());
-    let mut parsed: Vec<(usize, Profile)> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        let mut v = Violations::new();
-        let mut profile = parse_profile(row, &ctx, &mut v);
-        results.push(pb::ImportRowResult {
-            row: first_row + i as i64,
-            ..Default::default()
-        });
-        if v.is_empty() {
-            profile.stamp_consent(None, now);
-            parsed.push((i, profile));
-        } else {
-            results[i].status = pb::ImportRowStatus::Invalid.into();
-            results[i].violations = v.into_vec().into_iter().map(violation).collect();
-        }
-    }
-    let mut w = api.write(p).await?;
-    let keys: Vec<ContactKey> = parsed.iter().flat_map(|(_, p)| p.contact_keys()).collect();
-    store::lock_contact_keys(w.tx(), api.db().dialect(), &p.tenant_id, &keys).await?;
-    // Every live holder of each key, oldest first (as CreateCustomer flags them all).
-    let mut holders: HashMap<ContactKey, Vec<Uuid>> = HashMap::new();
-    for hit in store::find_by_contacts(w.tx(), api.db().dialect(), &p.tenant_id, &keys, &[]).await?
-    {
-        for key in hit.matched {
-            holders.entry(key).or_default().push(hit.customer_id);
-        }
-    }
-    let mut created: Vec<Customer> = Vec::new();
-    for (i, profile) in parsed {
-        let keys = profile.contact_keys();
-        // Each duplicate once, in the order its first shared key came, even when it shares
-        // several keys that others share too (phone with A, email with B, handle with A).
-        let mut dups: Vec<Uuid> = Vec::new();
-        for id in keys.iter().filter_map(|k| holders.get(k)).flatten() {
-            if !dups.contains(id) {
-                dups.push(*id);
-            }
-        }
-        if let (DuplicatePolicy::Reject, Some(existing)) = (settings.duplicate_policy, dups.first())
-        {
-            results[i].status = pb::ImportRowStatus::Duplicate.into();
-            results[i].customer = names::customer_name(*existing);
-            continue;
-        }
-        let c = Customer {
-            id: Uuid::now_v7(),
-            profile,
-            possible_duplicates: dups.clone(),
-            merged_into: None,
-            create_time: now,
-            update_time: now,
-            delete_time: None,
-            version: 1,
-        };
-        for k in keys {
-            holders.entry(k).or_default().push(c.id);
-        }
-        results[i].status = if dups.is_empty() {
-            pb::ImportRowStatus::Created
-        } else {
-            pb::ImportRowStatus::CreatedFlagged
-        }
-        .into();
-        results[i].customer = c.resource_name();
-        created.push(c);
-    }
-    // Run now, not deferred: merged into one statement, inserts of hundreds of rows were
-    // slower (6,400 against 8,400 imported rows/s), while a Create gains from it.
-    for s in store::customer_statements(&p.tenant_id, &created)? {
-        s.execute(w.tx()).await?;
-    }
-    for c in &created {
-        let event = pb::CustomerCreated {
-            customer: Some(customer_to_proto(c)),
-        };
-        w.emit(
-            "customer.created",
-            c.resource_name(),
-            "CustomerCreated",
-            &event,
-        );
-    }
-    w.commit(()).await?;
-    Ok(results)
-}
-
-fn violation(v: FieldViolation) -> pb::ImportFieldViolation {
-    pb::ImportFieldViolation {
-        field: v.field,
-        description: v.description,
-    }
 }
 
 pub(super) async fn export(

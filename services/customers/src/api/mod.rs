@@ -6,6 +6,7 @@ mod bulk;
 pub mod convert;
 mod crud;
 mod duplicates;
+mod import;
 mod ownership;
 mod paging;
 mod relationships;
@@ -119,7 +120,7 @@ impl CustomerService for CustomersApi {
         &self,
         req: Request<Streaming<pb::ImportCustomersRequest>>,
     ) -> Reply<Self::ImportCustomersStream> {
-        bulk::import(self, req)
+        import::import(self, req)
             .await
             .map(Response::new)
             .map_err(Into::into)

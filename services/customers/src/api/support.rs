@@ -240,6 +240,11 @@ impl CustomersApi {
     pub async fn write(&self, p: &Principal) -> Result<Write> {
         self.ctx.write(p, EVENTS).await
     }
+
+    /// As [`CustomersApi::write`], holding transaction-scoped locks on `locks` from the start.
+    pub async fn write_locking(&self, p: &Principal, locks: Vec<String>) -> Result<Write> {
+        self.ctx.write_locking(p, EVENTS, locks).await
+    }
 }
 
 /// Drops the cached copies of `ids` once `w` commits.

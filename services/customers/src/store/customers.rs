@@ -429,13 +429,67 @@ pub struct DuplicateHit {
     pub matched: Vec<ContactKey>,
 }
 
-/// Contact keys looked up per statement: an import batch's keys in one go, well under both
-/// backends' bind limits.
+/// Contact keys looked up per statement: an import batch's keys in one go.
 const KEYS_PER_LOOKUP: usize = 4000;
-/// Lookups of at most this many keys (a single customer's) keep a prepared statement; bigger
-/// ones (imports) vary in shape, so caching them only churns the statement cache and risks a
-/// generic plan made while the tables were nearly empty.
+/// Lookups of at most this many keys (a single customer's) run a prepared statement; bigger ones
+/// (imports) are planned afresh, so a generic plan made while the tables were nearly empty
+/// never probes thousands of keys.
 const CACHED_LOOKUP_KEYS: usize = 16;
+
+/// `FROM` the contact rows (named `k`, `columns` of them selected) holding any of the keys in
+/// parameter `$2` (see [`keys_json`]), of tenant `$1`. Each key probes the contacts index: left
+/// to their planners, both backends scanned every contact (or customer) of the tenant.
+fn contacts_of_keys(dialect: Dialect, columns: &str) -> String {
+    let probe = dialect.probe_join(
+        "customer_contacts",
+        columns,
+        "k",
+        "k.tenant_id = $1 AND k.kind = q.kind AND k.value = q.value",
+    );
+    format!(
+        "FROM {} q {probe}",
+        dialect.json_rows("$2", &["kind", "value"])
+    )
+}
+
+/// `keys`, each once, as the JSON parameter of [`contacts_of_keys`].
+fn keys_json(keys: &[ContactKey]) -> Result<String> {
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    let pairs: Vec<[&str; 2]> = keys
+        .iter()
+        .filter(|k| seen.insert(*k))
+        .map(|k| [k.kind.as_str(), k.value.as_str()])
+        .collect();
+    serde_json::to_string(&pairs).map_err(|e| Error::internal(format!("contact keys as JSON: {e}")))
+}
+
+/// Whether a customer other than `ours` has a contact row with any of `keys`, live or not. Reads
+/// the contacts index alone: the cheap first look of an import that has just written `ours`.
+pub async fn others_hold_contacts(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    tenant: &str,
+    keys: &[ContactKey],
+    ours: &[Uuid],
+) -> Result<bool> {
+    let ours: std::collections::HashSet<String> = ours.iter().map(Uuid::to_string).collect();
+    for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+        let sql = format!(
+            "SELECT k.customer_id {}",
+            contacts_of_keys(dialect, "k.customer_id")
+        );
+        let holders: Vec<(String,)> = sqlx::query_as(&sql)
+            .persistent(chunk.len() <= CACHED_LOOKUP_KEYS)
+            .bind(tenant)
+            .bind(keys_json(chunk)?)
+            .fetch_all(&mut *conn)
+            .await?;
+        if holders.iter().any(|(id,)| !ours.contains(id)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
 
 /// Live customers holding any of `keys`, except those in `exclude`, in creation order.
 pub async fn find_by_contacts(
@@ -446,35 +500,20 @@ pub async fn find_by_contacts(
     exclude: &[Uuid],
 ) -> Result<Vec<DuplicateHit>> {
     let mut hits: Vec<DuplicateHit> = Vec::new();
+    // An import excludes the hundreds of customers it has just written.
+    let exclude: std::collections::HashSet<&Uuid> = exclude.iter().collect();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        // The keys are a VALUES list, each probing the contacts index: left to their
-        // planners, both backends scanned every contact (or customer) of the tenant.
-        let mut seen = std::collections::HashSet::with_capacity(chunk.len());
-        let mut rows: Vec<String> = Vec::with_capacity(chunk.len());
-        let mut binds: Vec<&str> = Vec::with_capacity(chunk.len() * 2);
-        for k in chunk.iter().filter(|k| seen.insert(*k)) {
-            let n = binds.len() + 2;
-            rows.push(format!("(${n}, ${})", n + 1));
-            binds.push(k.kind.as_str());
-            binds.push(k.value.as_str());
-        }
-        let probe = dialect.probe_join(
-            "customer_contacts",
-            "k.customer_id, k.kind, k.value",
-            "k",
-            "k.tenant_id = $1 AND k.kind = q.column1 AND k.value = q.column2",
-        );
         let sql = format!(
             "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time \
-             FROM (VALUES {}) q {probe} CROSS JOIN customers c \
+             {} CROSS JOIN customers c \
              WHERE c.tenant_id = $1 AND c.id = k.customer_id AND c.delete_time IS NULL \
              ORDER BY c.create_time, k.customer_id",
-            rows.join(", ")
+            contacts_of_keys(dialect, "k.customer_id, k.kind, k.value")
         );
         let q = sqlx::query(&sql)
             .persistent(chunk.len() <= CACHED_LOOKUP_KEYS)
-            .bind(tenant);
-        let q = binds.iter().fold(q, |q, b| q.bind(*b));
+            .bind(tenant)
+            .bind(keys_json(chunk)?);
         for row in q.fetch_all(&mut *conn).await? {
             let id = uuid(&row.try_get::<String, _>(0)?)?;
             if exclude.contains(&id) {

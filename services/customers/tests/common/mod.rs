@@ -63,12 +63,17 @@ pub fn person(name: &str, phone: &str) -> pb::Customer {
 }
 
 /// Creates `c` as the admin and returns it.
+/// A CreateCustomer request for `c`, without a request id.
+pub fn create_request(c: pb::Customer) -> pb::CreateCustomerRequest {
+    pb::CreateCustomerRequest {
+        customer: Some(c),
+        request_id: String::new(),
+    }
+}
+
 pub async fn create(client: &mut Client, c: pb::Customer) -> pb::Customer {
     client
-        .create_customer(pb::CreateCustomerRequest {
-            customer: Some(c),
-            request_id: String::new(),
-        })
+        .create_customer(create_request(c))
         .await
         .expect("create customer")
         .into_inner()
