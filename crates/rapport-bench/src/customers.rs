@@ -39,7 +39,7 @@ pub struct Args {
     pub import_rows: Option<u64>,
 
     /// Rows per ImportCustomers message (each is one transaction on the server).
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=5000))]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=5000))]
     pub import_batch: u64,
 
     /// Concurrent ImportCustomers streams.

@@ -171,19 +171,26 @@ impl RawInsert {
             .await
             .map_err(sql_err)?;
         if !row.contacts.is_empty() {
-            // The same statement shape as the store's: the tenant once, then three per key.
-            let values: Vec<String> = (0..row.contacts.len())
-                .map(|i| format!("($1, ${}, ${}, ${})", i * 3 + 2, i * 3 + 3, i * 3 + 4))
-                .collect();
+            // The same statement as the store's: the tenant, then the keys as one JSON array.
             let sql = format!(
-                "INSERT INTO customer_contacts (tenant_id, customer_id, kind, value) VALUES {} ON CONFLICT DO NOTHING",
-                values.join(", ")
+                "INSERT INTO customer_contacts (tenant_id, customer_id, kind, value) \
+                 SELECT $1, q.customer_id, q.kind, q.value FROM {} q",
+                self.db
+                    .dialect()
+                    .json_rows("$2", &["customer_id", "kind", "value"])
             );
-            let mut q = sqlx::query(&sql).bind(TENANT);
-            for (kind, value) in &row.contacts {
-                q = q.bind(row.id.as_str()).bind(*kind).bind(value.as_str());
-            }
-            q.execute(&mut *tx).await.map_err(sql_err)?;
+            let keys: Vec<[&str; 3]> = row
+                .contacts
+                .iter()
+                .map(|(kind, value)| [row.id.as_str(), kind, value.as_str()])
+                .collect();
+            let keys = serde_json::to_string(&keys).map_err(|e| e.to_string())?;
+            sqlx::query(&sql)
+                .bind(TENANT)
+                .bind(keys)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql_err)?;
         }
         tx.commit().await.map_err(err)?;
         self.ids

@@ -27,6 +27,7 @@ use crate::{Error, Result, dialect::Dialect};
 /// climb steeply with a few concurrent writers.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
+    dialect: Dialect,
     _writer: Option<OwnedSemaphorePermit>,
 }
 
@@ -44,6 +45,11 @@ impl std::ops::DerefMut for Tx {
 }
 
 impl Tx {
+    /// The SQL dialect of the transaction's database.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// Commits the transaction.
     pub async fn commit(self) -> Result<()> {
         Ok(self.inner.commit().await?)
@@ -210,6 +216,7 @@ impl Db {
         let inner = self.pool.begin_with(statement).await?;
         Ok(Tx {
             inner,
+            dialect: self.dialect,
             _writer: writer,
         })
     }

@@ -76,7 +76,11 @@ pub(super) async fn create(
     };
     // Deferred: on PostgreSQL the customer, its contact keys and the event reach the database
     // in one round trip at commit.
-    for s in store::customer_statements(&p.tenant_id, std::slice::from_ref(&customer))? {
+    for s in store::customer_statements(
+        api.db().dialect(),
+        &p.tenant_id,
+        std::slice::from_ref(&customer),
+    )? {
         w.defer(s).await?;
     }
     let out = customer_to_proto(&customer);

@@ -8,6 +8,11 @@
 //! committed, written, and only then locked and looked up again. Whoever locks second has seen
 //! what the first committed; if that changed the holders of its keys, it rolls back and runs
 //! again with the locks held from the start.
+//!
+//! Most imports bring new customers, so a message does not even look its keys up before writing
+//! unless the stream's previous message met stored holders: the one lookup after locking then
+//! tells that nobody holds them, and the lookups were a sixth of the database's work. A message
+//! that meets holders this way runs again as above, and the stream's next one looks first.
 
 use std::collections::HashMap;
 
@@ -50,6 +55,7 @@ pub(super) async fn import(
     let api = api.clone();
     tokio::spawn(async move {
         let mut next_row: i64 = 0;
+        let mut look_first = false;
         loop {
             let msg = match inbound.message().await {
                 Ok(Some(m)) => m,
@@ -61,7 +67,8 @@ pub(super) async fn import(
             };
             let first = next_row;
             next_row += msg.customers.len() as i64;
-            let reply = import_batch(&api, &p, &settings, &msg.customers, first)
+            let rows = &msg.customers;
+            let reply = import_batch(&api, &p, &settings, rows, first, &mut look_first)
                 .await
                 .map_err(Status::from);
             let failed = reply.is_err();
@@ -79,13 +86,15 @@ pub(super) async fn import(
 }
 
 /// Imports one message's rows in one transaction: invalid rows and duplicates (of stored
-/// customers or of earlier rows) are reported, the rest created.
+/// customers or of earlier rows) are reported, the rest created. `look_first` carries from one
+/// message of a stream to the next whether stored customers held its keys.
 async fn import_batch(
     api: &CustomersApi,
     p: &Principal,
     settings: &Settings,
     rows: &[pb::Customer],
     first_row: i64,
+    look_first: &mut bool,
 ) -> Result<Vec<pb::ImportRowResult>> {
     let now = api.now();
     let (mut results, parsed) = parse_rows(api, settings, rows, first_row, now);
@@ -95,7 +104,12 @@ async fn import_batch(
         parsed
     } else {
         let mut w = api.write(p).await?;
-        let seen = holders(&mut w, api, &keys, &[]).await?;
+        let seen = if *look_first {
+            holders(&mut w, api, &keys, &[]).await?
+        } else {
+            Holders::new()
+        };
+        *look_first = !seen.is_empty();
         let judged = judge(settings, parsed, seen.clone(), now, &mut results);
         write_created(&mut w, &judged.created).await?;
         store::lock_contact_keys(w.tx(), dialect, &p.tenant_id, &keys).await?;
@@ -116,6 +130,7 @@ async fn import_batch(
     let locks = store::contact_locks(&p.tenant_id, &keys);
     let mut w = api.write_locking(p, locks).await?;
     let seen = holders(&mut w, api, &keys, &[]).await?;
+    *look_first = !seen.is_empty();
     let judged = judge(settings, parsed, seen, now, &mut results);
     write_created(&mut w, &judged.created).await?;
     finish(w, &judged).await?;
@@ -259,7 +274,8 @@ async fn write_created(w: &mut Write, created: &[Customer]) -> Result<()> {
     let tenant = w.tenant().to_owned();
     // Run now, not deferred: merged into one statement, inserts of hundreds of rows were
     // slower (6,400 against 8,400 imported rows/s), while a Create gains from it.
-    for s in store::customer_statements(&tenant, created)? {
+    let dialect = w.tx().dialect();
+    for s in store::customer_statements(dialect, &tenant, created)? {
         s.execute(w.tx()).await?;
     }
     Ok(())
