@@ -3,6 +3,10 @@
 //! The cache is never the source of truth: every failure is a miss or a no-op, so a cache
 //! outage slows reads and never fails them. After a failed invalidation a stale entry lives at
 //! most until its TTL, which is why callers keep TTLs short.
+//!
+//! Small values read by nearly every request (a tenant's settings) can also be kept in this
+//! process in front of Redis ([`Cache::read_through_near`]) for at most [`NEAR_TTL`]: this
+//! process's own invalidations take effect at once, another replica's within [`NEAR_TTL`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,10 +31,20 @@ const OPEN_CIRCUIT: Duration = Duration::from_secs(2);
 /// At most one warning per this interval; an outage would otherwise log on every request.
 const WARN_EVERY: Duration = Duration::from_secs(5);
 
+/// How long a value read through [`Cache::read_through_near`] is kept in this process: the
+/// longest another replica's change to it goes unseen here. It saved every write a Redis round
+/// trip for its tenant's settings.
+pub const NEAR_TTL: Duration = Duration::from_secs(1);
+
+/// Most values kept in this process in front of Redis.
+const NEAR_ENTRIES: u64 = 10_000;
+
 /// A cache of byte values with a TTL per entry. Cloning is cheap and shares the cache.
 #[derive(Clone)]
 pub struct Cache {
     backend: Backend,
+    /// In front of Redis, for [`Cache::read_through_near`]; the other backends need none.
+    near: Option<moka::future::Cache<String, Entry>>,
 }
 
 #[derive(Clone)]
@@ -85,12 +99,9 @@ pub fn settings_key(service: &str, tenant: &str) -> String {
 impl Cache {
     /// An in-process cache holding at most `max_entries` entries (least valuable evicted first).
     pub fn memory(max_entries: u64) -> Self {
-        let cache = moka::future::Cache::builder()
-            .max_capacity(max_entries)
-            .expire_after(PerEntryTtl)
-            .build();
         Self {
-            backend: Backend::Memory(cache),
+            backend: Backend::Memory(in_process(max_entries)),
+            near: None,
         }
     }
 
@@ -120,6 +131,7 @@ impl Cache {
         }
         Ok(Self {
             backend: Backend::Redis(redis),
+            near: Some(in_process(NEAR_ENTRIES)),
         })
     }
 
@@ -127,6 +139,7 @@ impl Cache {
     pub fn disabled() -> Self {
         Self {
             backend: Backend::Disabled,
+            near: None,
         }
     }
 
@@ -196,8 +209,39 @@ impl Cache {
         Ok(v)
     }
 
+    /// As [`Cache::read_through`], also keeping the value in this process for at most
+    /// [`NEAR_TTL`] when the cache is Redis.
+    pub async fn read_through_near<T, F>(&self, key: &str, ttl: Duration, load: F) -> Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let Some(near) = &self.near else {
+            return self.read_through(key, ttl, load).await;
+        };
+        if let Some(v) = near
+            .get(key)
+            .await
+            .and_then(|e| serde_json::from_slice(&e.value).ok())
+        {
+            return Ok(v);
+        }
+        let v = self.read_through(key, ttl, load).await?;
+        if let Ok(bytes) = serde_json::to_vec(&v) {
+            let entry = Entry {
+                value: Arc::from(bytes),
+                ttl: ttl.min(NEAR_TTL),
+            };
+            near.insert(key.to_owned(), entry).await;
+        }
+        Ok(v)
+    }
+
     /// Removes `key`.
     pub async fn delete(&self, key: &str) {
+        if let Some(near) = &self.near {
+            near.invalidate(key).await;
+        }
         match &self.backend {
             Backend::Memory(cache) => cache.invalidate(key).await,
             Backend::Redis(redis) => {
@@ -212,6 +256,11 @@ impl Cache {
     pub async fn delete_many(&self, keys: &[String]) {
         if keys.is_empty() {
             return;
+        }
+        if let Some(near) = &self.near {
+            for key in keys {
+                near.invalidate(key).await;
+            }
         }
         match &self.backend {
             Backend::Memory(cache) => {
@@ -404,6 +453,14 @@ fn window_end(now_ms: u64) -> u64 {
     now_ms.saturating_add(millis(OPEN_CIRCUIT)).max(1)
 }
 
+/// An in-process cache of at most `max_entries` entries, each with its own TTL.
+fn in_process(max_entries: u64) -> moka::future::Cache<String, Entry> {
+    moka::future::Cache::builder()
+        .max_capacity(max_entries)
+        .expire_after(PerEntryTtl)
+        .build()
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -505,6 +562,61 @@ mod tests {
         one.set("k", b"1", Duration::from_secs(60)).await;
         assert_eq!(two.get("k").await, None);
         one.delete("k").await;
+    }
+
+    #[tokio::test]
+    async fn redis_near_values_are_kept_here_until_deleted_here_or_a_near_ttl_passes() {
+        let Some(url) = redis_url("cache::tests::redis_near_values_are_kept_here") else {
+            return;
+        };
+        let prefix = unique_prefix();
+        let here = Cache::redis(&url, &prefix).expect("redis cache");
+        let elsewhere = Cache::redis(&url, &prefix).expect("redis cache");
+        let ttl = Duration::from_secs(60);
+        let read = |cache: &Cache, loaded: u32| {
+            let cache = cache.clone();
+            async move {
+                cache
+                    .read_through_near("settings", ttl, async move { Ok(loaded) })
+                    .await
+                    .expect("read")
+            }
+        };
+        assert_eq!(read(&here, 1).await, 1, "a miss loads");
+        assert_eq!(read(&elsewhere, 2).await, 1, "then Redis answers");
+        // Another replica's change is not seen here until the near copy expires...
+        elsewhere.delete("settings").await;
+        assert_eq!(read(&elsewhere, 3).await, 3);
+        assert_eq!(read(&here, 4).await, 1, "the near copy answers");
+        tokio::time::sleep(NEAR_TTL + Duration::from_millis(100)).await;
+        assert_eq!(
+            read(&here, 5).await,
+            3,
+            "after NEAR_TTL, Redis answers again"
+        );
+        // ...while this process's own deletes take effect at once.
+        here.delete("settings").await;
+        assert_eq!(read(&here, 6).await, 6);
+        here.delete_many(&["settings".to_owned()]).await;
+        assert_eq!(read(&here, 7).await, 7);
+        here.delete("settings").await;
+    }
+
+    #[tokio::test]
+    async fn memory_read_through_near_is_read_through() {
+        let cache = Cache::memory(10);
+        let ttl = Duration::from_secs(60);
+        let v: u32 = cache
+            .read_through_near("k", ttl, async { Ok(1) })
+            .await
+            .expect("read");
+        assert_eq!(v, 1);
+        cache.delete("k").await;
+        let v: u32 = cache
+            .read_through_near("k", ttl, async { Ok(2) })
+            .await
+            .expect("read");
+        assert_eq!(v, 2);
     }
 
     #[test]

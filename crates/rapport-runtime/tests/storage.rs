@@ -558,3 +558,46 @@ async fn merged_statements_bind_each_value_to_its_own_statement() {
         assert_eq!(count(&db, "widgets").await.expect("count"), 4);
     }
 }
+
+/// The size of `dir`'s `widgets.db-wal` after `commits` more single-row commits on `db`, once a
+/// checkpoint they started has had time to finish.
+async fn wal_after(db: &Db, dir: &std::path::Path, first: usize, commits: usize) -> u64 {
+    for i in first..first + commits {
+        let mut tx = db.begin().await.expect("begin");
+        sqlx::query("INSERT INTO widgets (tenant_id, id, colour) VALUES ('t', $1, $2)")
+            .bind(format!("w{i}"))
+            .bind("x".repeat(16_000))
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::metadata(dir.join("widgets.db-wal"))
+        .expect("the log")
+        .len()
+}
+
+#[tokio::test]
+async fn sqlites_log_is_checkpointed_beside_the_writers_and_stops_growing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Db::open_sqlite_file(dir.path(), "widgets", Default::default())
+        .await
+        .expect("open");
+    db.migrate(&both(WIDGETS)).await.expect("migrate");
+    let automatic: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(db.pool())
+        .await
+        .expect("pragma");
+    assert_eq!(automatic, 0, "no commit checkpoints on its own");
+    // Each commit logs a few pages; without checkpoints the log would grow with every one,
+    // and with checkpoints only beside the writers it would never be started over.
+    let n = 1000;
+    let once = wal_after(&db, dir.path(), 0, n).await;
+    let thrice = wal_after(&db, dir.path(), n, 2 * n).await;
+    assert!(once > 0);
+    assert!(
+        thrice < once * 2,
+        "the log grew from {once} to {thrice} bytes: it is not being checkpointed"
+    );
+}

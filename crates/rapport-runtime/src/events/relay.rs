@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use tokio::{sync::Notify, task::JoinHandle};
 
 use super::{Bus, outbox::unpack};
-use crate::{Result, storage::Db};
+use crate::{Error, Result, storage::Db};
 
 /// Outbox rows published per transaction (each holds up to a few hundred events).
 const BATCH: i64 = 256;
@@ -99,15 +99,19 @@ impl Relay {
         between()?;
         let first = rows[0].0;
         let last = rows[rows.len() - 1].0;
-        let seqs: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
-        // The seqs are integers we read ourselves, so listing them inline is safe.
+        let seqs: Vec<[i64; 1]> = rows.iter().map(|r| [r.0]).collect();
+        let seqs = serde_json::to_string(&seqs).map_err(Error::internal)?;
+        // The seqs travel as one JSON parameter, so the statement's text never changes: listed
+        // inline, each batch prepared and planned a statement of its own.
         let done = format!(
-            "DELETE FROM outbox WHERE seq BETWEEN $1 AND $2 AND seq IN ({})",
-            seqs.join(",")
+            "DELETE FROM outbox WHERE seq BETWEEN $1 AND $2 \
+             AND seq IN (SELECT CAST(q.seq AS BIGINT) FROM {} q)",
+            self.db.dialect().json_rows("$3", &["seq"])
         );
         sqlx::query(&done)
             .bind(first)
             .bind(last)
+            .bind(seqs)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

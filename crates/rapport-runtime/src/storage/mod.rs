@@ -5,6 +5,7 @@
 mod idempotency;
 mod migrate;
 mod statement;
+mod wal;
 
 use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
@@ -28,7 +29,7 @@ use crate::{Error, Result, dialect::Dialect};
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     dialect: Dialect,
-    _writer: Option<OwnedSemaphorePermit>,
+    writer: Option<(OwnedSemaphorePermit, Arc<wal::Checkpointer>)>,
 }
 
 impl std::ops::Deref for Tx {
@@ -52,7 +53,11 @@ impl Tx {
 
     /// Commits the transaction.
     pub async fn commit(self) -> Result<()> {
-        Ok(self.inner.commit().await?)
+        self.inner.commit().await?;
+        if let Some((_, checkpointer)) = &self.writer {
+            checkpointer.committed();
+        }
+        Ok(())
     }
 
     /// Rolls the transaction back.
@@ -67,7 +72,8 @@ pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
     service: String,
-    writer: Option<Arc<Semaphore>>,
+    /// SQLite's: whose turn it is to write, and the log's checkpointer.
+    writer: Option<(Arc<Semaphore>, Arc<wal::Checkpointer>)>,
 }
 
 /// How to size and wait on a pool.
@@ -128,9 +134,11 @@ impl Db {
                     let setup = match dialect {
                         Dialect::Postgres => format!("SET search_path TO {schema}"),
                         Dialect::Sqlite => {
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
-                                .to_owned()
+                            format!(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; {} \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                                wal::NO_AUTO_CHECKPOINT
+                            )
                         }
                     };
                     conn.execute(setup.as_str()).await?;
@@ -140,7 +148,11 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot open the {service} database: {e}")))?;
-        let writer = (dialect == Dialect::Sqlite).then(|| Arc::new(Semaphore::new(1)));
+        let writer = (dialect == Dialect::Sqlite).then(|| {
+            let turn = Arc::new(Semaphore::new(1));
+            let checkpointer = Arc::new(wal::Checkpointer::new(pool.clone(), turn.clone()));
+            (turn, checkpointer)
+        });
         Ok(Db {
             pool,
             dialect,
@@ -204,20 +216,20 @@ impl Db {
 
     async fn begin_with(&self, statement: std::borrow::Cow<'static, str>) -> Result<Tx> {
         let writer = match &self.writer {
-            Some(permits) => Some(
-                permits
-                    .clone()
+            Some((turn, checkpointer)) => Some((
+                turn.clone()
                     .acquire_owned()
                     .await
                     .map_err(|_| Error::Unavailable("the database is closing".into()))?,
-            ),
+                checkpointer.clone(),
+            )),
             None => None,
         };
         let inner = self.pool.begin_with(statement).await?;
         Ok(Tx {
             inner,
             dialect: self.dialect,
-            _writer: writer,
+            writer,
         })
     }
 

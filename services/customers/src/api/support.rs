@@ -150,7 +150,7 @@ impl CustomersApi {
         };
         self.ctx
             .cache
-            .read_through(
+            .read_through_near(
                 &cache::settings_key(EVENTS.stream, tenant),
                 cache::SETTINGS_TTL,
                 load,

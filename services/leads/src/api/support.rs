@@ -129,7 +129,7 @@ impl LeadsApi {
         };
         self.ctx
             .cache
-            .read_through(
+            .read_through_near(
                 &cache::settings_key(EVENTS.stream, tenant),
                 cache::SETTINGS_TTL,
                 load,
