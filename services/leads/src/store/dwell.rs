@@ -34,7 +34,7 @@ pub(crate) struct Claimed {
 
 /// Moves up to `limit` open opportunities of `stage` that entered it before `cutoff` from the
 /// level below `level` to `level`, and returns them: the caller raises their alerts in the same
-/// transaction. Opportunities another sweep claimed first are not returned.
+/// transaction. Opportunities another sweep claimed first, or is claiming, are not returned.
 pub(crate) async fn claim(
     tx: &mut Tx,
     tenant: &str,
@@ -51,10 +51,14 @@ pub(crate) async fn claim(
         "tenant_id = $1 AND pipeline_id = $2 AND stage = $3 AND state = 'OPEN' \
          AND dwell_alert = {from} AND stage_enter_time < $4"
     );
+    // The inner SELECT locks its rows in order and skips those another sweep holds: without
+    // it, the UPDATE locked the candidates in whatever order its join produced, and two
+    // concurrent sweeps of one stage could each hold a row the other waited for.
     let sql = format!(
         "UPDATE opportunities SET dwell_alert = {to} WHERE {due} AND id IN \
-         (SELECT id FROM opportunities WHERE {due} ORDER BY stage_enter_time, id LIMIT {limit}) \
-         RETURNING id, display_name, owner_id, team_id, stage_enter_time"
+         (SELECT id FROM opportunities WHERE {due} ORDER BY stage_enter_time, id LIMIT {limit}{}) \
+         RETURNING id, display_name, owner_id, team_id, stage_enter_time",
+        tx.dialect().for_update_skip_locked()
     );
     let rows = sqlx::query(&sql)
         .bind(tenant)
