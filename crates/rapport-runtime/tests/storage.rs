@@ -359,20 +359,14 @@ async fn lock_keys_makes_writers_of_one_key_take_turns() {
 
     let mut first = db.begin().await.expect("begin");
     let mut keys = vec!["phone:+8613800000001".to_owned(), "email:a@b.c".to_owned()];
-    lock_keys(&mut first, db.dialect(), &mut keys)
-        .await
-        .expect("lock");
+    lock_keys(&mut first, &mut keys).await.expect("lock");
     assert_eq!(keys, ["email:a@b.c", "phone:+8613800000001"], "sorted");
 
     // Another key is free meanwhile.
     let mut unrelated = db.begin().await.expect("begin");
-    lock_keys(
-        &mut unrelated,
-        db.dialect(),
-        &mut vec!["phone:other".into()],
-    )
-    .await
-    .expect("another key is not held");
+    lock_keys(&mut unrelated, &mut vec!["phone:other".into()])
+        .await
+        .expect("another key is not held");
     unrelated.commit().await.expect("commit");
 
     // The same key (listed twice, in another order) waits for the first transaction.
@@ -397,9 +391,7 @@ async fn second_writer_waits_for(db: &Db, first: Tx, keys: Vec<String>) -> Vec<S
         async move {
             let mut tx = db.begin().await.expect("begin");
             let mut keys = keys;
-            lock_keys(&mut tx, db.dialect(), &mut keys)
-                .await
-                .expect("lock");
+            lock_keys(&mut tx, &mut keys).await.expect("lock");
             log.lock().expect("log").push("second locked");
             tx.commit().await.expect("commit");
             keys
@@ -487,9 +479,7 @@ async fn lock_keys_is_a_no_op_on_sqlite() {
     let db = store.migrated("locks", &NO_MIGRATIONS).await;
     let mut tx = db.begin().await.expect("begin");
     let mut keys = vec!["b".to_owned(), "a".to_owned()];
-    lock_keys(&mut tx, db.dialect(), &mut keys)
-        .await
-        .expect("lock");
+    lock_keys(&mut tx, &mut keys).await.expect("lock");
     tx.commit().await.expect("commit");
 }
 

@@ -210,7 +210,7 @@ impl Db {
             return self.begin_with(statement.into()).await;
         }
         let mut tx = self.begin().await?;
-        lock_keys(&mut tx, self.dialect, &mut keys).await?;
+        lock_keys(&mut tx, &mut keys).await?;
         Ok(tx)
     }
 
@@ -283,7 +283,8 @@ const LOCKS_PER_STATEMENT: usize = 1000;
 
 /// Takes transaction-scoped locks on `keys`, in sorted order so two writers never wait on
 /// each other in opposite orders. A no-op on SQLite, whose writers already take turns.
-pub async fn lock_keys(tx: &mut Tx, dialect: Dialect, keys: &mut Vec<String>) -> Result<()> {
+pub async fn lock_keys(tx: &mut Tx, keys: &mut Vec<String>) -> Result<()> {
+    let dialect = tx.dialect();
     keys.sort();
     keys.dedup();
     for chunk in keys.chunks(LOCKS_PER_STATEMENT) {

@@ -126,7 +126,7 @@ pub(super) async fn check_duplicates(
     keys: &[ContactKey],
     exclude: &[Uuid],
 ) -> Result<Vec<Uuid>> {
-    store::lock_contact_keys(tx, api.db().dialect(), tenant, keys).await?;
+    store::lock_contact_keys(tx, tenant, keys).await?;
     judge_duplicates(api, tx, tenant, settings, keys, exclude).await
 }
 

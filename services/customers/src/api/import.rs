@@ -112,7 +112,7 @@ async fn import_batch(
         *look_first = !seen.is_empty();
         let judged = judge(settings, parsed, seen.clone(), now, &mut results);
         write_created(&mut w, &judged.created).await?;
-        store::lock_contact_keys(w.tx(), dialect, &p.tenant_id, &keys).await?;
+        store::lock_contact_keys(w.tx(), &p.tenant_id, &keys).await?;
         let ours: Vec<Uuid> = judged.created.iter().map(|c| c.id).collect();
         // Usually no other customer holds any of the keys, which the contacts index alone
         // tells; otherwise the holders are compared in full.

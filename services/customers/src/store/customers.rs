@@ -430,13 +430,8 @@ pub async fn lock_referred_by(
 }
 
 /// Serializes writers that check the same contact keys for duplicates.
-pub async fn lock_contact_keys(
-    tx: &mut Tx,
-    dialect: Dialect,
-    tenant: &str,
-    keys: &[ContactKey],
-) -> Result<()> {
-    lock_keys(tx, dialect, &mut contact_locks(tenant, keys)).await
+pub async fn lock_contact_keys(tx: &mut Tx, tenant: &str, keys: &[ContactKey]) -> Result<()> {
+    lock_keys(tx, &mut contact_locks(tenant, keys)).await
 }
 
 /// The locks of [`lock_contact_keys`], for a write that takes them as it begins.

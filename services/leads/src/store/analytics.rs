@@ -15,7 +15,6 @@ use rapport_runtime::{
 };
 use sqlx::{AnyConnection, Row};
 
-use super::pipelines::dialect_of;
 use crate::domain::{
     analytics::{
         DWELL_BUCKET, Grain, Month, add_to_histogram, day_of, dwell_bucket, parse_histogram,
@@ -70,7 +69,7 @@ pub(crate) async fn count_change(
                 )
             })
             .collect();
-        lock_keys(tx, dialect_of(tx), &mut keys).await?;
+        lock_keys(tx, &mut keys).await?;
         let current = histograms(tx, tenant, &change.pipeline_id, from, &cells).await?;
         let bucket = dwell_bucket(change.dwell);
         for cell in &cells {

@@ -212,7 +212,7 @@ pub(crate) async fn get(
 pub(crate) async fn lock(tx: &mut Tx, tenant: &str, id: Uuid) -> Result<Option<Opportunity>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM opportunities o WHERE o.tenant_id = $1 AND o.id = $2{}",
-        pipelines::dialect_of(tx).for_update()
+        tx.dialect().for_update()
     );
     let row = sqlx::query(&sql)
         .bind(tenant)

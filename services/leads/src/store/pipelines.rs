@@ -21,15 +21,6 @@ fn row_to_pipeline(row: &AnyRow) -> Result<Pipeline> {
     })
 }
 
-/// The dialect of a connection, for the few statements that differ.
-pub(crate) fn dialect_of(conn: &AnyConnection) -> Dialect {
-    if conn.backend_name() == "PostgreSQL" {
-        Dialect::Postgres
-    } else {
-        Dialect::Sqlite
-    }
-}
-
 /// The tenant's pipeline `id`: its stored row, else the built-in example for its id.
 pub(crate) async fn get(
     conn: &mut AnyConnection,
@@ -130,7 +121,7 @@ pub(crate) async fn update(
 /// stage is never removed while an opportunity is being moved into it. SQLite needs none: its
 /// writers already take turns.
 pub(crate) async fn lock(tx: &mut Tx, tenant: &str, id: &str, exclusive: bool) -> Result<()> {
-    if dialect_of(tx) != Dialect::Postgres {
+    if tx.dialect() != Dialect::Postgres {
         return Ok(());
     }
     // Same hash as the runtime's key locks, in a namespace of its own.
