@@ -3,6 +3,7 @@
 
 use phonenumber::ParseError;
 use phonenumber::country::{self, Source};
+use phonenumber::metadata::{Descriptor, Descriptors};
 use std::str::FromStr;
 
 /// Longest raw phone input read; longer input is refused before the (costly) parse.
@@ -101,23 +102,26 @@ fn is_valid(number: &phonenumber::PhoneNumber) -> bool {
         return false;
     };
     let national = number.national().to_string();
-    let d = meta.descriptors();
-    d.general().is_match(&national)
-        && [
-            d.mobile(),
-            d.fixed_line(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.voip(),
-            d.personal_number(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|t| t.is_match(&national))
+    meta.descriptors().general().is_match(&national)
+        && number_types(meta.descriptors()).any(|t| t.is_match(&national))
+}
+
+/// The patterns of the number types a region defines, the common types first.
+fn number_types(d: &Descriptors) -> impl Iterator<Item = &Descriptor> {
+    [
+        d.mobile(),
+        d.fixed_line(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.voip(),
+        d.personal_number(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Whether `region` is an ISO 3166-1 alpha-2 code the phone metadata knows (e.g. `"CN"`).
@@ -210,20 +214,7 @@ mod tests {
         let database = &*phonenumber::metadata::DATABASE;
         let (mut valid, mut invalid) = (0, 0);
         for meta in database.iter() {
-            let d = meta.descriptors();
-            let examples = [
-                d.mobile(),
-                d.fixed_line(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.voip(),
-                d.personal_number(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
-            for example in examples.into_iter().flatten().filter_map(|t| t.example()) {
+            for example in number_types(meta.descriptors()).filter_map(|t| t.example()) {
                 let mut variants = vec![
                     example.to_owned(),
                     example[..example.len() - 1].to_owned(),

@@ -148,7 +148,7 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot open the {service} database: {e}")))?;
-        let writer = (dialect == Dialect::Sqlite).then(|| {
+        let writer = dialect.writers_take_turns().then(|| {
             let turn = Arc::new(Semaphore::new(1));
             let checkpointer = Arc::new(wal::Checkpointer::new(pool.clone(), turn.clone()));
             (turn, checkpointer)

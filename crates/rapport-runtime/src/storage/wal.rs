@@ -35,7 +35,7 @@ pub struct Checkpointer {
     /// The writers' turn, taken for the short second step.
     turn: Arc<Semaphore>,
     commits: AtomicU64,
-    running: Arc<AtomicBool>,
+    running: AtomicBool,
 }
 
 impl Checkpointer {
@@ -45,28 +45,26 @@ impl Checkpointer {
             pool,
             turn,
             commits: AtomicU64::new(0),
-            running: Arc::new(AtomicBool::new(false)),
+            running: AtomicBool::new(false),
         }
     }
 
     /// Records a commit; every [`COMMITS_PER_CHECKPOINT`]th starts a checkpoint unless one is
     /// still running.
-    pub fn committed(&self) {
+    pub fn committed(self: &Arc<Self>) {
         let n = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
         if !n.is_multiple_of(COMMITS_PER_CHECKPOINT) || self.running.swap(true, Ordering::AcqRel) {
             return;
         }
-        let pool = self.pool.clone();
-        let turn = self.turn.clone();
-        let running = self.running.clone();
+        let this = self.clone();
         tokio::spawn(async move {
-            if let Ok(log_pages) = checkpoint(&pool).await
+            if let Ok(log_pages) = checkpoint(&this.pool).await
                 && log_pages >= MAX_LOG_PAGES
-                && let Ok(_turn) = turn.acquire().await
+                && let Ok(_turn) = this.turn.acquire().await
             {
-                let _ = checkpoint(&pool).await;
+                let _ = checkpoint(&this.pool).await;
             }
-            running.store(false, Ordering::Release);
+            this.running.store(false, Ordering::Release);
         });
     }
 }

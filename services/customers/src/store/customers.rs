@@ -273,18 +273,7 @@ fn children_statements(
                 .map(|t| (id.clone(), t.clone())),
         );
     }
-    let contacts: Vec<[&str; 3]> = contacts
-        .iter()
-        .map(|(id, kind, value)| [id.as_str(), kind, value.as_str()])
-        .collect();
-    let tags: Vec<[&str; 2]> = tags
-        .iter()
-        .map(|(id, t)| [id.as_str(), t.as_str()])
-        .collect();
-    let teams: Vec<[&str; 2]> = teams
-        .iter()
-        .map(|(id, t)| [id.as_str(), t.as_str()])
-        .collect();
+    // Tuples encode as JSON arrays, the rows `json_insert` reads.
     let mut out = Vec::new();
     for (table, columns, rows) in [
         (
@@ -485,7 +474,7 @@ fn keys_json(keys: &[ContactKey]) -> Result<String> {
         .filter(|k| seen.insert(*k))
         .map(|k| [k.kind.as_str(), k.value.as_str()])
         .collect();
-    serde_json::to_string(&pairs).map_err(|e| Error::internal(format!("contact keys as JSON: {e}")))
+    to_json(&pairs)
 }
 
 /// Whether a customer other than `ours` has a contact row with any of `keys`, live or not. Reads
