@@ -37,8 +37,31 @@ pub enum Begun<T> {
     Fresh(Box<Write>),
 }
 
+/// Whom a change is made for, as its events record it: the caller, and the trace of the
+/// request it came in.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    actor: String,
+    traceparent: Option<String>,
+}
+
+impl Origin {
+    /// Caller `p`, in the current span's trace.
+    pub fn of(p: &Principal) -> Self {
+        Self::actor(p.subject.clone())
+    }
+
+    fn actor(actor: String) -> Self {
+        Self {
+            actor,
+            traceparent: crate::telemetry::current_traceparent(),
+        }
+    }
+}
+
 /// An event waiting for its transaction to commit.
 struct Pending {
+    origin: Origin,
     event_type: String,
     payload_type: String,
     subject: String,
@@ -173,7 +196,22 @@ impl Write {
         payload_type: &str,
         payload: &M,
     ) {
+        let origin = Origin::actor(self.actor.clone());
+        self.emit_as(origin, kind, subject, payload_type, payload);
+    }
+
+    /// As [`Write::emit`], for a change made for `origin`: a write that carries the changes of
+    /// several requests (see [`crate::batch`]) names each one's caller and trace.
+    pub fn emit_as<M: Message>(
+        &mut self,
+        origin: Origin,
+        kind: &str,
+        subject: String,
+        payload_type: &str,
+        payload: &M,
+    ) {
         self.events.push(Pending {
+            origin,
             event_type: format!("{}{kind}", self.source.package),
             payload_type: format!("{}{payload_type}", self.source.package),
             subject,
@@ -194,6 +232,21 @@ impl Write {
             execute_all(&mut self.tx, self.ctx.db.dialect(), &stmts).await?;
         }
         Ok(())
+    }
+
+    /// Stores `response` as the answer to `key`, a request this write carries besides the one
+    /// it began with (see [`crate::batch`]). The write must hold `key`'s lock
+    /// ([`Idempotency::lock_key`]) from its start and have found no earlier answer.
+    pub async fn answer<T: Message>(&mut self, key: &Idempotency, response: &T) -> Result<()> {
+        let now = self.now();
+        if key.record(&mut self.tx, response, now).await? {
+            return Ok(());
+        }
+        Err(Error::Aborted {
+            reason: "REQUEST_ID_RACE",
+            message: "a request with the same request_id committed first; retry to get its answer"
+                .into(),
+        })
     }
 
     /// Abandons the change: nothing of it is kept, no event is published.
@@ -228,9 +281,10 @@ impl Write {
                 event_type: &e.event_type,
                 subject: e.subject.clone(),
                 tenant: &self.tenant,
-                actor: &self.actor,
+                actor: &e.origin.actor,
                 payload_type: &e.payload_type,
                 payload: e.payload.clone(),
+                traceparent: e.origin.traceparent.clone(),
             })
             .collect();
         let any_events = !events.is_empty();

@@ -259,6 +259,7 @@ fn event(i: usize) -> NewEvent<'static> {
         actor: "tester",
         payload_type: "google.protobuf.Empty",
         payload: Vec::new(),
+        traceparent: None,
     }
 }
 

@@ -376,6 +376,7 @@ async fn events_committed_before_start_reach_in_process_handlers() {
             actor: "tester",
             payload_type: "google.protobuf.Empty",
             payload: Vec::new(),
+            traceparent: None,
         };
         ids.push(
             append(&mut tx, event, SystemClock.now())

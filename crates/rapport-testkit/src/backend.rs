@@ -1,6 +1,17 @@
 //! Backends and per-test stores.
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
+
+use prost::Message;
+use rapport_runtime::{
+    auth::{AuthInterceptor, JwtKeys},
+    cache::Cache,
+    clock::ManualClock,
+    context::{Service, ServiceContext},
+    events::{Bus, Event, unpack},
+    peers::Peers,
+    storage::{Db, PoolSettings},
+};
 
 use crate::scratch::{ScratchDatabase, clear_redis_prefix_blocking, tag};
 
@@ -86,6 +97,47 @@ impl TestStores {
             _database: Some(database),
         }
     }
+}
+
+impl TestStores {
+    /// What service `S` runs on over these stores, migrated, with an in-process cache and bus
+    /// and `clock`: for tests that drive a service's handlers or jobs directly, without a
+    /// server or the outbox relay.
+    pub async fn context<S: Service>(&self, clock: &ManualClock) -> ServiceContext {
+        let db = match &self.database_url {
+            Some(url) => Db::connect(url, S::NAME, PoolSettings::default()).await,
+            None => Db::open_sqlite_file(self.dir.path(), S::NAME, PoolSettings::default()).await,
+        }
+        .expect("open the database");
+        db.migrate(&S::migrations()).await.expect("migrate");
+        ServiceContext {
+            db,
+            cache: Cache::memory(100),
+            bus: Bus::memory(),
+            clock: Arc::new(clock.clone()),
+            auth: AuthInterceptor::new(Arc::new(JwtKeys::hs256(b"rapport-test-context-secret"))),
+            peers: Peers::new(&[], None).expect("peers"),
+            max_message_bytes: 1 << 20,
+            outbox_waker: Arc::default(),
+        }
+    }
+}
+
+/// The events waiting in `db`'s outbox, oldest first: what a write emitted, for tests that run
+/// no relay.
+pub async fn outbox_events(db: &Db) -> Vec<Event> {
+    let rows: Vec<(Vec<u8>, i64)> =
+        sqlx::query_as("SELECT payload, events FROM outbox ORDER BY seq")
+            .fetch_all(db.pool())
+            .await
+            .expect("read the outbox");
+    let mut out = Vec::new();
+    for (payload, events) in rows {
+        for e in unpack(&payload, events).expect("an outbox row") {
+            out.push(Event::decode(e).expect("an event"));
+        }
+    }
+    out
 }
 
 impl Drop for TestStores {

@@ -7,5 +7,5 @@ pub mod scratch;
 mod server;
 pub mod status;
 
-pub use backend::{Backend, TestStores};
+pub use backend::{Backend, TestStores, outbox_events};
 pub use server::{Bearer, TestServer, TestServerBuilder, each_backend};

@@ -90,6 +90,7 @@ impl EventHandler for CustomerEvents {
                                     actor: "system",
                                     payload_type: "rapport.leads.v1.LeadChanged",
                                     payload: bytes,
+                                    traceparent: None,
                                 },
                                 now,
                             )

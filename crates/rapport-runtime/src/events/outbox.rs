@@ -26,6 +26,9 @@ pub struct NewEvent<'a> {
     pub payload_type: &'a str,
     /// The encoded payload.
     pub payload: Vec<u8>,
+    /// The W3C trace context of the request that made the change; `None` takes the current
+    /// span's.
+    pub traceparent: Option<String>,
 }
 
 /// Appends an event to the outbox inside `tx`; it is published only if `tx` commits.
@@ -60,13 +63,13 @@ pub async fn append_many(
 /// The statements that append `events` (see [`append_many`]), for a caller that runs them
 /// with others; and the event ids, in order.
 pub fn statements(events: Vec<NewEvent<'_>>, now: Micros) -> (Vec<String>, Vec<Statement>) {
-    let traceparent = crate::telemetry::current_traceparent().unwrap_or_default();
+    let current = crate::telemetry::current_traceparent().unwrap_or_default();
     let mut ids = Vec::with_capacity(events.len());
     // (first event id, stream, payload, event count)
     let mut rows: Vec<(String, &str, Vec<u8>, i64)> = Vec::new();
     for event in events {
         let stream = event.stream;
-        let (id, bytes) = envelope(event, now, &traceparent);
+        let (id, bytes) = envelope(event, now, &current);
         match rows.last_mut() {
             Some(row) if row.1 == stream && (row.3 as usize) < EVENTS_PER_ROW => {
                 row.2.extend_from_slice(&bytes);
@@ -129,7 +132,7 @@ pub fn unpack(payload: &[u8], events: i64) -> Result<Vec<&[u8]>> {
 }
 
 /// The event's id and its envelope, length-delimited.
-fn envelope(event: NewEvent<'_>, now: Micros, traceparent: &str) -> (String, Vec<u8>) {
+fn envelope(event: NewEvent<'_>, now: Micros, current_traceparent: &str) -> (String, Vec<u8>) {
     let id = uuid::Uuid::now_v7().to_string();
     let envelope = Event {
         id: id.clone(),
@@ -138,7 +141,9 @@ fn envelope(event: NewEvent<'_>, now: Micros, traceparent: &str) -> (String, Vec
         subject: event.subject,
         time: Some(crate::clock::to_timestamp(now)),
         tenant: event.tenant.to_owned(),
-        traceparent: traceparent.to_owned(),
+        traceparent: event
+            .traceparent
+            .unwrap_or_else(|| current_traceparent.to_owned()),
         actor: event.actor.to_owned(),
         data: Some(prost_types::Any {
             type_url: super::type_url(event.payload_type),
@@ -146,4 +151,34 @@ fn envelope(event: NewEvent<'_>, now: Micros, traceparent: &str) -> (String, Vec
         }),
     };
     (id, envelope.encode_length_delimited_to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(traceparent: Option<&str>) -> NewEvent<'static> {
+        NewEvent {
+            stream: "things",
+            event_type: "rapport.test.v1.thing.made",
+            subject: "things/1".into(),
+            tenant: "t1",
+            actor: "a",
+            payload_type: "google.protobuf.Empty",
+            payload: Vec::new(),
+            traceparent: traceparent.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_event_keeps_the_trace_of_the_request_that_made_it() {
+        let given = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let (_, bytes) = envelope(event(Some(given)), 1, "00-other");
+        let e = Event::decode_length_delimited(bytes.as_slice()).expect("event");
+        assert_eq!(e.traceparent, given);
+        // Without one of its own, an event takes the trace of the span that writes it.
+        let (_, bytes) = envelope(event(None), 1, "00-current");
+        let e = Event::decode_length_delimited(bytes.as_slice()).expect("event");
+        assert_eq!(e.traceparent, "00-current");
+    }
 }

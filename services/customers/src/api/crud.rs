@@ -4,7 +4,6 @@ use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result,
     auth::Principal,
-    error::both,
     query::{self, CursorValue, OrderBy},
     storage::Tx,
     validation::Violations,
@@ -14,7 +13,6 @@ use uuid::Uuid;
 
 use super::{
     convert::customer::{apply_update_mask, customer_to_proto, parse_profile},
-    support::begin,
     support::{
         self, CustomersApi, MANAGERS, READERS, WRITERS, authorize, check_etag, customer_id,
         require_live,
@@ -23,97 +21,17 @@ use super::{
 use crate::{
     domain::{
         contact::ContactKey,
+        duplicates::DuplicateHit,
         names,
-        profile::{Customer, Profile},
+        profile::Customer,
         settings::{DuplicatePolicy, Settings},
     },
-    store::{self, CustomerQuery, DuplicateHit, FILTER_FIELDS},
+    store::{self, CustomerQuery, FILTER_FIELDS},
 };
 
 /// Orders ListCustomers accepts.
 const ORDER_FIELDS: &[&str] = &["create_time", "update_time", "display_name"];
 const DEFAULT_ORDER: OrderBy = OrderBy::desc("create_time");
-
-pub(super) async fn create(
-    api: &CustomersApi,
-    req: Request<pb::CreateCustomerRequest>,
-) -> Result<pb::Customer> {
-    let p = authorize(&req, WRITERS)?;
-    let msg = req.into_inner();
-    let settings = api.settings(&p.tenant_id).await?;
-    let parsed = match &msg.customer {
-        None => Err(Error::invalid("customer", "is required")),
-        Some(input) => {
-            let mut v = Violations::with_prefix("customer");
-            let profile = parse_profile(input, &api.profile_context(&settings), &mut v);
-            v.finish(profile).map_err(Error::from)
-        }
-    };
-    // A bad request id is reported together with the customer's bad fields.
-    let (idem, mut profile) = both(
-        support::idempotency(&p, "CreateCustomer", &msg.request_id),
-        parsed,
-    )?;
-    own_as_rep(&p, &mut profile)?;
-    let now = api.now();
-    profile.stamp_consent(None, now);
-
-    // The contact keys are known before the transaction starts, so it starts holding their
-    // locks: one round trip fewer on PostgreSQL.
-    let keys = profile.contact_keys();
-    let mut w = begin!(api, p, idem, store::contact_locks(&p.tenant_id, &keys));
-    let possible_duplicates =
-        judge_duplicates(api, w.tx(), &p.tenant_id, &settings, &keys, &[]).await?;
-    let customer = Customer {
-        id: Uuid::now_v7(),
-        profile,
-        possible_duplicates,
-        merged_into: None,
-        create_time: now,
-        update_time: now,
-        delete_time: None,
-        version: 1,
-    };
-    // Deferred: on PostgreSQL the customer, its contact keys and the event reach the database
-    // in one round trip at commit.
-    for s in store::customer_statements(
-        api.db().dialect(),
-        &p.tenant_id,
-        std::slice::from_ref(&customer),
-    )? {
-        w.defer(s).await?;
-    }
-    let out = customer_to_proto(&customer);
-    let event = pb::CustomerCreated {
-        customer: Some(out.clone()),
-    };
-    w.emit(
-        "customer.created",
-        customer.resource_name(),
-        "CustomerCreated",
-        &event,
-    );
-    // A new id has nothing cached to drop.
-    w.commit(out).await
-}
-
-/// Reps create customers they own; others may name any owner.
-fn own_as_rep(p: &Principal, profile: &mut Profile) -> Result<()> {
-    if support::scope(p).is_none() {
-        return Ok(());
-    }
-    if profile.owner_id.is_empty() {
-        profile.owner_id = p.subject.clone();
-    } else if profile.owner_id != p.subject {
-        return Err(Error::PermissionDenied(
-            "a rep creates customers it owns: leave owner_id empty or set it to yourself".into(),
-        ));
-    }
-    if profile.team_id.is_empty() {
-        profile.team_id = p.team_id.clone().unwrap_or_default();
-    }
-    Ok(())
-}
 
 /// Applies the tenant's duplicate policy to a customer with `keys`: ALREADY_EXISTS naming the
 /// oldest live duplicate under REJECT, or the duplicates to flag under FLAG. Locks the keys
@@ -127,19 +45,6 @@ pub(super) async fn check_duplicates(
     exclude: &[Uuid],
 ) -> Result<Vec<Uuid>> {
     store::lock_contact_keys(tx, tenant, keys).await?;
-    judge_duplicates(api, tx, tenant, settings, keys, exclude).await
-}
-
-/// [`check_duplicates`] in a transaction that already holds the keys' locks
-/// ([`store::contact_locks`]).
-pub(super) async fn judge_duplicates(
-    api: &CustomersApi,
-    tx: &mut Tx,
-    tenant: &str,
-    settings: &Settings,
-    keys: &[ContactKey],
-    exclude: &[Uuid],
-) -> Result<Vec<Uuid>> {
     let hits = store::find_by_contacts(tx, api.db().dialect(), tenant, keys, exclude).await?;
     match (settings.duplicate_policy, hits.first()) {
         (_, None) => Ok(Vec::new()),

@@ -14,8 +14,6 @@
 //! tells that nobody holds them, and the lookups were a sixth of the database's work. A message
 //! that meets holders this way runs again as above, and the stream's next one looks first.
 
-use std::collections::HashMap;
-
 use rapport_proto::customers as pb;
 use rapport_runtime::{
     Result,
@@ -37,9 +35,10 @@ use super::{
 use crate::{
     domain::{
         contact::ContactKey,
+        duplicates::{self, Holders, Verdict},
         names,
         profile::{Customer, Profile},
-        settings::{DuplicatePolicy, Settings},
+        settings::Settings,
     },
     store,
 };
@@ -107,7 +106,7 @@ async fn import_batch(
         let seen = if *look_first {
             holders(&mut w, api, &keys, &[]).await?
         } else {
-            Holders::new()
+            Holders::default()
         };
         *look_first = !seen.is_empty();
         let judged = judge(settings, parsed, seen.clone(), now, &mut results);
@@ -167,9 +166,6 @@ fn parse_rows(
     (results, parsed)
 }
 
-/// The live holders of each contact key, oldest first.
-type Holders = HashMap<ContactKey, Vec<Uuid>>;
-
 /// The live holders of `keys` other than `exclude`, as the write sees them now.
 async fn holders(
     w: &mut Write,
@@ -179,13 +175,7 @@ async fn holders(
 ) -> Result<Holders> {
     let tenant = w.tenant().to_owned();
     let hits = store::find_by_contacts(w.tx(), api.db().dialect(), &tenant, keys, exclude).await?;
-    let mut out = Holders::new();
-    for hit in hits {
-        for key in hit.matched {
-            out.entry(key).or_default().push(hit.customer_id);
-        }
-    }
-    Ok(out)
+    Ok(Holders::new(hits))
 }
 
 /// What the judgement of one message decided.
@@ -227,44 +217,24 @@ fn judge(
         rejected: Vec::new(),
     };
     for (i, profile) in parsed {
-        let keys = profile.contact_keys();
-        // Each duplicate once, in the order its first shared key came, even when it shares
-        // several keys that others share too (phone with A, email with B, handle with A).
-        let mut dups: Vec<Uuid> = Vec::new();
-        for id in keys.iter().filter_map(|k| holders.get(k)).flatten() {
-            if !dups.contains(id) {
-                dups.push(*id);
+        match duplicates::judge(settings.duplicate_policy, profile, &mut holders, now) {
+            Verdict::Duplicate(existing, profile) => {
+                results[i].status = pb::ImportRowStatus::Duplicate.into();
+                results[i].customer = names::customer_name(existing.customer_id);
+                judged.rejected.push((i, profile));
+            }
+            Verdict::Create(c) => {
+                results[i].status = if c.possible_duplicates.is_empty() {
+                    pb::ImportRowStatus::Created
+                } else {
+                    pb::ImportRowStatus::CreatedFlagged
+                }
+                .into();
+                results[i].customer = c.resource_name();
+                judged.created.push(c);
+                judged.created_rows.push(i);
             }
         }
-        if let (DuplicatePolicy::Reject, Some(existing)) = (settings.duplicate_policy, dups.first())
-        {
-            results[i].status = pb::ImportRowStatus::Duplicate.into();
-            results[i].customer = names::customer_name(*existing);
-            judged.rejected.push((i, profile));
-            continue;
-        }
-        let c = Customer {
-            id: Uuid::now_v7(),
-            profile,
-            possible_duplicates: dups,
-            merged_into: None,
-            create_time: now,
-            update_time: now,
-            delete_time: None,
-            version: 1,
-        };
-        for k in keys {
-            holders.entry(k).or_default().push(c.id);
-        }
-        results[i].status = if c.possible_duplicates.is_empty() {
-            pb::ImportRowStatus::Created
-        } else {
-            pb::ImportRowStatus::CreatedFlagged
-        }
-        .into();
-        results[i].customer = c.resource_name();
-        judged.created.push(c);
-        judged.created_rows.push(i);
     }
     judged
 }

@@ -4,6 +4,7 @@
 
 mod bulk;
 pub mod convert;
+mod create;
 mod crud;
 mod duplicates;
 mod import;
@@ -31,7 +32,7 @@ impl CustomerService for CustomersApi {
         &self,
         req: Request<pb::CreateCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        crud::create(self, req)
+        create::create(self, req)
             .await
             .map(Response::new)
             .map_err(Into::into)

@@ -1,7 +1,7 @@
 //! What every handler shares: the caller and its roles, visibility, the tenant's settings, the
 //! read-through cache, events, idempotency and the end of a write.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use rapport_runtime::{
     Error, Result,
@@ -19,7 +19,10 @@ pub use rapport_runtime::auth::authorize;
 use prost::Message;
 use rapport_proto::customers as pb;
 
-use super::convert::customer::{ProfileContext, customer_to_proto};
+use super::{
+    convert::customer::{ProfileContext, customer_to_proto},
+    create::{self, Creates},
+};
 use crate::{
     domain::{names, profile::Customer, settings::Settings, visibility},
     store::{self, RepScope},
@@ -58,6 +61,8 @@ pub const ADMINS: &[Role] = &[Role::Admin];
 #[derive(Clone)]
 pub struct CustomersApi {
     pub(crate) ctx: ServiceContext,
+    /// Where creates gather to be written together.
+    pub(crate) creates: Arc<Creates>,
 }
 
 /// The rows a caller is limited to: `None` for callers who see the whole tenant.
@@ -129,7 +134,10 @@ pub fn idempotency(
 impl CustomersApi {
     /// The service over `ctx`.
     pub fn new(ctx: ServiceContext) -> Self {
-        Self { ctx }
+        Self {
+            creates: Arc::new(create::batcher(ctx.clone())),
+            ctx,
+        }
     }
 
     /// Now, by the service's clock.

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod consent;
 pub mod contact;
 pub mod custom_fields;
+pub mod duplicates;
 pub mod merge;
 pub mod names;
 pub mod profile;

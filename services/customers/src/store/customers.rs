@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{placeholders, uuid};
 use crate::domain::{
     contact::{ContactKey, ContactKind},
+    duplicates::DuplicateHit,
     profile::Customer,
 };
 
@@ -430,17 +431,6 @@ pub fn contact_locks(tenant: &str, keys: &[ContactKey]) -> Vec<String> {
         &format!("customers/{tenant}/contacts"),
         names.iter().map(String::as_str),
     )
-}
-
-/// A live customer sharing a contact key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DuplicateHit {
-    /// The customer.
-    pub customer_id: Uuid,
-    /// Its display name.
-    pub display_name: String,
-    /// The keys it shares.
-    pub matched: Vec<ContactKey>,
 }
 
 /// Contact keys looked up per statement: an import batch's keys in one go.

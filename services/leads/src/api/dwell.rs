@@ -155,17 +155,9 @@ fn human(d: Micros) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::{collections::HashMap, sync::Arc};
+    use std::collections::HashMap;
 
-    use rapport_runtime::{
-        auth::{AuthInterceptor, JwtKeys},
-        cache::Cache,
-        clock::ManualClock,
-        context::{Service, ServiceContext},
-        events::Bus,
-        peers::Peers,
-        storage::{Db, PoolSettings},
-    };
+    use rapport_runtime::clock::ManualClock;
     use rapport_testkit::{Backend, TestStores};
     use sqlx::Row;
     use uuid::Uuid;
@@ -179,24 +171,7 @@ mod tests {
     const T0: Micros = 1_714_521_600_000_000;
 
     async fn api_on(stores: &TestStores, clock: &ManualClock) -> LeadsApi {
-        let db = match &stores.database_url {
-            Some(url) => Db::connect(url, "leads", PoolSettings::default()).await,
-            None => Db::open_sqlite_file(stores.dir.path(), "leads", PoolSettings::default()).await,
-        }
-        .expect("open the database");
-        db.migrate(&crate::Leads::migrations())
-            .await
-            .expect("migrate");
-        LeadsApi::new(ServiceContext {
-            db,
-            cache: Cache::memory(100),
-            bus: Bus::memory(),
-            clock: Arc::new(clock.clone()),
-            auth: AuthInterceptor::new(Arc::new(JwtKeys::hs256(b"dwell-test-secret"))),
-            peers: Peers::new(&[], None).expect("peers"),
-            max_message_bytes: 1 << 20,
-            outbox_waker: Arc::default(),
-        })
+        LeadsApi::new(stores.context::<crate::Leads>(clock).await)
     }
 
     fn admin(tenant: &str) -> Principal {

@@ -68,19 +68,10 @@ async fn remind_batch(api: &LeadsApi, tenant: &str, now: Micros) -> Result<usize
 
 #[cfg(test)]
 mod tests {
-    use std::{collections::HashMap, sync::Arc};
+    use std::collections::HashMap;
 
-    use prost::Message;
-    use rapport_runtime::{
-        auth::{AuthInterceptor, JwtKeys},
-        cache::Cache,
-        clock::{HOUR, MINUTE, ManualClock},
-        context::{Service, ServiceContext},
-        events::Bus,
-        peers::Peers,
-        storage::{Db, PoolSettings},
-    };
-    use rapport_testkit::{Backend, TestStores};
+    use rapport_runtime::clock::{HOUR, MINUTE, ManualClock};
+    use rapport_testkit::{Backend, TestStores, outbox_events};
     use sqlx::Row;
     use uuid::Uuid;
 
@@ -90,24 +81,7 @@ mod tests {
     const T0: Micros = 1_714_521_600_000_000;
 
     async fn api_on(stores: &TestStores, clock: &ManualClock) -> LeadsApi {
-        let db = match &stores.database_url {
-            Some(url) => Db::connect(url, "leads", PoolSettings::default()).await,
-            None => Db::open_sqlite_file(stores.dir.path(), "leads", PoolSettings::default()).await,
-        }
-        .expect("open the database");
-        db.migrate(&crate::Leads::migrations())
-            .await
-            .expect("migrate");
-        LeadsApi::new(ServiceContext {
-            db,
-            cache: Cache::memory(100),
-            bus: Bus::memory(),
-            clock: Arc::new(clock.clone()),
-            auth: AuthInterceptor::new(Arc::new(JwtKeys::hs256(b"reminder-test-secret"))),
-            peers: Peers::new(&[], None).expect("peers"),
-            max_message_bytes: 1 << 20,
-            outbox_waker: Arc::default(),
-        })
+        LeadsApi::new(stores.context::<crate::Leads>(clock).await)
     }
 
     fn task(assignee: &str, due: Micros, remind: Option<Micros>) -> Task {
@@ -162,18 +136,10 @@ mod tests {
 
     /// `alert.raised` events in the outbox (no relay runs here), per tenant.
     async fn events(api: &LeadsApi) -> HashMap<String, usize> {
-        let rows = sqlx::query("SELECT payload, events FROM outbox")
-            .fetch_all(api.db().pool())
-            .await
-            .expect("outbox");
         let mut out = HashMap::new();
-        for r in rows {
-            let bytes: Vec<u8> = r.get(0);
-            for event in rapport_runtime::events::unpack(&bytes, r.get(1)).expect("row") {
-                let e = rapport_proto::event::Event::decode(event).expect("event");
-                if e.r#type == "rapport.leads.v1.alert.raised" {
-                    *out.entry(e.tenant).or_insert(0) += 1;
-                }
+        for e in outbox_events(api.db()).await {
+            if e.r#type == "rapport.leads.v1.alert.raised" {
+                *out.entry(e.tenant).or_insert(0) += 1;
             }
         }
         out
