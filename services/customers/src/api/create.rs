@@ -354,7 +354,7 @@ mod tests {
             let (one, two, three) = (name(&stored[0]), name(&answers[0]), name(&answers[1]));
             assert_eq!(
                 answers[0].as_ref().expect("created").possible_duplicates,
-                [one.clone()]
+                [one.as_str()]
             );
             assert_eq!(
                 answers[1].as_ref().expect("created").possible_duplicates,
