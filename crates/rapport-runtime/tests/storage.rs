@@ -571,7 +571,12 @@ async fn wal_after(db: &Db, dir: &std::path::Path, first: usize, commits: usize)
 #[tokio::test]
 async fn sqlites_log_is_checkpointed_beside_the_writers_and_stops_growing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::open_sqlite_file(dir.path(), "widgets", Default::default())
+    // A small limit, so a few thousand commits pass it several times.
+    let settings = rapport_runtime::storage::PoolSettings {
+        sqlite_log_pages: 4096,
+        ..Default::default()
+    };
+    let db = Db::open_sqlite_file(dir.path(), "widgets", settings)
         .await
         .expect("open");
     db.migrate(&both(WIDGETS)).await.expect("migrate");

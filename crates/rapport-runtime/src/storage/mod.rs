@@ -83,6 +83,9 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a request may wait for a free connection before UNAVAILABLE.
     pub acquire_timeout: Duration,
+    /// SQLite only: pages the write-ahead log may hold before the next writer starts it over
+    /// (see `storage/wal.rs`).
+    pub sqlite_log_pages: i64,
 }
 
 impl Default for PoolSettings {
@@ -90,6 +93,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            sqlite_log_pages: wal::DEFAULT_LOG_PAGES,
         }
     }
 }
@@ -150,7 +154,10 @@ impl Db {
             .map_err(|e| Error::Unavailable(format!("cannot open the {service} database: {e}")))?;
         let writer = dialect.writers_take_turns().then(|| {
             let turn = Arc::new(Semaphore::new(1));
-            let checkpointer = Arc::new(wal::Checkpointer::new(pool.clone(), turn.clone()));
+            let checkpointer = Arc::new(wal::Checkpointer::new(
+                pool.clone(),
+                settings.sqlite_log_pages,
+            ));
             (turn, checkpointer)
         });
         Ok(Db {
@@ -224,6 +231,10 @@ impl Db {
                 checkpointer.clone(),
             )),
             None => None,
+        };
+        let statement = match &writer {
+            Some((_, checkpointer)) => checkpointer.begin(statement),
+            None => statement,
         };
         let inner = self.pool.begin_with(statement).await?;
         Ok(Tx {

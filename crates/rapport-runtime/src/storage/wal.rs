@@ -6,31 +6,38 @@
 //! and every [`COMMITS_PER_CHECKPOINT`] commits a PASSIVE checkpoint runs on another pooled
 //! connection, which SQLite lets run while the next writer writes. It copies all but what the
 //! writers added meanwhile, so under steady writes the log is never fully copied, and only a
-//! fully copied log is started over by the next commit: it would grow without end. So once it
-//! holds [`MAX_LOG_PAGES`], more passes follow, each copying what the writers added during the
-//! one before, until little is left; a last one takes its turn between two writers and copies
-//! that rest. Taking the turn right after the first pass made the writers wait for everything
-//! they had added during it, which set the p99 of a steady stream of creates. The last connection to close checkpoints
-//! whatever is left.
+//! fully copied log is started over, and only by a writer that began after it was: it would
+//! grow without end. So once it holds its limit (`PoolSettings::sqlite_log_pages`), more passes follow, each copying what
+//! the writers added during the one before, until little is left; then the next writer, whose
+//! turn it is anyway, copies that rest on its own connection just before its `BEGIN`, in the
+//! same call, and starts the log over as it writes. An earlier design had the checkpointer take
+//! the writers' turn for that last pass: with the CPU busy, its task's few wake-ups held every
+//! writer for 5–10 ms each time, which set the p99 of a steady stream of creates.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+use std::{
+    borrow::Cow,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
 };
 
 use sqlx::AnyPool;
-use tokio::sync::Semaphore;
 
 /// Commits between two checkpoints: a few megabytes of log.
 pub const COMMITS_PER_CHECKPOINT: u64 = 256;
 
-/// Pages the log may hold before a checkpoint makes the writers wait for it to finish.
-pub const MAX_LOG_PAGES: i64 = 4096;
+/// Pages the log may hold before the next writer finishes a checkpoint and starts it over, by
+/// default: 256 MiB of 4 KiB pages. Starting over costs that writer a short copy and two
+/// fsyncs, 5 to 50 ms on the disk the benchmark ran on; at 4,096 pages a steady stream of
+/// creates started the log over several times a second and those waits set its p99 (22 ms
+/// against 13 ms at this limit, which it reaches about once a second).
+pub const DEFAULT_LOG_PAGES: i64 = 65536;
 
-/// Pages left to copy that are few enough to copy while the writers wait.
+/// Pages left to copy that are few enough for a writer to copy before it begins.
 const SHORT_REMAINDER: i64 = 128;
 
-/// Background passes over a log that keeps growing before the writers wait regardless.
+/// Background passes over a log that keeps growing before a writer finishes regardless.
 const MAX_PASSES: usize = 8;
 
 /// The pragma each connection runs so that no commit checkpoints.
@@ -40,20 +47,35 @@ pub const NO_AUTO_CHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 0;";
 #[derive(Debug)]
 pub struct Checkpointer {
     pool: AnyPool,
-    /// The writers' turn, taken for the short second step.
-    turn: Arc<Semaphore>,
+    max_log_pages: i64,
     commits: AtomicU64,
     running: AtomicBool,
+    /// Whether the next writer should finish a checkpoint before it begins.
+    finish: AtomicBool,
 }
 
 impl Checkpointer {
-    /// A checkpointer of the database `pool` opens, whose writers take turns on `turn`.
-    pub fn new(pool: AnyPool, turn: Arc<Semaphore>) -> Self {
+    /// A checkpointer of the database `pool` opens, whose log may hold `max_log_pages`.
+    pub fn new(pool: AnyPool, max_log_pages: i64) -> Self {
         Self {
             pool,
-            turn,
+            max_log_pages,
             commits: AtomicU64::new(0),
             running: AtomicBool::new(false),
+            finish: AtomicBool::new(false),
+        }
+    }
+
+    /// What a writer whose turn it is runs to begin: `begin`, preceded by the last pass of a
+    /// checkpoint when one is due. One call on the writer's own connection, so the pass costs
+    /// the writers no extra wake-up.
+    pub fn begin<'a>(&self, begin: Cow<'a, str>) -> Cow<'a, str> {
+        if self.finish.swap(false, Ordering::AcqRel) {
+            // A PASSIVE checkpoint that finds another running reports it in its row rather
+            // than failing, so it never fails the BEGIN after it.
+            Cow::Owned(format!("PRAGMA wal_checkpoint(PASSIVE); {begin}"))
+        } else {
+            begin
         }
     }
 
@@ -71,24 +93,17 @@ impl Checkpointer {
         });
     }
 
-    /// A PASSIVE checkpoint; if the log has grown to [`MAX_LOG_PAGES`], more passes copy what
+    /// A PASSIVE checkpoint; if the log has grown to its limit, more passes copy what
     /// the writers added during the last one, each shorter than the one before, until little
-    /// is left: only that rest is copied while the writers wait.
+    /// is left for the next writer to copy (see [`Checkpointer::begin`]).
     async fn checkpoint(&self) {
         let mut passes = 0;
         while let Ok(p) = checkpoint(&self.pool).await
-            && p.log >= MAX_LOG_PAGES
+            && p.log >= self.max_log_pages
         {
             passes += 1;
-            let left = p.log - p.copied;
-            // A fully copied log starts over at the next commit by itself.
-            if left == 0 {
-                return;
-            }
-            if left <= SHORT_REMAINDER || passes == MAX_PASSES {
-                if let Ok(_turn) = self.turn.acquire().await {
-                    let _ = checkpoint(&self.pool).await;
-                }
+            if p.log - p.copied <= SHORT_REMAINDER || passes == MAX_PASSES {
+                self.finish.store(true, Ordering::Release);
                 return;
             }
         }
