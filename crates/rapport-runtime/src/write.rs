@@ -48,12 +48,8 @@ pub struct Origin {
 impl Origin {
     /// Caller `p`, in the current span's trace.
     pub fn of(p: &Principal) -> Self {
-        Self::actor(p.subject.clone())
-    }
-
-    fn actor(actor: String) -> Self {
         Self {
-            actor,
+            actor: p.subject.clone(),
             traceparent: crate::telemetry::current_traceparent(),
         }
     }
@@ -73,7 +69,8 @@ pub struct Write {
     ctx: ServiceContext,
     tx: Tx,
     tenant: String,
-    actor: String,
+    /// Whom the write is for, as its events record it unless they name another origin.
+    origin: Origin,
     idempotency: Option<Idempotency>,
     source: EventSource,
     events: Vec<Pending>,
@@ -116,7 +113,7 @@ impl ServiceContext {
             ctx: self.clone(),
             tx,
             tenant: p.tenant_id.clone(),
-            actor: p.subject.clone(),
+            origin: Origin::of(p),
             idempotency,
             source,
             events: Vec::new(),
@@ -196,7 +193,7 @@ impl Write {
         payload_type: &str,
         payload: &M,
     ) {
-        let origin = Origin::actor(self.actor.clone());
+        let origin = self.origin.clone();
         self.emit_as(origin, kind, subject, payload_type, payload);
     }
 

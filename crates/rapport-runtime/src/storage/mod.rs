@@ -222,19 +222,17 @@ impl Db {
     }
 
     async fn begin_with(&self, statement: std::borrow::Cow<'static, str>) -> Result<Tx> {
-        let writer = match &self.writer {
-            Some((turn, checkpointer)) => Some((
-                turn.clone()
+        let (writer, statement) = match &self.writer {
+            Some((turn, checkpointer)) => {
+                let permit = turn
+                    .clone()
                     .acquire_owned()
                     .await
-                    .map_err(|_| Error::Unavailable("the database is closing".into()))?,
-                checkpointer.clone(),
-            )),
-            None => None,
-        };
-        let statement = match &writer {
-            Some((_, checkpointer)) => checkpointer.begin(statement),
-            None => statement,
+                    .map_err(|_| Error::Unavailable("the database is closing".into()))?;
+                let statement = checkpointer.begin(statement);
+                (Some((permit, checkpointer.clone())), statement)
+            }
+            None => (None, statement),
         };
         let inner = self.pool.begin_with(statement).await?;
         Ok(Tx {

@@ -5,13 +5,13 @@
 //! commit set the p99. So connections do not checkpoint on their own (`wal_autocheckpoint = 0`),
 //! and every [`COMMITS_PER_CHECKPOINT`] commits a PASSIVE checkpoint runs on another pooled
 //! connection, which SQLite lets run while the next writer writes. It copies all but what the
-//! writers added meanwhile, so under steady writes the log is never fully copied, and only a
-//! fully copied log is started over, and only by a writer that began after it was: it would
-//! grow without end. So once it holds its limit (`PoolSettings::sqlite_log_pages`), more passes follow, each copying what
-//! the writers added during the one before, until little is left; then the next writer, whose
-//! turn it is anyway, copies that rest on its own connection just before its `BEGIN`, in the
-//! same call, and starts the log over as it writes. An earlier design had the checkpointer take
-//! the writers' turn for that last pass: with the CPU busy, its task's few wake-ups held every
+//! writers added meanwhile, and a log is started over only by a writer that began after it was
+//! fully copied, so under steady writes the log would grow without end. So once it holds its
+//! limit (`PoolSettings::sqlite_log_pages`), more passes follow, each copying what the writers
+//! added during the one before, until little is left; then the next writer, whose turn it is
+//! anyway, copies that rest on its own connection just before its `BEGIN`, in the same call,
+//! and starts the log over as it writes. An earlier design had the checkpointer take the
+//! writers' turn for that last pass: with the CPU busy, its task's few wake-ups held every
 //! writer for 5–10 ms each time, which set the p99 of a steady stream of creates.
 
 use std::{
@@ -24,7 +24,7 @@ use std::{
 
 use sqlx::AnyPool;
 
-/// Commits between two checkpoints: a few megabytes of log.
+/// Commits between two background checkpoints.
 pub const COMMITS_PER_CHECKPOINT: u64 = 256;
 
 /// Pages the log may hold before the next writer finishes a checkpoint and starts it over, by
