@@ -16,6 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out.join("rapport_descriptor.bin"), fds.encode_to_vec())?;
     tonic_prost_build::configure()
+        // Maps encode in key order, so equal messages encode to equal bytes: a request's
+        // fingerprint (which makes request ids safe to reuse only for the same request) is a hash
+        // of its encoding.
+        .btree_map(".")
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

@@ -18,6 +18,15 @@ pub enum Error {
     /// One or more request fields are bad.
     #[error("invalid request: {}", join(.0))]
     InvalidArgument(Vec<FieldViolation>),
+    /// The request is refused for a reason of its own (e.g. `REQUEST_ID_REUSED`), naming the
+    /// fields at fault: INVALID_ARGUMENT, with that reason instead of the generic one.
+    #[error("invalid request: {}", join(.violations))]
+    BadRequest {
+        /// Stable reason.
+        reason: &'static str,
+        /// The fields at fault.
+        violations: Vec<FieldViolation>,
+    },
     /// The resource does not exist for this caller (also another tenant's resource).
     #[error("{0} not found")]
     NotFound(String),
@@ -117,7 +126,7 @@ impl Error {
     /// The gRPC code of this error.
     pub fn code(&self) -> Code {
         match self {
-            Error::InvalidArgument(_) => Code::InvalidArgument,
+            Error::InvalidArgument(_) | Error::BadRequest { .. } => Code::InvalidArgument,
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
@@ -135,7 +144,8 @@ impl Error {
         match self {
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::NotFound(_) => "NOT_FOUND",
-            Error::AlreadyExists { reason, .. }
+            Error::BadRequest { reason, .. }
+            | Error::AlreadyExists { reason, .. }
             | Error::FailedPrecondition { reason, .. }
             | Error::Aborted { reason, .. }
             | Error::ResourceExhausted { reason, .. } => reason,
@@ -189,7 +199,7 @@ impl From<Error> for Status {
         };
         let mut details = ErrorDetails::new();
         match &e {
-            Error::InvalidArgument(violations) => {
+            Error::InvalidArgument(violations) | Error::BadRequest { violations, .. } => {
                 for v in violations {
                     details.add_bad_request_violation(v.field.clone(), v.description.clone());
                 }

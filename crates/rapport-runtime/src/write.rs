@@ -233,17 +233,11 @@ impl Write {
 
     /// Stores `response` as the answer to `key`, a request this write carries besides the one
     /// it began with (see [`crate::batch`]). The write must hold `key`'s lock
-    /// ([`Idempotency::lock_key`]) from its start and have found no earlier answer.
+    /// ([`Idempotency::lock_key`]) from its start and have found no earlier answer, so nobody
+    /// else can record the key meanwhile: the record is deferred and rides with the commit.
     pub async fn answer<T: Message>(&mut self, key: &Idempotency, response: &T) -> Result<()> {
         let now = self.now();
-        if key.record(&mut self.tx, response, now).await? {
-            return Ok(());
-        }
-        Err(Error::Aborted {
-            reason: "REQUEST_ID_RACE",
-            message: "a request with the same request_id committed first; retry to get its answer"
-                .into(),
-        })
+        self.defer(key.record_statement(response, now)).await
     }
 
     /// Abandons the change: nothing of it is kept, no event is published.
@@ -256,19 +250,14 @@ impl Write {
         self.stale.push(key);
     }
 
-    /// Commits the change and answers `response`. If a concurrent attempt with the same request
-    /// id committed first, this change is rolled back and that attempt's answer returned.
+    /// Commits the change and answers `response`, stored under the write's request id. The
+    /// write holds that id's lock from its start and found no earlier answer, so the record
+    /// rides with the commit's other statements.
     pub async fn commit<T: Message + Default>(mut self, response: T) -> Result<T> {
         let now = self.now();
-        if let Some(k) = &self.idempotency
-            && !k.record(&mut self.tx, &response, now).await?
-        {
-            self.tx.rollback().await?;
-            let mut conn = self.ctx.db.pool().acquire().await?;
-            return k
-                .replay(&mut conn)
-                .await?
-                .ok_or_else(|| Error::internal("idempotency record vanished"));
+        if let Some(k) = &self.idempotency {
+            let record = k.record_statement(&response, now);
+            self.deferred.push(record);
         }
         let events: Vec<NewEvent<'_>> = self
             .events

@@ -10,6 +10,7 @@ use common::*;
 use prost_types::Timestamp;
 use rapport_runtime::{
     Error,
+    auth::{Principal, Role},
     dialect::Dialect,
     storage::{Db, Idempotency, Migration, Statement, Tx, execute_all, lock_keys},
 };
@@ -70,7 +71,7 @@ async fn migrations_apply_once_and_again_change_nothing() {
             .execute(db.pool())
             .await
             .expect("the service table exists");
-        for table in ["outbox", "processed_events", "idempotency_keys", "widgets"] {
+        for table in ["outbox", "processed_events", "request_ids", "widgets"] {
             count(&db, table).await.expect(table);
         }
 
@@ -138,30 +139,51 @@ fn stamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
 }
 
+fn caller(tenant: &str, subject: &str) -> Principal {
+    Principal {
+        tenant_id: tenant.into(),
+        subject: subject.into(),
+        roles: vec![Role::Admin],
+        team_id: None,
+    }
+}
+
+/// The key of request `request` (any message stands for one) sent by `subject` of `tenant`.
+fn key_of(
+    tenant: &str,
+    subject: &str,
+    method: &'static str,
+    id: &str,
+    request: i64,
+) -> Idempotency {
+    Idempotency::new(&caller(tenant, subject), method, id, &stamp(request))
+        .expect("valid")
+        .expect("a key")
+}
+
 #[tokio::test]
 async fn a_retried_request_id_replays_the_first_response() {
     for backend in backends("a_retried_request_id_replays_the_first_response") {
         let store = TestDb::new(backend).await;
         let db = store.migrated("things", &NO_MIGRATIONS).await;
+        let u1 = caller("t1", "u1");
 
         assert!(
-            Idempotency::new("t1", "CreateThing", "  ")
+            Idempotency::new(&u1, "CreateThing", "  ", &stamp(7))
                 .expect("blank")
                 .is_none(),
             "no request id, no idempotency"
         );
         let too_long = "x".repeat(129);
-        match Idempotency::new("t1", "CreateThing", &too_long) {
+        match Idempotency::new(&u1, "CreateThing", &too_long, &stamp(7)) {
             Err(Error::InvalidArgument(v)) => assert_eq!(v[0].field, "request_id"),
             other => panic!("a 129-character request id must be refused, got {other:?}"),
         }
-        Idempotency::new("t1", "CreateThing", &"é".repeat(128))
+        Idempotency::new(&u1, "CreateThing", &"é".repeat(128), &stamp(7))
             .expect("128 characters are fine")
             .expect("a key");
 
-        let key = Idempotency::new("t1", "CreateThing", "req-1")
-            .expect("valid")
-            .expect("a key");
+        let key = key_of("t1", "u1", "CreateThing", "req-1", 7);
         let mut conn = db.pool().acquire().await.expect("connection");
         assert_eq!(
             key.replay::<Timestamp>(&mut conn).await.expect("replay"),
@@ -179,25 +201,86 @@ async fn a_retried_request_id_replays_the_first_response() {
             Some(stamp(1))
         );
 
-        // The key is the tenant, the method and the request id together.
-        for (tenant, method) in [("t2", "CreateThing"), ("t1", "UpdateThing")] {
-            let other = Idempotency::new(tenant, method, "req-1")
-                .expect("valid")
-                .expect("a key");
+        // The key is the tenant, the caller, the method and the request id together: another
+        // tenant, another user of the same tenant or another method never sees the answer.
+        for (tenant, subject, method) in [
+            ("t2", "u1", "CreateThing"),
+            ("t1", "u2", "CreateThing"),
+            ("t1", "u1", "UpdateThing"),
+        ] {
+            let other = key_of(tenant, subject, method, "req-1", 7);
             assert_eq!(
                 other.replay::<Timestamp>(&mut conn).await.expect("replay"),
                 None,
-                "{tenant} {method} must not see t1 CreateThing's response"
+                "{tenant} {subject} {method} must not see t1 u1 CreateThing's response"
             );
         }
         // Surrounding blanks are not part of the id.
-        let padded = Idempotency::new("t1", "CreateThing", " req-1 ")
+        let padded = Idempotency::new(&u1, "CreateThing", " req-1 ", &stamp(7))
             .expect("valid")
             .expect("a key");
         assert_eq!(
             padded.replay::<Timestamp>(&mut conn).await.expect("replay"),
             Some(stamp(1))
         );
+        // The same caller's id with a different request is refused, not answered.
+        let reused = key_of("t1", "u1", "CreateThing", "req-1", 8);
+        match reused.replay::<Timestamp>(&mut conn).await {
+            Err(e @ Error::BadRequest { .. }) => {
+                assert_eq!(e.reason(), "REQUEST_ID_REUSED");
+                assert_eq!(e.code(), tonic::Code::InvalidArgument);
+            }
+            other => panic!("a reused request id must be refused, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_request_ids_replays_in_one_read() {
+    for backend in backends("a_batch_of_request_ids_replays_in_one_read") {
+        let store = TestDb::new(backend).await;
+        let db = store.migrated("things", &NO_MIGRATIONS).await;
+        let stored = [
+            key_of("t1", "u1", "CreateThing", "a", 1),
+            key_of("t1", "u2", "CreateThing", "a", 2),
+        ];
+        let mut tx = db.begin().await.expect("begin");
+        let records: Vec<Statement> = stored
+            .iter()
+            .zip([stamp(10), stamp(20)])
+            .map(|(k, answer)| k.record_statement(&answer, 5))
+            .collect();
+        execute_all(&mut tx, db.dialect(), &records)
+            .await
+            .expect("record");
+        tx.commit().await.expect("commit");
+
+        let asked = [
+            key_of("t1", "u2", "CreateThing", "a", 2),
+            key_of("t1", "u3", "CreateThing", "a", 2),
+            key_of("t1", "u1", "CreateThing", "a", 1),
+            key_of("t1", "u1", "CreateThing", "a", 9),
+        ];
+        let refs: Vec<&Idempotency> = asked.iter().collect();
+        let mut tx = db.begin().await.expect("begin");
+        let got = Idempotency::replay_all::<Timestamp>(&refs, &mut tx)
+            .await
+            .expect("replay");
+        tx.rollback().await.expect("rollback");
+        assert_eq!(got.len(), 4);
+        assert_eq!(
+            got[0].as_ref().map(|r| r.as_ref().ok()),
+            Some(Some(&stamp(20)))
+        );
+        assert!(got[1].is_none(), "another caller's id is not answered");
+        assert_eq!(
+            got[2].as_ref().map(|r| r.as_ref().ok()),
+            Some(Some(&stamp(10)))
+        );
+        match &got[3] {
+            Some(Err(e)) => assert_eq!(e.reason(), "REQUEST_ID_REUSED"),
+            other => panic!("a reused id must be refused, got {other:?}"),
+        }
     }
 }
 
@@ -206,9 +289,7 @@ async fn a_request_that_lost_the_race_is_told_to_replay() {
     for backend in backends("a_request_that_lost_the_race_is_told_to_replay") {
         let store = TestDb::new(backend).await;
         let db = store.migrated("things", &NO_MIGRATIONS).await;
-        let key = Idempotency::new("t1", "CreateThing", "req-2")
-            .expect("valid")
-            .expect("a key");
+        let key = key_of("t1", "u1", "CreateThing", "req-2", 7);
 
         // Both requests checked for a stored response and found none; the first commits.
         let mut winner = db.begin().await.expect("begin");
@@ -245,9 +326,7 @@ async fn concurrent_records_of_one_key_let_exactly_one_win() {
     }
     let store = TestDb::new(Backend::Postgres).await;
     let db = store.migrated("things", &NO_MIGRATIONS).await;
-    let key = Idempotency::new("t1", "CreateThing", "req-3")
-        .expect("valid")
-        .expect("a key");
+    let key = key_of("t1", "u1", "CreateThing", "req-3", 7);
     let mut first = db.begin().await.expect("begin");
     assert!(key.record(&mut first, &stamp(1), 10).await.expect("record"));
     // The second insert waits on the first's uncommitted key, then finds it committed.

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
 use rapport_proto::{customers as pb, types as pt};
@@ -253,7 +253,7 @@ async fn create_keeps_every_part_of_the_profile_normalized() {
                     budget_min: money("CNY", 800_000),
                     budget_max: money("CNY", 1_500_000),
                     desired_date: date(2030, 10, 1),
-                    attributes: HashMap::from([("rooms".into(), "living,bedroom".into())]),
+                    attributes: BTreeMap::from([("rooms".into(), "living,bedroom".into())]),
                     notes: "wants grey fabric\nno leather".into(),
                 },
                 pb::Need {
@@ -682,9 +682,14 @@ async fn a_retried_request_id_returns_the_first_customer_and_creates_one() {
         let first = create_ok(&mut c, person("张伟", "13800000001"), "req-1").await;
         let again = create_ok(&mut c, person("张伟", "13800000001"), "req-1").await;
         assert_eq!(again, first);
-        // Even a changed body gets the first answer: the request id decides.
-        let changed = create_ok(&mut c, person("别人", "13800000009"), "req-1").await;
-        assert_eq!(changed, first);
+        // A changed body is another request: the reused id is refused, nothing is created.
+        let status = assert_code(
+            c.create_customer(create_req(person("别人", "13800000009"), "req-1"))
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(reason(&status), "REQUEST_ID_REUSED");
+        assert_eq!(bad_fields(&status), ["request_id"]);
         let all = list_all_customers(&mut c, "").await;
         assert_eq!(name_set(&all), BTreeSet::from([first.name.clone()]));
 

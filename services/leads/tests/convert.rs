@@ -653,3 +653,165 @@ async fn a_refusal_of_the_customers_service_changes_nothing_and_a_retry_complete
     })
     .await;
 }
+
+/// A request id belongs to whoever sent it: an attacker in the tenant who sends the ids another
+/// user used (the README's, say) runs requests of its own and never receives that user's
+/// answers, in every method that takes a request id; the same id sent again by its owner with a
+/// different request is refused.
+#[tokio::test]
+async fn another_users_request_id_never_replays_their_answer() {
+    each_backend(&services(), async |s| {
+        add_org(s).await;
+        let mut a = admin(s);
+        let mut victim = rep(s, "rep-1", "north");
+        let mut attacker = rep(s, "rep-2", "north");
+        let mut attacker_customers: Customers = CustomerServiceClient::with_interceptor(
+            s.channel.clone(),
+            s.auth_in_team("t1", "rep-2", &[Role::Rep], "north"),
+        );
+        let person = |name: &str, phone: &str| cpb::Customer {
+            kind: cpb::CustomerKind::Person.into(),
+            display_name: name.into(),
+            phones: vec![cpb::Phone {
+                number: phone.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+
+        // CreateCustomer and CreateActivity: the admin's customer is not the attacker's to see.
+        let zhang = customers(s)
+            .create_customer(cpb::CreateCustomerRequest {
+                customer: Some(person("张伟", "13812345678")),
+                request_id: "walkthrough-zhang-wei".into(),
+            })
+            .await
+            .expect("the admin creates 张伟")
+            .into_inner();
+        let x = attacker_customers
+            .create_customer(cpb::CreateCustomerRequest {
+                customer: Some(person("x", "13900000001")),
+                request_id: "walkthrough-zhang-wei".into(),
+            })
+            .await
+            .expect("the attacker's own create")
+            .into_inner();
+        assert_eq!(x.display_name, "x");
+        assert_ne!(x.name, zhang.name);
+        let activity = |parent: &str, content: &str| cpb::CreateActivityRequest {
+            parent: parent.into(),
+            activity: Some(cpb::Activity {
+                kind: cpb::ActivityKind::Note.into(),
+                content: content.into(),
+                ..Default::default()
+            }),
+            request_id: "visit-1".into(),
+        };
+        let visit = customers(s)
+            .create_activity(activity(&zhang.name, "量房：客厅和主卧"))
+            .await
+            .expect("the admin's visit")
+            .into_inner();
+        let note = attacker_customers
+            .create_activity(activity(&x.name, "mine"))
+            .await
+            .expect("the attacker's own note")
+            .into_inner();
+        assert_eq!(note.content, "mine");
+        assert_ne!(note.name, visit.name);
+
+        // CreateLead, CreateTask, CreateOpportunity.
+        let lead_req = |name: &str, phone: &str| pb::CreateLeadRequest {
+            lead: Some(new_lead(name, phone)),
+            request_id: "lead-1".into(),
+        };
+        let theirs = a.leads.create_lead(lead_req("王芳", "13700000001")).await;
+        let theirs = theirs.expect("the admin's lead").into_inner();
+        let mine = attacker.leads.create_lead(lead_req("x", "13700000002")).await;
+        let mine = mine.expect("the attacker's own lead").into_inner();
+        assert_eq!(mine.display_name, "x");
+        assert_ne!(mine.name, theirs.name);
+
+        let task_req = |title: &str| pb::CreateTaskRequest {
+            task: Some(pb::Task {
+                kind: pb::TaskKind::Call.into(),
+                title: title.into(),
+                due_time: Some(prost_types::Timestamp {
+                    seconds: 1_900_000_000,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+            request_id: "task-1".into(),
+        };
+        let their_task = victim.tasks.create_task(task_req("call 王芳")).await;
+        let their_task = their_task.expect("the victim's task").into_inner();
+        let my_task = attacker.tasks.create_task(task_req("x")).await;
+        let my_task = my_task.expect("the attacker's own task").into_inner();
+        assert_eq!((my_task.title.as_str(), my_task.assignee_id.as_str()), ("x", "rep-2"));
+        assert_ne!(my_task.name, their_task.name);
+
+        let opportunity_req = |name: &str| pb::CreateOpportunityRequest {
+            opportunity: Some(pb::Opportunity {
+                display_name: name.into(),
+                pipeline: "pipelines/real-estate".into(),
+                ..Default::default()
+            }),
+            request_id: "opp-1".into(),
+        };
+        let their_deal = victim.pipelines.create_opportunity(opportunity_req("别墅")).await;
+        let their_deal = their_deal.expect("the victim's deal").into_inner();
+        let my_deal = attacker.pipelines.create_opportunity(opportunity_req("x")).await;
+        let my_deal = my_deal.expect("the attacker's own deal").into_inner();
+        assert_eq!(my_deal.display_name, "x");
+        assert_ne!(my_deal.name, their_deal.name);
+
+        // ClaimLead: a different lead would come back if the id were the tenant's.
+        let first = pooled(s, new_lead("甲", "13600000001")).await;
+        let second = pooled(s, new_lead("乙", "13600000002")).await;
+        let claim = |name: &str| pb::ClaimLeadRequest {
+            name: name.into(),
+            request_id: "claim-1".into(),
+            ..Default::default()
+        };
+        let claimed = victim.leads.claim_lead(claim(&first.name)).await;
+        assert_eq!(claimed.expect("the victim's claim").into_inner().owner_id, "rep-1");
+        let claimed = attacker.leads.claim_lead(claim(&second.name)).await;
+        let claimed = claimed.expect("the attacker's own claim").into_inner();
+        assert_eq!((claimed.name.as_str(), claimed.owner_id.as_str()), (second.name.as_str(), "rep-2"));
+
+        // ConvertLead: the caller's lead is converted, not someone else's conversion returned.
+        for lead in [&first, &second] {
+            set_state(s, &lead.name, pb::LeadState::Qualified, "").await;
+        }
+        let victims = convert(&mut victim, convert_req(&first.name, "conv-1")).await;
+        let victims = victims.expect("the victim's conversion");
+        let attackers = convert(&mut attacker, convert_req(&second.name, "conv-1")).await;
+        let attackers = attackers.expect("the attacker's own conversion");
+        let converted = attackers.lead.expect("the converted lead");
+        assert_eq!(converted.name, second.name);
+        assert_eq!(converted.state, i32::from(pb::LeadState::Converted));
+        assert_ne!(attackers.customer, victims.customer);
+        assert_eq!(
+            fetch(s, &second.name).await.state,
+            i32::from(pb::LeadState::Converted),
+            "the attacker's lead is converted"
+        );
+
+        // The owner of an id sending it with another request is refused, and nothing is made.
+        let status = assert_code(
+            attacker.leads.create_lead(lead_req("y", "13700000003")).await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(reason(&status), "REQUEST_ID_REUSED");
+        assert_eq!(bad_fields(&status), ["request_id"]);
+        let mut renamed = convert_req(&second.name, "conv-1");
+        renamed.opportunity_display_name = "another deal".into();
+        let status = assert_code(convert(&mut attacker, renamed).await, Code::InvalidArgument);
+        assert_eq!(reason(&status), "REQUEST_ID_REUSED");
+        // The same request again is a retry: its first answer.
+        let again = attacker.leads.create_lead(lead_req("x", "13700000002")).await;
+        assert_eq!(again.expect("a retry").into_inner(), mine);
+    })
+    .await;
+}

@@ -273,8 +273,19 @@ async fn a_store_id_is_taken_once_and_a_retried_create_returns_the_first_answer(
     each_backend(&services(), async |s| {
         let mut c = admin(s);
         let first = create_store(&mut c, store("s1", "One"), "req-1").await;
-        let again = create_store(&mut c, store("s1", "One, again"), "req-1").await;
+        let again = create_store(&mut c, store("s1", "One"), "req-1").await;
         assert_eq!(again, first);
+        // The same id with another request is refused, not answered with the first store.
+        let status = assert_code(
+            c.org
+                .create_store(pb::CreateStoreRequest {
+                    store: Some(store("s1", "One, again")),
+                    request_id: "req-1".into(),
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(reason(&status), "REQUEST_ID_REUSED");
         let status = assert_code(
             c.org
                 .create_store(pb::CreateStoreRequest {

@@ -1,58 +1,145 @@
 //! `request_id` idempotency: the response of a creating or custom method is stored with its
 //! request id in the same transaction as the change, so a retry gets the first answer back and
 //! changes nothing.
+//!
+//! A request id belongs to the caller who sent it: the key is (tenant, caller, method, request
+//! id), so another user who sends the same id runs a request of their own and never receives
+//! somebody else's answer. The stored row also keeps a fingerprint of the request; the same id
+//! sent by the same caller with a different request is refused (INVALID_ARGUMENT,
+//! `REQUEST_ID_REUSED`) rather than answered with the first request's response.
 
 use prost::Message;
+use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use super::Tx;
-use crate::{Error, Result, clock::Micros};
+use super::{Statement, Tx};
+use crate::{
+    Error, Result, auth::Principal, clock::Micros, query::BindValue, validation::FieldViolation,
+};
 
-/// The idempotency key of one request: tenant, method and the client's request id.
+/// Longest request id accepted, in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// The idempotency key of one request: tenant, caller, method and the client's request id, with
+/// a fingerprint of the request it came with.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
     tenant: String,
+    subject: String,
     method: &'static str,
     request_id: String,
+    fingerprint: Vec<u8>,
 }
 
 impl Idempotency {
-    /// The key for a request, or `None` when the client sent no request id. A request id longer
-    /// than 128 characters is a violation on `request_id`.
-    pub fn new(tenant: &str, method: &'static str, request_id: &str) -> Result<Option<Self>> {
+    /// The key of `request`, sent by `p` to `method`, or `None` when it carries no request id. A
+    /// request id longer than [`MAX_REQUEST_ID_CHARS`] is a violation on `request_id`.
+    ///
+    /// The fingerprint is a hash of the request as decoded: prost encodes a message canonically
+    /// (fields in tag order, maps sorted), so two clients that serialize one request differently
+    /// still send the same request.
+    pub fn new<M: Message>(
+        p: &Principal,
+        method: &'static str,
+        request_id: &str,
+        request: &M,
+    ) -> Result<Option<Self>> {
+        Self::with_fingerprint(p, method, request_id, fingerprint(method, request))
+    }
+
+    /// As [`Idempotency::new`], for a request whose identity is `fingerprint` (a service that
+    /// derives a key for work of its own, or a request that travels in parts).
+    pub fn with_fingerprint(
+        p: &Principal,
+        method: &'static str,
+        request_id: &str,
+        fingerprint: Vec<u8>,
+    ) -> Result<Option<Self>> {
         let request_id = request_id.trim();
         if request_id.is_empty() {
             return Ok(None);
         }
-        if request_id.chars().count() > 128 {
+        if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
             return Err(Error::invalid(
                 "request_id",
-                "must be at most 128 characters",
+                format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
             ));
         }
         Ok(Some(Self {
-            tenant: tenant.to_owned(),
+            tenant: p.tenant_id.clone(),
+            subject: p.subject.clone(),
             method,
             request_id: request_id.to_owned(),
+            fingerprint,
         }))
     }
 
-    /// The response stored for this key, if the request ran before.
+    /// The request id as the client sent it (trimmed).
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The response stored for this key, if the request ran before; INVALID_ARGUMENT
+    /// (`REQUEST_ID_REUSED`) if the caller used the id before for a different request.
     pub async fn replay<T: Message + Default>(
         &self,
         conn: &mut AnyConnection,
     ) -> Result<Option<T>> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as(
-            "SELECT response FROM idempotency_keys \
-             WHERE tenant_id = $1 AND method = $2 AND request_id = $3",
+        let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT fingerprint, response FROM request_ids \
+             WHERE tenant_id = $1 AND subject = $2 AND method = $3 AND request_id = $4",
         )
         .bind(&self.tenant)
+        .bind(&self.subject)
         .bind(self.method)
         .bind(&self.request_id)
         .fetch_optional(conn)
         .await?;
-        row.map(|(bytes,)| T::decode(bytes.as_slice()).map_err(Error::internal))
+        row.map(|(fingerprint, bytes)| self.answer_from(&fingerprint, &bytes))
             .transpose()
+    }
+
+    /// The stored answers of `keys`, in their order, read in one statement; each is checked as
+    /// [`Idempotency::replay`] checks one. Keys of one tenant only.
+    pub async fn replay_all<T: Message + Default>(
+        keys: &[&Idempotency],
+        tx: &mut Tx,
+    ) -> Result<Vec<Option<Result<T>>>> {
+        let Some(first) = keys.first() else {
+            return Ok(Vec::new());
+        };
+        let dialect = tx.dialect();
+        let wanted: Vec<[&str; 3]> = keys
+            .iter()
+            .map(|k| [k.subject.as_str(), k.method, k.request_id.as_str()])
+            .collect();
+        let json = serde_json::to_string(&wanted).map_err(Error::internal)?;
+        let sql = format!(
+            "SELECT r.subject, r.method, r.request_id, r.fingerprint, r.response \
+             FROM {} k JOIN request_ids r ON r.tenant_id = $1 \
+             AND r.subject = k.subject AND r.method = k.method AND r.request_id = k.request_id",
+            dialect.json_rows("$2", &["subject", "method", "request_id"]),
+        );
+        let rows: Vec<(String, String, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(&sql)
+            .bind(&first.tenant)
+            .bind(json)
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                rows.iter()
+                    .find(|r| r.0 == k.subject && r.1 == k.method && r.2 == k.request_id)
+                    .map(|r| k.answer_from(&r.3, &r.4))
+            })
+            .collect())
+    }
+
+    fn answer_from<T: Message + Default>(&self, fingerprint: &[u8], response: &[u8]) -> Result<T> {
+        if fingerprint != self.fingerprint.as_slice() {
+            return Err(reused());
+        }
+        T::decode(response).map_err(Error::internal)
     }
 
     /// The lock a write with this key holds from its start (see [`crate::storage::lock_keys`]):
@@ -60,9 +147,14 @@ impl Idempotency {
     /// the first attempt still runs waits for it and replays its answer, instead of finding its
     /// work half done (a merged customer already deleted, an owner already changed) and failing.
     pub fn lock_key(&self) -> String {
+        // The subject's length keeps subject `a/b` with method `c` apart from `a` with `b/c`.
         format!(
-            "idempotency/{}/{}/{}",
-            self.tenant, self.method, self.request_id
+            "idempotency/{}/{}:{}/{}/{}",
+            self.tenant,
+            self.subject.len(),
+            self.subject,
+            self.method,
+            self.request_id
         )
     }
 
@@ -70,16 +162,60 @@ impl Idempotency {
     /// request with the same key committed first: the caller must roll back and replay.
     pub async fn record<T: Message>(&self, tx: &mut Tx, response: &T, now: Micros) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO idempotency_keys (tenant_id, method, request_id, response, create_time) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            "INSERT INTO request_ids \
+             (tenant_id, subject, method, request_id, fingerprint, response, create_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
         .bind(&self.tenant)
+        .bind(&self.subject)
         .bind(self.method)
         .bind(&self.request_id)
+        .bind(self.fingerprint.clone())
         .bind(response.encode_to_vec())
         .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The insert of [`Idempotency::record`] as a statement to defer (see
+    /// [`crate::write::Write::defer`]), for a write that holds this key's lock from its start and
+    /// found no earlier answer: nobody else can record the key meanwhile, so a conflict is a bug
+    /// and fails the write.
+    pub fn record_statement<T: Message>(&self, response: &T, now: Micros) -> Statement {
+        Statement::new(
+            "INSERT INTO request_ids \
+             (tenant_id, subject, method, request_id, fingerprint, response, create_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(self.tenant.as_str())
+        .bind(self.subject.as_str())
+        .bind(self.method)
+        .bind(self.request_id.as_str())
+        .bind(BindValue::Bytes(self.fingerprint.clone()))
+        .bind(BindValue::Bytes(response.encode_to_vec()))
+        .bind(now)
+    }
+}
+
+/// The fingerprint of `request` sent to `method`.
+pub fn fingerprint<M: Message>(method: &str, request: &M) -> Vec<u8> {
+    let mut hash = Sha256::new();
+    hash.update(method.as_bytes());
+    hash.update([0]);
+    hash.update(request.encode_to_vec());
+    hash.finalize().to_vec()
+}
+
+/// The error of a request id sent again with a different request.
+fn reused() -> Error {
+    Error::BadRequest {
+        reason: "REQUEST_ID_REUSED",
+        violations: vec![FieldViolation {
+            field: "request_id".into(),
+            description: "was already used for a different request; send a new request id for a \
+                          new request, or the same request to get its first answer"
+                .into(),
+        }],
     }
 }

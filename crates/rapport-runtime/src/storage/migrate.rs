@@ -35,6 +35,12 @@ const INBOX: Migration = Migration {
     sql: include_str!("../../migrations/0002_runtime_inbox.sql"),
 };
 
+const REQUEST_IDS: Migration = Migration {
+    version: 5,
+    description: "request ids scoped to the caller, with a fingerprint of the request",
+    sql: include_str!("../../migrations/0005_request_ids.sql"),
+};
+
 const RUNTIME_POSTGRES: &[Migration] = &[
     Migration {
         version: 1,
@@ -52,6 +58,7 @@ const RUNTIME_POSTGRES: &[Migration] = &[
         description: "outbox payloads stored uncompressed",
         sql: include_str!("../../migrations/postgres/0004_outbox_uncompressed.sql"),
     },
+    REQUEST_IDS,
 ];
 
 const RUNTIME_SQLITE: &[Migration] = &[
@@ -66,6 +73,7 @@ const RUNTIME_SQLITE: &[Migration] = &[
         description: "outbox rows carry batches of events",
         sql: include_str!("../../migrations/sqlite/0003_outbox_batches.sql"),
     },
+    REQUEST_IDS,
 ];
 
 pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Bulk work: atomic batch updates and streaming export (import has its own module).
 
 use rapport_proto::customers as pb;
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{Error, Result, query::OrderBy, validation::Violations};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -171,7 +172,7 @@ pub(super) async fn batch_update(
 ) -> Result<pb::BatchUpdateCustomersResponse> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.get_ref();
-    let idem = support::idempotency(&p, "BatchUpdateCustomers", &msg.request_id)?;
+    let idem = Idempotency::new(&p, "BatchUpdateCustomers", &msg.request_id, msg)?;
     let settings = api.settings(&p.tenant_id).await?;
     let mut v = Violations::new();
     match (msg.names.is_empty(), msg.filter.trim().is_empty()) {

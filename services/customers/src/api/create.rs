@@ -80,7 +80,7 @@ pub(super) async fn create(
     };
     // A bad request id is reported together with the customer's bad fields.
     let (idempotency, mut profile) = both(
-        support::idempotency(&p, "CreateCustomer", &msg.request_id),
+        Idempotency::new(&p, "CreateCustomer", &msg.request_id, &msg),
         parsed,
     )?;
     own_as_rep(&p, &mut profile)?;
@@ -179,11 +179,17 @@ async fn write_together(
             .filter_map(|j| j.idempotency.as_ref().map(Idempotency::lock_key)),
     );
     let mut w = ctx.write_locking(first, EVENTS, locks).await?;
+    // Earlier answers to the batch's request ids, all read in one statement.
     let mut answers: Vec<Option<Result<pb::Customer>>> = jobs.iter().map(|_| None).collect();
-    for (answer, j) in answers.iter_mut().zip(jobs) {
-        if let Some(k) = &j.idempotency {
-            *answer = k.replay(w.tx()).await?.map(Ok);
-        }
+    let keyed: Vec<(usize, &Idempotency)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| j.idempotency.as_ref().map(|k| (i, k)))
+        .collect();
+    let request_ids: Vec<&Idempotency> = keyed.iter().map(|(_, k)| *k).collect();
+    let replayed = Idempotency::replay_all(&request_ids, w.tx()).await?;
+    for ((i, _), answer) in keyed.iter().zip(replayed) {
+        answers[*i] = answer;
     }
     let mut holders =
         Holders::new(store::find_by_contacts(w.tx(), dialect, tenant, &keys, &[]).await?);
@@ -247,7 +253,13 @@ mod tests {
             team_id: None,
         };
         NewCustomer {
-            idempotency: Idempotency::new(tenant, "CreateCustomer", request_id).expect("id"),
+            idempotency: Idempotency::with_fingerprint(
+                &principal,
+                "CreateCustomer",
+                request_id,
+                format!("{name}|{email}").into_bytes(),
+            )
+            .expect("id"),
             origin: Origin::of(&principal),
             principal,
             policy: DuplicatePolicy::Reject,
@@ -304,12 +316,14 @@ mod tests {
                     job("t1", "admin-1", "甲", "a@x.cn", "r1"),
                     job("t1", "rep-1", "乙", "A@x.cn", ""),
                     job("t2", "admin-2", "丙", "a@x.cn", "r1"),
-                    job("t1", "admin-1", "甲 again", "a@x.cn", "r1"),
+                    job("t1", "admin-1", "甲", "a@x.cn", "r1"),
                     job("t1", "rep-2", "丁", "d@x.cn", ""),
+                    job("t1", "admin-1", "甲 again", "e@x.cn", "r1"),
+                    job("t1", "admin-3", "戊", "f@x.cn", "r1"),
                 ],
             )
             .await;
-            assert_eq!(answers.len(), 5);
+            assert_eq!(answers.len(), 7);
             let first = answers[0].as_ref().expect("the first is created");
             assert_eq!(first.display_name, "甲");
             // A copy of an earlier create of the batch is refused, naming it.
@@ -322,12 +336,21 @@ mod tests {
             // A repeated request id gets the first answer.
             assert_eq!(answers[3].as_ref().expect("replayed"), first);
             let fourth = name(&answers[4]);
+            // The same caller's id with a different request is refused, not replayed.
+            match &answers[5] {
+                Err(e @ Error::BadRequest { .. }) => assert_eq!(e.reason(), "REQUEST_ID_REUSED"),
+                other => panic!("a reused request id must be refused: {other:?}"),
+            }
+            // Another caller's id is its own: no one else's answer comes back.
+            let sixth = name(&answers[6]);
+            assert_ne!(sixth, first.name);
 
             let mut got = events(ctx).await;
             got.sort();
             let mut want = vec![
                 ("t1".to_owned(), "admin-1".to_owned(), first.name.clone()),
                 ("t1".to_owned(), "rep-2".to_owned(), fourth),
+                ("t1".to_owned(), "admin-3".to_owned(), sixth),
                 ("t2".to_owned(), "admin-2".to_owned(), name(&answers[2])),
             ];
             want.sort();

@@ -1,5 +1,6 @@
 //! Finding duplicates and merging them.
 
+use rapport_runtime::storage::Idempotency;
 use std::collections::BTreeSet;
 
 use rapport_proto::customers as pb;
@@ -77,7 +78,7 @@ pub(super) async fn merge(
     let p = authorize(&req, MANAGERS)?;
     let msg = req.get_ref();
     let (survivor_id, merged_ids) = parse_merge(msg)?;
-    let idem = support::idempotency(&p, "MergeCustomers", &msg.request_id)?;
+    let idem = Idempotency::new(&p, "MergeCustomers", &msg.request_id, msg)?;
     let mut w = begin!(api, p, idem);
     // Lock in id order, so two merges touching the same customers cannot deadlock.
     let mut all: Vec<Uuid> = merged_ids.iter().copied().chain([survivor_id]).collect();

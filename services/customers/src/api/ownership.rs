@@ -1,6 +1,7 @@
 //! Hand-over of customers between reps, with the full history kept.
 
 use rapport_proto::customers as pb;
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{Error, Result, write::Write};
 use tonic::Request;
 use uuid::Uuid;
@@ -28,7 +29,7 @@ pub(super) async fn transfer(
     let p = authorize(&req, MANAGERS)?;
     let request = parse_transfer_ownership(req.get_ref())?;
     let msg = req.get_ref();
-    let idem = support::idempotency(&p, "TransferCustomerOwnership", &msg.request_id)?;
+    let idem = Idempotency::new(&p, "TransferCustomerOwnership", &msg.request_id, msg)?;
     let mut w = begin!(api, p, idem);
     let current = api.lock_visible(w.tx(), &p, request.customer_id).await?;
     require_live(&current)?;

@@ -1,6 +1,7 @@
 //! Typed links between customers, readable from both sides.
 
 use rapport_proto::customers as pb;
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{Error, Result};
 use tonic::Request;
 use uuid::Uuid;
@@ -11,7 +12,7 @@ use super::{
         relationship_to_proto,
     },
     support::begin,
-    support::{self, CustomersApi, READERS, WRITERS, authorize, require_live},
+    support::{CustomersApi, READERS, WRITERS, authorize, require_live},
 };
 use crate::{domain::names, store};
 
@@ -21,7 +22,12 @@ pub(super) async fn create(
 ) -> Result<pb::Relationship> {
     let p = authorize(&req, WRITERS)?;
     let new = parse_create_relationship(req.get_ref())?;
-    let idem = support::idempotency(&p, "CreateRelationship", &req.get_ref().request_id)?;
+    let idem = Idempotency::new(
+        &p,
+        "CreateRelationship",
+        &req.get_ref().request_id,
+        req.get_ref(),
+    )?;
     let (customer_id, related_id) = (new.customer_id, new.related_id);
     let mut w = begin!(api, p, idem);
     // Both ends are locked in id order, so requests for one link made from either side take

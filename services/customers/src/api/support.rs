@@ -9,7 +9,7 @@ use rapport_runtime::{
     cache,
     clock::Micros,
     context::ServiceContext,
-    storage::{Db, Idempotency, Tx},
+    storage::{Db, Tx},
     write::{EventSource, Write},
 };
 use uuid::Uuid;
@@ -120,15 +120,6 @@ pub fn require_live(c: &Customer) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// A request id turned into an idempotency key of `method`.
-pub fn idempotency(
-    p: &Principal,
-    method: &'static str,
-    request_id: &str,
-) -> Result<Option<Idempotency>> {
-    Idempotency::new(&p.tenant_id, method, request_id)
 }
 
 impl CustomersApi {

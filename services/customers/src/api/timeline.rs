@@ -2,6 +2,7 @@
 
 use rapport_proto::customers as pb;
 use rapport_runtime::Result;
+use rapport_runtime::storage::Idempotency;
 use tonic::Request;
 use uuid::Uuid;
 
@@ -9,7 +10,7 @@ use super::{
     convert::activity::{activity_to_proto, parse_create_activity, parse_list_activities},
     paging::list_page,
     support::begin,
-    support::{self, CustomersApi, WRITERS, authorize, require_live},
+    support::{CustomersApi, WRITERS, authorize, require_live},
 };
 use crate::store;
 
@@ -20,7 +21,12 @@ pub(super) async fn create(
     let p = authorize(&req, WRITERS)?;
     let now = api.now();
     let (customer_id, new) = parse_create_activity(req.get_ref(), now)?;
-    let idem = support::idempotency(&p, "CreateActivity", &req.get_ref().request_id)?;
+    let idem = Idempotency::new(
+        &p,
+        "CreateActivity",
+        &req.get_ref().request_id,
+        req.get_ref(),
+    )?;
     let mut w = begin!(api, p, idem);
     let customer = api.lock_visible(w.tx(), &p, customer_id).await?;
     require_live(&customer)?;

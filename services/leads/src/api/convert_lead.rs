@@ -5,6 +5,7 @@
 //! answers a repeated id with the customer it created the first time.
 
 use rapport_proto::{customers as cpb, leads as pb};
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
     Error, Result, auth::Principal, names, peers::Peers, validation::Violations,
 };
@@ -64,7 +65,7 @@ pub(super) async fn convert(
     }
     let idem = v.take(
         "request_id",
-        support::idempotency(&p, "ConvertLead", &msg.request_id),
+        Idempotency::new(&p, "ConvertLead", &msg.request_id, &msg),
     );
     v.finish(())?;
     let (Some(id), Some(pipeline), Some(idem)) = (id, pipeline, idem) else {

@@ -1,6 +1,7 @@
 //! Create, Get, List, Update, Delete and Undelete of leads; follow-ups and behaviour events.
 
 use rapport_proto::leads as pb;
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
     Error, Result,
     clock::from_timestamp,
@@ -17,7 +18,7 @@ use super::{
         mask::{MaskRules, selected},
     },
     support::{
-        self, LeadsApi, MANAGERS, READERS, WORKERS, authorize, begin, check_lead_etag, lead_id,
+        LeadsApi, MANAGERS, READERS, WORKERS, authorize, begin, check_lead_etag, lead_id,
         require_live, scope,
     },
 };
@@ -85,7 +86,7 @@ pub(super) async fn create(
         }
     };
     let (idem, input) = both(
-        support::idempotency(&p, "CreateLead", &msg.request_id),
+        Idempotency::new(&p, "CreateLead", &msg.request_id, &msg),
         parsed,
     )?;
     let input = input.ok_or_else(|| Error::internal("lead input missing after validation"))?;

@@ -4,6 +4,7 @@
 //! not see reads as not found.
 
 use rapport_proto::leads as pb;
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
     Error, Result,
     auth::Principal,
@@ -23,7 +24,7 @@ use super::{
             opportunity_to_proto, parse_draft, stage_change_to_proto,
         },
     },
-    support::{self, LeadsApi, READERS, WORKERS, authorize, begin, check_etag, scope},
+    support::{LeadsApi, READERS, WORKERS, authorize, begin, check_etag, scope},
 };
 use crate::{
     domain::{
@@ -99,7 +100,7 @@ pub(super) async fn create(
         }
     };
     let (idem, draft) = both(
-        support::idempotency(&p, "CreateOpportunity", &msg.request_id),
+        Idempotency::new(&p, "CreateOpportunity", &msg.request_id, &msg),
         draft,
     )?;
     let owner_id = if draft.owner_id.is_empty() {
@@ -287,7 +288,7 @@ pub(super) async fn move_stage(
         );
     }
     let (idem, id) = both(
-        support::idempotency(&p, "MoveOpportunityStage", &msg.request_id),
+        Idempotency::new(&p, "MoveOpportunityStage", &msg.request_id, &msg),
         v.finish(id).map_err(Error::from),
     )?;
     let id = id.unwrap_or_default();

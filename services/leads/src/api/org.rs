@@ -2,6 +2,7 @@
 //! the organization; admins, managers and service accounts change it.
 
 use rapport_proto::leads::{self as pb, sales_org_service_server::SalesOrgService};
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
     Error, Result,
     error::both,
@@ -17,7 +18,7 @@ use super::{
         org::{STORE_MASK, StorePatch, TEAM_MASK, TeamPatch, store_to_proto, team_to_proto},
     },
     reps,
-    support::{self, LeadsApi, MANAGERS, READERS, authorize, begin, check_etag},
+    support::{LeadsApi, MANAGERS, READERS, authorize, begin, check_etag},
 };
 use crate::{
     domain::org::{self, Store, Team},
@@ -167,7 +168,7 @@ async fn create_store(api: &LeadsApi, req: Request<pb::CreateStoreRequest>) -> R
         }
     };
     let (idem, (id, patch)) = both(
-        support::idempotency(&p, "CreateStore", &msg.request_id),
+        Idempotency::new(&p, "CreateStore", &msg.request_id, &msg),
         parsed,
     )?;
     let mut w = begin!(api, p, idem);
@@ -274,7 +275,7 @@ async fn create_team(api: &LeadsApi, req: Request<pb::CreateTeamRequest>) -> Res
         }
     };
     let (idem, (id, patch)) = both(
-        support::idempotency(&p, "CreateTeam", &msg.request_id),
+        Idempotency::new(&p, "CreateTeam", &msg.request_id, &msg),
         parsed,
     )?;
     let mut w = begin!(api, p, idem);

@@ -4,6 +4,7 @@
 //! assigned twice and no rep goes over its capacity, whatever the concurrency.
 
 use rapport_proto::leads as pb;
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
     Error, Result,
     clock::Micros,
@@ -209,7 +210,7 @@ pub(super) async fn claim(api: &LeadsApi, req: Request<pb::ClaimLeadRequest>) ->
     let msg = req.into_inner();
     let (id, idem) = rapport_runtime::error::both(
         lead_id("name", &msg.name),
-        support::idempotency(&p, "ClaimLead", &msg.request_id),
+        Idempotency::new(&p, "ClaimLead", &msg.request_id, &msg),
     )?;
     let now = api.now();
     let mut w = begin!(api, p, idem);
@@ -270,7 +271,7 @@ pub(super) async fn release(
     }
     let idem = checks.take(
         "request_id",
-        support::idempotency(&p, "ReleaseLead", &msg.request_id),
+        Idempotency::new(&p, "ReleaseLead", &msg.request_id, &msg),
     );
     checks.finish(())?;
     let (Some(id), Some(idem)) = (id, idem) else {
@@ -386,7 +387,7 @@ pub(super) async fn assign(
     }
     let idem = v.take(
         "request_id",
-        support::idempotency(&p, "AssignLead", &msg.request_id),
+        Idempotency::new(&p, "AssignLead", &msg.request_id, &msg),
     );
     v.finish(())?;
     let (Some(id), Some(idem)) = (id, idem) else {
@@ -557,7 +558,7 @@ pub(super) async fn hand_over(
     }
     let idem = v.take(
         "request_id",
-        support::idempotency(&p, "HandOverRepLeads", &msg.request_id),
+        Idempotency::new(&p, "HandOverRepLeads", &msg.request_id, &msg),
     );
     v.finish(())?;
     let (Some(rep), Some(idem)) = (rep, idem) else {

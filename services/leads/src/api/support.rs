@@ -8,7 +8,7 @@ use rapport_runtime::{
     clock::Micros,
     context::ServiceContext,
     names,
-    storage::{Db, Idempotency, Tx},
+    storage::{Db, Tx},
     write::{EventSource, Write},
 };
 use uuid::Uuid;
@@ -88,15 +88,6 @@ pub fn scope(p: &Principal) -> Scope {
             subject: p.subject.clone(),
         }
     }
-}
-
-/// A request id turned into an idempotency key of `method`.
-pub fn idempotency(
-    p: &Principal,
-    method: &'static str,
-    request_id: &str,
-) -> Result<Option<Idempotency>> {
-    Idempotency::new(&p.tenant_id, method, request_id)
 }
 
 /// The id in a `collection/{id}` name given in `field`.

@@ -3,6 +3,7 @@
 //! marketers and service accounts all of the tenant's.
 
 use rapport_proto::leads::{self as pb, task_service_server::TaskService};
+use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
     Error, Result,
     auth::Principal,
@@ -119,7 +120,7 @@ async fn create(api: &LeadsApi, req: Request<pb::CreateTaskRequest>) -> Result<p
         }
     };
     let (idem, new) = both(
-        support::idempotency(&p, "CreateTask", &msg.request_id),
+        Idempotency::new(&p, "CreateTask", &msg.request_id, &msg),
         parsed,
     )?;
     let NewTask {
