@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "dedupe keys only where alerts may repeat",
         sql: include_str!("../migrations/0103_fresh_alerts.sql"),
     },
+    Migration {
+        version: 104,
+        description: "conversions in progress",
+        sql: include_str!("../migrations/0104_lead_conversions.sql"),
+    },
 ];
 
 #[allow(unused_macros)]

@@ -727,7 +727,10 @@ async fn another_users_request_id_never_replays_their_answer() {
         };
         let theirs = a.leads.create_lead(lead_req("王芳", "13700000001")).await;
         let theirs = theirs.expect("the admin's lead").into_inner();
-        let mine = attacker.leads.create_lead(lead_req("x", "13700000002")).await;
+        let mine = attacker
+            .leads
+            .create_lead(lead_req("x", "13700000002"))
+            .await;
         let mine = mine.expect("the attacker's own lead").into_inner();
         assert_eq!(mine.display_name, "x");
         assert_ne!(mine.name, theirs.name);
@@ -748,7 +751,10 @@ async fn another_users_request_id_never_replays_their_answer() {
         let their_task = their_task.expect("the victim's task").into_inner();
         let my_task = attacker.tasks.create_task(task_req("x")).await;
         let my_task = my_task.expect("the attacker's own task").into_inner();
-        assert_eq!((my_task.title.as_str(), my_task.assignee_id.as_str()), ("x", "rep-2"));
+        assert_eq!(
+            (my_task.title.as_str(), my_task.assignee_id.as_str()),
+            ("x", "rep-2")
+        );
         assert_ne!(my_task.name, their_task.name);
 
         let opportunity_req = |name: &str| pb::CreateOpportunityRequest {
@@ -759,9 +765,15 @@ async fn another_users_request_id_never_replays_their_answer() {
             }),
             request_id: "opp-1".into(),
         };
-        let their_deal = victim.pipelines.create_opportunity(opportunity_req("别墅")).await;
+        let their_deal = victim
+            .pipelines
+            .create_opportunity(opportunity_req("别墅"))
+            .await;
         let their_deal = their_deal.expect("the victim's deal").into_inner();
-        let my_deal = attacker.pipelines.create_opportunity(opportunity_req("x")).await;
+        let my_deal = attacker
+            .pipelines
+            .create_opportunity(opportunity_req("x"))
+            .await;
         let my_deal = my_deal.expect("the attacker's own deal").into_inner();
         assert_eq!(my_deal.display_name, "x");
         assert_ne!(my_deal.name, their_deal.name);
@@ -775,10 +787,16 @@ async fn another_users_request_id_never_replays_their_answer() {
             ..Default::default()
         };
         let claimed = victim.leads.claim_lead(claim(&first.name)).await;
-        assert_eq!(claimed.expect("the victim's claim").into_inner().owner_id, "rep-1");
+        assert_eq!(
+            claimed.expect("the victim's claim").into_inner().owner_id,
+            "rep-1"
+        );
         let claimed = attacker.leads.claim_lead(claim(&second.name)).await;
         let claimed = claimed.expect("the attacker's own claim").into_inner();
-        assert_eq!((claimed.name.as_str(), claimed.owner_id.as_str()), (second.name.as_str(), "rep-2"));
+        assert_eq!(
+            (claimed.name.as_str(), claimed.owner_id.as_str()),
+            (second.name.as_str(), "rep-2")
+        );
 
         // ConvertLead: the caller's lead is converted, not someone else's conversion returned.
         for lead in [&first, &second] {
@@ -800,7 +818,10 @@ async fn another_users_request_id_never_replays_their_answer() {
 
         // The owner of an id sending it with another request is refused, and nothing is made.
         let status = assert_code(
-            attacker.leads.create_lead(lead_req("y", "13700000003")).await,
+            attacker
+                .leads
+                .create_lead(lead_req("y", "13700000003"))
+                .await,
             Code::InvalidArgument,
         );
         assert_eq!(reason(&status), "REQUEST_ID_REUSED");
@@ -810,8 +831,61 @@ async fn another_users_request_id_never_replays_their_answer() {
         let status = assert_code(convert(&mut attacker, renamed).await, Code::InvalidArgument);
         assert_eq!(reason(&status), "REQUEST_ID_REUSED");
         // The same request again is a retry: its first answer.
-        let again = attacker.leads.create_lead(lead_req("x", "13700000002")).await;
+        let again = attacker
+            .leads
+            .create_lead(lead_req("x", "13700000002"))
+            .await;
         assert_eq!(again.expect("a retry").into_inner(), mine);
+    })
+    .await;
+}
+
+/// Concurrent conversions of one lead with different request ids, under the FLAG policy (which
+/// would let every one of them create a customer): one converts, the others are refused, and
+/// exactly one customer exists, the one the lead names.
+#[tokio::test]
+async fn concurrent_conversions_of_one_lead_leave_one_customer() {
+    each_backend(&services(), async |s| {
+        add_org(s).await;
+        customers(s)
+            .update_customer_settings(cpb::UpdateCustomerSettingsRequest {
+                settings: Some(cpb::CustomerSettings {
+                    duplicate_policy: cpb::DuplicatePolicy::Flag.into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["duplicate_policy".into()],
+                }),
+            })
+            .await
+            .expect("flag duplicates");
+        let lead = qualified(s, new_lead("张伟", "13812345678")).await;
+        let attempts = (0..6).map(|i| {
+            let name = lead.name.clone();
+            async move {
+                let mut c = if i % 2 == 0 {
+                    rep(s, "rep-1", "north")
+                } else {
+                    admin(s)
+                };
+                convert(&mut c, convert_req(&name, &format!("conv-{i}"))).await
+            }
+        });
+        let results = futures::future::join_all(attempts).await;
+        let won: Vec<&pb::ConvertLeadResponse> =
+            results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(won.len(), 1, "exactly one conversion: {results:?}");
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            let why = reason(r);
+            assert!(
+                why == "LEAD_CONVERTED" || why == "LEAD_CONVERTING",
+                "a losing conversion is refused, not failed: {r:?}"
+            );
+        }
+        let all = all_customers(s).await;
+        assert_eq!(all.len(), 1, "one customer, no orphan: {all:?}");
+        assert_eq!(all[0].name, won[0].customer);
+        assert_eq!(fetch(s, &lead.name).await.customer, won[0].customer);
     })
     .await;
 }

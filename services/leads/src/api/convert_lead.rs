@@ -23,6 +23,7 @@ use super::{
 };
 use crate::{
     domain::{
+        conversion::{self, Claim, Reservation},
         lead::{Lead, State},
         visibility::Scope,
     },
@@ -68,7 +69,7 @@ pub(super) async fn convert(
         Idempotency::new(&p, "ConvertLead", &msg.request_id, &msg),
     );
     v.finish(())?;
-    let (Some(id), Some(pipeline), Some(idem)) = (id, pipeline, idem) else {
+    let (Some(id), Some(pipeline), Some(Some(idem))) = (id, pipeline, idem) else {
         return Err(Error::internal(
             "conversion fields missing after validation",
         ));
@@ -81,11 +82,29 @@ pub(super) async fn convert(
     }
     check_convertible(&p, &lead, &msg.etag)?;
     check_pipeline(api, &p.tenant_id, &pipeline).await?;
-    let (customer, existing) = ensure_customer(api, &req, &lead, &msg.request_id).await?;
+    // The lead is decided before the customer exists: a second conversion by another request
+    // is refused here, and never creates a customer nothing refers to.
+    let holder = (p.subject.as_str(), idem.request_id());
+    let reservation = reserve(api, &p, id, &msg.etag, holder.1).await?;
+    let (customer, existing) = if reservation.customer.is_empty() {
+        let (customer, existing) = ensure_customer(api, &req, &lead, &msg.request_id).await?;
+        let mut conn = api.db().pool().acquire().await?;
+        store::conversions::set_customer(&mut conn, &p.tenant_id, id, holder, &customer, existing)
+            .await?;
+        (customer, existing)
+    } else {
+        (reservation.customer, reservation.existing)
+    };
 
-    let mut w = begin!(api, p, idem);
+    let mut w = begin!(api, p, Some(idem.clone()));
     let mut lead = api.lock_lead(w.tx(), &p, id).await?;
     check_convertible(&p, &lead, &msg.etag)?;
+    // Held past its time and taken over by another conversion meanwhile: that one finishes.
+    match store::conversions::get(w.tx(), &p.tenant_id, id).await? {
+        Some(r) if r.subject == holder.0 && r.request_id == holder.1 => {}
+        _ => return Err(converting(&lead)),
+    }
+    store::conversions::delete(w.tx(), &p.tenant_id, id).await?;
     let now = api.now();
     let display_name = if msg.opportunity_display_name.trim().is_empty() {
         lead.input.display_name.clone()
@@ -146,13 +165,44 @@ pub(super) async fn convert(
 }
 
 /// The stored answer of an earlier ConvertLead with this request id, if any.
-async fn replayed(
-    api: &LeadsApi,
-    idem: &Option<rapport_runtime::storage::Idempotency>,
-) -> Result<Option<pb::ConvertLeadResponse>> {
-    let Some(k) = idem else { return Ok(None) };
+async fn replayed(api: &LeadsApi, idem: &Idempotency) -> Result<Option<pb::ConvertLeadResponse>> {
     let mut conn = api.db().pool().acquire().await?;
-    k.replay(&mut conn).await
+    idem.replay(&mut conn).await
+}
+
+/// Reserves lead `id` for the conversion `request_id` of `p` (see `domain::conversion`); the
+/// reservation, with the customer an earlier attempt recorded. ABORTED (`LEAD_CONVERTING`) while
+/// another conversion holds the lead.
+async fn reserve(
+    api: &LeadsApi,
+    p: &Principal,
+    id: uuid::Uuid,
+    etag: &str,
+    request_id: &str,
+) -> Result<Reservation> {
+    let mut w = api.ctx.write(p, super::support::EVENTS).await?;
+    let lead = api.lock_lead(w.tx(), p, id).await?;
+    check_convertible(p, &lead, etag)?;
+    let current = store::conversions::get(w.tx(), &p.tenant_id, id).await?;
+    match conversion::reserve(current, &p.subject, request_id, api.now()) {
+        Claim::Held => Err(converting(&lead)),
+        Claim::Proceed(r) => {
+            store::conversions::put(w.tx(), &p.tenant_id, id, &r).await?;
+            w.commit(()).await?;
+            Ok(r)
+        }
+    }
+}
+
+/// ABORTED: another conversion of `lead` is under way.
+fn converting(lead: &Lead) -> Error {
+    Error::Aborted {
+        reason: "LEAD_CONVERTING",
+        message: format!(
+            "{} is being converted by another request; read it again in a moment",
+            lead.resource_name()
+        ),
+    }
 }
 
 /// INVALID_ARGUMENT on `pipeline` unless the tenant has the pipeline, so an unknown one creates

@@ -4,6 +4,7 @@ pub mod alert;
 pub mod analytics;
 pub mod assign;
 pub mod assignment_kind;
+pub mod conversion;
 pub mod dwell;
 pub mod lead;
 pub mod opportunity;

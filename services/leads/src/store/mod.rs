@@ -5,6 +5,7 @@
 pub mod alerts;
 pub(crate) mod analytics;
 pub mod assign;
+pub(crate) mod conversions;
 pub(crate) mod dwell;
 pub mod leads;
 pub(crate) mod opportunities;
