@@ -37,8 +37,10 @@ pub enum Error {
         reason: &'static str,
         /// What exists, in a sentence.
         message: String,
-        /// Resource name of the existing resource.
+        /// Resource name of the existing resource; empty when the caller may not learn it.
         existing: String,
+        /// More about it, as `ErrorInfo` metadata (who holds it, say).
+        metadata: Vec<(&'static str, String)>,
     },
     /// The resource is in the wrong state for this call.
     #[error("{message}")]
@@ -208,9 +210,21 @@ impl From<Error> for Status {
                 metadata.insert("resource".to_owned(), name.clone());
                 details.set_resource_info("", name.clone(), "", "");
             }
-            Error::AlreadyExists { existing, .. } => {
-                metadata.insert("existing".to_owned(), existing.clone());
-                details.set_resource_info("", existing.clone(), "", message.clone());
+            Error::AlreadyExists {
+                existing,
+                metadata: more,
+                ..
+            } => {
+                if !existing.is_empty() {
+                    metadata.insert("existing".to_owned(), existing.clone());
+                }
+                metadata.extend(more.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+                let owner = more
+                    .iter()
+                    .find(|(k, _)| *k == "owner_id")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                details.set_resource_info("", existing.clone(), owner, message.clone());
             }
             _ => {}
         }

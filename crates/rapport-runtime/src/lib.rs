@@ -10,6 +10,7 @@ pub mod config;
 pub mod contact;
 pub mod context;
 pub mod dialect;
+pub mod disclosure;
 pub mod error;
 pub mod events;
 pub mod jobs;

@@ -8,6 +8,7 @@ use rapport_proto::customers as pb;
 use rapport_runtime::auth::Role;
 use rapport_testkit::each_backend;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 fn email(address: &str) -> pb::Email {
     pb::Email {
@@ -284,7 +285,8 @@ async fn find_duplicates_by_customer_and_by_contacts() {
             ]
         );
 
-        // A rep of another store finds the customer another rep serves, without seeing it.
+        // A rep of another store finds the customer another rep serves, and by whom, without
+        // seeing it: the name comes masked.
         let mut other_rep = rep(s, "rep-7", "team-z");
         let found = other_rep
             .find_duplicates(by_contacts(pb::Customer {
@@ -296,7 +298,10 @@ async fn find_duplicates_by_customer_and_by_contacts() {
             .into_inner();
         assert_eq!(found.matches.len(), 1);
         assert_eq!(found.matches[0].customer, a.name);
-        assert_eq!(found.matches[0].display_name, "王芳");
+        assert_eq!(found.matches[0].display_name, "王*");
+        assert_eq!(found.matches[0].owner_id, "rep-1");
+        assert_eq!(found.matches[0].team_id, "team-a");
+        assert!(!found.matches[0].visible);
         assert_code(
             other_rep.find_duplicates(by_name(&a.name)).await,
             Code::NotFound,
@@ -936,6 +941,136 @@ async fn merge_moves_the_customers_a_merged_one_referred_to_the_survivor() {
         let found = list_all_customers(&mut c, "display_name:\"李娜\"").await;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].referrer, survivor.name);
+    })
+    .await;
+}
+
+/// A phone number is not a name lookup: a rep who may not see the customer holding a phone
+/// learns who serves it (resource name, owner, team, store) with the name masked, in
+/// FindDuplicates and in a refused create alike; a rep who may see it, and the admin, learn it
+/// all; and a tenant that hides even that tells only that the phone is taken.
+#[tokio::test]
+async fn a_hidden_holder_is_told_masked_or_not_at_all() {
+    each_backend(&services(), async |s| {
+        let mut c = admin(s);
+        let mut li = person("李娜", "13900001111");
+        li.owner_id = "rep-s04-a".into();
+        li.team_id = "s04".into();
+        li.store_id = "store-04".into();
+        let li = create(&mut c, li).await;
+        let asking = pb::Customer {
+            phones: vec![phone("139 0000 1111")],
+            ..Default::default()
+        };
+
+        // Rep of store 01: masked in FindDuplicates and in ALREADY_EXISTS.
+        let mut stranger_rep = rep(s, "rep-s01-a", "s01");
+        let found = stranger_rep
+            .find_duplicates(by_contacts(asking.clone()))
+            .await
+            .expect("find")
+            .into_inner();
+        let m = &found.matches[0];
+        assert_eq!(
+            (
+                m.customer.as_str(),
+                m.display_name.as_str(),
+                m.owner_id.as_str(),
+                m.team_id.as_str(),
+                m.store_id.as_str(),
+                m.visible
+            ),
+            (
+                li.name.as_str(),
+                "李*",
+                "rep-s04-a",
+                "s04",
+                "store-04",
+                false
+            )
+        );
+        assert_eq!(m.matched_on, ["phone:+8613900001111"]);
+        let status = assert_code(
+            stranger_rep
+                .create_customer(create_request(person("Walk-in", "13900001111")))
+                .await,
+            Code::AlreadyExists,
+        );
+        assert!(!status.message().contains("李娜"), "{}", status.message());
+        assert!(status.message().contains("李*"), "{}", status.message());
+        assert!(
+            status.message().contains("rep-s04-a"),
+            "{}",
+            status.message()
+        );
+        assert_eq!(existing_resource(&status), li.name);
+        let info = status.get_error_details();
+        let metadata = &info.error_info().expect("error info").metadata;
+        assert_eq!(
+            metadata.get("owner_id").map(String::as_str),
+            Some("rep-s04-a")
+        );
+        assert_eq!(
+            metadata.get("store_id").map(String::as_str),
+            Some("store-04")
+        );
+        assert!(
+            !format!("{:?}", status.details()).contains("李娜"),
+            "the name is in no detail either"
+        );
+
+        // A rep of store 04 and the admin see it: nothing masked.
+        let found = rep(s, "rep-s04-b", "s04")
+            .find_duplicates(by_contacts(asking.clone()))
+            .await
+            .expect("find")
+            .into_inner();
+        assert_eq!(found.matches[0].display_name, "李娜");
+        assert!(found.matches[0].visible);
+        let status = assert_code(
+            c.create_customer(create_request(person("Walk-in", "13900001111")))
+                .await,
+            Code::AlreadyExists,
+        );
+        assert!(status.message().contains("李娜"), "{}", status.message());
+
+        // Hidden: only that the phone is held.
+        update_settings(
+            &mut c,
+            pb::CustomerSettings {
+                duplicate_disclosure: pb::DuplicateDisclosure::Hidden.into(),
+                ..Default::default()
+            },
+            &["duplicate_disclosure"],
+        )
+        .await
+        .expect("hide holders");
+        let found = stranger_rep
+            .find_duplicates(by_contacts(asking))
+            .await
+            .expect("find")
+            .into_inner();
+        let m = &found.matches[0];
+        assert_eq!(
+            (
+                m.customer.as_str(),
+                m.display_name.as_str(),
+                m.owner_id.as_str(),
+                m.visible
+            ),
+            ("", "", "", false)
+        );
+        assert_eq!(m.matched_on, ["phone:+8613900001111"]);
+        let status = assert_code(
+            stranger_rep
+                .create_customer(create_request(person("Walk-in", "13900001111")))
+                .await,
+            Code::AlreadyExists,
+        );
+        let text = format!("{} {:?}", status.message(), status.details());
+        for secret in ["李", &li.name, "rep-s04-a", "s04"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
     })
     .await;
 }

@@ -164,6 +164,7 @@ async fn update_changes_only_the_masked_settings() {
         let everything = pb::CustomerSettings {
             name: "ignored".into(),
             duplicate_policy: pb::DuplicatePolicy::Flag.into(),
+            duplicate_disclosure: pb::DuplicateDisclosure::Hidden.into(),
             default_region: "US".into(),
             custom_fields: vec![def("house_size", pb::CustomFieldType::Number, &[])],
             update_time: Some(prost_types::Timestamp {
@@ -183,6 +184,11 @@ async fn update_changes_only_the_masked_settings() {
             pb::DuplicatePolicy::Reject as i32
         );
         assert!(region_only.custom_fields.is_empty());
+        assert_eq!(
+            region_only.duplicate_disclosure,
+            pb::DuplicateDisclosure::Masked as i32,
+            "masked unless changed"
+        );
         assert!(region_only.update_time.is_some());
         assert_ne!(region_only.update_time, everything.update_time);
         assert_ne!(region_only.etag, before.etag);
@@ -201,9 +207,22 @@ async fn update_changes_only_the_masked_settings() {
         assert_eq!(two.default_region, "US");
         assert_eq!(two.duplicate_policy, pb::DuplicatePolicy::Flag as i32);
         assert_eq!(two.custom_fields, everything.custom_fields);
+        assert_eq!(
+            two.duplicate_disclosure,
+            pb::DuplicateDisclosure::Masked as i32
+        );
         assert_ne!(two.etag, region_only.etag);
+        let hidden = update_settings(&mut c, everything.clone(), &["duplicate_disclosure"])
+            .await
+            .expect("update the disclosure");
+        assert_eq!(
+            hidden.duplicate_disclosure,
+            pb::DuplicateDisclosure::Hidden as i32
+        );
+        assert_eq!(hidden.default_region, "US");
 
-        // "*" replaces all three; an unspecified policy means REJECT.
+        // "*" replaces them all; an unspecified policy means REJECT, an unspecified
+        // disclosure MASKED.
         let all = update_settings(
             &mut c,
             pb::CustomerSettings {
@@ -216,6 +235,10 @@ async fn update_changes_only_the_masked_settings() {
         .expect("replace everything");
         assert_eq!(all.default_region, "HK");
         assert_eq!(all.duplicate_policy, pb::DuplicatePolicy::Reject as i32);
+        assert_eq!(
+            all.duplicate_disclosure,
+            pb::DuplicateDisclosure::Masked as i32
+        );
         assert!(all.custom_fields.is_empty());
         assert_eq!(get_settings(&mut c).await, all);
 

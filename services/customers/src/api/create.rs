@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result, auth::Principal, batch::Batcher, clock::Micros, context::ServiceContext,
-    error::both, storage::Idempotency, validation::Violations, write::Origin,
+    disclosure::Disclosure, error::both, storage::Idempotency, validation::Violations,
+    write::Origin,
 };
 use tonic::Request;
 
@@ -44,6 +45,8 @@ pub struct NewCustomer {
     origin: Origin,
     idempotency: Option<Idempotency>,
     policy: DuplicatePolicy,
+    /// What a refused create learns of a holder it may not see.
+    disclosure: Disclosure,
     profile: Profile,
     now: Micros,
 }
@@ -92,6 +95,7 @@ pub(super) async fn create(
             principal: p,
             idempotency,
             policy: settings.duplicate_policy,
+            disclosure: settings.duplicate_disclosure,
             profile,
             now,
         })
@@ -200,7 +204,10 @@ async fn write_together(
             continue;
         }
         match duplicates::judge(j.policy, j.profile.clone(), &mut holders, j.now) {
-            Verdict::Duplicate(hit, _) => answers[i] = Some(Err(duplicate_error(&hit))),
+            Verdict::Duplicate(hit, _) => {
+                let refused = duplicate_error(w.tx(), &j.principal, j.disclosure, &hit).await;
+                answers[i] = Some(Err(refused));
+            }
             Verdict::Create(c) => {
                 rows.push(i);
                 created.push(c);
@@ -263,6 +270,7 @@ mod tests {
             origin: Origin::of(&principal),
             principal,
             policy: DuplicatePolicy::Reject,
+            disclosure: Disclosure::Masked,
             profile: Profile {
                 display_name: name.into(),
                 emails: vec![Email {

@@ -4,6 +4,7 @@ use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result,
     auth::Principal,
+    disclosure::Disclosure,
     query::{self, CursorValue, OrderBy},
     storage::Tx,
     validation::Violations,
@@ -34,37 +35,54 @@ const ORDER_FIELDS: &[&str] = &["create_time", "update_time", "display_name"];
 const DEFAULT_ORDER: OrderBy = OrderBy::desc("create_time");
 
 /// Applies the tenant's duplicate policy to a customer with `keys`: ALREADY_EXISTS naming the
-/// oldest live duplicate under REJECT, or the duplicates to flag under FLAG. Locks the keys
-/// first so two writers with the same phone cannot both miss each other.
+/// oldest live duplicate (as far as `p` may learn of it) under REJECT, or the duplicates to flag
+/// under FLAG. Locks the keys first so two writers with the same phone cannot both miss each
+/// other.
 pub(super) async fn check_duplicates(
     api: &CustomersApi,
     tx: &mut Tx,
-    tenant: &str,
+    p: &Principal,
     settings: &Settings,
     keys: &[ContactKey],
     exclude: &[Uuid],
 ) -> Result<Vec<Uuid>> {
+    let tenant = &p.tenant_id;
     store::lock_contact_keys(tx, tenant, keys).await?;
     let hits = store::find_by_contacts(tx, api.db().dialect(), tenant, keys, exclude).await?;
     match (settings.duplicate_policy, hits.first()) {
         (_, None) => Ok(Vec::new()),
-        (DuplicatePolicy::Reject, Some(hit)) => Err(duplicate_error(hit)),
+        (DuplicatePolicy::Reject, Some(hit)) => {
+            Err(duplicate_error(tx, p, settings.duplicate_disclosure, hit).await)
+        }
         (DuplicatePolicy::Flag, Some(_)) => Ok(hits.iter().map(|h| h.customer_id).collect()),
     }
 }
 
-/// ALREADY_EXISTS naming the existing customer and what matched.
-pub(super) fn duplicate_error(hit: &DuplicateHit) -> Error {
+/// ALREADY_EXISTS naming the existing customer, who serves it and what matched, as far as `p`
+/// may learn of it (see `rapport_runtime::disclosure`).
+pub(super) async fn duplicate_error(
+    conn: &mut sqlx::AnyConnection,
+    p: &Principal,
+    disclosure: Disclosure,
+    hit: &DuplicateHit,
+) -> Error {
+    let told = match support::disclose(conn, p, disclosure, std::slice::from_ref(hit)).await {
+        Ok(mut told) => told.pop(),
+        Err(e) => return e,
+    };
+    let Some(d) = told else {
+        return Error::internal("a duplicate went undisclosed");
+    };
     let matched: Vec<String> = hit.matched.iter().map(ToString::to_string).collect();
     Error::AlreadyExists {
         reason: "DUPLICATE_CUSTOMER",
         message: format!(
-            "{} ({}) already has {}",
-            names::customer_name(hit.customer_id),
-            hit.display_name,
+            "{} already has {}",
+            d.describe("a customer you may not see"),
             matched.join(", ")
         ),
-        existing: names::customer_name(hit.customer_id),
+        existing: d.holder.name.clone(),
+        metadata: d.metadata(),
     }
 }
 
@@ -227,8 +245,7 @@ pub(super) async fn update(
     let keys = profile.contact_keys();
     let mut possible_duplicates = current.possible_duplicates.clone();
     if keys != current.profile.contact_keys() {
-        possible_duplicates =
-            check_duplicates(api, w.tx(), &p.tenant_id, &settings, &keys, &[id]).await?;
+        possible_duplicates = check_duplicates(api, w.tx(), &p, &settings, &keys, &[id]).await?;
     }
     let updated = Customer {
         profile,
@@ -329,7 +346,7 @@ pub(super) async fn undelete(
     let possible_duplicates = check_duplicates(
         api,
         w.tx(),
-        &p.tenant_id,
+        &p,
         &settings,
         &current.profile.contact_keys(),
         &[id],

@@ -21,14 +21,16 @@ use crate::{
 /// Most customers merged into a survivor in one call.
 const MAX_MERGED: usize = 50;
 
-/// Matches name every live customer sharing a contact, whoever owns it: finding the customer
-/// another rep already serves is the point (scenario S1). Only names are revealed.
+/// Matches are every live customer sharing a contact, whoever owns it: finding the customer
+/// another rep already serves is the point (scenario S1). Of a match the caller may not see it
+/// learns what the tenant's disclosure setting allows (see `rapport_runtime::disclosure`).
 pub(super) async fn find(
     api: &CustomersApi,
     req: Request<pb::FindDuplicatesRequest>,
 ) -> Result<pb::FindDuplicatesResponse> {
     let p = authorize(&req, READERS)?;
     let msg = req.get_ref();
+    let settings = api.settings(&p.tenant_id).await?;
     let (keys, exclude) = if !msg.name.is_empty() {
         let id = customer_id("name", &msg.name)?;
         (
@@ -42,7 +44,6 @@ pub(super) async fn find(
                 "give a customer name, or contacts to look for",
             ));
         };
-        let settings = api.settings(&p.tenant_id).await?;
         let mut v = Violations::with_prefix("contacts");
         let keys = parse_contact_keys(contacts, &api.profile_context(&settings), &mut v);
         if !v.is_empty() {
@@ -60,12 +61,18 @@ pub(super) async fn find(
     let hits =
         store::find_by_contacts(&mut conn, api.db().dialect(), &p.tenant_id, &keys, &exclude)
             .await?;
-    let matches = hits
+    let told = support::disclose(&mut conn, &p, settings.duplicate_disclosure, &hits).await?;
+    let matches = told
         .into_iter()
-        .map(|h| pb::DuplicateMatch {
-            customer: names::customer_name(h.customer_id),
-            display_name: h.display_name,
+        .zip(&hits)
+        .map(|(d, h)| pb::DuplicateMatch {
+            customer: d.holder.name,
+            display_name: d.holder.display_name,
             matched_on: h.matched.iter().map(ToString::to_string).collect(),
+            owner_id: d.holder.owner_id,
+            team_id: d.holder.team_id,
+            store_id: d.holder.store_id,
+            visible: d.visible,
         })
         .collect();
     Ok(pb::FindDuplicatesResponse { matches })

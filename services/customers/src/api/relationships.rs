@@ -56,6 +56,7 @@ pub(super) async fn create(
             reason: "RELATIONSHIP_EXISTS",
             message: "these customers are already linked this way".into(),
             existing: names::relationship_name(customer_id, existing.id),
+            metadata: Vec::new(),
         });
     }
     let link = new.into_relationship(Uuid::now_v7(), api.now());

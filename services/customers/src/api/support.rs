@@ -9,6 +9,7 @@ use rapport_runtime::{
     cache,
     clock::Micros,
     context::ServiceContext,
+    disclosure::{self, Disclosed, Disclosure},
     storage::{Db, Tx},
     write::{EventSource, Write},
 };
@@ -24,7 +25,7 @@ use super::{
     create::{self, Creates},
 };
 use crate::{
-    domain::{names, profile::Customer, settings::Settings, visibility},
+    domain::{duplicates::DuplicateHit, names, profile::Customer, settings::Settings, visibility},
     store::{self, RepScope},
 };
 
@@ -82,6 +83,39 @@ pub fn can_see(p: &Principal, c: &Customer) -> bool {
         &c.profile.team_id,
         &c.profile.shared_team_ids,
     )
+}
+
+/// What the caller learns of each of `hits`, in order (see `rapport_runtime::disclosure`): a
+/// holder it may see in full, any other as the tenant's settings allow.
+pub async fn disclose(
+    conn: &mut sqlx::AnyConnection,
+    p: &Principal,
+    disclosure: Disclosure,
+    hits: &[DuplicateHit],
+) -> Result<Vec<Disclosed>> {
+    let sees = |h: &DuplicateHit| may_see(p, &h.holder.owner_id, &h.holder.team_id, &[]);
+    // Sharing matters only for a rep with a team, and only for holders it sees no other way.
+    let unseen: Vec<Uuid> = hits
+        .iter()
+        .filter(|h| !sees(h))
+        .map(|h| h.customer_id)
+        .collect();
+    let team = p.team_id.clone().unwrap_or_default();
+    let shared = store::shared_with(conn, &p.tenant_id, &unseen, &team).await?;
+    Ok(hits
+        .iter()
+        .map(|h| {
+            let visible = sees(h) || shared.contains(&h.customer_id);
+            let holder = disclosure::Holder {
+                name: names::customer_name(h.customer_id),
+                display_name: h.display_name.clone(),
+                owner_id: h.holder.owner_id.clone(),
+                team_id: h.holder.team_id.clone(),
+                store_id: h.holder.store_id.clone(),
+            };
+            disclosure::disclose(&holder, visible, disclosure)
+        })
+        .collect())
 }
 
 /// Whether the caller may see a customer with this owner, team and sharing.

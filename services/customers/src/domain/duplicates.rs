@@ -21,8 +21,22 @@ pub struct DuplicateHit {
     pub customer_id: Uuid,
     /// Its display name.
     pub display_name: String,
+    /// Who serves it.
+    pub holder: Holder,
     /// The keys it shares.
     pub matched: Vec<ContactKey>,
+}
+
+/// Who serves a customer: what a caller who may not see it still learns of it (see
+/// `rapport_runtime::disclosure`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holder {
+    /// The owner rep.
+    pub owner_id: String,
+    /// Its team.
+    pub team_id: String,
+    /// Its store.
+    pub store_id: String,
 }
 
 /// The live holders of contact keys as a write sees them, oldest first.
@@ -79,6 +93,7 @@ impl Holders {
                 DuplicateHit {
                     customer_id: h.customer_id,
                     display_name: h.display_name.clone(),
+                    holder: h.holder.clone(),
                     matched: keys
                         .iter()
                         .filter(|k| self.by_key.get(*k).is_some_and(|is| is.contains(&i)))
@@ -125,6 +140,11 @@ pub fn judge(
     holders.push(DuplicateHit {
         customer_id: c.id,
         display_name: c.profile.display_name.clone(),
+        holder: Holder {
+            owner_id: c.profile.owner_id.clone(),
+            team_id: c.profile.team_id.clone(),
+            store_id: c.profile.store_id.clone(),
+        },
         matched: keys,
     });
     Verdict::Create(c)
@@ -153,6 +173,7 @@ mod tests {
         DuplicateHit {
             customer_id: Uuid::from_u128(id),
             display_name: name.into(),
+            holder: Holder::default(),
             matched: keys.iter().map(|k| key(k)).collect(),
         }
     }

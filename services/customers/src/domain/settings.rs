@@ -5,6 +5,8 @@ use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use rapport_runtime::disclosure::Disclosure;
+
 use super::custom_fields::CustomFieldDef;
 
 /// The region used when a tenant never chose one: Rapport's first users are in China.
@@ -45,6 +47,9 @@ impl DuplicatePolicy {
 pub struct Settings {
     #[serde(default)]
     pub duplicate_policy: DuplicatePolicy,
+    /// What duplicate checks tell callers of matches they may not see.
+    #[serde(default)]
+    pub duplicate_disclosure: Disclosure,
     /// ISO 3166-1 alpha-2, upper case.
     pub default_region: String,
     #[serde(default)]
@@ -61,6 +66,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             duplicate_policy: DuplicatePolicy::Reject,
+            duplicate_disclosure: Disclosure::Masked,
             default_region: DEFAULT_REGION.to_owned(),
             custom_fields: Vec::new(),
             update_time: 0,
@@ -104,6 +110,7 @@ pub fn check_region(code: &str) -> Result<(), String> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SettingsPatch {
     pub duplicate_policy: Option<DuplicatePolicy>,
+    pub duplicate_disclosure: Option<Disclosure>,
     pub default_region: Option<String>,
     pub custom_fields: Option<Vec<CustomFieldDef>>,
     /// When set, must equal the current settings' etag.
@@ -120,6 +127,9 @@ impl SettingsPatch {
     pub fn apply(self, current: &Settings, now: Micros) -> Settings {
         Settings {
             duplicate_policy: self.duplicate_policy.unwrap_or(current.duplicate_policy),
+            duplicate_disclosure: self
+                .duplicate_disclosure
+                .unwrap_or(current.duplicate_disclosure),
             default_region: self
                 .default_region
                 .unwrap_or_else(|| current.default_region.clone()),
@@ -169,6 +179,7 @@ mod tests {
     fn settings_round_trip_through_serde_and_fill_defaults() {
         let s = Settings {
             duplicate_policy: DuplicatePolicy::Flag,
+            duplicate_disclosure: Disclosure::Hidden,
             default_region: "HK".into(),
             custom_fields: vec![field("floor_area")],
             update_time: 5,

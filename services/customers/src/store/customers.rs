@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{placeholders, uuid};
 use crate::domain::{
     contact::{ContactKey, ContactKind},
-    duplicates::DuplicateHit,
+    duplicates::{DuplicateHit, Holder},
     profile::Customer,
 };
 
@@ -508,7 +508,8 @@ pub async fn find_by_contacts(
     let exclude: std::collections::HashSet<&Uuid> = exclude.iter().collect();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         let sql = format!(
-            "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time \
+            "SELECT k.customer_id, k.kind, k.value, c.display_name, c.create_time, \
+             c.owner_id, c.team_id, c.store_id \
              {} CROSS JOIN customers c \
              WHERE c.tenant_id = $1 AND c.id = k.customer_id AND c.delete_time IS NULL \
              ORDER BY c.create_time, k.customer_id",
@@ -534,12 +535,43 @@ pub async fn find_by_contacts(
                 None => hits.push(DuplicateHit {
                     customer_id: id,
                     display_name: row.try_get(3)?,
+                    holder: Holder {
+                        owner_id: row.try_get(5)?,
+                        team_id: row.try_get(6)?,
+                        store_id: row.try_get(7)?,
+                    },
                     matched: vec![key],
                 }),
             }
         }
     }
     Ok(hits)
+}
+
+/// Of the customers `ids`, those shared with `team`.
+pub async fn shared_with(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    ids: &[Uuid],
+    team: &str,
+) -> Result<std::collections::HashSet<Uuid>> {
+    if ids.is_empty() || team.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT customer_id FROM customer_shared_teams \
+         WHERE tenant_id = $1 AND team_id = $2 AND customer_id IN ({})",
+        (3..3 + ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let q = ids.iter().fold(
+        sqlx::query_as::<_, (String,)>(&sql).bind(tenant).bind(team),
+        |q, id| q.bind(id.to_string()),
+    );
+    let rows = q.fetch_all(conn).await?;
+    rows.iter().map(|(id,)| uuid(id)).collect()
 }
 
 /// Which customers a rep may see (admins and managers are not scoped).

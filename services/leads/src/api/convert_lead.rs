@@ -316,11 +316,19 @@ async fn ensure_customer(
                 .get_error_details()
                 .resource_info()
                 .map(|r| r.resource_name.clone())
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| {
-                    Error::internal("the customers service named no existing customer")
-                })?;
-            Ok((existing, true))
+                .filter(|n| !n.is_empty());
+            match existing {
+                Some(existing) => Ok((existing, true)),
+                // The tenant hides from the caller who holds the contact data.
+                None => Err(Error::precondition(
+                    "CUSTOMER_EXISTS",
+                    format!(
+                        "a customer you may not see already has the lead's contact data ({}); \
+                         ask a manager to convert the lead",
+                        s.message()
+                    ),
+                )),
+            }
         }
         Err(s) if s.code() == Code::InvalidArgument => Err(Error::precondition(
             "CUSTOMER_INVALID",

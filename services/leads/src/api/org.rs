@@ -152,6 +152,7 @@ pub(super) fn exists(reason: &'static str, name: String) -> Error {
         reason,
         message: format!("{name} already exists"),
         existing: name,
+        metadata: Vec::new(),
     }
 }
 

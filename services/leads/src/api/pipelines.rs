@@ -103,6 +103,7 @@ fn exists(name: String) -> Error {
         reason: "PIPELINE_EXISTS",
         message: format!("{name} already exists"),
         existing: name,
+        metadata: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use rapport_proto::customers as pb;
 use rapport_runtime::clock::to_timestamp;
+use rapport_runtime::disclosure::Disclosure;
 use rapport_runtime::validation::{FieldViolation, Violations};
 
 use crate::domain::custom_fields::{
@@ -11,7 +12,31 @@ use crate::domain::names;
 use crate::domain::settings::{self, DuplicatePolicy, Settings, SettingsPatch};
 
 /// The fields UpdateCustomerSettings may change.
-pub const UPDATABLE_FIELDS: [&str; 3] = ["duplicate_policy", "default_region", "custom_fields"];
+pub const UPDATABLE_FIELDS: [&str; 4] = [
+    "duplicate_policy",
+    "duplicate_disclosure",
+    "default_region",
+    "custom_fields",
+];
+
+/// The domain disclosure of a proto enum value: UNSPECIFIED is MASKED (as documented); `None`
+/// for unknown values.
+pub fn disclosure_from_proto(value: i32) -> Option<Disclosure> {
+    match pb::DuplicateDisclosure::try_from(value).ok()? {
+        pb::DuplicateDisclosure::Unspecified | pb::DuplicateDisclosure::Masked => {
+            Some(Disclosure::Masked)
+        }
+        pb::DuplicateDisclosure::Hidden => Some(Disclosure::Hidden),
+    }
+}
+
+/// The proto enum of a domain disclosure.
+pub fn disclosure_to_proto(d: Disclosure) -> pb::DuplicateDisclosure {
+    match d {
+        Disclosure::Masked => pb::DuplicateDisclosure::Masked,
+        Disclosure::Hidden => pb::DuplicateDisclosure::Hidden,
+    }
+}
 
 /// The domain policy of a proto enum value: UNSPECIFIED is REJECT (as documented); `None` for
 /// unknown values.
@@ -86,6 +111,7 @@ pub fn settings_to_proto(s: &Settings) -> pb::CustomerSettings {
     pb::CustomerSettings {
         name: names::SETTINGS_NAME.to_owned(),
         duplicate_policy: duplicate_policy_to_proto(s.duplicate_policy).into(),
+        duplicate_disclosure: disclosure_to_proto(s.duplicate_disclosure).into(),
         default_region: s.default_region.clone(),
         custom_fields: s
             .custom_fields
@@ -114,24 +140,26 @@ pub fn parse_update_settings(
     req: &pb::UpdateCustomerSettingsRequest,
 ) -> Result<SettingsPatch, Vec<FieldViolation>> {
     let mut v = Violations::new();
-    let (mut policy, mut region, mut fields) = (false, false, false);
+    let (mut policy, mut disclosure, mut region, mut fields) = (false, false, false, false);
     match req.update_mask.as_ref().map(|m| m.paths.as_slice()) {
         None | Some([]) => v.add(
             "update_mask",
-            "is required: duplicate_policy, default_region, custom_fields or \"*\"",
+            "is required: duplicate_policy, duplicate_disclosure, default_region, custom_fields \
+             or \"*\"",
         ),
         Some(paths) => {
             for path in paths {
                 match path.as_str() {
-                    "*" => (policy, region, fields) = (true, true, true),
+                    "*" => (policy, disclosure, region, fields) = (true, true, true, true),
                     "duplicate_policy" => policy = true,
+                    "duplicate_disclosure" => disclosure = true,
                     "default_region" => region = true,
                     "custom_fields" => fields = true,
                     other => v.add(
                         "update_mask",
                         format!(
-                            "{other:?} cannot be updated; use duplicate_policy, default_region, \
-                             custom_fields or \"*\""
+                            "{other:?} cannot be updated; use duplicate_policy, \
+                             duplicate_disclosure, default_region, custom_fields or \"*\""
                         ),
                     ),
                 }
@@ -153,6 +181,15 @@ pub fn parse_update_settings(
                 v.add(
                     "duplicate_policy",
                     format!("{} is not a DuplicatePolicy", s.duplicate_policy),
+                );
+            }
+        }
+        if disclosure {
+            patch.duplicate_disclosure = disclosure_from_proto(s.duplicate_disclosure);
+            if patch.duplicate_disclosure.is_none() {
+                v.add(
+                    "duplicate_disclosure",
+                    format!("{} is not a DuplicateDisclosure", s.duplicate_disclosure),
                 );
             }
         }
@@ -206,6 +243,7 @@ mod tests {
         pb::CustomerSettings {
             name: "ignored".into(),
             duplicate_policy: pb::DuplicatePolicy::Flag.into(),
+            duplicate_disclosure: pb::DuplicateDisclosure::Hidden.into(),
             default_region: "HK".into(),
             custom_fields: vec![
                 def("floor_area", pb::CustomFieldType::Number, &[]),
@@ -291,6 +329,7 @@ mod tests {
             patch,
             SettingsPatch {
                 duplicate_policy: Some(DuplicatePolicy::Flag),
+                duplicate_disclosure: None,
                 default_region: None,
                 custom_fields: None,
                 etag: Some("abc".into()),
