@@ -1038,7 +1038,7 @@ async fn a_hidden_holder_is_told_masked_or_not_at_all() {
         update_settings(
             &mut c,
             pb::CustomerSettings {
-                duplicate_disclosure: pb::DuplicateDisclosure::Hidden.into(),
+                duplicate_disclosure: rapport_proto::types::DuplicateDisclosure::Hidden.into(),
                 ..Default::default()
             },
             &["duplicate_disclosure"],

@@ -164,7 +164,7 @@ async fn update_changes_only_the_masked_settings() {
         let everything = pb::CustomerSettings {
             name: "ignored".into(),
             duplicate_policy: pb::DuplicatePolicy::Flag.into(),
-            duplicate_disclosure: pb::DuplicateDisclosure::Hidden.into(),
+            duplicate_disclosure: rapport_proto::types::DuplicateDisclosure::Hidden.into(),
             default_region: "US".into(),
             custom_fields: vec![def("house_size", pb::CustomFieldType::Number, &[])],
             update_time: Some(prost_types::Timestamp {
@@ -186,7 +186,7 @@ async fn update_changes_only_the_masked_settings() {
         assert!(region_only.custom_fields.is_empty());
         assert_eq!(
             region_only.duplicate_disclosure,
-            pb::DuplicateDisclosure::Masked as i32,
+            rapport_proto::types::DuplicateDisclosure::Masked as i32,
             "masked unless changed"
         );
         assert!(region_only.update_time.is_some());
@@ -209,7 +209,7 @@ async fn update_changes_only_the_masked_settings() {
         assert_eq!(two.custom_fields, everything.custom_fields);
         assert_eq!(
             two.duplicate_disclosure,
-            pb::DuplicateDisclosure::Masked as i32
+            rapport_proto::types::DuplicateDisclosure::Masked as i32
         );
         assert_ne!(two.etag, region_only.etag);
         let hidden = update_settings(&mut c, everything.clone(), &["duplicate_disclosure"])
@@ -217,7 +217,7 @@ async fn update_changes_only_the_masked_settings() {
             .expect("update the disclosure");
         assert_eq!(
             hidden.duplicate_disclosure,
-            pb::DuplicateDisclosure::Hidden as i32
+            rapport_proto::types::DuplicateDisclosure::Hidden as i32
         );
         assert_eq!(hidden.default_region, "US");
 
@@ -237,7 +237,7 @@ async fn update_changes_only_the_masked_settings() {
         assert_eq!(all.duplicate_policy, pb::DuplicatePolicy::Reject as i32);
         assert_eq!(
             all.duplicate_disclosure,
-            pb::DuplicateDisclosure::Masked as i32
+            rapport_proto::types::DuplicateDisclosure::Masked as i32
         );
         assert!(all.custom_fields.is_empty());
         assert_eq!(get_settings(&mut c).await, all);

@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "conversions in progress",
         sql: include_str!("../migrations/0104_lead_conversions.sql"),
     },
+    Migration {
+        version: 105,
+        description: "duplicate leads",
+        sql: include_str!("../migrations/0105_lead_duplicates.sql"),
+    },
 ];
 
 #[allow(unused_macros)]

@@ -80,6 +80,8 @@ fn defaults(etag: &str) -> pb::LeadSettings {
         high_intent_from: 70,
         update_time: None,
         etag: etag.into(),
+        duplicate_policy: pb::LeadDuplicatePolicy::Flag.into(),
+        duplicate_disclosure: rapport_proto::types::DuplicateDisclosure::Masked.into(),
     }
 }
 

@@ -1531,3 +1531,125 @@ async fn behaviour_raises_the_score_and_the_settings_grade_it() {
     })
     .await;
 }
+
+/// The same phone twice (LE1): under the default FLAG policy the second lead is created, lists
+/// the first among its possible duplicates and tells its creator who holds it, masked when the
+/// creator may not see it; under REJECT it is refused naming the holder the same way; with the
+/// disclosure HIDDEN the creator learns only that the phone is held. A phone changed into a held
+/// one is judged the same, and concurrent creates with one phone never both miss each other.
+#[tokio::test]
+async fn a_lead_someone_already_holds_is_flagged_or_refused_naming_the_holder() {
+    each_backend(&services(), async |s| {
+        add_team(s, "north").await;
+        add_team(s, "south").await;
+        add_rep(s, "rep-1", "north", 0).await;
+        add_rep(s, "rep-2", "south", 0).await;
+        let mut r1 = rep(s, "rep-1", "north");
+        let mut r2 = rep(s, "rep-2", "south");
+        let first = create(&mut r1, new_lead("张伟", "13812345678")).await;
+        assert!(first.possible_duplicates.is_empty());
+
+        let second = create(&mut r2, new_lead("Zhang", "+86 138 1234 5678")).await;
+        assert_eq!(second.owner_id, "rep-2");
+        assert_eq!(second.possible_duplicates, [first.name.clone()]);
+        let h = &second.duplicate_holders[0];
+        assert_eq!(
+            (
+                h.name.as_str(),
+                h.display_name.as_str(),
+                h.owner_id.as_str(),
+                h.visible
+            ),
+            (first.name.as_str(), "张*", "rep-1", false)
+        );
+        assert_eq!(h.matched_on, ["phone:+8613812345678"]);
+        let stored = fetch(&mut admin(s), &second.name).await;
+        assert_eq!(stored.possible_duplicates, [first.name.clone()]);
+        assert!(
+            stored.duplicate_holders.is_empty(),
+            "told once, to the creator"
+        );
+        // The admin sees every holder in full.
+        let third = create(&mut admin(s), new_lead("张伟 again", "13812345678")).await;
+        assert_eq!(third.duplicate_holders[0].display_name, "张伟");
+        assert!(third.duplicate_holders[0].visible);
+
+        // REJECT: refused, naming the oldest holder, masked.
+        let mut a = admin(s);
+        a.leads
+            .update_lead_settings(pb::UpdateLeadSettingsRequest {
+                settings: Some(pb::LeadSettings {
+                    duplicate_policy: pb::LeadDuplicatePolicy::Reject.into(),
+                    ..Default::default()
+                }),
+                update_mask: mask(&["duplicate_policy"]),
+            })
+            .await
+            .expect("reject duplicates");
+        let status = assert_code(
+            r2.leads
+                .create_lead(create_req(new_lead("x", "13812345678"), ""))
+                .await,
+            Code::AlreadyExists,
+        );
+        assert_eq!(reason(&status), "DUPLICATE_LEAD");
+        assert!(status.message().contains("张*"), "{}", status.message());
+        assert!(status.message().contains("rep-1"), "{}", status.message());
+        assert!(!format!("{status:?}").contains("张伟"), "{status:?}");
+        // A phone changed into one the first lead holds is refused alike.
+        let mine = create(&mut r2, new_lead("李娜", "13900000001")).await;
+        let mut changed = pb::Lead {
+            name: mine.name.clone(),
+            phone: "13812345678".into(),
+            ..Default::default()
+        };
+        let status = assert_code(
+            update(&mut r2, changed.clone(), &["phone"]).await,
+            Code::AlreadyExists,
+        );
+        assert_eq!(reason(&status), "DUPLICATE_LEAD");
+        changed.phone = "13900000002".into();
+        update(&mut r2, changed, &["phone"])
+            .await
+            .expect("a free phone is fine");
+
+        // Concurrent creates of one new phone: exactly one lead.
+        let racing = (0..6).map(|i| {
+            let mut c = admin(s);
+            async move {
+                c.leads
+                    .create_lead(create_req(new_lead(&format!("r{i}"), "13700000000"), ""))
+                    .await
+            }
+        });
+        let made = futures::future::join_all(racing).await;
+        assert_eq!(made.iter().filter(|r| r.is_ok()).count(), 1, "{made:?}");
+        for r in made.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(r.code(), Code::AlreadyExists, "{r:?}");
+        }
+
+        // HIDDEN: only that the phone is held.
+        a.leads
+            .update_lead_settings(pb::UpdateLeadSettingsRequest {
+                settings: Some(pb::LeadSettings {
+                    duplicate_policy: pb::LeadDuplicatePolicy::Reject.into(),
+                    duplicate_disclosure: pt::DuplicateDisclosure::Hidden.into(),
+                    ..Default::default()
+                }),
+                update_mask: mask(&["duplicate_policy", "duplicate_disclosure"]),
+            })
+            .await
+            .expect("hide holders");
+        let status = assert_code(
+            r2.leads
+                .create_lead(create_req(new_lead("x", "13812345678"), ""))
+                .await,
+            Code::AlreadyExists,
+        );
+        let text = format!("{} {:?}", status.message(), status.details());
+        for secret in ["张", "rep-1", "north", first.name.as_str()] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    })
+    .await;
+}

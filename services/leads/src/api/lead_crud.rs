@@ -1,30 +1,34 @@
 //! Create, Get, List, Update, Delete and Undelete of leads; follow-ups and behaviour events.
 
-use rapport_proto::leads as pb;
+use rapport_proto::{leads as pb, types};
 use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
     Error, Result,
+    auth::Principal,
     clock::from_timestamp,
+    disclosure::{Disclosed, Holder, disclose},
     error::both,
     query::{ListParams, ListQuery, ListSpec, OrderBy},
     validation::Violations,
+    write::Write,
 };
 use tonic::Request;
 use uuid::Uuid;
 
 use super::{
     convert::{
-        lead::{lead_to_proto, parse_input, state_from_proto},
+        lead::{holder_to_proto, lead_to_proto, parse_input, state_from_proto},
         mask::{MaskRules, selected},
     },
     support::{
-        LeadsApi, MANAGERS, READERS, WORKERS, authorize, begin, check_lead_etag, lead_id,
+        EVENTS, LeadsApi, MANAGERS, READERS, WORKERS, authorize, check_lead_etag, lead_id,
         require_live, scope,
     },
 };
 use crate::{
     domain::{
-        lead::{Behavior, Intent, Lead, State},
+        duplicates::{self, DuplicatePolicy, Rules},
+        lead::{Behavior, Intent, Lead, LeadInput, State},
         visibility::Scope,
     },
     store::{self, leads::FILTER_FIELDS},
@@ -116,9 +120,12 @@ pub(super) async fn create(
         update_time: now,
         delete_time: None,
         version: 1,
+        possible_duplicates: Vec::new(),
     };
     lead.rescore(&settings.grades());
-    let mut w = begin!(api, p, idem);
+    let locks = contact_locks(&p.tenant_id, &lead.input);
+    let mut w = rapport_runtime::begin_write!(api.ctx, p, idem, EVENTS, locks);
+    let holders = judge_duplicates(&mut w, &p, settings.duplicates(), &mut lead).await?;
     // A rep's own lead goes straight into its private pool, within its capacity.
     if matches!(scope(&p), Scope::Own { .. }) {
         let team = super::pools::take_named(w.tx(), &p.tenant_id, &p.subject, now).await?;
@@ -127,7 +134,7 @@ pub(super) async fn create(
         lead.assign_time = Some(now);
     }
     store::leads::insert_lead(w.tx(), &p.tenant_id, &lead).await?;
-    let out = lead_to_proto(&lead);
+    let mut out = lead_to_proto(&lead);
     w.emit(
         "lead.created",
         lead.resource_name(),
@@ -136,7 +143,68 @@ pub(super) async fn create(
             lead: Some(out.clone()),
         },
     );
+    out.duplicate_holders = holders;
     w.commit(out).await
+}
+
+/// The locks a write that judges `input`'s phone and email for duplicates takes from its start,
+/// so two writes with one phone cannot both miss each other.
+fn contact_locks(tenant: &str, input: &LeadInput) -> Vec<String> {
+    let keys = duplicates::contact_keys(input);
+    rapport_runtime::storage::key_slots(
+        &format!("lead-contacts/{tenant}"),
+        keys.iter().map(String::as_str),
+    )
+}
+
+/// Judges `lead` against the open leads holding its phone or email (see `domain::duplicates`):
+/// ALREADY_EXISTS naming the oldest under REJECT; under FLAG the holders go into the lead's
+/// possible duplicates. Either way, who holds them as far as `p` may learn.
+async fn judge_duplicates(
+    w: &mut Write,
+    p: &Principal,
+    rules: Rules,
+    lead: &mut Lead,
+) -> Result<Vec<types::DuplicateHolder>> {
+    let found =
+        store::leads::find_holders(w.tx(), &p.tenant_id, &lead.input, Some(lead.id)).await?;
+    let s = scope(p);
+    let told: Vec<Disclosed> = found
+        .iter()
+        .map(|m| {
+            let holder = Holder {
+                name: m.resource_name(),
+                display_name: m.display_name.clone(),
+                owner_id: m.owner_id.clone(),
+                team_id: m.team_id.clone(),
+                store_id: String::new(),
+            };
+            disclose(
+                &holder,
+                s.sees_lead(&m.owner_id, &m.team_id),
+                rules.disclosure,
+            )
+        })
+        .collect();
+    if let (DuplicatePolicy::Reject, Some(m), Some(d)) = (rules.policy, found.first(), told.first())
+    {
+        return Err(Error::AlreadyExists {
+            reason: "DUPLICATE_LEAD",
+            message: format!(
+                "{} already has {}",
+                d.describe("a lead you may not see"),
+                m.matched.join(", ")
+            ),
+            existing: d.holder.name.clone(),
+            metadata: d.metadata(),
+        });
+    }
+    lead.possible_duplicates = found.iter().map(|m| m.id).collect();
+    Ok(told
+        .into_iter()
+        .zip(&found)
+        .map(|(d, m)| holder_to_proto(d, &m.matched))
+        .collect())
 }
 
 pub(super) async fn get(api: &LeadsApi, req: Request<pb::GetLeadRequest>) -> Result<pb::Lead> {
@@ -222,7 +290,13 @@ pub(super) async fn update(
         return Err(Error::internal("lead fields missing after validation"));
     };
     let settings = api.settings(&p.tenant_id).await?;
-    let mut w = api.write(&p).await?;
+    // New contact data is judged for duplicates: its slots are locked from the start.
+    let locks = if fields.iter().any(|f| matches!(*f, "phone" | "email")) {
+        contact_locks(&p.tenant_id, &input)
+    } else {
+        Vec::new()
+    };
+    let mut w = api.ctx.write_locking(&p, EVENTS, locks).await?;
     let mut lead = api.lock_lead(w.tx(), &p, id).await?;
     check_lead_etag(&given.etag, &lead)?;
     require_live(&lead)?;
@@ -270,14 +344,33 @@ pub(super) async fn update(
     if lead == before {
         return Ok(lead_to_proto(&lead));
     }
+    let holders =
+        if duplicates::contact_keys(&lead.input) != duplicates::contact_keys(&before.input) {
+            judge_duplicates(&mut w, &p, settings.duplicates(), &mut lead).await?
+        } else {
+            Vec::new()
+        };
     lead.rescore(&settings.grades());
     lead.touch(now);
-    save_lead(w, &p.tenant_id, &lead, "lead.updated").await
+    let mut out = save_lead_uncommitted(&mut w, &p.tenant_id, &lead, "lead.updated").await?;
+    out.duplicate_holders = holders;
+    w.commit(out).await
 }
 
 /// Writes `lead` (locked in `w`), emits `event` with it and commits, answering the lead.
 pub(crate) async fn save_lead(
-    mut w: rapport_runtime::write::Write,
+    mut w: Write,
+    tenant: &str,
+    lead: &Lead,
+    event: &str,
+) -> Result<pb::Lead> {
+    let out = save_lead_uncommitted(&mut w, tenant, lead, event).await?;
+    w.commit(out).await
+}
+
+/// As [`save_lead`], leaving the commit to the caller.
+async fn save_lead_uncommitted(
+    w: &mut Write,
     tenant: &str,
     lead: &Lead,
     event: &str,
@@ -292,7 +385,7 @@ pub(crate) async fn save_lead(
             lead: Some(out.clone()),
         },
     );
-    w.commit(out).await
+    Ok(out)
 }
 
 /// Fields outside the mask may be absent; give them harmless values so parsing reports only

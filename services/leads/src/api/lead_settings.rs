@@ -22,6 +22,8 @@ const MASK: MaskRules = MaskRules {
         "claim_cooldown",
         "low_intent_below",
         "high_intent_from",
+        "duplicate_policy",
+        "duplicate_disclosure",
     ],
     immutable: &["name"],
     output_only: &["update_time", "etag"],

@@ -191,6 +191,9 @@ pub struct Lead {
     pub update_time: Micros,
     pub delete_time: Option<Micros>,
     pub version: i64,
+    /// Open leads that held its phone or email when it was created or they changed, oldest
+    /// first (the FLAG duplicate policy).
+    pub possible_duplicates: Vec<Uuid>,
 }
 
 impl Lead {
@@ -357,6 +360,7 @@ pub mod tests_support {
             update_time: 0,
             delete_time: None,
             version: 1,
+            possible_duplicates: Vec::new(),
         }
     }
 }

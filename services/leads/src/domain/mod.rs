@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod assign;
 pub mod assignment_kind;
 pub mod conversion;
+pub mod duplicates;
 pub mod dwell;
 pub mod lead;
 pub mod opportunity;

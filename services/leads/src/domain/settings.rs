@@ -1,6 +1,9 @@
 //! The tenant's lead settings: assignment strategy and rules (LE6), follow-up rules (LE7),
 //! claim cool-down (LE5) and intent thresholds (LE10). Stored as one JSON document.
 
+use rapport_runtime::disclosure::Disclosure;
+
+use super::duplicates::{DuplicatePolicy, Rules};
 use rapport_runtime::{clock::Micros, names};
 use serde::{Deserialize, Serialize};
 
@@ -114,6 +117,12 @@ pub struct Settings {
     pub claim_cooldown: Micros,
     pub low_intent_below: i64,
     pub high_intent_from: i64,
+    /// What happens to a lead whose phone or email an open lead has.
+    #[serde(default)]
+    pub duplicate_policy: DuplicatePolicy,
+    /// What a duplicate check tells of a holder the caller may not see.
+    #[serde(default)]
+    pub duplicate_disclosure: Disclosure,
     // The store keeps these two in their own columns and overrides the document's copy on
     // read; serialized all the same so the cached settings carry them.
     #[serde(default)]
@@ -131,6 +140,8 @@ impl Default for Settings {
             claim_cooldown: 7 * DAY,
             low_intent_below: 30,
             high_intent_from: 70,
+            duplicate_policy: DuplicatePolicy::Flag,
+            duplicate_disclosure: Disclosure::Masked,
             update_time: 0,
             version: 0,
         }
@@ -143,6 +154,14 @@ impl Settings {
         Grades {
             low_below: self.low_intent_below,
             high_from: self.high_intent_from,
+        }
+    }
+
+    /// The duplicate rules.
+    pub fn duplicates(&self) -> Rules {
+        Rules {
+            policy: self.duplicate_policy,
+            disclosure: self.duplicate_disclosure,
         }
     }
 

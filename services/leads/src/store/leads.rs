@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::uuid;
 use crate::domain::{
+    duplicates::{Match, shared},
     lead::{Attribution, Intent, Lead, LeadInput, Source, State},
     visibility::Scope,
 };
@@ -20,7 +21,7 @@ pub(crate) const COLUMNS: &str = "id, display_name, phone, email, source, campai
     referrer, needs, region, language, state, unqualified_reason, owner_id, team_id, pool, locked, \
     behavior_points, follow_up_count, score, intent, recall, call_flag, assign_time, \
     last_follow_up_time, state_change_time, customer_id, opportunity_id, won, create_time, \
-    update_time, delete_time, version";
+    update_time, delete_time, version, possible_duplicates";
 
 /// Fields ListLeads filters on.
 pub const FILTER_FIELDS: &[FieldSpec] = &[
@@ -79,7 +80,7 @@ pub fn cursor_of(lead: &Lead, field: &str) -> Vec<CursorValue> {
 pub async fn insert_lead(conn: &mut AnyConnection, tenant: &str, lead: &Lead) -> Result<()> {
     let sql = format!(
         "INSERT INTO leads (tenant_id, search_text, {COLUMNS}) VALUES ($1, $2, {})",
-        super::placeholders(3, 34)
+        super::placeholders(3, 35)
     );
     bind_lead(Statement::new(sql).bind(tenant), lead)
         .execute(conn)
@@ -146,6 +147,54 @@ fn bind_lead(s: Statement, l: &Lead) -> Statement {
         .bind(l.update_time)
         .bind(l.delete_time)
         .bind(l.version)
+        .bind(ids_json(&l.possible_duplicates))
+}
+
+/// Ids as the JSON array of their text forms stored in a column.
+fn ids_json(ids: &[Uuid]) -> String {
+    let texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into())
+}
+
+/// Holders found per lookup at most; a phone held by more open leads than this is flagged
+/// with the oldest.
+const MAX_HOLDERS: usize = 20;
+
+/// The open leads (live, not converted) other than `except` holding `input`'s phone or email,
+/// oldest first.
+pub async fn find_holders(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    input: &LeadInput,
+    except: Option<Uuid>,
+) -> Result<Vec<Match>> {
+    if input.phone.is_empty() && input.email.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, display_name, owner_id, team_id, phone, email FROM leads \
+         WHERE tenant_id = $1 AND delete_time IS NULL AND state <> 'CONVERTED' AND id <> $4 \
+         AND ((phone = $2 AND $2 <> '') OR (email = $3 AND $3 <> '')) \
+         ORDER BY create_time, id LIMIT {MAX_HOLDERS}"
+    );
+    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(&input.phone)
+        .bind(&input.email)
+        .bind(except.map(|id| id.to_string()).unwrap_or_default())
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(id, display_name, owner_id, team_id, phone, email)| {
+            Ok(Match {
+                id: uuid(&id)?,
+                display_name,
+                owner_id,
+                team_id,
+                matched: shared(input, &phone, &email),
+            })
+        })
+        .collect()
 }
 
 /// A lead by id.
@@ -366,6 +415,11 @@ pub fn row_to_lead(r: &AnyRow) -> Result<Lead> {
         update_time: r.try_get("update_time")?,
         delete_time: r.try_get("delete_time")?,
         version: r.try_get("version")?,
+        possible_duplicates: serde_json::from_str::<Vec<String>>(&text("possible_duplicates")?)
+            .map_err(|e| bad("possible_duplicates", e.to_string()))?
+            .iter()
+            .map(|id| uuid(id))
+            .collect::<Result<_>>()?,
     })
 }
 

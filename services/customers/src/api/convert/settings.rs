@@ -22,19 +22,18 @@ pub const UPDATABLE_FIELDS: [&str; 4] = [
 /// The domain disclosure of a proto enum value: UNSPECIFIED is MASKED (as documented); `None`
 /// for unknown values.
 pub fn disclosure_from_proto(value: i32) -> Option<Disclosure> {
-    match pb::DuplicateDisclosure::try_from(value).ok()? {
-        pb::DuplicateDisclosure::Unspecified | pb::DuplicateDisclosure::Masked => {
-            Some(Disclosure::Masked)
-        }
-        pb::DuplicateDisclosure::Hidden => Some(Disclosure::Hidden),
+    match rapport_proto::types::DuplicateDisclosure::try_from(value).ok()? {
+        rapport_proto::types::DuplicateDisclosure::Unspecified
+        | rapport_proto::types::DuplicateDisclosure::Masked => Some(Disclosure::Masked),
+        rapport_proto::types::DuplicateDisclosure::Hidden => Some(Disclosure::Hidden),
     }
 }
 
 /// The proto enum of a domain disclosure.
-pub fn disclosure_to_proto(d: Disclosure) -> pb::DuplicateDisclosure {
+pub fn disclosure_to_proto(d: Disclosure) -> rapport_proto::types::DuplicateDisclosure {
     match d {
-        Disclosure::Masked => pb::DuplicateDisclosure::Masked,
-        Disclosure::Hidden => pb::DuplicateDisclosure::Hidden,
+        Disclosure::Masked => rapport_proto::types::DuplicateDisclosure::Masked,
+        Disclosure::Hidden => rapport_proto::types::DuplicateDisclosure::Hidden,
     }
 }
 
@@ -243,7 +242,7 @@ mod tests {
         pb::CustomerSettings {
             name: "ignored".into(),
             duplicate_policy: pb::DuplicatePolicy::Flag.into(),
-            duplicate_disclosure: pb::DuplicateDisclosure::Hidden.into(),
+            duplicate_disclosure: rapport_proto::types::DuplicateDisclosure::Hidden.into(),
             default_region: "HK".into(),
             custom_fields: vec![
                 def("floor_area", pb::CustomFieldType::Number, &[]),

@@ -1,9 +1,10 @@
 //! Leads, assignments and lead settings: proto <-> domain.
 
-use rapport_proto::leads as pb;
+use rapport_proto::{leads as pb, types};
 use rapport_runtime::{
     clock::{Micros, to_timestamp},
     contact::{normalize_email, normalize_phone},
+    disclosure::Disclosed,
     names,
     validation::Violations,
 };
@@ -276,6 +277,25 @@ pub fn lead_to_proto(l: &Lead) -> pb::Lead {
         update_time: ts(Some(l.update_time)),
         delete_time: ts(l.delete_time),
         etag: l.etag(),
+        possible_duplicates: l
+            .possible_duplicates
+            .iter()
+            .map(|id| crate::domain::lead::lead_name(*id))
+            .collect(),
+        duplicate_holders: Vec::new(),
+    }
+}
+
+/// A holder of a lead's contact data as the caller may learn of it.
+pub fn holder_to_proto(d: Disclosed, matched: &[String]) -> types::DuplicateHolder {
+    types::DuplicateHolder {
+        name: d.holder.name,
+        display_name: d.holder.display_name,
+        owner_id: d.holder.owner_id,
+        team_id: d.holder.team_id,
+        store_id: d.holder.store_id,
+        visible: d.visible,
+        matched_on: matched.to_vec(),
     }
 }
 

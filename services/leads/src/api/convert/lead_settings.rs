@@ -1,13 +1,15 @@
 //! Lead settings: proto <-> domain.
 
-use rapport_proto::leads as pb;
+use rapport_proto::{leads as pb, types};
 use rapport_runtime::{
     clock::{Micros, to_timestamp},
+    disclosure::Disclosure,
     names,
     validation::Violations,
 };
 
 use super::lead::{intent_from_proto, intent_to_proto, source_from_proto, source_to_proto};
+use crate::domain::duplicates::DuplicatePolicy;
 use crate::domain::settings::{
     AssignmentRule, Condition, FollowUpRule, ReclaimAction, SETTINGS_NAME, Settings, Strategy,
     Target,
@@ -88,6 +90,33 @@ pub fn apply(s: &pb::LeadSettings, fields: &[&str], into: &mut Settings, v: &mut
                 None => into.claim_cooldown = Settings::default().claim_cooldown,
             },
             "low_intent_below" => into.low_intent_below = i64::from(s.low_intent_below),
+            "duplicate_policy" => match pb::LeadDuplicatePolicy::try_from(s.duplicate_policy) {
+                Ok(pb::LeadDuplicatePolicy::Unspecified | pb::LeadDuplicatePolicy::Flag) => {
+                    into.duplicate_policy = DuplicatePolicy::Flag
+                }
+                Ok(pb::LeadDuplicatePolicy::Reject) => {
+                    into.duplicate_policy = DuplicatePolicy::Reject
+                }
+                Err(_) => v.add(
+                    "settings.duplicate_policy",
+                    format!("{} is not a LeadDuplicatePolicy", s.duplicate_policy),
+                ),
+            },
+            "duplicate_disclosure" => {
+                match types::DuplicateDisclosure::try_from(s.duplicate_disclosure) {
+                    Ok(
+                        types::DuplicateDisclosure::Unspecified
+                        | types::DuplicateDisclosure::Masked,
+                    ) => into.duplicate_disclosure = Disclosure::Masked,
+                    Ok(types::DuplicateDisclosure::Hidden) => {
+                        into.duplicate_disclosure = Disclosure::Hidden
+                    }
+                    Err(_) => v.add(
+                        "settings.duplicate_disclosure",
+                        format!("{} is not a DuplicateDisclosure", s.duplicate_disclosure),
+                    ),
+                }
+            }
             "high_intent_from" => into.high_intent_from = i64::from(s.high_intent_from),
             _ => {}
         }
@@ -279,6 +308,16 @@ pub fn settings_to_proto(s: &Settings) -> pb::LeadSettings {
         claim_cooldown: Some(duration(s.claim_cooldown)),
         low_intent_below: s.low_intent_below as i32,
         high_intent_from: s.high_intent_from as i32,
+        duplicate_policy: match s.duplicate_policy {
+            DuplicatePolicy::Flag => pb::LeadDuplicatePolicy::Flag,
+            DuplicatePolicy::Reject => pb::LeadDuplicatePolicy::Reject,
+        }
+        .into(),
+        duplicate_disclosure: match s.duplicate_disclosure {
+            Disclosure::Masked => types::DuplicateDisclosure::Masked,
+            Disclosure::Hidden => types::DuplicateDisclosure::Hidden,
+        }
+        .into(),
         update_time: (s.version > 0).then(|| to_timestamp(s.update_time)),
         etag: s.etag(),
     }

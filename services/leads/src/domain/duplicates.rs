@@ -1,0 +1,116 @@
+//! Duplicate leads (LE1): a new lead, or a lead whose phone or email changes, is judged against
+//! the open leads of the tenant holding the same phone or email. The tenant decides whether such
+//! a lead is refused, naming who holds the other, or created and flagged; either way the caller
+//! learns who holds it, as far as it may (`rapport_runtime::disclosure`).
+
+use rapport_runtime::disclosure::Disclosure;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::lead::{LeadInput, lead_name};
+
+/// What to do with a lead whose phone or email an open lead already has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicatePolicy {
+    /// Create it and list the holders in its possible duplicates: a lead that comes in twice
+    /// (two forms, a call after a visit) is worth keeping, and its owner should know.
+    #[default]
+    Flag,
+    /// Refuse it with ALREADY_EXISTS naming the oldest holder.
+    Reject,
+}
+
+/// The tenant's duplicate rules for leads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// Refuse or flag.
+    pub policy: DuplicatePolicy,
+    /// What a caller learns of a holder it may not see.
+    pub disclosure: Disclosure,
+}
+
+/// An open lead holding contact data of another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// The holder.
+    pub id: Uuid,
+    /// Its display name.
+    pub display_name: String,
+    /// Its owner; empty in a public pool.
+    pub owner_id: String,
+    /// The owner's team.
+    pub team_id: String,
+    /// What it shares, as `phone:+86…` or `email:…`.
+    pub matched: Vec<String>,
+}
+
+impl Match {
+    /// `leads/{id}`.
+    pub fn resource_name(&self) -> String {
+        lead_name(self.id)
+    }
+}
+
+/// The contact keys of `input` that duplicates are looked up by: its phone and email, as
+/// normalized when the lead was parsed.
+pub fn contact_keys(input: &LeadInput) -> Vec<String> {
+    let mut keys = Vec::new();
+    if !input.phone.is_empty() {
+        keys.push(format!("phone:{}", input.phone));
+    }
+    if !input.email.is_empty() {
+        keys.push(format!("email:{}", input.email));
+    }
+    keys
+}
+
+/// What `input` shares with a holder whose phone and email are these.
+pub fn shared(input: &LeadInput, phone: &str, email: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if !input.phone.is_empty() && input.phone == phone {
+        out.push(format!("phone:{phone}"));
+    }
+    if !input.email.is_empty() && input.email == email {
+        out.push(format!("email:{email}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(phone: &str, email: &str) -> LeadInput {
+        LeadInput {
+            phone: phone.into(),
+            email: email.into(),
+            ..crate::domain::lead::tests_support::sample().input
+        }
+    }
+
+    #[test]
+    fn keys_are_the_phone_and_email_given() {
+        assert_eq!(
+            contact_keys(&input("+8613800000001", "a@x.cn")),
+            ["phone:+8613800000001", "email:a@x.cn"]
+        );
+        assert_eq!(contact_keys(&input("", "a@x.cn")), ["email:a@x.cn"]);
+    }
+
+    #[test]
+    fn shared_data_is_what_both_have() {
+        let mine = input("+8613800000001", "a@x.cn");
+        assert_eq!(
+            shared(&mine, "+8613800000001", "b@x.cn"),
+            ["phone:+8613800000001"]
+        );
+        assert_eq!(shared(&mine, "", "a@x.cn"), ["email:a@x.cn"]);
+        assert!(shared(&input("", "a@x.cn"), "", "b@x.cn").is_empty());
+    }
+
+    #[test]
+    fn leads_are_flagged_unless_the_tenant_refuses_them() {
+        assert_eq!(DuplicatePolicy::default(), DuplicatePolicy::Flag);
+    }
+}
