@@ -144,6 +144,9 @@ pub struct Claims {
     /// Issue time, seconds since the Unix epoch.
     #[serde(default)]
     pub iat: u64,
+    /// Not valid before, seconds since the Unix epoch: a token is refused until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     /// Issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -241,6 +244,8 @@ impl JwtKeys {
     fn new(encoding: Option<EncodingKey>, decoding: DecodingKey, algorithm: Algorithm) -> Self {
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECS;
+        // Off by default in jsonwebtoken: a token that is not valid yet must not be accepted.
+        validation.validate_nbf = true;
         // `sub` is checked by `verify` so a missing one gets the same message as an empty one.
         validation.set_required_spec_claims(&["exp"]);
         Self {
@@ -298,6 +303,7 @@ impl JwtKeys {
             team: team.map(str::to_owned),
             exp: now.saturating_add(ttl.as_secs()),
             iat: now,
+            nbf: None,
             iss: self.issuer.clone(),
         };
         self.sign(&claims)
@@ -596,6 +602,7 @@ mod tests {
             team: None,
             exp,
             iat: unix_now(),
+            nbf: None,
             iss: None,
         }
     }
@@ -670,6 +677,18 @@ mod tests {
         let keys = keys();
         let token = keys.sign(&claims(&["rep"], unix_now() - 5)).expect("sign");
         assert!(keys.verify(&token).is_ok());
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_rejected() {
+        let keys = keys();
+        let mut later = claims(&["rep"], unix_now() + 7200);
+        later.nbf = Some(unix_now() + 3600);
+        let token = keys.sign(&later).expect("sign");
+        assert!(unauthenticated_message(keys.verify(&token)).contains("not valid yet"));
+        // Within the clock skew it is fine.
+        later.nbf = Some(unix_now() + 5);
+        assert!(keys.verify(&keys.sign(&later).expect("sign")).is_ok());
     }
 
     #[test]

@@ -72,6 +72,7 @@ fn claims(roles: &[&str], exp: u64) -> Claims {
         team: None,
         exp,
         iat: unix_now().saturating_sub(7200),
+        nbf: None,
         iss: None,
     }
 }
@@ -420,6 +421,10 @@ async fn every_rpc_refuses_a_missing_or_bad_credential() {
             sub: String::new(),
             ..claims(&["admin"], in_an_hour)
         });
+        let not_yet = s.sign(&Claims {
+            nbf: Some(in_an_hour),
+            ..claims(&["admin"], in_an_hour + 3600)
+        });
         let mut tampered = valid.clone();
         // Flip one character of the signature.
         let last = tampered.pop().expect("non-empty token");
@@ -433,6 +438,7 @@ async fn every_rpc_refuses_a_missing_or_bad_credential() {
             ("token without scheme", anonymous(s, Some(&valid))),
             ("another secret", with_token(s, &other_secret)),
             ("expired", with_token(s, &expired)),
+            ("not valid yet", with_token(s, &not_yet)),
             ("unknown role", with_token(s, &unknown_role)),
             ("no tenant", with_token(s, &no_tenant)),
             ("no subject", with_token(s, &no_subject)),
