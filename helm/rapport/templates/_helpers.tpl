@@ -124,6 +124,61 @@ redis-url: {{ .Values.redis.url | quote }}
 {{- if and (not .Values.auth.publicKey.existingSecret) (not .Values.auth.jwtSecret.existingSecret) }}true{{ end }}
 {{- end }}
 
+{{/*
+The generated HS256 secret as the Secret's data holds it (base64): the one in the cluster, read
+back with lookup, or a new random one. Worked out once per render and kept in the render's
+context, so the Secret and the checksum on the pods agree.
+
+lookup finds nothing both when the Secret does not exist and when the chart is rendered without
+cluster access (helm template, --dry-run=client, GitOps tools). On an install the Secret is made
+anew (an existing one, kept by `helm.sh/resource-policy: keep` after an uninstall, is found and
+reused when the cluster answers). On an upgrade, a new secret would replace the one every token
+is signed with, so one is made only when the cluster answers lookups (rapport.releaseFound) and
+the Secret is really missing, e.g. after switching from an existing Secret or after a first
+install that failed before creating it; otherwise the render fails.
+*/}}
+{{- define "rapport.jwtSecretData" -}}
+{{- if not (hasKey . "rapportJwtSecretData") }}
+{{- $name := include "rapport.jwtSecretName" . }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace $name }}
+{{- $data := dig "data" "jwt-secret" "" $existing }}
+{{- if not $data }}
+{{- if and .Release.IsUpgrade (not (include "rapport.releaseFound" .)) }}
+{{- fail (printf "\n\nauth.jwtSecret: this upgrade cannot read back the generated Secret %s (lookup found neither it nor the release itself: the chart is rendered without cluster access, as by helm template --is-upgrade, helm upgrade --dry-run=client or helm diff without --dry-run=server). A new random secret would replace the one every token is signed with. Upgrade with cluster access (helm upgrade, or --dry-run=server to preview), or keep the secret in a Secret of your own and set auth.jwtSecret.existingSecret (and auth.jwtSecret.existingSecretKey), as GitOps tools such as Argo CD need; the generated one can be copied: kubectl --namespace %s get secret %s -o jsonpath='{.data.jwt-secret}' | base64 -d" $name .Release.Namespace $name) }}
+{{- end }}
+{{- $data = randAlphaNum 64 | b64enc }}
+{{- end }}
+{{- $_ := set . "rapportJwtSecretData" $data }}
+{{- end }}
+{{- index . "rapportJwtSecretData" }}
+{{- end }}
+
+{{/*
+"true" when lookup finds this release in the cluster, as an upgrade rendered with cluster access
+always does: Helm's record of the previous revision (a Secret with Helm's default storage
+driver), else a Deployment of the release (any service, enabled or not), else the record as a
+ConfigMap (HELM_DRIVER=configmap). Looked up in that order, so that the ConfigMap is only read
+when the others are not there.
+*/}}
+{{- define "rapport.releaseFound" -}}
+{{- $found := false }}
+{{- $record := printf "sh.helm.release.v1.%s.v%d" .Release.Name (sub (int .Release.Revision) 1) }}
+{{- if lookup "v1" "Secret" .Release.Namespace $record }}
+{{- $found = true }}
+{{- end }}
+{{- if not $found }}
+{{- range $name := keys .Values.services | sortAlpha }}
+{{- if lookup "apps/v1" "Deployment" $.Release.Namespace (include "rapport.componentName" (list $ $name)) }}
+{{- $found = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and (not $found) (lookup "v1" "ConfigMap" .Release.Namespace $record) }}
+{{- $found = true }}
+{{- end }}
+{{- if $found }}true{{ end }}
+{{- end }}
+
 {{/* RAPPORT_PEERS: name=http://<fullname>-<name>:50051 for every enabled service, then peers. */}}
 {{- define "rapport.peers" -}}
 {{- $peers := dict }}
@@ -220,8 +275,12 @@ redis-url: {{ .Values.redis.url | quote }}
 {{- if not (include "rapport.enabledServices" . | fromJsonArray) }}
 {{- fail "\n\nNo service is enabled: set services.<name>.enabled=true for at least one." }}
 {{- end }}
-{{- if le (int .Values.shutdown.terminationGracePeriodSeconds) (int .Values.shutdown.drainSeconds) }}
-{{- fail "\n\nshutdown.terminationGracePeriodSeconds must be larger than shutdown.drainSeconds, or pods are killed while draining." }}
+{{- $shutdown := include "rapport.shutdownSeconds" . | int }}
+{{- if le (int .Values.shutdown.terminationGracePeriodSeconds) $shutdown }}
+{{- fail (printf "\n\nshutdown.terminationGracePeriodSeconds (%d) must be larger than the longest shutdown, %d s: the readiness pass under way (%d) + shutdown.drainSeconds (%d) + requests in flight (grpc.requestTimeoutSeconds, %d). Otherwise pods are killed while draining or finishing requests: raise terminationGracePeriodSeconds to at least %d." (int .Values.shutdown.terminationGracePeriodSeconds) $shutdown (include "rapport.readinessPassSeconds" . | int) (int .Values.shutdown.drainSeconds) (int .Values.grpc.requestTimeoutSeconds) (add1 $shutdown)) }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled .Values.networkPolicy.enabled (not .Values.networkPolicy.metricsFrom) }}
+{{- fail "\n\nmetrics.serviceMonitor.enabled: the NetworkPolicy (networkPolicy.enabled) closes the metrics port to everyone while networkPolicy.metricsFrom is empty, so every scrape would fail. Name your Prometheus in networkPolicy.metricsFrom, e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}], or set networkPolicy.enabled=false." }}
 {{- end }}
 {{- range $name := include "rapport.enabledServices" . | fromJsonArray }}
 {{- $svc := index $.Values.services $name }}
@@ -230,6 +289,73 @@ redis-url: {{ .Values.redis.url | quote }}
 {{- end }}
 {{- if and $svc.autoscaling.enabled (gt (int $svc.autoscaling.minReplicas) (int $svc.autoscaling.maxReplicas)) }}
 {{- fail (printf "\n\nservices.%s.autoscaling: minReplicas is larger than maxReplicas." $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Seconds a server may take from SIGTERM to exit: the readiness task finishes the pass under way
+(it re-checks the database, Redis and the bus every 5 s), the drain, then requests in flight for
+up to the request timeout.
+*/}}
+{{- define "rapport.readinessPassSeconds" -}}5{{- end }}
+
+{{- define "rapport.shutdownSeconds" -}}
+{{- add (include "rapport.readinessPassSeconds" . | int) .Values.shutdown.drainSeconds .Values.grpc.requestTimeoutSeconds }}
+{{- end }}
+
+{{/*
+failureThreshold of the startup probe: the budget over the period, rounded up. Servers that
+migrate before they serve (migrations.enabled=false) get the larger budget.
+*/}}
+{{- define "rapport.startupFailureThreshold" -}}
+{{- $budget := ternary .Values.startupProbe.budgetSeconds .Values.startupProbe.migrateOnStartBudgetSeconds .Values.migrations.enabled | int }}
+{{- $period := .Values.startupProbe.periodSeconds | int }}
+{{- div (add $budget $period -1) $period }}
+{{- end }}
+
+{{/*
+spec.replicas of a service's Deployment: (list $ "customers"). Without autoscaling, `replicas`.
+With it, the count the live Deployment has (lookup), so that an upgrade, and the one that turns
+autoscaling on, neither overrides the HorizontalPodAutoscaler nor drops the field (which
+Kubernetes would reset to one pod); nothing when the Deployment is not found (a first install,
+or a render without cluster access), and the HorizontalPodAutoscaler scales from one pod.
+*/}}
+{{- define "rapport.replicas" -}}
+{{- $root := index . 0 }}
+{{- $name := index . 1 }}
+{{- $svc := index $root.Values.services $name }}
+{{- if not $svc.autoscaling.enabled }}
+{{- $svc.replicas | int }}
+{{- else }}
+{{- $live := lookup "apps/v1" "Deployment" $root.Release.Namespace (include "rapport.componentName" (list $root $name)) }}
+{{- $count := dig "spec" "replicas" "" $live }}
+{{- if include "rapport.isSet" $count }}{{ $count | int }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+topologySpreadConstraints of a service's pods: (list $ "customers"). The service's own list, or
+one constraint per topologySpread.topologyKeys over the service's pods of the same revision
+(matchLabelKeys pod-template-hash, so a rollout's new pods spread among themselves).
+*/}}
+{{- define "rapport.topologySpreadConstraints" -}}
+{{- $root := index . 0 }}
+{{- $name := index . 1 }}
+{{- $svc := index $root.Values.services $name }}
+{{- $spread := $root.Values.topologySpread }}
+{{- if $svc.topologySpreadConstraints }}
+{{- toYaml $svc.topologySpreadConstraints }}
+{{- else if $spread.enabled }}
+{{- range $spread.topologyKeys }}
+- topologyKey: {{ . }}
+  maxSkew: {{ $spread.maxSkew }}
+  whenUnsatisfiable: {{ $spread.whenUnsatisfiable }}
+  labelSelector:
+    matchLabels:
+      {{- include "rapport.selectorLabels" (list $root $name) | nindent 6 }}
+  matchLabelKeys:
+    - pod-template-hash
 {{- end }}
 {{- end }}
 {{- end }}
