@@ -20,6 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // fingerprint (which makes request ids safe to reuse only for the same request) is a hash
         // of its encoding.
         .btree_map(".")
+        // Requests that do not decode are the caller's mistake: see `codec.rs`.
+        .codec_path("crate::codec::Codec")
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

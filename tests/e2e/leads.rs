@@ -551,6 +551,7 @@ async fn a_store_chain_assigns_follows_up_converts_reclaims_and_hands_over() {
             to_reps: vec!["reps/rep-a".into()],
             deactivate: true,
             request_id: "rep-b-leaves".into(),
+            ..Default::default()
         })
         .await
         .expect("hand over B's leads")

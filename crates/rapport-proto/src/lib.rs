@@ -5,6 +5,8 @@
 //! relative paths; the short aliases below are what the rest of the workspace uses.
 #![allow(clippy::all, missing_docs)]
 
+pub mod codec;
+
 /// Generated modules, one per proto package.
 pub mod rapport {
     /// `rapport.type.*`
@@ -19,6 +21,13 @@ pub mod rapport {
         /// `rapport.event.v1`: the event envelope.
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/rapport.event.v1.rs"));
+        }
+    }
+    /// `rapport.access.*`
+    pub mod access {
+        /// `rapport.access.v1`: revoking access across the suite.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/rapport.access.v1.rs"));
         }
     }
     /// `rapport.customers.*`
@@ -37,6 +46,7 @@ pub mod rapport {
     }
 }
 
+pub use rapport::access::v1 as access;
 pub use rapport::customers::v1 as customers;
 pub use rapport::event::v1 as event;
 pub use rapport::leads::v1 as leads;

@@ -1,4 +1,4 @@
-//! Who is calling: roles, JWT claims, the authenticated [`Principal`], the tonic interceptor that
+//! Who is calling: roles, JWT claims, the authenticated [`Principal`], the authentication layer that
 //! puts it on every request, and the standalone signing secret kept in the data directory.
 //!
 //! The tenant always comes from the verified token, never from a request body.
@@ -16,9 +16,10 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
-use tonic::service::Interceptor;
+use tonic::server::NamedService;
 use tonic::{Request, Status};
 
+use crate::access::Revocations;
 use crate::error::{Error, Result};
 
 /// The metadata key carrying the credential.
@@ -322,9 +323,16 @@ impl JwtKeys {
 
     /// The caller a token stands for; UNAUTHENTICATED if it is not a valid, current token.
     pub fn verify(&self, token: &str) -> Result<Principal> {
+        self.verify_issued(token).map(|(p, _)| p)
+    }
+
+    /// As [`JwtKeys::verify`], with the token's issue time (seconds since the epoch; 0 when it
+    /// names none), which the revocation list is checked against.
+    pub fn verify_issued(&self, token: &str) -> Result<(Principal, u64)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| Error::Unauthenticated(describe(e.kind())))?;
-        principal_from_claims(data.claims)
+        let issued = data.claims.iat;
+        Ok((principal_from_claims(data.claims)?, issued))
     }
 }
 
@@ -502,26 +510,90 @@ fn warn_if_readable_by_others(path: &Path) {
     let _ = path;
 }
 
-/// Verifies `authorization: Bearer <jwt>` on every request and puts the caller's [`Principal`]
-/// into the request extensions, where [`principal`] finds it.
+/// Authentication of every request to a service: verifies `authorization: Bearer <jwt>`,
+/// refuses a token the revocation list revoked (see [`crate::access`]), and puts the caller's
+/// [`Principal`] into the request extensions, where [`principal`] finds it. Health and
+/// reflection are not wrapped, so they need no token.
 #[derive(Debug, Clone)]
-pub struct AuthInterceptor {
+pub struct Auth {
     keys: Arc<JwtKeys>,
+    revocations: Revocations,
 }
 
-impl AuthInterceptor {
-    /// An interceptor verifying with `keys`.
-    pub fn new(keys: Arc<JwtKeys>) -> Self {
-        Self { keys }
+impl Auth {
+    /// Authentication with `keys`, checking `revocations`.
+    pub fn new(keys: Arc<JwtKeys>, revocations: Revocations) -> Self {
+        Self { keys, revocations }
+    }
+
+    /// `service` behind this authentication.
+    pub fn wrap<S>(&self, service: S) -> Authenticated<S> {
+        Authenticated {
+            inner: service,
+            auth: self.clone(),
+        }
+    }
+
+    /// The caller of a request with `metadata`: UNAUTHENTICATED without a valid, unrevoked token.
+    pub async fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal> {
+        let token = bearer_token(metadata)?;
+        let (principal, issued) = self.keys.verify_issued(token)?;
+        self.revocations
+            .check(&principal.tenant_id, &principal.subject, issued)
+            .await?;
+        Ok(principal)
     }
 }
 
-impl Interceptor for AuthInterceptor {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let token = bearer_token(request.metadata())?;
-        let principal = self.keys.verify(token)?;
-        request.extensions_mut().insert(principal);
-        Ok(request)
+/// A gRPC service behind [`Auth`].
+#[derive(Debug, Clone)]
+pub struct Authenticated<S> {
+    inner: S,
+    auth: Auth,
+}
+
+impl<S: NamedService> NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Authenticated<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The ready service answers this request; a fresh clone waits for the next one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let metadata = MetadataMap::from_headers(std::mem::take(&mut parts.headers));
+            let caller = auth.authenticate(&metadata).await;
+            parts.headers = metadata.into_headers();
+            match caller {
+                Ok(principal) => {
+                    parts.extensions.insert(principal);
+                    inner.call(http::Request::from_parts(parts, body)).await
+                }
+                Err(e) => Ok(Status::from(e).into_http()),
+            }
+        })
     }
 }
 
@@ -555,7 +627,7 @@ pub fn authorize<T>(request: &Request<T>, roles: &[Role]) -> Result<Principal> {
 }
 
 /// The authenticated caller of `request` (unary or streaming); UNAUTHENTICATED if the request
-/// did not pass through [`AuthInterceptor`].
+/// did not pass through [`Auth`].
 pub fn principal<T>(request: &Request<T>) -> Result<Principal> {
     request
         .extensions()
@@ -735,39 +807,37 @@ mod tests {
         assert!(JwtKeys::verifier_from_pem(b"not a key").is_err());
     }
 
-    #[test]
-    fn interceptor_accepts_a_valid_token() {
+    #[tokio::test]
+    async fn a_valid_token_authenticates_its_caller() {
         let keys = Arc::new(keys());
         let token = keys
             .issue("t1", "u1", &[Role::Admin], None, Duration::from_secs(60))
             .expect("issue");
-        let mut request = Request::new(());
-        request.metadata_mut().insert(AUTHORIZATION, bearer(&token));
-        let request = AuthInterceptor::new(keys).call(request).expect("accepted");
-        let p = principal(&request).expect("principal");
+        let mut metadata = MetadataMap::new();
+        metadata.insert(AUTHORIZATION, bearer(&token));
+        let auth = Auth::new(keys, Revocations::none());
+        let p = auth.authenticate(&metadata).await.expect("accepted");
         assert!(p.is_admin());
         assert_eq!(p.tenant_id, "t1");
     }
 
-    #[test]
-    fn interceptor_rejects_missing_garbled_and_bad_tokens() {
-        let mut interceptor = AuthInterceptor::new(Arc::new(keys()));
-        let status = interceptor.call(Request::new(())).expect_err("missing");
-        assert_eq!(status.code(), Code::Unauthenticated);
+    #[tokio::test]
+    async fn missing_garbled_and_bad_tokens_are_refused() {
+        let auth = Auth::new(Arc::new(keys()), Revocations::none());
+        let missing = auth.authenticate(&MetadataMap::new()).await;
+        assert_eq!(missing.expect_err("missing").code(), Code::Unauthenticated);
 
         for value in ["Basic dTpw", "Bearer", "Bearer   ", "Bearer not.a.jwt"] {
-            let mut request = Request::new(());
-            request
-                .metadata_mut()
-                .insert(AUTHORIZATION, value.parse().expect("ascii"));
-            let status = interceptor.call(request).expect_err(value);
+            let mut metadata = MetadataMap::new();
+            metadata.insert(AUTHORIZATION, value.parse().expect("ascii"));
+            let status = Status::from(auth.authenticate(&metadata).await.expect_err(value));
             assert_eq!(status.code(), Code::Unauthenticated, "{value}");
             assert!(!status.details().is_empty(), "error details attached");
         }
     }
 
     #[test]
-    fn principal_is_absent_without_interceptor() {
+    fn principal_is_absent_without_authentication() {
         let err = principal(&Request::new(())).expect_err("absent");
         assert_eq!(err.code(), Code::Unauthenticated);
     }

@@ -77,8 +77,17 @@ pub const HOUR: Micros = 60 * MINUTE;
 /// One day in microseconds.
 pub const DAY: Micros = 24 * HOUR;
 
-/// A protobuf timestamp for stored microseconds.
+/// The earliest time a protobuf timestamp holds: 0001-01-01T00:00:00Z.
+pub const MIN_TIME: Micros = -62_135_596_800 * SECOND;
+/// The latest time a protobuf timestamp holds: 9999-12-31T23:59:59.999999Z.
+pub const MAX_TIME: Micros = 253_402_300_800 * SECOND - 1;
+
+/// A protobuf timestamp for stored microseconds, within the range a timestamp holds (years
+/// 1..9999): a computed time past it (a deadline from a far-future input) is answered as the
+/// last valid instant rather than as a timestamp clients refuse to parse. Requests that would
+/// produce one are refused where they are read.
 pub fn to_timestamp(micros: Micros) -> prost_types::Timestamp {
+    let micros = micros.clamp(MIN_TIME, MAX_TIME);
     prost_types::Timestamp {
         seconds: micros.div_euclid(SECOND),
         nanos: (micros.rem_euclid(SECOND) * 1000) as i32,
@@ -112,6 +121,13 @@ mod tests {
         for micros in [0, 1, -1, 1_700_000_000_123_456, -86_400_000_001] {
             assert_eq!(from_timestamp(&to_timestamp(micros)), Some(micros));
         }
+    }
+
+    #[test]
+    fn answers_never_leave_the_timestamp_range() {
+        let ts = to_timestamp(MAX_TIME + 7 * DAY);
+        assert_eq!(from_timestamp(&ts), Some(MAX_TIME));
+        assert_eq!(from_timestamp(&to_timestamp(i64::MIN)), Some(MIN_TIME));
     }
 
     #[test]

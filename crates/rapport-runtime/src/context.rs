@@ -9,7 +9,8 @@ use tokio::sync::Notify;
 use tonic::service::Routes;
 
 use crate::{
-    auth::AuthInterceptor,
+    access::Revocations,
+    auth::Auth,
     cache::Cache,
     clock::SharedClock,
     events::{Bus, EventHandler},
@@ -28,8 +29,11 @@ pub struct ServiceContext {
     pub bus: Bus,
     /// The clock; tests inject a manual one.
     pub clock: SharedClock,
-    /// Verifies bearer tokens and puts the caller's principal in request extensions.
-    pub auth: AuthInterceptor,
+    /// Verifies bearer tokens, checks them against the revocation list and puts the caller's
+    /// principal in request extensions: every service wraps its gRPC services in it.
+    pub auth: Auth,
+    /// The revocation list this service checks (see [`crate::access`]).
+    pub revocations: Revocations,
     /// Channels to peer services.
     pub peers: Peers,
     /// Largest message accepted or sent, bytes.

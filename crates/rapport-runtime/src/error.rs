@@ -189,6 +189,26 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// Longest message a status carries, in characters. Error texts echo what the caller sent (a
+/// name, a field's value); a default client refuses response headers beyond 16 KiB, so an
+/// unbounded echo would turn a clear answer into RESOURCE_EXHAUSTED on the caller's side.
+const MAX_MESSAGE_CHARS: usize = 300;
+/// Longest field path and description of one violation, in characters.
+const MAX_FIELD_CHARS: usize = 100;
+const MAX_DESCRIPTION_CHARS: usize = 200;
+/// Longest resource name echoed in details.
+const MAX_NAME_CHARS: usize = 200;
+/// Bytes of violations listed before the rest are summed up in one.
+const VIOLATION_BUDGET: usize = 5_000;
+
+/// `text`, cut to `max` characters with an ellipsis.
+pub fn cap(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
         let mut metadata = HashMap::new();
@@ -197,34 +217,46 @@ impl From<Error> for Status {
                 tracing::error!(error = %detail, "internal error");
                 "internal error".to_owned()
             }
-            other => other.to_string(),
+            other => cap(&other.to_string(), MAX_MESSAGE_CHARS),
         };
         let mut details = ErrorDetails::new();
         match &e {
             Error::InvalidArgument(violations) | Error::BadRequest { violations, .. } => {
-                for v in violations {
-                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                let mut spent = 0;
+                for (i, v) in violations.iter().enumerate() {
+                    if spent > VIOLATION_BUDGET {
+                        details.add_bad_request_violation(
+                            "",
+                            format!("and {} more bad fields", violations.len() - i),
+                        );
+                        break;
+                    }
+                    let field = cap(&v.field, MAX_FIELD_CHARS);
+                    let description = cap(&v.description, MAX_DESCRIPTION_CHARS);
+                    spent += field.len() + description.len();
+                    details.add_bad_request_violation(field, description);
                 }
             }
             Error::NotFound(name) => {
+                let name = cap(name, MAX_NAME_CHARS);
                 metadata.insert("resource".to_owned(), name.clone());
-                details.set_resource_info("", name.clone(), "", "");
+                details.set_resource_info("", name, "", "");
             }
             Error::AlreadyExists {
                 existing,
                 metadata: more,
                 ..
             } => {
+                let existing = cap(existing, MAX_NAME_CHARS);
                 if !existing.is_empty() {
                     metadata.insert("existing".to_owned(), existing.clone());
                 }
-                metadata.extend(more.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-                let owner = more
-                    .iter()
-                    .find(|(k, _)| *k == "owner_id")
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default();
-                details.set_resource_info("", existing.clone(), owner, message.clone());
+                metadata.extend(
+                    more.iter()
+                        .map(|(k, v)| ((*k).to_owned(), cap(v, MAX_NAME_CHARS))),
+                );
+                let owner = metadata.get("owner_id").cloned().unwrap_or_default();
+                details.set_resource_info("", existing, owner, message.clone());
             }
             _ => {}
         }
@@ -261,6 +293,34 @@ mod tests {
             .collect();
         assert_eq!(fields, ["a", "b"]);
         assert_eq!(details.error_info().expect("info").domain, DOMAIN);
+    }
+
+    #[test]
+    fn echoed_input_is_capped() {
+        let long = format!("customers/{}", "a".repeat(10_000));
+        let status: Status = Error::not_found(&long).into();
+        assert!(status.message().chars().count() <= MAX_MESSAGE_CHARS + 1);
+        assert!(status.details().len() < 2_000, "{}", status.details().len());
+
+        let many: Vec<FieldViolation> = (0..500)
+            .map(|i| FieldViolation {
+                field: format!("customer.phones[{i}].number"),
+                description: format!("{:?} is not a phone number", "9".repeat(5_000)),
+            })
+            .collect();
+        let status: Status = Error::InvalidArgument(many).into();
+        assert!(status.details().len() < 8_000, "{}", status.details().len());
+        let listed = status.get_error_details();
+        let listed = &listed.bad_request().expect("bad request").field_violations;
+        assert!(
+            listed
+                .last()
+                .expect("some")
+                .description
+                .contains("more bad fields")
+        );
+        assert_eq!(cap("张伟伟", 2), "张伟…");
+        assert_eq!(cap("ab", 2), "ab");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! migrations), cache (Redis / in-process), events (outbox, relay, bus, idempotent consumers),
 //! auth, errors, queries (filters, ordering, page tokens), server bootstrap and telemetry.
 
+pub mod access;
 pub mod auth;
 pub mod batch;
 pub mod cache;
@@ -9,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod contact;
 pub mod context;
+pub mod conventions;
 pub mod dialect;
 pub mod disclosure;
 pub mod error;

@@ -16,6 +16,7 @@ use crate::{
     cache::Cache,
     clock::SharedClock,
     context::ServiceBundle,
+    conventions::ConventionsLayer,
     events::{Bus, Relay, RelayHandle, run_handler},
     shed::ShedLayer,
     storage::Db,
@@ -218,6 +219,7 @@ pub async fn start_on(
 
     let service = tower::ServiceBuilder::new()
         .layer(GrpcTelemetryLayer::new(metrics.clone()))
+        .layer(ConventionsLayer)
         .layer(ShedLayer::new(options.max_concurrent_requests))
         .service(routes);
 

@@ -1,6 +1,9 @@
 //! A process-wide concurrency limit that sheds load instead of queueing it: a request beyond
 //! the limit is answered RESOURCE_EXHAUSTED at once, so clients back off or go elsewhere
 //! rather than time out in a queue.
+//!
+//! Health checks never count against the limit: a busy server shedding its own readiness and
+//! liveness probes would be taken out of its Service, or restarted, for being busy.
 
 use std::{
     future::Future,
@@ -11,6 +14,9 @@ use std::{
 
 use tokio::sync::Semaphore;
 use tower::{Layer, Service};
+
+/// The path prefix of gRPC health checks, which are never shed.
+const HEALTH: &str = "/grpc.health.v1.Health/";
 
 /// Limits requests in flight across all connections.
 #[derive(Debug, Clone)]
@@ -62,6 +68,9 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        if req.uri().path().starts_with(HEALTH) {
+            return Box::pin(self.inner.call(req));
+        }
         match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 let fut = self.inner.call(req);

@@ -8,7 +8,8 @@ use tokio::net::TcpListener;
 
 use crate::{
     Error, Result,
-    auth::{AuthInterceptor, JwtKeys},
+    access::{AccessApi, RevocationHandler, Revocations},
+    auth::{Auth, JwtKeys},
     cache::Cache,
     clock::SharedClock,
     config::ServerArgs,
@@ -68,10 +69,8 @@ pub async fn launch(
     };
     let own = format!("http://{}", loopback(addr));
     let peers = Peers::new(&args.peers, Some(&own))?;
-    let auth = AuthInterceptor::new(keys);
-
     let mut served = Vec::with_capacity(services.len());
-    for entry in services {
+    for (i, entry) in services.iter().enumerate() {
         let db = open_db(args, entry.name).await?;
         if args.migrate_on_start {
             db.migrate(&(entry.migrations)()).await?;
@@ -81,17 +80,30 @@ pub async fn launch(
             None => Cache::memory(args.cache_entries),
         };
         let relay = Relay::new(db.clone(), bus.clone());
+        let revocations = Revocations::new(db.clone());
         let ctx = ServiceContext {
             db: db.clone(),
             cache: cache.clone(),
             bus: bus.clone(),
             clock: clock.clone(),
-            auth: auth.clone(),
+            auth: Auth::new(keys.clone(), revocations.clone()),
+            revocations: revocations.clone(),
             peers: peers.clone(),
             max_message_bytes: args.max_message_bytes,
             outbox_waker: relay.waker(),
         };
-        let bundle = (entry.build)(ctx);
+        let mut bundle = (entry.build)(ctx.clone());
+        // Every service keeps the revocation list; the process's first also serves the API
+        // that adds to it.
+        bundle.handlers.push(Arc::new(RevocationHandler::new(
+            entry.name,
+            db.clone(),
+            clock.clone(),
+            revocations,
+        )));
+        if i == 0 {
+            add_access_service(&mut bundle, ctx);
+        }
         served.push(Served {
             bundle,
             db,
@@ -109,6 +121,20 @@ pub async fn launch(
         replica: args.replica_name(),
     };
     crate::server::start_on(listener, options, served, bus, clock, metrics).await
+}
+
+/// Serves `rapport.access.v1.AccessService` with `bundle`, writing through `ctx`.
+fn add_access_service(bundle: &mut crate::context::ServiceBundle, ctx: ServiceContext) {
+    use rapport_proto::access::access_service_server::AccessServiceServer;
+    let limit = ctx.max_message_bytes;
+    let service = ctx.auth.wrap(
+        AccessServiceServer::new(AccessApi::new(ctx.clone()))
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit),
+    );
+    let routes = std::mem::replace(&mut bundle.routes, Box::new(|r| r));
+    bundle.routes = Box::new(move |r| routes(r).add_service(service));
+    bundle.grpc_services.push(AccessApi::NAME);
 }
 
 /// The address to dial for a listener bound to `addr` (an unspecified address is reached

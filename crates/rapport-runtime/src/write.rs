@@ -57,6 +57,8 @@ impl Origin {
 
 /// An event waiting for its transaction to commit.
 struct Pending {
+    /// Its stream: the write's own, or another the runtime owns (see [`Write::emit_to`]).
+    stream: &'static str,
     origin: Origin,
     event_type: String,
     payload_type: String,
@@ -76,6 +78,10 @@ pub struct Write {
     events: Vec<Pending>,
     stale: Vec<String>,
     deferred: Vec<Statement>,
+    /// Publish the events straight after the commit too (see [`Write::publish_at_once`]).
+    urgent: bool,
+    /// Revocations this write makes, dropped from the process's cache after the commit.
+    revoked: Vec<(String, String)>,
 }
 
 impl ServiceContext {
@@ -119,6 +125,8 @@ impl ServiceContext {
             events: Vec::new(),
             stale: Vec::new(),
             deferred: Vec::new(),
+            urgent: false,
+            revoked: Vec::new(),
         })))
     }
 }
@@ -207,13 +215,55 @@ impl Write {
         payload_type: &str,
         payload: &M,
     ) {
+        let source = self.source;
+        self.push_event(source, origin, kind, subject, payload_type, payload);
+    }
+
+    /// As [`Write::emit`], on the stream of `source` instead of the write's own: for events the
+    /// runtime defines for every service (revocations, on the `access` stream).
+    pub fn emit_to<M: Message>(
+        &mut self,
+        source: EventSource,
+        kind: &str,
+        subject: String,
+        payload_type: &str,
+        payload: &M,
+    ) {
+        let origin = self.origin.clone();
+        self.push_event(source, origin, kind, subject, payload_type, payload);
+    }
+
+    fn push_event<M: Message>(
+        &mut self,
+        source: EventSource,
+        origin: Origin,
+        kind: &str,
+        subject: String,
+        payload_type: &str,
+        payload: &M,
+    ) {
         self.events.push(Pending {
+            stream: source.stream,
             origin,
-            event_type: format!("{}{kind}", self.source.package),
-            payload_type: format!("{}{payload_type}", self.source.package),
+            event_type: format!("{}{kind}", source.package),
+            payload_type: format!("{}{payload_type}", source.package),
             subject,
             payload: payload.encode_to_vec(),
         });
+    }
+
+    /// Publishes the write's events to the bus straight after the commit as well, instead of
+    /// only when the outbox relay gets to them: for a change every service must see at once (a
+    /// revoked token). The outbox copy still travels, so a failed publish loses nothing, and
+    /// consumers apply each event once whichever copy comes first.
+    pub fn publish_at_once(&mut self) {
+        self.urgent = true;
+    }
+
+    /// Records that this write revokes `subject`'s tokens in its tenant, so this process stops
+    /// trusting them the moment it commits (see [`crate::access`]).
+    pub(crate) fn revoked(&mut self, subject: &str) {
+        self.revoked.push((self.tenant.clone(), subject.to_owned()));
     }
 
     /// Runs `stmt` later in this write, at the latest with the commit: on PostgreSQL the
@@ -263,7 +313,7 @@ impl Write {
             .events
             .iter()
             .map(|e| NewEvent {
-                stream: self.source.stream,
+                stream: e.stream,
                 event_type: &e.event_type,
                 subject: e.subject.clone(),
                 tenant: &self.tenant,
@@ -274,12 +324,27 @@ impl Write {
             })
             .collect();
         let any_events = !events.is_empty();
+        let streams: Vec<&str> = if self.urgent {
+            self.events.iter().map(|e| e.stream).collect()
+        } else {
+            Vec::new()
+        };
+        let (_, outbox, copies) = outbox::statements_copying(events, now, &streams);
         let mut stmts = std::mem::take(&mut self.deferred);
-        stmts.extend(outbox::statements(events, now).1);
+        stmts.extend(outbox);
         execute_all(&mut self.tx, self.ctx.db.dialect(), &stmts).await?;
         self.tx.commit().await?;
+        for (tenant, subject) in &self.revoked {
+            self.ctx.revocations.forget(tenant, subject).await;
+        }
         if !self.stale.is_empty() {
             self.ctx.cache.delete_many(&self.stale).await;
+        }
+        for (stream, event) in &copies {
+            if let Err(e) = self.ctx.bus.publish(stream, &[event.as_slice()]).await {
+                // The outbox copy is delivered when the bus is back.
+                tracing::warn!(error = %e, stream, "publishing at once failed; the relay will");
+            }
         }
         if any_events {
             self.ctx.outbox_waker.notify_one();

@@ -508,7 +508,11 @@ async fn a_write_begun_with_locks_holds_them_as_lock_keys_takes_them() {
     let many: Vec<String> = (0..2500).map(|i| format!("key-{i}")).collect();
     let tx = db.begin_locked(many).await.expect("begin with many locks");
     let held: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        // Other tests' databases on the same server hold advisory locks of their own.
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
             .fetch_one(db.pool())
             .await
             .expect("read pg_locks");

@@ -4,7 +4,8 @@ use std::sync::{Arc, Once};
 
 use prost::Message;
 use rapport_runtime::{
-    auth::{AuthInterceptor, JwtKeys},
+    access::Revocations,
+    auth::{Auth, JwtKeys},
     cache::Cache,
     clock::ManualClock,
     context::{Service, ServiceContext},
@@ -110,12 +111,17 @@ impl TestStores {
         }
         .expect("open the database");
         db.migrate(&S::migrations()).await.expect("migrate");
+        let revocations = Revocations::new(db.clone());
         ServiceContext {
             db,
             cache: Cache::memory(100),
             bus: Bus::memory(),
             clock: Arc::new(clock.clone()),
-            auth: AuthInterceptor::new(Arc::new(JwtKeys::hs256(b"rapport-test-context-secret"))),
+            auth: Auth::new(
+                Arc::new(JwtKeys::hs256(b"rapport-test-context-secret")),
+                revocations.clone(),
+            ),
+            revocations,
             peers: Peers::new(&[], None).expect("peers"),
             max_message_bytes: 1 << 20,
             outbox_waker: Arc::default(),

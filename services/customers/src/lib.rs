@@ -10,7 +10,6 @@ use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
     storage::{Migration, Migrations},
 };
-use tonic::codegen::InterceptedService;
 
 /// The customers service, as the binary and the test kit run it.
 pub struct Customers;
@@ -60,7 +59,7 @@ impl Service for Customers {
         let server = CustomerServiceServer::new(api::CustomersApi::new(ctx))
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit);
-        let service = InterceptedService::new(server, auth);
+        let service = auth.wrap(server);
         ServiceBundle {
             name: Self::NAME,
             grpc_services: vec!["rapport.customers.v1.CustomerService"],

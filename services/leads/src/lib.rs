@@ -17,7 +17,6 @@ use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
     storage::{Migration, Migrations},
 };
-use tonic::codegen::InterceptedService;
 
 /// The leads service, as the binary and the test kit run it.
 pub struct Leads;
@@ -54,17 +53,21 @@ const MIGRATIONS: &[Migration] = &[
         description: "duplicate leads",
         sql: include_str!("../migrations/0105_lead_duplicates.sql"),
     },
+    Migration {
+        version: 106,
+        description: "transfers of opportunities and tasks",
+        sql: include_str!("../migrations/0106_transfers.sql"),
+    },
 ];
 
 #[allow(unused_macros)]
 /// Wraps a generated server in the message limits and authentication every service has.
 macro_rules! serve {
     ($server:ident, $api:expr, $ctx:expr) => {
-        InterceptedService::new(
+        $ctx.auth.wrap(
             $server::new($api.clone())
                 .max_decoding_message_size($ctx.max_message_bytes)
                 .max_encoding_message_size($ctx.max_message_bytes),
-            $ctx.auth.clone(),
         )
     };
 }

@@ -1551,7 +1551,10 @@ async fn a_lead_someone_already_holds_is_flagged_or_refused_naming_the_holder() 
 
         let second = create(&mut r2, new_lead("Zhang", "+86 138 1234 5678")).await;
         assert_eq!(second.owner_id, "rep-2");
-        assert_eq!(second.possible_duplicates, [first.name.clone()]);
+        assert_eq!(
+            second.possible_duplicates,
+            std::slice::from_ref(&first.name)
+        );
         let h = &second.duplicate_holders[0];
         assert_eq!(
             (
@@ -1564,7 +1567,10 @@ async fn a_lead_someone_already_holds_is_flagged_or_refused_naming_the_holder() 
         );
         assert_eq!(h.matched_on, ["phone:+8613812345678"]);
         let stored = fetch(&mut admin(s), &second.name).await;
-        assert_eq!(stored.possible_duplicates, [first.name.clone()]);
+        assert_eq!(
+            stored.possible_duplicates,
+            std::slice::from_ref(&first.name)
+        );
         assert!(
             stored.duplicate_holders.is_empty(),
             "told once, to the creator"

@@ -466,6 +466,7 @@ async fn hand_over_a_departing_reps_leads() {
                 to_reps: vec!["reps/dave".into()],
                 deactivate: true,
                 request_id: "leaving-1".into(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -728,6 +729,36 @@ async fn pool_methods_refuse_bad_requests() {
         let again = alice.leads.claim_lead(req).await.unwrap().into_inner();
         assert_eq!(first, again);
         assert_eq!(open_leads(&mut a, "alice").await, 1);
+    })
+    .await;
+}
+
+/// Twenty reps race for one pool lead: one wins, every other is told the lead was taken
+/// (ABORTED, LEAD_TAKEN) as the contract says, not that it does not exist, and learns nothing
+/// of who won.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claim_losers_learn_the_lead_was_taken() {
+    each_backend(&services(), async |s| {
+        let mut a = admin(s);
+        team(&mut a, "north").await;
+        for r in 0..20 {
+            rep_in(&mut a, &format!("r{r}"), "north", 5).await;
+        }
+        let l = lead(&mut a, "抢单", "13800000077").await;
+        let racers = (0..20).map(|r| {
+            let name = l.name.clone();
+            let mut c = rep(s, &format!("r{r}"), "north");
+            async move { c.leads.claim_lead(claim(&name)).await }
+        });
+        let results = futures::future::join_all(racers).await;
+        let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "{results:?}");
+        let winner = &winners[0].get_ref().owner_id;
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(r.code(), Code::Aborted, "{r:?}");
+            assert_eq!(reason(r), "LEAD_TAKEN");
+            assert!(!r.message().contains(winner.as_str()), "{r:?}");
+        }
     })
     .await;
 }

@@ -20,9 +20,9 @@ use crate::{
 #[tonic::async_trait]
 pub trait EventHandler: Send + Sync + 'static {
     /// The consumer group, unique per handler, e.g. `leads.customer-activity`.
-    fn group(&self) -> &'static str;
+    fn group(&self) -> &str;
     /// The stream it reads, i.e. the producing service, e.g. `customers`.
-    fn stream(&self) -> &'static str;
+    fn stream(&self) -> &str;
     /// Applies one event. Must be idempotent by event id (use `apply_once`); an error means
     /// "try again later".
     async fn handle(&self, event: &Event) -> Result<()>;

@@ -63,13 +63,34 @@ pub async fn append_many(
 /// The statements that append `events` (see [`append_many`]), for a caller that runs them
 /// with others; and the event ids, in order.
 pub fn statements(events: Vec<NewEvent<'_>>, now: Micros) -> (Vec<String>, Vec<Statement>) {
+    let (ids, stmts, _) = statements_copying(events, now, &[]);
+    (ids, stmts)
+}
+
+/// An encoded event and its stream, as a write publishes it at once.
+pub type Copy<'s> = (&'s str, Vec<u8>);
+
+/// As [`statements`], also returning a copy of each encoded event of the streams `copied`, for
+/// a write that publishes them at once besides (see [`crate::write::Write::publish_at_once`]).
+pub fn statements_copying<'s>(
+    events: Vec<NewEvent<'s>>,
+    now: Micros,
+    copied: &[&str],
+) -> (Vec<String>, Vec<Statement>, Vec<Copy<'s>>) {
     let current = crate::telemetry::current_traceparent().unwrap_or_default();
     let mut ids = Vec::with_capacity(events.len());
+    let mut copies = Vec::new();
     // (first event id, stream, payload, event count)
     let mut rows: Vec<(String, &str, Vec<u8>, i64)> = Vec::new();
     for event in events {
         let stream = event.stream;
         let (id, bytes) = envelope(event, now, &current);
+        if copied.contains(&stream)
+            && let Ok(mut one) = unpack(&bytes, 1)
+            && let Some(raw) = one.pop()
+        {
+            copies.push((stream, raw.to_vec()));
+        }
         match rows.last_mut() {
             Some(row) if row.1 == stream && (row.3 as usize) < EVENTS_PER_ROW => {
                 row.2.extend_from_slice(&bytes);
@@ -105,7 +126,7 @@ pub fn statements(events: Vec<NewEvent<'_>>, now: Micros) -> (Vec<String>, Vec<S
         }
         stmts.push(s);
     }
-    (ids, stmts)
+    (ids, stmts, copies)
 }
 
 /// The encoded events of an outbox row holding `events` of them (see [`append_many`]).

@@ -70,15 +70,30 @@ impl Relay {
     /// As `publish_batch`, running `between` after publishing and before marking; an error
     /// from it abandons the batch unmarked, as a crash at that point would.
     pub async fn publish_batch_with(&self, between: impl FnOnce() -> Result<()>) -> Result<usize> {
-        let mut tx = self.db.begin().await?;
+        // On PostgreSQL the batch's rows stay locked from the read to the delete, so replicas
+        // never publish a row at the same time. SQLite has one relay per database and a single
+        // writer, which the relay must not hold while it publishes: the in-process bus returns
+        // only once every consumer applied the events, and a consumer of this very service (the
+        // revocation list) needs the writer to apply them.
+        let locked = !self.db.dialect().writers_take_turns();
+        let mut tx = if locked {
+            Some(self.db.begin().await?)
+        } else {
+            None
+        };
         let sql = format!(
             "SELECT seq, stream, payload, events FROM outbox ORDER BY seq LIMIT {BATCH}{}",
             self.db.dialect().for_update_skip_locked()
         );
-        let rows: Vec<(i64, String, Vec<u8>, i64)> =
-            sqlx::query_as(&sql).fetch_all(&mut *tx).await?;
+        let query = sqlx::query_as(&sql);
+        let rows: Vec<(i64, String, Vec<u8>, i64)> = match &mut tx {
+            Some(tx) => query.fetch_all(&mut **tx).await?,
+            None => query.fetch_all(self.db.pool()).await?,
+        };
         if rows.is_empty() {
-            tx.rollback().await?;
+            if let Some(tx) = tx {
+                tx.rollback().await?;
+            }
             return Ok(0);
         }
         let mut start = 0;
@@ -108,6 +123,10 @@ impl Relay {
              AND seq IN (SELECT CAST(q.seq AS BIGINT) FROM {} q)",
             self.db.dialect().json_rows("$3", &["seq"])
         );
+        let mut tx = match tx {
+            Some(tx) => tx,
+            None => self.db.begin().await?,
+        };
         sqlx::query(&done)
             .bind(first)
             .bind(last)

@@ -93,6 +93,18 @@ pub fn parse(filter: &str) -> Result<Option<Expr>, FieldViolation> {
             chars.len()
         )));
     }
+    // A NUL ends a C string: SQLite compared it as an empty pattern, which matched every row.
+    // No value a filter compares holds a control character, so none is accepted.
+    if let Some(at) = chars
+        .iter()
+        .position(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(violation(format!(
+            "has a control character (U+{:04X}) at character {}; filters may not",
+            u32::from(chars[at]),
+            at + 1
+        )));
+    }
     let mut parser = Parser {
         chars,
         pos: 0,
@@ -664,6 +676,13 @@ mod tests {
         for (filter, want) in cases {
             assert_eq!(err(filter), want, "{filter:?}");
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert!(err("display_name:\"\u{0}\"").contains("U+0000"));
+        assert!(err("display_name:\"a\u{7}\"").contains("at character 16"));
+        ok("display_name:\"a\"\n AND\tcity:\"b\"");
     }
 
     #[test]

@@ -120,7 +120,7 @@ impl Idempotency {
              AND r.subject = k.subject AND r.method = k.method AND r.request_id = k.request_id",
             dialect.json_rows("$2", &["subject", "method", "request_id"]),
         );
-        let rows: Vec<(String, String, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(&sql)
+        let rows: Vec<StoredAnswer> = sqlx::query_as(&sql)
             .bind(&first.tenant)
             .bind(json)
             .fetch_all(&mut **tx)
@@ -197,6 +197,9 @@ impl Idempotency {
         .bind(now)
     }
 }
+
+/// A stored answer as read back: subject, method, request id, fingerprint, response.
+type StoredAnswer = (String, String, String, Vec<u8>, Vec<u8>);
 
 /// The fingerprint of `request` sent to `method`.
 pub fn fingerprint<M: Message>(method: &str, request: &M) -> Vec<u8> {

@@ -41,6 +41,12 @@ const REQUEST_IDS: Migration = Migration {
     sql: include_str!("../../migrations/0005_request_ids.sql"),
 };
 
+const REVOCATIONS: Migration = Migration {
+    version: 6,
+    description: "revocation list",
+    sql: include_str!("../../migrations/0006_revocations.sql"),
+};
+
 const RUNTIME_POSTGRES: &[Migration] = &[
     Migration {
         version: 1,
@@ -59,6 +65,7 @@ const RUNTIME_POSTGRES: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0004_outbox_uncompressed.sql"),
     },
     REQUEST_IDS,
+    REVOCATIONS,
 ];
 
 const RUNTIME_SQLITE: &[Migration] = &[
@@ -74,6 +81,7 @@ const RUNTIME_SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0003_outbox_batches.sql"),
     },
     REQUEST_IDS,
+    REVOCATIONS,
 ];
 
 pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {

@@ -56,7 +56,7 @@ impl LeadService for LeadsApi {
         &self,
         req: Request<pb::HandOverRepLeadsRequest>,
     ) -> Reply<pb::HandOverRepLeadsResponse> {
-        reply(pools::hand_over(self, req).await)
+        reply(super::handover::hand_over(self, req).await)
     }
     async fn record_follow_up(&self, req: Request<pb::RecordFollowUpRequest>) -> Reply<pb::Lead> {
         reply(lead_crud::record_follow_up(self, req).await)

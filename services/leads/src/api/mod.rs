@@ -5,8 +5,8 @@ pub(crate) mod alerts;
 mod analytics;
 pub(crate) mod convert;
 mod convert_lead;
-mod customer_handover;
 pub(crate) mod dwell;
+mod handover;
 pub(crate) mod lead_crud;
 mod lead_settings;
 mod leads;
@@ -19,5 +19,6 @@ pub(crate) mod reminders;
 mod reps;
 pub mod support;
 mod tasks;
+pub(crate) mod transfers;
 
 pub use support::LeadsApi;

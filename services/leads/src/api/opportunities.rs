@@ -54,6 +54,7 @@ pub(crate) fn emit(
     let event = pb::OpportunityChanged {
         opportunity: Some(out.clone()),
         stage_change: change.map(stage_change_to_proto),
+        transfer: None,
     };
     w.emit(
         &format!("opportunity.{kind}"),

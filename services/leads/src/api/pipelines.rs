@@ -96,6 +96,20 @@ impl PipelineService for LeadsApi {
     ) -> Reply<pb::ListStageChangesResponse> {
         reply(opportunities::list_stage_changes(self, req).await)
     }
+
+    async fn transfer_opportunity(
+        &self,
+        req: Request<pb::TransferOpportunityRequest>,
+    ) -> Reply<pb::Opportunity> {
+        reply(super::transfers::transfer_opportunity(self, req).await)
+    }
+
+    async fn list_opportunity_transfers(
+        &self,
+        req: Request<pb::ListOpportunityTransfersRequest>,
+    ) -> Reply<pb::ListOpportunityTransfersResponse> {
+        reply(super::transfers::list_opportunity_transfers(self, req).await)
+    }
 }
 
 fn exists(name: String) -> Error {

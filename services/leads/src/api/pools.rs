@@ -23,7 +23,7 @@ use super::{
     },
     lead_crud::save_lead,
     support::{
-        self, LeadsApi, MANAGERS, READERS, WORKERS, authorize, begin, check_lead_etag, lead_id,
+        LeadsApi, MANAGERS, READERS, WORKERS, authorize, begin, check_lead_etag, lead_id,
         require_live, scope,
     },
 };
@@ -42,16 +42,16 @@ use crate::{
 const DAY: Micros = 86_400_000_000;
 
 /// An owner change about to be recorded.
-struct Move<'a> {
-    to: &'a str,
-    team: &'a str,
-    kind: &'static str,
-    reason: String,
+pub(super) struct Move<'a> {
+    pub to: &'a str,
+    pub team: &'a str,
+    pub kind: &'static str,
+    pub reason: String,
 }
 
 /// Moves `lead` to `m.to` (empty: its public pool), records the assignment, emits the event
 /// and writes the lead. Counters are the caller's business.
-async fn move_lead(
+pub(super) async fn move_lead(
     w: &mut Write,
     tenant: &str,
     actor: &str,
@@ -187,14 +187,7 @@ fn require_in_pool(lead: &Lead) -> Result<()> {
         ));
     }
     if !lead.owner_id.is_empty() {
-        return Err(Error::Aborted {
-            reason: "LEAD_TAKEN",
-            message: format!(
-                "{} is already in the private pool of {}",
-                lead.resource_name(),
-                lead.owner_id
-            ),
-        });
+        return Err(taken(lead, true));
     }
     if lead.won || lead.state == State::Converted {
         return Err(Error::precondition(
@@ -203,6 +196,24 @@ fn require_in_pool(lead: &Lead) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// ABORTED (`LEAD_TAKEN`): someone else claimed `lead` first; who, only to a caller who may see
+/// the lead.
+fn taken(lead: &Lead, say_who: bool) -> Error {
+    let message = if say_who {
+        format!(
+            "{} is already in the private pool of {}",
+            lead.resource_name(),
+            lead.owner_id
+        )
+    } else {
+        format!("{} was claimed by someone else first", lead.resource_name())
+    };
+    Error::Aborted {
+        reason: "LEAD_TAKEN",
+        message,
+    }
 }
 
 pub(super) async fn claim(api: &LeadsApi, req: Request<pb::ClaimLeadRequest>) -> Result<pb::Lead> {
@@ -214,7 +225,15 @@ pub(super) async fn claim(api: &LeadsApi, req: Request<pb::ClaimLeadRequest>) ->
     )?;
     let now = api.now();
     let mut w = begin!(api, p, idem);
-    let mut lead = api.lock_lead(w.tx(), &p, id).await?;
+    // Not through the caller's visibility: a pool lead someone else claimed a moment ago is no
+    // longer the caller's to see, and the loser of the race must learn it lost (LEAD_TAKEN),
+    // not that the lead vanished. Who won stays hidden from it.
+    let mut lead = store::leads::lock_lead(w.tx(), api.db().dialect(), &p.tenant_id, id)
+        .await?
+        .ok_or_else(|| Error::not_found(crate::domain::lead::lead_name(id)))?;
+    if !scope(&p).sees_lead(&lead.owner_id, &lead.team_id) {
+        return Err(taken(&lead, false));
+    }
     check_lead_etag(&msg.etag, &lead)?;
     require_in_pool(&lead)?;
     if let Some(until) = store::leads::cooldown_until(w.tx(), &p.tenant_id, id, &p.subject).await?
@@ -532,153 +551,4 @@ pub(super) async fn list_assignments(
         assignments: rows.iter().map(assignment_to_proto).collect(),
         next_page_token,
     })
-}
-
-pub(super) async fn hand_over(
-    api: &LeadsApi,
-    req: Request<pb::HandOverRepLeadsRequest>,
-) -> Result<pb::HandOverRepLeadsResponse> {
-    let p = authorize(&req, MANAGERS)?;
-    let msg = req.get_ref().clone();
-    let mut v = rapport_runtime::validation::Violations::new();
-    let rep = names::parse_subject("reps", &msg.rep)
-        .map_err(|e| v.add("rep", e))
-        .ok()
-        .map(str::to_owned);
-    let mut to_reps = Vec::new();
-    for (i, r) in msg.to_reps.iter().enumerate() {
-        match names::parse_subject("reps", r) {
-            Ok(r) if Some(r) == rep.as_deref() => {
-                v.add(format!("to_reps[{i}]"), "must not be the departing rep")
-            }
-            Ok(r) if !to_reps.contains(&r.to_owned()) => to_reps.push(r.to_owned()),
-            Ok(_) => {}
-            Err(e) => v.add(format!("to_reps[{i}]"), e),
-        }
-    }
-    let idem = v.take(
-        "request_id",
-        Idempotency::new(&p, "HandOverRepLeads", &msg.request_id, &msg),
-    );
-    v.finish(())?;
-    let (Some(rep), Some(idem)) = (rep, idem) else {
-        return Err(Error::internal("hand-over fields missing after validation"));
-    };
-    {
-        let mut conn = api.db().pool().acquire().await?;
-        if let Some(k) = &idem
-            && let Some(done) = k.replay(&mut conn).await?
-        {
-            return Ok(done);
-        }
-        if !store::assign::rep_exists(&mut conn, &p.tenant_id, &rep).await? {
-            return Err(Error::not_found(format!("reps/{rep}")));
-        }
-        for (i, r) in to_reps.iter().enumerate() {
-            if !store::assign::rep_exists(&mut conn, &p.tenant_id, r).await? {
-                return Err(Error::invalid(
-                    format!("to_reps[{i}]"),
-                    format!("reps/{r} is not in the sales organization"),
-                ));
-            }
-        }
-    }
-    // Customers first: if this fails half-way no lead has moved, and a retry with the same
-    // request id moves only the customers still owned by the rep.
-    let handover_id = if msg.request_id.is_empty() {
-        Uuid::now_v7().simple().to_string()
-    } else {
-        support::truncate(&msg.request_id, 60).to_owned()
-    };
-    let customers = super::customer_handover::hand_over_customers(
-        api,
-        &req,
-        &rep,
-        &to_reps,
-        &p.subject,
-        &handover_id,
-    )
-    .await?;
-    let now = api.now();
-    let settings = api.settings(&p.tenant_id).await?;
-    let mut w = begin!(api, p, idem);
-    let leads = store::leads::lock_owned_by(w.tx(), api.db().dialect(), &p.tenant_id, &rep).await?;
-    // A manager hands over its team's reps only.
-    let s = scope(&p);
-    if leads.iter().any(|l| !s.sees_owned(&l.owner_id, &l.team_id)) {
-        return Err(Error::not_found(format!("reps/{rep}")));
-    }
-    let (mut reassigned, mut returned) = (0, 0);
-    let mut turn = 0usize;
-    let mut cooldowns = Vec::new();
-    for mut lead in leads {
-        if lead.counts_against_capacity() {
-            store::assign::give_back(w.tx(), &p.tenant_id, &rep, 1).await?;
-        }
-        cooldowns.push((lead.id, rep.clone()));
-        let mut placed = false;
-        for k in 0..to_reps.len() {
-            let target = &to_reps[(turn + k) % to_reps.len()];
-            if let Ok(team) =
-                store::assign::take_rep(w.tx(), &p.tenant_id, target, None, now).await?
-            {
-                turn = (turn + k + 1) % to_reps.len();
-                let reason = format!(
-                    "handed over from reps/{rep}, who is leaving, to reps/{target} in turn"
-                );
-                move_lead(
-                    &mut w,
-                    &p.tenant_id,
-                    &p.subject,
-                    &mut lead,
-                    Move {
-                        to: target,
-                        team: &team,
-                        kind: kind::HANDOVER,
-                        reason,
-                    },
-                    now,
-                )
-                .await?;
-                placed = true;
-                break;
-            }
-        }
-        if placed {
-            reassigned += 1;
-        } else {
-            let reason = format!("returned to the pool when reps/{rep} left");
-            move_lead(
-                &mut w,
-                &p.tenant_id,
-                &p.subject,
-                &mut lead,
-                Move {
-                    to: "",
-                    team: "",
-                    kind: kind::HANDOVER,
-                    reason,
-                },
-                now,
-            )
-            .await?;
-            returned += 1;
-        }
-    }
-    store::leads::set_cooldowns(
-        w.tx(),
-        &p.tenant_id,
-        &cooldowns,
-        now + settings.claim_cooldown,
-    )
-    .await?;
-    if msg.deactivate {
-        store::assign::deactivate(w.tx(), &p.tenant_id, &rep, now).await?;
-    }
-    w.commit(pb::HandOverRepLeadsResponse {
-        reassigned_count: reassigned,
-        returned_count: returned,
-        transferred_customer_count: customers,
-    })
-    .await
 }

@@ -2,6 +2,7 @@
 //! only; the counters on the same row (open leads, claims) belong to assignment.
 
 use rapport_proto::leads as pb;
+use rapport_runtime::access::{self, Revocation};
 use rapport_runtime::{
     Error, Result, names,
     query::{self, CursorValue, Page},
@@ -173,6 +174,17 @@ pub(super) async fn update(api: &LeadsApi, req: Request<pb::UpdateRepRequest>) -
     };
     if !store::org::update_rep(w.tx(), &p.tenant_id, &updated, current.version).await? {
         return Err(Error::stale_etag(&updated.name()));
+    }
+    // An inactive rep's tokens stop working at once, everywhere; back to work, it signs in anew.
+    match (current.status, updated.status) {
+        (RepStatus::Inactive, RepStatus::Inactive) => {}
+        (_, RepStatus::Inactive) => {
+            access::revoke(&mut w, &updated.id, Revocation::Disabled, "deactivated").await?
+        }
+        (RepStatus::Inactive, _) => {
+            access::revoke(&mut w, &updated.id, Revocation::TokensSoFar, "reactivated").await?
+        }
+        _ => {}
     }
     if updated.team_id != current.team_id {
         // The rep's open work follows it, so the new team's manager sees it.

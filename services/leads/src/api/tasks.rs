@@ -63,6 +63,17 @@ impl TaskService for LeadsApi {
     ) -> Reply<pb::ListAlertsResponse> {
         reply(alerts::list(self, req).await)
     }
+
+    async fn reassign_task(&self, req: Request<pb::ReassignTaskRequest>) -> Reply<pb::Task> {
+        reply(super::transfers::reassign_task(self, req).await)
+    }
+
+    async fn list_task_transfers(
+        &self,
+        req: Request<pb::ListTaskTransfersRequest>,
+    ) -> Reply<pb::ListTaskTransfersResponse> {
+        reply(super::transfers::list_task_transfers(self, req).await)
+    }
 }
 
 /// The person a list is about: `requested`, or the caller when empty. A rep may only ask
@@ -166,6 +177,7 @@ async fn create(api: &LeadsApi, req: Request<pb::CreateTaskRequest>) -> Result<p
 fn emit(w: &mut rapport_runtime::write::Write, kind: &str, t: &Task, out: &pb::Task) {
     let event = pb::TaskChanged {
         task: Some(out.clone()),
+        transfer: None,
     };
     w.emit(kind, t.name(), "TaskChanged", &event);
 }

@@ -14,4 +14,5 @@ pub mod pipeline;
 pub mod reclaim;
 pub mod settings;
 pub mod task;
+pub mod transfer;
 pub mod visibility;

@@ -217,18 +217,6 @@ pub async fn deactivate(
         > 0)
 }
 
-/// Whether `rep` exists in the tenant.
-pub async fn rep_exists(conn: &mut AnyConnection, tenant: &str, rep: &str) -> Result<bool> {
-    Ok(
-        sqlx::query_scalar::<_, i64>("SELECT 1 FROM reps WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(rep)
-            .fetch_optional(conn)
-            .await?
-            .is_some(),
-    )
-}
-
 /// A rep that took a lead by [`take_rep_in_order`]: its id and team, and its open leads and
 /// capacity once it took the lead.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub(crate) mod pipelines;
 pub mod reclaim;
 pub mod settings;
 pub mod tasks;
+pub(crate) mod transfers;
 
 use rapport_runtime::{Error, Result};
 use uuid::Uuid;

@@ -193,6 +193,50 @@ pub(crate) async fn update(
     Ok(done.rows_affected() == 1)
 }
 
+/// Gives `o` (locked, at `expected_version`) its new owner and team; `false` when it moved on.
+/// The dwell alert starts over, so the new owner is told when the deal stalls.
+pub(crate) async fn set_owner(
+    tx: &mut Tx,
+    tenant: &str,
+    o: &Opportunity,
+    expected_version: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE opportunities SET owner_id = $3, team_id = $4, dwell_alert = $5, \
+         update_time = $6, version = $7 WHERE tenant_id = $1 AND id = $2 AND version = $8",
+    )
+    .bind(tenant)
+    .bind(o.id.to_string())
+    .bind(o.owner_id.as_str())
+    .bind(o.team_id.as_str())
+    .bind(o.dwell_alert)
+    .bind(o.update_time)
+    .bind(o.version)
+    .bind(expected_version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The open opportunities `owner` holds, locked, oldest first.
+pub(crate) async fn lock_open_owned_by(
+    tx: &mut Tx,
+    tenant: &str,
+    owner: &str,
+) -> Result<Vec<Opportunity>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM opportunities o WHERE o.tenant_id = $1 AND o.owner_id = $2 \
+         AND o.state = 'OPEN' ORDER BY o.create_time, o.id{}",
+        tx.dialect().for_update()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(owner)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(row_to_opportunity).collect()
+}
+
 /// An opportunity by id.
 pub(crate) async fn get(
     conn: &mut AnyConnection,

@@ -130,6 +130,49 @@ pub(crate) async fn update_task(
     Ok(done.rows_affected() == 1)
 }
 
+/// Gives `t` (locked, at `expected_version`) its new assignee and team; `false` when it moved
+/// on.
+pub(crate) async fn set_assignee(
+    tx: &mut Tx,
+    tenant: &str,
+    t: &Task,
+    expected_version: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tasks SET assignee_id = $3, team_id = $4, update_time = $5, version = $6 \
+         WHERE tenant_id = $1 AND id = $2 AND version = $7",
+    )
+    .bind(tenant)
+    .bind(t.id.to_string())
+    .bind(t.assignee_id.as_str())
+    .bind(t.team_id.as_str())
+    .bind(t.update_time)
+    .bind(t.version)
+    .bind(expected_version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The open tasks of `assignee`, locked, by due time.
+pub(crate) async fn lock_open_assigned_to(
+    tx: &mut Tx,
+    tenant: &str,
+    assignee: &str,
+) -> Result<Vec<Task>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tasks WHERE tenant_id = $1 AND assignee_id = $2 \
+         AND complete_time IS NULL ORDER BY due_time, id{}",
+        tx.dialect().for_update()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(assignee)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(row_to_task).collect()
+}
+
 /// Moves the open tasks of `assignee` to `team`, so the new team's manager sees them; done
 /// tasks stay with the team they were done in.
 pub(crate) async fn move_open_tasks(

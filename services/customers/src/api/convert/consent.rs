@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use rapport_proto::customers as pb;
-use rapport_runtime::clock::{Micros, from_timestamp, to_timestamp};
+use rapport_runtime::clock::{DAY, MAX_TIME, Micros, from_timestamp, to_timestamp};
 use rapport_runtime::validation::{FieldViolation, Violations};
 use uuid::Uuid;
 
@@ -145,6 +145,9 @@ pub struct ContactPermissionQuery {
     pub transactional: bool,
 }
 
+/// The latest send time asked about: 9999-12-30T00:00:00Z, two days before timestamps end.
+const LAST_SEND_TIME: Micros = MAX_TIME - 2 * DAY + 1;
+
 /// Parses a CheckContactPermission request; `now` is the default send time.
 pub fn parse_check_contact_permission(
     req: &pb::CheckContactPermissionRequest,
@@ -160,13 +163,23 @@ pub fn parse_check_contact_permission(
     }
     let send_time = match &req.send_time {
         None => Some(now),
-        Some(ts) => {
-            let t = from_timestamp(ts);
-            if t.is_none() {
+        Some(ts) => match from_timestamp(ts) {
+            None => {
                 v.add("send_time", "is not a valid timestamp");
+                None
             }
-            t
-        }
+            // The answer may name the end of a quiet period up to a day later, which must still
+            // be a valid timestamp.
+            Some(t) if t > LAST_SEND_TIME => {
+                v.add(
+                    "send_time",
+                    "must be before 9999-12-30T00:00:00Z: a later time leaves no room for when \
+                     sending is allowed",
+                );
+                None
+            }
+            Some(t) => Some(t),
+        },
     };
     match (customer_id, channel, send_time) {
         (Some(customer_id), Some(channel), Some(send_time)) => v.finish(ContactPermissionQuery {
@@ -330,6 +343,21 @@ mod tests {
                 .send_time,
             NOW + SECOND
         );
+    }
+
+    #[test]
+    fn a_send_time_at_the_end_of_time_is_refused() {
+        let at = |seconds: i64| pb::CheckContactPermissionRequest {
+            name: format!("customers/{ID}"),
+            channel: pb::Channel::Sms.into(),
+            send_time: Some(prost_types::Timestamp { seconds, nanos: 0 }),
+            transactional: false,
+        };
+        // 9999-12-31T23:59:59Z: a quiet period's end would fall in year 10000.
+        let v = parse_check_contact_permission(&at(253_402_300_799), NOW).unwrap_err();
+        assert_eq!(v[0].field, "send_time");
+        // 9999-12-29 is still fine.
+        assert!(parse_check_contact_permission(&at(253_402_128_000), NOW).is_ok());
     }
 
     #[test]
