@@ -77,12 +77,16 @@ struct Topology {
     data: tempfile::TempDir,
     customers: SocketAddr,
     leads: SocketAddr,
+    /// The Redis the servers are given: the scratch one, or a proxy in front of it.
+    redis_url: String,
 }
 
 impl Topology {
     async fn new(pg: &str, redis: &str) -> Topology {
+        let stores = ScratchStores::create(pg, redis, "e2e_topology").await;
         Topology {
-            stores: ScratchStores::create(pg, redis, "e2e_topology").await,
+            redis_url: stores.redis_url.clone(),
+            stores,
             data: tempfile::tempdir().expect("temp dir"),
             customers: loopback(free_port()),
             leads: loopback(free_port()),
@@ -121,7 +125,7 @@ impl Topology {
             "--database-url",
             &self.stores.url,
             "--redis-url",
-            &self.stores.redis_url,
+            &self.redis_url,
             "--redis-prefix",
             &self.stores.prefix,
             "--peer",
@@ -1070,4 +1074,129 @@ async fn a_rolling_restart_under_load_fails_no_request_and_loses_no_write() {
     drop((c, l));
     stop(leads).await;
     stop(customers).await;
+}
+
+/// Redis cut off from both services (by a proxy that resets their connections, as a Redis
+/// restart does) and back: reads and writes go on throughout and readiness stays SERVING (the
+/// outbox holds the events); the `events` health status says the bus is away and comes back
+/// within moments of Redis; the events written meanwhile arrive; a customer changed during the
+/// outage is not served stale afterwards; and with Redis silent (a partition that drops
+/// packets) a SIGTERM still stops the process promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_redis_outage_stays_short_and_loses_nothing() {
+    let test = "a_short_redis_outage_stays_short_and_loses_nothing";
+    let Some((pg, redis)) = stores_from_env(test) else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut topo = Topology::new(&pg, &redis).await;
+    let (proxy, via_proxy) = rapport_testkit::proxy::Proxy::for_url(&topo.stores.redis_url).await;
+    topo.redis_url = via_proxy;
+    let (customers, leads) = topo.start_both().await;
+    let admin = topo.admin_token().await;
+    let mut l = leads.leads(&admin).await;
+    let mut c = customers.customers(&admin).await;
+    let (_, customer) = converted_lead(&mut l).await;
+    let get = cpb::GetCustomerRequest {
+        name: customer.clone(),
+    };
+    // Cached now.
+    let before = c.get_customer(get.clone()).await.expect("get").into_inner();
+    for server in [&customers, &leads] {
+        let addr = server.addr;
+        eventually("events SERVING", STARTUP, async || {
+            health(addr, "events").await == Ok(ServingStatus::Serving)
+        })
+        .await;
+    }
+
+    proxy.cut();
+    let outage = Instant::now();
+    // The bus is reported away; readiness stays.
+    for server in [&customers, &leads] {
+        let addr = server.addr;
+        eventually("events NOT_SERVING", Duration::from_secs(10), async || {
+            health(addr, "events").await == Ok(ServingStatus::NotServing)
+        })
+        .await;
+        assert_eq!(health(addr, "").await, Ok(ServingStatus::Serving));
+    }
+    // Writes go on: a change of the cached customer, and an activity whose event waits in
+    // the outbox.
+    let changed = c
+        .update_customer(cpb::UpdateCustomerRequest {
+            customer: Some(cpb::Customer {
+                name: customer.clone(),
+                grade: "A".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["grade".into()],
+            }),
+        })
+        .await
+        .expect("an update during the outage")
+        .into_inner();
+    assert_ne!(changed.etag, before.etag);
+    c.create_activity(cpb::CreateActivityRequest {
+        parent: customer.clone(),
+        activity: Some(cpb::Activity {
+            kind: cpb::ActivityKind::Call.into(),
+            content: "called during the outage".into(),
+            ..Default::default()
+        }),
+        request_id: "outage-call".into(),
+    })
+    .await
+    .expect("an activity during the outage");
+    l.leads
+        .list_leads(pb::ListLeadsRequest::default())
+        .await
+        .expect("reads go on");
+    let cut_for = Duration::from_secs(8);
+    tokio::time::sleep(cut_for.saturating_sub(outage.elapsed())).await;
+
+    proxy.restore();
+    let back = Instant::now();
+    for server in [&customers, &leads] {
+        let addr = server.addr;
+        eventually(
+            "events SERVING again",
+            Duration::from_secs(10),
+            async || health(addr, "events").await == Ok(ServingStatus::Serving),
+        )
+        .await;
+    }
+    let recovered = back.elapsed();
+    assert!(
+        recovered < Duration::from_secs(5),
+        "the bus came back {recovered:?} after Redis"
+    );
+    // Not the value cached before the change.
+    let after = c.get_customer(get.clone()).await.expect("get").into_inner();
+    assert_eq!(
+        (after.grade.as_str(), after.etag.as_str()),
+        ("A", changed.etag.as_str())
+    );
+    // The activity written during the outage reaches leads as a follow-up.
+    topo.expect_follow_ups(&customer, 1).await;
+    assert!(
+        back.elapsed() < Duration::from_secs(15),
+        "events flowed {:?} after Redis came back",
+        back.elapsed()
+    );
+
+    // Redis silent (packets dropped): a SIGTERM still stops each process promptly.
+    proxy.stall();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for server in [customers, leads] {
+        let asked = Instant::now();
+        stop(server).await;
+        assert!(
+            asked.elapsed() < Duration::from_secs(15),
+            "took {:?} to stop",
+            asked.elapsed()
+        );
+    }
+    proxy.restore();
 }

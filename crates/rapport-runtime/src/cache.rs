@@ -1,8 +1,11 @@
 //! The read-through cache: in-process (moka) in standalone mode, Redis in distributed mode.
 //!
 //! The cache is never the source of truth: every failure is a miss or a no-op, so a cache
-//! outage slows reads and never fails them. After a failed invalidation a stale entry lives at
-//! most until its TTL, which is why callers keep TTLs short.
+//! outage slows reads and never fails them. An invalidation Redis did not take (it was down, or
+//! cut off) is not forgotten: the process remembers the key, serves no cached value while it
+//! holds such keys, and deletes them first thing once Redis answers again (at the latest with
+//! the next readiness check, every few seconds). Only a process that dies meanwhile leaves a
+//! stale entry behind, for at most its TTL, which is why callers keep TTLs short.
 //!
 //! Small values read by nearly every request (a tenant's settings) can also be kept in this
 //! process in front of Redis ([`Cache::read_through_near`]) for at most [`NEAR_TTL`]: this
@@ -10,7 +13,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
@@ -35,6 +38,11 @@ const WARN_EVERY: Duration = Duration::from_secs(5);
 /// longest another replica's change to it goes unseen here. It saved every write a Redis round
 /// trip for its tenant's settings.
 pub const NEAR_TTL: Duration = Duration::from_secs(1);
+
+/// Missed invalidations a process remembers at most.
+const MAX_PENDING: usize = 100_000;
+/// Missed invalidations deleted per command when Redis is back.
+const FLUSH_CHUNK: usize = 1_000;
 
 /// Most values kept in this process in front of Redis.
 const NEAR_ENTRIES: u64 = 10_000;
@@ -122,6 +130,8 @@ impl Cache {
             open_until_ms: AtomicU64::new(0),
             last_warn_ms: AtomicU64::new(0),
             suppressed_warnings: AtomicU64::new(0),
+            pending: Default::default(),
+            has_pending: AtomicBool::new(false),
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let warm = Arc::clone(&redis);
@@ -148,6 +158,10 @@ impl Cache {
         match &self.backend {
             Backend::Memory(cache) => cache.get(key).await.map(|e| e.value.to_vec()),
             Backend::Redis(redis) => {
+                // What Redis holds may be stale until the invalidations it missed are done.
+                if !redis.flush_pending().await {
+                    return None;
+                }
                 let cmd = redis::cmd("GET").arg(redis.key(key)).clone();
                 redis.query::<Option<Vec<u8>>>("get", &cmd).await.flatten()
             }
@@ -181,7 +195,10 @@ impl Cache {
                     .arg("PX")
                     .arg(ms)
                     .clone();
-                redis.query::<()>("set", &cmd).await;
+                if redis.query::<()>("set", &cmd).await.is_some() {
+                    // Overwritten with a value just read from the database: nothing stale left.
+                    redis.forget_pending(key);
+                }
             }
             Backend::Disabled => {}
         }
@@ -244,10 +261,7 @@ impl Cache {
         }
         match &self.backend {
             Backend::Memory(cache) => cache.invalidate(key).await,
-            Backend::Redis(redis) => {
-                let cmd = redis::cmd("DEL").arg(redis.key(key)).clone();
-                redis.query::<()>("delete", &cmd).await;
-            }
+            Backend::Redis(redis) => redis.delete(&[key.to_owned()]).await,
             Backend::Disabled => {}
         }
     }
@@ -268,22 +282,17 @@ impl Cache {
                     cache.invalidate(key).await;
                 }
             }
-            Backend::Redis(redis) => {
-                let mut cmd = redis::cmd("DEL");
-                for key in keys {
-                    cmd.arg(redis.key(key));
-                }
-                redis.query::<()>("delete", &cmd).await;
-            }
+            Backend::Redis(redis) => redis.delete(keys).await,
             Backend::Disabled => {}
         }
     }
 
-    /// Whether the cache answers; for readiness. Always true for the in-process cache.
+    /// Whether the cache answers; also does the invalidations Redis missed. Always true for the
+    /// in-process cache.
     pub async fn healthy(&self) -> bool {
         match &self.backend {
             Backend::Memory(_) | Backend::Disabled => true,
-            Backend::Redis(redis) => redis.ping().await,
+            Backend::Redis(redis) => redis.ping().await && redis.flush_pending().await,
         }
     }
 }
@@ -329,9 +338,76 @@ struct RedisCache {
     /// Last warning (ms since `started`, plus one so 0 means never).
     last_warn_ms: AtomicU64,
     suppressed_warnings: AtomicU64,
+    /// Keys whose invalidation Redis did not take, to delete once it answers again.
+    pending: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Whether `pending` holds any key: read by every GET, so the common case takes no lock.
+    has_pending: AtomicBool,
 }
 
 impl RedisCache {
+    /// Deletes `keys`, remembering them when Redis does not take the delete.
+    async fn delete(&self, keys: &[String]) {
+        let mut cmd = redis::cmd("DEL");
+        for key in keys {
+            cmd.arg(self.key(key));
+        }
+        if self.query::<()>("delete", &cmd).await.is_none() {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for key in keys {
+                if pending.len() >= MAX_PENDING {
+                    tracing::warn!(
+                        "too many invalidations missed while Redis was away; some cached entries \
+                         may be served stale until they expire"
+                    );
+                    break;
+                }
+                pending.insert(key.clone());
+            }
+            self.has_pending.store(true, Ordering::Release);
+        }
+    }
+
+    /// Deletes the keys whose invalidation Redis missed; whether none is left.
+    async fn flush_pending(&self) -> bool {
+        if !self.has_pending.load(Ordering::Acquire) {
+            return true;
+        }
+        let keys: Vec<String> = {
+            let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.iter().take(FLUSH_CHUNK).cloned().collect()
+        };
+        if !keys.is_empty() {
+            let mut cmd = redis::cmd("DEL");
+            for key in &keys {
+                cmd.arg(self.key(key));
+            }
+            if self.query::<()>("delete", &cmd).await.is_none() {
+                return false;
+            }
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for key in &keys {
+            pending.remove(key);
+        }
+        let done = pending.is_empty();
+        if done {
+            self.has_pending.store(false, Ordering::Release);
+            tracing::info!("the invalidations Redis missed are done");
+        }
+        done
+    }
+
+    /// Drops `key` from the missed invalidations (it was overwritten with a fresh value).
+    fn forget_pending(&self, key: &str) {
+        if self.has_pending.load(Ordering::Acquire) {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.remove(key);
+            if pending.is_empty() {
+                self.has_pending.store(false, Ordering::Release);
+            }
+        }
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }

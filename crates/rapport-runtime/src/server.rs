@@ -17,7 +17,7 @@ use crate::{
     clock::SharedClock,
     context::ServiceBundle,
     conventions::ConventionsLayer,
-    events::{Bus, Relay, RelayHandle, run_handler},
+    events::{Bus, Consumers, Relay, RelayHandle, run_handler},
     shed::ShedLayer,
     storage::Db,
     telemetry::{GrpcTelemetryLayer, Metrics},
@@ -25,6 +25,13 @@ use crate::{
 
 /// The health service name that reports liveness: serving for as long as the process runs.
 pub const LIVENESS: &str = "liveness";
+
+/// The health service name that reports the event bus and this process's consumers: serving
+/// while the bus answers and every consumer reads. Not part of readiness (see `start_on`).
+pub const EVENTS: &str = "events";
+
+/// How often readiness is checked.
+const READINESS_EVERY: Duration = Duration::from_secs(2);
 
 /// How the server protects itself.
 #[derive(Debug, Clone)]
@@ -130,6 +137,7 @@ pub async fn start_on(
         .build_v1alpha()
         .map_err(Error::internal)?;
 
+    let consumers = Consumers::new(&metrics);
     let mut routes = Routes::new(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -154,7 +162,13 @@ pub async fn start_on(
             {
                 tracing::warn!(error = %e, group = handler.group(), "cannot join the group yet");
             }
-            background.push(run_handler(bus.clone(), handler, options.replica.clone()));
+            let state = consumers.state(handler.group());
+            background.push(run_handler(
+                bus.clone(),
+                handler,
+                options.replica.clone(),
+                state,
+            ));
         }
         for job in bundle.jobs {
             background.push(tokio::spawn(job));
@@ -167,7 +181,7 @@ pub async fn start_on(
     let ready_bus = bus.clone();
     let all_names: Vec<&'static str> = readiness.iter().flat_map(|r| r.0.iter().copied()).collect();
     // tonic-health starts "" at SERVING; nothing is ready until the first check says so.
-    for name in all_names.iter().copied().chain([""]) {
+    for name in all_names.iter().copied().chain(["", EVENTS]) {
         health
             .set_service_status(name, ServingStatus::NotServing)
             .await;
@@ -175,10 +189,15 @@ pub async fn start_on(
     let (ready_stop_tx, mut ready_stop) = oneshot::channel::<()>();
     let ready_task = tokio::spawn(async move {
         loop {
-            let bus_ok = ready_bus.healthy().await;
-            let mut all_ok = bus_ok;
+            // Readiness follows what requests need: the database. The cache only speeds reads
+            // up and the outbox holds events while the bus is away, so a Redis outage keeps
+            // every replica serving (taking them all out of their Services at once would turn a
+            // short outage into a full one). The bus and the consumers report under `events`.
+            let mut all_ok = true;
             for (names, db, cache) in &readiness {
-                let ok = bus_ok && db.healthy().await && cache.healthy().await;
+                let ok = db.healthy().await;
+                // Also does the cache invalidations Redis missed while it was away.
+                cache.healthy().await;
                 all_ok &= ok;
                 let status = if ok {
                     ServingStatus::Serving
@@ -195,9 +214,15 @@ pub async fn start_on(
                 ServingStatus::NotServing
             };
             ready_health.set_service_status("", overall).await;
+            let events = if ready_bus.healthy().await && consumers.all_up() {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            ready_health.set_service_status(EVENTS, events).await;
             tokio::select! {
                 _ = &mut ready_stop => break,
-                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = tokio::time::sleep(READINESS_EVERY) => {}
             }
         }
     });
@@ -263,6 +288,9 @@ pub async fn start_on(
         health
             .set_service_status("", ServingStatus::NotServing)
             .await;
+        health
+            .set_service_status(EVENTS, ServingStatus::NotServing)
+            .await;
         for name in &all_names {
             health
                 .set_service_status(*name, ServingStatus::NotServing)
@@ -271,7 +299,7 @@ pub async fn start_on(
         tokio::time::sleep(drain).await;
         // Health watch streams never end by themselves and would hold their connections open:
         // dropping the statuses ends them.
-        for name in all_names.iter().copied().chain(["", LIVENESS]) {
+        for name in all_names.iter().copied().chain(["", LIVENESS, EVENTS]) {
             health.clear_service_status(name).await;
         }
         let _ = serve_stop_tx.send(());

@@ -8,7 +8,7 @@ mod common;
 use std::{
     collections::{BTreeSet, HashMap},
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use common::*;
@@ -16,11 +16,13 @@ use rapport_runtime::{
     Error, Result,
     clock::{SharedClock, SystemClock},
     events::{
-        Bus, Event, EventHandler, NewEvent, Relay, RelayHandle, append, append_many, apply_once,
-        run_handler,
+        Bus, Consumers, Event, EventHandler, GroupSettings, NewEvent, Relay, RelayHandle, append,
+        append_many, apply_once, run_handler,
     },
     storage::{Db, Migration, Migrations, Tx},
+    telemetry::Metrics,
 };
+use rapport_testkit::proxy::Proxy;
 use tokio::sync::{Semaphore, oneshot};
 
 const STREAM: &str = "producer";
@@ -155,10 +157,12 @@ impl Setup {
             deliveries: self.deliveries.clone(),
             gate,
         };
+        let state = Consumers::new(&Metrics::new()).state(GROUP);
         self.handlers.push(run_handler(
             self.bus.clone(),
             Arc::new(handler),
             member.into(),
+            state,
         ));
     }
 
@@ -478,6 +482,162 @@ async fn a_member_restarting_gets_its_unacknowledged_events_first() {
         d.ack().await.expect("ack");
     }
     assert_eq!(seen, [b"one".to_vec(), b"two".to_vec()]);
+}
+
+/// Redis goes away under a reading member (its connections reset, as when Redis restarts) and
+/// comes back: the member reads again on a new connection within moments, without being
+/// recreated, and events published meanwhile reach it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_reads_again_after_redis_comes_back() {
+    let test = "a_member_reads_again_after_redis_comes_back";
+    let Some(url) = redis_url(test) else { return };
+    let redis = RedisPrefix::new(url.clone());
+    let (proxy, via_proxy) = Proxy::for_url(&url).await;
+    let bus = Bus::redis(&via_proxy, &redis.prefix)
+        .await
+        .expect("connect the bus");
+    let mut member = bus.subscribe("orders", "billing", "a").await.expect("join");
+    bus.publish("orders", &[b"before"]).await.expect("publish");
+    let d = member.next().await.expect("read").expect("an event");
+    assert_eq!(d.payload, b"before");
+    d.ack().await.expect("ack");
+
+    proxy.cut();
+    let read_during_outage = tokio::time::timeout(Duration::from_secs(3), member.next()).await;
+    assert!(
+        matches!(read_during_outage, Ok(Err(_)) | Err(_)),
+        "no event while Redis is away: {:?}",
+        read_during_outage.map(|r| r.map(|d| d.map(|d| d.payload)))
+    );
+    proxy.restore();
+    // Published straight to Redis, around the proxy: the member sees it through its new
+    // connection.
+    let direct = Bus::redis(&url, &redis.prefix).await.expect("connect");
+    direct
+        .publish("orders", &[b"after"])
+        .await
+        .expect("publish");
+    let started = Instant::now();
+    let got = loop {
+        match tokio::time::timeout(WAIT, member.next()).await {
+            Ok(Ok(Some(d))) => break d,
+            Ok(Err(_)) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "reads keep failing"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => panic!("no event after Redis came back: {:?}", other.is_ok()),
+        }
+    };
+    assert_eq!(got.payload, b"after");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "back within a few seconds, took {:?}",
+        started.elapsed()
+    );
+    got.ack().await.expect("ack");
+}
+
+/// Redis restarts without its data (no persistence): the stream and its consumer groups are
+/// gone. The member recreates its group and reads what is published afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_recreates_a_group_redis_lost() {
+    let test = "a_member_recreates_a_group_redis_lost";
+    let Some(url) = redis_url(test) else { return };
+    let redis = RedisPrefix::new(url.clone());
+    let bus = redis.bus().await;
+    let mut member = bus.subscribe("orders", "billing", "a").await.expect("join");
+    let client = redis::Client::open(url.as_str()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("{}events:orders", redis.prefix))
+        .query_async(&mut conn)
+        .await
+        .expect("DEL");
+    let started = Instant::now();
+    loop {
+        bus.publish("orders", &[b"again"]).await.expect("publish");
+        match tokio::time::timeout(Duration::from_secs(3), member.next()).await {
+            Ok(Ok(Some(d))) => {
+                assert_eq!(d.payload, b"again");
+                d.ack().await.expect("ack");
+                break;
+            }
+            _ => assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the group never came back"
+            ),
+        }
+    }
+}
+
+/// Replicas are named after their pods: a member that stopped reading long ago and holds no
+/// pending events is removed from the group by the living.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_members_are_removed_from_their_group() {
+    let test = "dead_members_are_removed_from_their_group";
+    let Some(url) = redis_url(test) else { return };
+    let redis = RedisPrefix::new(url.clone());
+    let quick = GroupSettings {
+        reclaim_idle: Duration::from_millis(200),
+        prune_every: Duration::from_millis(200),
+        dead_after: Duration::from_millis(500),
+    };
+    let bus = Bus::redis_with(&url, &redis.prefix, quick)
+        .await
+        .expect("connect");
+    bus.publish("orders", &[b"one"]).await.expect("publish");
+    // A pod that read an event and died before acknowledging it.
+    let mut dead = bus
+        .subscribe("orders", "billing", "pod-1")
+        .await
+        .expect("join");
+    let held = dead.next().await.expect("read").expect("an event");
+    drop(held);
+    drop(dead);
+    // Its successor takes the event over, then removes it once it is idle and holds nothing.
+    let mut alive = bus
+        .subscribe("orders", "billing", "pod-2")
+        .await
+        .expect("join");
+    let taken = alive
+        .next()
+        .await
+        .expect("read")
+        .expect("the dead pod's event");
+    assert_eq!(taken.payload, b"one");
+    taken.ack().await.expect("ack");
+    let key = format!("{}events:orders", redis.prefix);
+    let client = redis::Client::open(url.as_str()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    loop {
+        // Reading drives the pruning; nothing is published, so each read waits a second.
+        let _ = tokio::time::timeout(Duration::from_millis(1_500), alive.next()).await;
+        let members: redis::streams::StreamInfoConsumersReply = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(&key)
+            .arg("billing")
+            .query_async(&mut conn)
+            .await
+            .expect("XINFO CONSUMERS");
+        let names: Vec<String> = members.consumers.into_iter().map(|c| c.name).collect();
+        if names == ["pod-2"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the dead member stays: {names:?}"
+        );
+    }
 }
 
 #[tokio::test]

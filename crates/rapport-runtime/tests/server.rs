@@ -250,6 +250,36 @@ async fn requests_over_the_limit_are_shed_with_resource_exhausted() {
     assert_eq!(next.body(), "done");
 }
 
+/// Under overload, health checks are still answered: a busy server must not be taken out of
+/// its Service, or restarted, for being busy.
+#[tokio::test]
+async fn health_checks_are_never_shed() {
+    let (inner, release) = slow_service();
+    let mut service = ShedLayer::new(1).layer(inner);
+    let slow = service.call(http::Request::new(()));
+    let request = |path: &str| {
+        http::Request::builder()
+            .uri(path)
+            .body(())
+            .expect("request")
+    };
+    for path in [
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+    ] {
+        let answered = service.call(request(path)).await.expect("an answer");
+        assert_eq!(grpc_code(&answered), None, "{path}");
+        assert_eq!(answered.body(), "done");
+    }
+    let shed = service
+        .call(request("/rapport.customers.v1.CustomerService/GetCustomer"))
+        .await
+        .expect("an answer");
+    assert_eq!(grpc_code(&shed), Some(Code::ResourceExhausted));
+    release.send(()).expect("release");
+    assert_eq!(slow.await.expect("answer").body(), "done");
+}
+
 #[tokio::test]
 async fn a_limit_of_zero_still_serves_one_request_at_a_time() {
     let (inner, release) = slow_service();

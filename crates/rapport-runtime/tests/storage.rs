@@ -12,7 +12,7 @@ use rapport_runtime::{
     Error,
     auth::{Principal, Role},
     dialect::Dialect,
-    storage::{Db, Idempotency, Migration, Statement, Tx, execute_all, lock_keys},
+    storage::{Db, Idempotency, Migration, PoolSettings, Statement, Tx, execute_all, lock_keys},
 };
 use sqlx::Connection;
 
@@ -554,6 +554,69 @@ async fn a_lock_that_fails_as_a_write_begins_leaves_no_transaction_open() {
     }
     assert_ne!(ids[0], ids[1], "no transaction is left open");
     holder.commit().await.expect("commit");
+}
+
+/// A request that gives up while its write's lock-and-BEGIN is in flight (its deadline passed,
+/// its client went away) leaves no transaction open on the pooled connection it was using: the
+/// next write on that connection is a transaction of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_cancelled_while_it_begins_leaves_no_transaction_behind() {
+    let test = "a_write_cancelled_while_it_begins_leaves_no_transaction_behind";
+    let Some(_) = postgres_url(test) else {
+        return;
+    };
+    let store = TestDb::new(Backend::Postgres).await;
+    let url = store.url.clone().expect("a PostgreSQL test database");
+    let settings = PoolSettings {
+        max_connections: 1,
+        ..PoolSettings::default()
+    };
+    let db = Db::connect(&url, "locks", settings).await.expect("connect");
+    db.migrate(&NO_MIGRATIONS).await.expect("migrate");
+    // Another session holds the lock, so the write's BEGIN waits for it.
+    let keys = vec!["held".to_owned()];
+    let mut holder = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    let hold = Dialect::Postgres
+        .begin_locking(&keys)
+        .expect("a literal key");
+    sqlx::raw_sql(&hold)
+        .execute(&mut holder)
+        .await
+        .expect("hold the key");
+
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(300), db.begin_locked(keys.clone())).await;
+    assert!(
+        cancelled.is_err(),
+        "the write waits for the lock and is given up"
+    );
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut holder)
+        .await
+        .expect("release the key");
+
+    // The pool's one connection is free again, outside any transaction: two statements are
+    // two transactions.
+    eventually("the abandoned transaction rolled back", WAIT, || async {
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let id: i64 = sqlx::query_scalar("SELECT CAST(txid_current() AS BIGINT)")
+                .fetch_one(db.pool())
+                .await
+                .expect("the connection is usable");
+            ids.push(id);
+        }
+        (ids[0] != ids[1]).then_some(())
+    })
+    .await;
+    let idle_in_transaction: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("read pg_stat_activity");
+    assert_eq!(idle_in_transaction, 0);
 }
 
 #[tokio::test]

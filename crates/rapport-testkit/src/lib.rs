@@ -3,6 +3,7 @@
 //! through a real gRPC server on 127.0.0.1, with its own database and key prefix per test.
 
 mod backend;
+pub mod proxy;
 pub mod scratch;
 mod server;
 pub mod status;

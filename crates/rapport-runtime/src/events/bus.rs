@@ -23,10 +23,34 @@ use crate::{Error, Result};
 
 /// Streams keep about this many events; consumers are expected to keep up well within it.
 const STREAM_MAXLEN: usize = 1_000_000;
-/// A pending event not acknowledged for this long is taken over by another group member.
-const RECLAIM_IDLE_MS: usize = 30_000;
+
 /// Longest a blocking read waits before it checks for reclaimable events again.
 const BLOCK_MS: usize = 1_000;
+/// Longest a Redis reply may take: a blocking read's own wait, plus time to answer. A reader
+/// whose Redis went silent (a partition that drops packets) gives up and reconnects.
+const READ_TIMEOUT: Duration = Duration::from_millis(BLOCK_MS as u64 + 2_000);
+/// How a Redis bus treats the members of its consumer groups.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupSettings {
+    /// An event left unacknowledged this long by a member is taken over by another (the first
+    /// one died with it).
+    pub reclaim_idle: Duration,
+    /// How often a member looks for dead members of its group to remove.
+    pub prune_every: Duration,
+    /// A member that has not read for this long and holds no pending events is dead and
+    /// removed: replicas are named after their pods, so every restart leaves one behind.
+    pub dead_after: Duration,
+}
+
+impl Default for GroupSettings {
+    fn default() -> Self {
+        Self {
+            reclaim_idle: Duration::from_secs(30),
+            prune_every: Duration::from_secs(60),
+            dead_after: Duration::from_secs(10 * 60),
+        }
+    }
+}
 
 /// A bus handle; cheap to clone.
 #[derive(Clone)]
@@ -55,11 +79,23 @@ impl Bus {
 
     /// A Redis Streams bus. Keys are `{prefix}events:{stream}`.
     pub async fn redis(url: &str, prefix: &str) -> Result<Bus> {
+        Self::redis_with(url, prefix, GroupSettings::default()).await
+    }
+
+    /// As [`Bus::redis`], with `groups` deciding when members are taken over and removed.
+    pub async fn redis_with(url: &str, prefix: &str, groups: GroupSettings) -> Result<Bus> {
         let client =
             redis::Client::open(url).map_err(|e| Error::internal(format!("bad redis url: {e}")))?;
+        // The client library's defaults back off up to a minute between attempts, so a few
+        // seconds' outage kept the bus away for up to two minutes after Redis was back. Retry
+        // every second instead: a failed attempt costs one connect timeout.
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(Duration::from_secs(5));
+            .set_response_timeout(Duration::from_secs(5))
+            .set_exponent_base(2)
+            .set_factor(2)
+            .set_max_delay(1_000)
+            .set_number_of_retries(6);
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot reach Redis: {e}")))?;
@@ -67,6 +103,7 @@ impl Bus {
             client,
             conn,
             prefix: prefix.to_owned(),
+            groups,
         })))
     }
 
@@ -135,7 +172,12 @@ impl Delivery {
                 group,
                 id,
             } => {
-                let _: i64 = conn.xack(&key, &group, &[&id]).await.map_err(redis_down)?;
+                // A connection found broken is replaced by the manager as it reports the error:
+                // one more try goes out on the new one.
+                let first: redis::RedisResult<i64> = conn.xack(&key, &group, &[&id]).await;
+                if first.is_err() {
+                    let _: i64 = conn.xack(&key, &group, &[&id]).await.map_err(redis_down)?;
+                }
                 Ok(())
             }
         }
@@ -151,6 +193,13 @@ enum SubInner {
 }
 
 impl Subscription {
+    /// Reports whether reads succeed to `state` (the in-process bus never fails to read).
+    pub fn report_to(&mut self, state: Arc<super::consumer::ConsumerState>) {
+        if let SubInner::Redis(r) = &mut self.0 {
+            r.health = Some(state);
+        }
+    }
+
     /// The next event for this member; waits until there is one. `None` when the bus is gone.
     pub async fn next(&mut self) -> Result<Option<Delivery>> {
         match &mut self.0 {
@@ -241,6 +290,7 @@ struct RedisBus {
     client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
+    groups: GroupSettings,
 }
 
 fn redis_down(e: redis::RedisError) -> Error {
@@ -266,21 +316,10 @@ impl RedisBus {
     async fn subscribe(&self, stream: &str, group: &str, member: &str) -> Result<Subscription> {
         let key = self.key(stream);
         let mut conn = self.conn.clone();
-        // From the stream's start: a group created after events were published still sees them.
-        let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(&key, group, "0").await;
-        if let Err(e) = created
-            && e.code() != Some("BUSYGROUP")
-        {
-            return Err(redis_down(e));
-        }
-        // Blocking reads get their own connection so they never hold up other commands.
-        let reader = self
-            .client
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(redis_down)?;
+        create_group(&mut conn, &key, group).await?;
         Ok(Subscription(SubInner::Redis(Box::new(RedisSubscription {
-            reader,
+            client: self.client.clone(),
+            reader: None,
             acker: self.conn.clone(),
             key,
             group: group.to_owned(),
@@ -288,12 +327,29 @@ impl RedisBus {
             buffer: VecDeque::new(),
             own_pending_drained: false,
             reclaim_cursor: "0-0".to_owned(),
+            last_prune: std::time::Instant::now(),
+            health: None,
+            groups: self.groups,
         }))))
     }
 }
 
+/// Creates consumer group `group` of stream `key` if it is missing (and the stream with it),
+/// reading from the stream's start: a group created after events were published still sees
+/// them, and one lost with a Redis that kept nothing on disk comes back.
+async fn create_group(conn: &mut ConnectionManager, key: &str, group: &str) -> Result<()> {
+    let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(key, group, "0").await;
+    match created {
+        Err(e) if e.code() != Some("BUSYGROUP") => Err(redis_down(e)),
+        _ => Ok(()),
+    }
+}
+
 struct RedisSubscription {
-    reader: MultiplexedConnection,
+    client: redis::Client,
+    /// Blocking reads get a connection of their own, so they never hold up other commands;
+    /// `None` after a failure, until the next read connects anew.
+    reader: Option<MultiplexedConnection>,
     acker: ConnectionManager,
     key: String,
     group: String,
@@ -301,6 +357,9 @@ struct RedisSubscription {
     buffer: VecDeque<StreamId>,
     own_pending_drained: bool,
     reclaim_cursor: String,
+    last_prune: std::time::Instant,
+    health: Option<Arc<super::consumer::ConsumerState>>,
+    groups: GroupSettings,
 }
 
 impl RedisSubscription {
@@ -327,11 +386,48 @@ impl RedisSubscription {
                     },
                 });
             }
-            self.fill().await?;
+            match self.fill().await {
+                Ok(()) => {
+                    if let Some(h) = &self.health {
+                        h.reading();
+                    }
+                }
+                Err(e) => {
+                    // The connection may be broken (Redis restarted, a partition): read on a
+                    // new one next time, and recreate the group if Redis lost it.
+                    self.reader = None;
+                    if let Some(h) = &self.health {
+                        h.failing();
+                    }
+                    return Err(e);
+                }
+            }
         }
     }
 
+    /// The reading connection, connecting anew after a failure.
+    async fn reader(&mut self) -> Result<&mut MultiplexedConnection> {
+        if self.reader.is_none() {
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Duration::from_secs(2))
+                .set_response_timeout(READ_TIMEOUT);
+            let conn = self
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .map_err(redis_down)?;
+            self.reader = Some(conn);
+        }
+        self.reader
+            .as_mut()
+            .ok_or_else(|| Error::internal("no reading connection"))
+    }
+
     async fn fill(&mut self) -> Result<()> {
+        if self.last_prune.elapsed() >= self.groups.prune_every {
+            self.last_prune = std::time::Instant::now();
+            self.prune_dead_members().await;
+        }
         // First what this member was given before a restart and never acknowledged.
         if !self.own_pending_drained {
             let reply = self.read("0", None).await?;
@@ -344,18 +440,19 @@ impl RedisSubscription {
         }
         // Then what other members took and left unacknowledged for too long (they died).
         let opts = StreamAutoClaimOptions::default().count(64);
-        let claimed: StreamAutoClaimReply = self
-            .reader
-            .xautoclaim_options(
-                &self.key,
-                &self.group,
-                &self.member,
-                RECLAIM_IDLE_MS,
-                &self.reclaim_cursor,
-                opts,
-            )
-            .await
-            .map_err(redis_down)?;
+        let (key, group, member, cursor) = (
+            self.key.clone(),
+            self.group.clone(),
+            self.member.clone(),
+            self.reclaim_cursor.clone(),
+        );
+        let idle = millis(self.groups.reclaim_idle);
+        let claimed: redis::RedisResult<StreamAutoClaimReply> = self
+            .reader()
+            .await?
+            .xautoclaim_options(&key, &group, &member, idle, &cursor, opts)
+            .await;
+        let claimed = self.recover(claimed).await?;
         self.reclaim_cursor = claimed.next_stream_id;
         if !claimed.claimed.is_empty() {
             self.buffer.extend(claimed.claimed);
@@ -374,13 +471,57 @@ impl RedisSubscription {
         if let Some(ms) = block {
             opts = opts.block(ms);
         }
-        let reply: Option<StreamReadReply> = self
-            .reader
-            .xread_options(&[&self.key], &[from], &opts)
-            .await
-            .map_err(redis_down)?;
-        Ok(reply
+        let key = self.key.clone();
+        let reply: redis::RedisResult<Option<StreamReadReply>> = self
+            .reader()
+            .await?
+            .xread_options(&[&key], &[from], &opts)
+            .await;
+        Ok(self
+            .recover(reply)
+            .await?
             .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
             .unwrap_or_default())
     }
+
+    /// `result`, or its error; a group Redis no longer knows (it restarted without its data, or
+    /// the stream was deleted) is recreated, and the member reads its own pending events anew.
+    async fn recover<T>(&mut self, result: redis::RedisResult<T>) -> Result<T> {
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) if e.code() == Some("NOGROUP") => {
+                tracing::warn!(group = %self.group, stream = %self.key, "the consumer group was lost; recreating it");
+                create_group(&mut self.acker, &self.key, &self.group).await?;
+                self.own_pending_drained = false;
+                self.reclaim_cursor = "0-0".to_owned();
+                Err(redis_down(e))
+            }
+            Err(e) => Err(redis_down(e)),
+        }
+    }
+
+    /// Removes members of the group that stopped reading long ago and hold nothing: dead
+    /// replicas. Best effort; what they left pending was claimed by live members first.
+    async fn prune_dead_members(&mut self) {
+        let info: redis::RedisResult<redis::streams::StreamInfoConsumersReply> =
+            self.acker.xinfo_consumers(&self.key, &self.group).await;
+        let Ok(info) = info else {
+            return;
+        };
+        for c in info.consumers {
+            if c.name != self.member && c.pending == 0 && c.idle > millis(self.groups.dead_after) {
+                let removed: redis::RedisResult<i64> = self
+                    .acker
+                    .xgroup_delconsumer(&self.key, &self.group, &c.name)
+                    .await;
+                if removed.is_ok() {
+                    tracing::info!(group = %self.group, member = %c.name, "removed a dead member of the consumer group");
+                }
+            }
+        }
+    }
+}
+
+fn millis(d: Duration) -> usize {
+    usize::try_from(d.as_millis()).unwrap_or(usize::MAX)
 }

@@ -2,7 +2,13 @@
 //! in the transaction of the effect (`apply_once`), and the runner acknowledges only after the
 //! handler succeeded, retrying with back-off otherwise.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use futures::future::BoxFuture;
 use prost::Message;
@@ -10,10 +16,16 @@ use rapport_proto::event::Event;
 use tokio::task::JoinHandle;
 
 use super::Bus;
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+};
+
 use crate::{
     Result,
     clock::Micros,
     storage::{Db, Tx},
+    telemetry::Metrics,
 };
 
 /// Something that reacts to the events of one stream.
@@ -65,8 +77,106 @@ where
     Ok(true)
 }
 
-/// Feeds `handler` from the bus until the task is aborted. `member` names this replica.
-pub fn run_handler(bus: Bus, handler: Arc<dyn EventHandler>, member: String) -> JoinHandle<()> {
+/// Whether one consumer of this process reads and applies its stream: for the `events` health
+/// status and the `rapport_event_consumer_up` gauge.
+#[derive(Debug)]
+pub struct ConsumerState {
+    up: AtomicBool,
+    gauge: Gauge,
+    errors: Counter,
+}
+
+impl ConsumerState {
+    /// It read (or applied) an event, or found none to read.
+    pub(crate) fn reading(&self) {
+        if !self.up.swap(true, Ordering::AcqRel) {
+            self.gauge.set(1);
+        }
+    }
+
+    /// A read (or an effect) failed; it keeps retrying.
+    pub(crate) fn failing(&self) {
+        self.errors.inc();
+        if self.up.swap(false, Ordering::AcqRel) {
+            self.gauge.set(0);
+        }
+    }
+
+    /// Whether its last read or effect succeeded.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct GroupLabels {
+    group: String,
+}
+
+/// The consumers of a process, as the metrics and the `events` health status see them.
+#[derive(Debug, Clone)]
+pub struct Consumers {
+    states: Arc<Mutex<Vec<Arc<ConsumerState>>>>,
+    up: Family<GroupLabels, Gauge>,
+    errors: Family<GroupLabels, Counter>,
+}
+
+impl Consumers {
+    /// Consumers reporting to `metrics`: `rapport_event_consumer_up{group}` (1 while the
+    /// group's member here reads) and `rapport_event_consumer_errors_total{group}`.
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            states: Arc::default(),
+            up: metrics.register(
+                "rapport_event_consumer_up",
+                "1 while this process's member of the consumer group reads and applies its stream",
+                Family::default(),
+            ),
+            errors: metrics.register(
+                "rapport_event_consumer_errors",
+                "Failed reads of a stream and failed effects of events, retried",
+                Family::default(),
+            ),
+        }
+    }
+
+    /// The state of this process's member of `group`.
+    pub fn state(&self, group: &str) -> Arc<ConsumerState> {
+        let labels = GroupLabels {
+            group: group.to_owned(),
+        };
+        let state = Arc::new(ConsumerState {
+            up: AtomicBool::new(true),
+            gauge: self.up.get_or_create(&labels).clone(),
+            errors: self.errors.get_or_create(&labels).clone(),
+        });
+        state.gauge.set(1);
+        self.states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(state.clone());
+        state
+    }
+
+    /// Whether every consumer reads.
+    pub fn all_up(&self) -> bool {
+        self.states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .all(|s| s.is_up())
+    }
+}
+
+/// Feeds `handler` from the bus until the task is aborted. `member` names this replica; `state`
+/// reports whether it reads. A broken connection is replaced and a lost group recreated on the
+/// next read (see `bus.rs`); reads are retried every second meanwhile.
+pub fn run_handler(
+    bus: Bus,
+    handler: Arc<dyn EventHandler>,
+    member: String,
+    state: Arc<ConsumerState>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         let mut subscription = loop {
@@ -76,18 +186,21 @@ pub fn run_handler(bus: Bus, handler: Arc<dyn EventHandler>, member: String) -> 
             {
                 Ok(s) => break s,
                 Err(e) => {
+                    state.failing();
                     tracing::warn!(error = %e, group = handler.group(), "cannot subscribe; retrying");
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             }
         };
+        subscription.report_to(state.clone());
+        state.reading();
         loop {
             let delivery = match subscription.next().await {
                 Ok(Some(d)) => d,
                 Ok(None) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, group = handler.group(), "event read failed; retrying");
+                    tracing::warn!(error = %e, group = handler.group(), "event read failed; reconnecting");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -108,8 +221,12 @@ pub fn run_handler(bus: Bus, handler: Arc<dyn EventHandler>, member: String) -> 
                     handler.handle(&event).instrument(span).await
                 };
                 match result {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        state.reading();
+                        break;
+                    }
                     Err(e) => {
+                        state.failing();
                         tracing::warn!(error = %e, group = handler.group(), event = %event.id, "event handler failed; retrying");
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(10));

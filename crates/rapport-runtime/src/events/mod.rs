@@ -11,8 +11,8 @@ mod consumer;
 pub(crate) mod outbox;
 mod relay;
 
-pub use bus::{Bus, Delivery, Subscription};
-pub use consumer::{EventHandler, apply_once, run_handler};
+pub use bus::{Bus, Delivery, GroupSettings, Subscription};
+pub use consumer::{ConsumerState, Consumers, EventHandler, apply_once, run_handler};
 pub use outbox::{NewEvent, append, append_many, unpack};
 pub use relay::{Relay, RelayHandle};
 

@@ -234,7 +234,15 @@ impl Db {
             }
             None => (None, statement),
         };
-        let inner = self.pool.begin_with(statement).await?;
+        // BEGIN runs in a task of its own, so a caller that gives up while it is in flight (a
+        // cancelled request, a deadline) cannot leave a connection that ran it: the task
+        // finishes, and its transaction, no longer wanted, is rolled back as it is dropped.
+        // Cancelled in place, the connection went back to the pool inside a transaction the
+        // pool did not know of, and the next request's writes joined it.
+        let pool = self.pool.clone();
+        let inner = tokio::spawn(async move { pool.begin_with(statement).await })
+            .await
+            .map_err(|e| Error::internal(format!("beginning a transaction failed: {e}")))??;
         Ok(Tx {
             inner,
             dialect: self.dialect,
