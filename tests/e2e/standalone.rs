@@ -66,6 +66,20 @@ async fn a_client_walks_through_the_standalone_server() {
         .unwrap_or_else(|| panic!("no JSON log line in:\n{output}"));
     let log: serde_json::Value = serde_json::from_str(log).expect("a JSON log line");
     assert!(log.get("level").is_some(), "{log}");
+    // The start is announced with plain addresses, and without notes of parts not in use.
+    let serving = output
+        .lines()
+        .find(|l| l.contains("\"serving\""))
+        .unwrap_or_else(|| panic!("no start line in:\n{output}"));
+    assert!(
+        serving.contains(&format!("\"metrics\":\"{}\"", server.metrics)),
+        "{serving}"
+    );
+    assert!(!output.contains("Some("), "{output}");
+    assert!(
+        !output.contains("tracer provider"),
+        "no OpenTelemetry endpoint: {output}"
+    );
 
     // A token issued from the same data directory works, with the rep's view of the data.
     let rep = run_ok(&[
@@ -108,16 +122,13 @@ async fn a_client_walks_through_the_standalone_server() {
     let status = server.terminate().await;
     assert!(status.success(), "exit after SIGTERM: {status}");
 
-    // Once it is gone, the health subcommand says so.
-    let down = run(&[
-        "health",
-        "--addr",
-        &format!("http://127.0.0.1:{}", free_port()),
-        "--timeout-secs",
-        "2",
-    ])
-    .await;
+    // Once it is gone, the health subcommand says so, and says which address did not answer.
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let down = run(&["health", "--addr", &nowhere, "--timeout-secs", "2"]).await;
     assert!(!down.status.success(), "health of nothing must fail");
+    let said = String::from_utf8_lossy(&down.stderr);
+    assert!(said.contains(&nowhere), "{said}");
+    assert!(said.contains("refused"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,7 +205,7 @@ async fn import_reports_invalid_and_duplicate_rows_and_keeps_the_rest() {
     let mut rows = csv::Reader::from_path(&report).expect("the report");
     assert_eq!(
         rows.headers().expect("header"),
-        vec!["row", "status", "customer", "problems"]
+        vec!["line", "status", "customer", "problems"]
     );
     let rows: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("a row")).collect();
     assert_eq!(
@@ -202,7 +213,7 @@ async fn import_reports_invalid_and_duplicate_rows_and_keeps_the_rest() {
         2,
         "only the two bad rows are reported: {rows:?}"
     );
-    // Rows are numbered as a spreadsheet shows them: the header is row 1.
+    // Rows are numbered by their line in the file: the header is line 1.
     assert_eq!(&rows[0][0], "4");
     assert_eq!(&rows[0][1], "invalid");
     for field in ["display_name", "phones", "emails"] {

@@ -135,6 +135,8 @@ pub struct Results {
     pub select_sqlite: std::result::Result<Outcome, String>,
     /// CreateCustomer, distributed.
     pub create_pg: std::result::Result<Outcome, String>,
+    /// CreateCustomer, distributed, on a database just migrated and never analyzed by the bench.
+    pub create_fresh_pg: std::result::Result<Outcome, String>,
     /// Raw INSERT on PostgreSQL.
     pub insert_pg: std::result::Result<Outcome, String>,
     /// GetCustomer, distributed.
@@ -231,6 +233,7 @@ async fn measure(plan: Plan, cleanup: &Cleanup) -> Result<Results> {
         get_sqlite: Err("not run".into()),
         select_sqlite: Err("not run".into()),
         create_pg: Err(no_pg.into()),
+        create_fresh_pg: Err(no_pg.into()),
         insert_pg: Err(no_pg.into()),
         get_pg: Err(no_pg.into()),
         select_pg: Err(no_pg.into()),
@@ -303,6 +306,11 @@ async fn measure(plan: Plan, cleanup: &Cleanup) -> Result<Results> {
                 },
             };
             let run_service = plan.redis.is_none() || redis.is_some();
+            if run_service {
+                progress("CreateCustomer on a fresh PostgreSQL database");
+                r.create_fresh_pg =
+                    fresh_create(&plan, &generator, admin, redis.as_ref(), cleanup).await;
+            }
             let raw_db = ScratchDatabase::create(admin, "bench_raw").await;
             let server_db = ScratchDatabase::create(admin, "bench_svc").await;
             for db in [&raw_db, &server_db].into_iter().flatten() {
@@ -512,6 +520,55 @@ async fn run_pair(
         ));
     }
     imported
+}
+
+/// CreateCustomer through a server on a database just created and migrated, measured as a
+/// deployment sees its first minutes: nothing analyzes it but the service itself (the other
+/// rows analyze after their warm-up, as autovacuum keeps a database in use analyzed).
+async fn fresh_create(
+    plan: &Plan,
+    generator: &Generator,
+    admin: &str,
+    redis: Option<&(String, String)>,
+    cleanup: &Cleanup,
+) -> std::result::Result<Outcome, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("failed: {e}");
+    let db = ScratchDatabase::create(admin, "bench_fresh")
+        .await
+        .map_err(|e| failed(&e))?;
+    cleanup.database(&db);
+    // A prefix of its own: the other server's streams must not see these events.
+    let redis = redis.map(|(url, prefix)| (url.clone(), format!("{prefix}fresh:")));
+    let server = BenchServer::start(
+        tempfile::tempdir().map_err(|e| failed(&e))?,
+        Some(db.url.clone()),
+        redis,
+    )
+    .await
+    .map_err(|e| failed(&e))?;
+    let clients = match clients(&server, plan.concurrency, plan.workers_per_connection).await {
+        Ok(c) => c,
+        Err(e) => {
+            server.stop(Duration::from_secs(10)).await;
+            return Err(failed(&e));
+        }
+    };
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let ops = clients
+        .iter()
+        .enumerate()
+        .map(|(i, client)| {
+            Create::new(
+                client.clone(),
+                generator.maker(300 + i as u64),
+                names.clone(),
+            )
+        })
+        .collect();
+    let outcome = load::run(ops, plan.warmup, plan.window, async {}).await;
+    drop(clients);
+    server.stop(Duration::from_secs(15)).await;
+    Ok(outcome)
 }
 
 /// Updates the planner statistics of `db` when it is PostgreSQL.

@@ -41,9 +41,11 @@ impl Create {
     }
 
     async fn create(&mut self) -> Result<(), String> {
+        // Every documented client sends a request id, so that a retry is safe; the measured
+        // create records it in the transaction of the customer.
         let request = pb::CreateCustomerRequest {
             customer: Some(self.maker.customer(false)),
-            request_id: String::new(),
+            request_id: uuid::Uuid::now_v7().simple().to_string(),
         };
         let created = self
             .client

@@ -106,6 +106,13 @@ pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<Micros> {
     Some(ts.seconds * SECOND + i64::from(ts.nanos) / 1000)
 }
 
+/// Stored microseconds as RFC 3339 (`2026-12-14T02:03:01.110658Z`), as messages print times.
+pub fn rfc3339(micros: Micros) -> String {
+    to_datetime(micros)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| micros.to_string())
+}
+
 /// The UTC date-time of stored microseconds.
 pub fn to_datetime(micros: Micros) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
@@ -142,6 +149,14 @@ mod tests {
             nanos: -1,
         };
         assert_eq!(from_timestamp(&ts), None);
+    }
+
+    #[test]
+    fn times_print_as_rfc3339() {
+        assert_eq!(
+            rfc3339(1_796_617_381_110_658),
+            "2026-12-07T04:23:01.110658Z"
+        );
     }
 
     #[test]

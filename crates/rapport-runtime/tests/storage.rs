@@ -742,3 +742,40 @@ async fn sqlites_log_is_checkpointed_beside_the_writers_and_stops_growing() {
         "the log grew from {once} to {thrice} bytes: it is not being checkpointed"
     );
 }
+
+/// Statistics follow the tables (PostgreSQL): a migration leaves every table of the service
+/// analyzed, and a table is analyzed again as the rows the process wrote to it double, so no
+/// plan made for an empty table outlives its growth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_are_analyzed_after_migrating_and_as_they_grow() {
+    let test = "tables_are_analyzed_after_migrating_and_as_they_grow";
+    if postgres_url(test).is_none() {
+        return;
+    }
+    let store = TestDb::new(Backend::Postgres).await;
+    let db = store.migrated("widgets", &both(WIDGETS)).await;
+    let analyses = || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT analyze_count FROM pg_stat_user_tables \
+             WHERE schemaname = 'widgets' AND relname = 'widgets'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("read pg_stat_user_tables");
+        n
+    };
+    let after_migration = eventually("the migrated table analyzed", WAIT, || async {
+        let n = analyses().await;
+        (n >= 1).then_some(n)
+    })
+    .await;
+    // A few rows change nothing; once they reach the first threshold the table is analyzed.
+    db.wrote("widgets", 10);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(analyses().await, after_migration);
+    db.wrote("widgets", 600);
+    eventually("the grown table analyzed", WAIT, || async {
+        (analyses().await > after_migration).then_some(())
+    })
+    .await;
+}

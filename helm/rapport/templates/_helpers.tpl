@@ -295,8 +295,8 @@ when the others are not there.
 
 {{/*
 Seconds a server may take from SIGTERM to exit: the readiness task finishes the pass under way
-(it re-checks the database, Redis and the bus every 5 s), the drain, then requests in flight for
-up to the request timeout.
+(every 2 s it checks the database and pings the cache and the bus, each call bounded to 2 s),
+then the drain, then requests in flight for up to the request timeout.
 */}}
 {{- define "rapport.readinessPassSeconds" -}}5{{- end }}
 

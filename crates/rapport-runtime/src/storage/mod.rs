@@ -2,6 +2,7 @@
 //! same SQL runs on both. Each service brings its migrations for both backends; the runtime adds
 //! its own tables (outbox, inbox, idempotency keys) in front of them.
 
+mod analyze;
 mod idempotency;
 mod migrate;
 mod statement;
@@ -74,6 +75,8 @@ pub struct Db {
     service: String,
     /// SQLite's: whose turn it is to write, and the log's checkpointer.
     writer: Option<(Arc<Semaphore>, Arc<wal::Checkpointer>)>,
+    /// PostgreSQL's: keeps the planner's statistics fresh as tables grow (`analyze.rs`).
+    analyzer: Option<Arc<analyze::Analyzer>>,
 }
 
 /// How to size and wait on a pool.
@@ -165,6 +168,7 @@ impl Db {
             dialect,
             service: service.to_owned(),
             writer,
+            analyzer: (dialect == Dialect::Postgres).then(Arc::default),
         })
     }
 
@@ -250,9 +254,23 @@ impl Db {
         })
     }
 
-    /// Applies the runtime's and the service's migrations that have not run yet.
+    /// Applies the runtime's and the service's migrations that have not run yet, then (on
+    /// PostgreSQL) analyzes the service's tables, so that no plan is made on a table never
+    /// analyzed (`analyze.rs`).
     pub async fn migrate(&self, migrations: &Migrations) -> Result<()> {
-        migrate::run(self, migrations).await
+        migrate::run(self, migrations).await?;
+        if self.dialect == Dialect::Postgres {
+            analyze::analyze_schema(&self.pool, &self.service).await;
+        }
+        Ok(())
+    }
+
+    /// Notes that `rows` rows were written to `table`: on PostgreSQL the table is analyzed
+    /// each time the rows this process wrote to it double, so plans follow its growth.
+    pub fn wrote(&self, table: &'static str, rows: u64) {
+        if let Some(a) = &self.analyzer {
+            a.wrote(&self.pool, table, rows);
+        }
     }
 
     /// Whether the database answers; drives readiness.

@@ -133,7 +133,9 @@ pub fn init(
         .with(otel_layer(&provider))
         .try_init()
         .is_ok();
-    if installed {
+    // Spans get their OpenTelemetry ids from the layer's own provider; the global one matters
+    // only to exporters (and announces itself in the log, which is noise without one).
+    if installed && exporting {
         global::set_tracer_provider(provider.clone());
     }
 

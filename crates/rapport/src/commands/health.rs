@@ -30,16 +30,20 @@ pub struct Args {
 
 /// Prints the status and exits 0 when serving, 1 otherwise.
 pub async fn run(args: Args) -> Outcome {
+    let addr = &args.addr;
     let check = async {
-        let channel = tonic::transport::Endpoint::from_shared(args.addr.clone())?
+        let channel = tonic::transport::Endpoint::from_shared(addr.clone())
+            .map_err(|e| format!("{addr} is not a server address: {e}"))?
             .connect()
-            .await?;
+            .await
+            .map_err(|e| format!("{addr} did not answer: {}", causes(&e)))?;
         let reply = HealthClient::new(channel)
             .check(HealthCheckRequest {
                 service: args.service.clone(),
             })
-            .await?;
-        Ok::<_, Box<dyn std::error::Error>>(reply.into_inner().status())
+            .await
+            .map_err(|e| format!("{addr} did not answer the health check: {}", e.message()))?;
+        Ok::<_, String>(reply.into_inner().status())
     };
     let status = tokio::time::timeout(Duration::from_secs(args.timeout_secs), check)
         .await
@@ -50,4 +54,17 @@ pub async fn run(args: Args) -> Outcome {
     } else {
         std::process::ExitCode::FAILURE
     })
+}
+
+/// An error with its causes, outermost first: tonic's "transport error" alone says nothing of
+/// what failed ("Connection refused" is two causes down).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
 }

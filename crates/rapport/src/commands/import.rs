@@ -39,7 +39,8 @@ pub struct Args {
     /// fastest on PostgreSQL (a fifth faster than 500; 2,000 no faster).
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
-    /// Write rows that were not created (row, status, customer, problems) to this CSV file.
+    /// Write rows that were not created (line, status, customer, problems) to this CSV file; a
+    /// row's line is its line in FILE, the header being line 1.
     #[arg(long)]
     pub report: Option<PathBuf>,
 }
@@ -139,7 +140,7 @@ pub async fn run(cmd: Command) -> Outcome {
         .map(csv::Writer::from_path)
         .transpose()?;
     if let Some(w) = report.as_mut() {
-        w.write_record(["row", "status", "customer", "problems"])?;
+        w.write_record(["line", "status", "customer", "problems"])?;
     }
     while let Some(reply) = replies.message().await? {
         for r in reply.results {
@@ -160,7 +161,8 @@ pub async fn run(cmd: Command) -> Outcome {
                     .iter()
                     .map(|v| format!("{}: {}", v.field, v.description))
                     .collect();
-                // Rows are numbered from 1 after the header, as a spreadsheet shows them.
+                // The row's line in the file, the header being line 1: what an editor and a
+                // spreadsheet show next to it.
                 w.write_record([
                     (r.row + 2).to_string(),
                     label.to_owned(),

@@ -74,7 +74,10 @@ pub async fn run(args: Args, log_format: LogFormat) -> Outcome {
     )
     .await?;
     let names: Vec<_> = entries.iter().map(|e| e.name).collect();
-    tracing::info!(addr = %running.addr, metrics = ?running.metrics_addr, services = ?names, "serving");
+    let metrics = running
+        .metrics_addr
+        .map_or_else(|| "off".to_owned(), |a| a.to_string());
+    tracing::info!(addr = %running.addr, metrics = %metrics, services = ?names, "serving");
     let stop = running.take_stop();
     tokio::select! {
         res = running.wait() => res?,

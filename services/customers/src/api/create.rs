@@ -239,6 +239,7 @@ async fn write_together(
     }
     // New ids have nothing cached to drop.
     w.commit(()).await?;
+    store::note_created(&ctx.db, &created);
     Ok(answers.into_iter().map(answered).collect())
 }
 

@@ -121,6 +121,7 @@ async fn import_batch(
             || holders(&mut w, api, &keys, &ours).await? == seen;
         if unchanged {
             finish(w, &judged).await?;
+            store::note_created(api.db(), &judged.created);
             return Ok(results);
         }
         w.rollback().await?;
@@ -133,6 +134,7 @@ async fn import_batch(
     let judged = judge(settings, parsed, seen, now, &mut results);
     write_created(&mut w, &judged.created).await?;
     finish(w, &judged).await?;
+    store::note_created(api.db(), &judged.created);
     Ok(results)
 }
 

@@ -4,7 +4,7 @@ use rapport_runtime::{
     Error, Result,
     dialect::Dialect,
     query::{BindValue, CursorValue, FieldSpec, OrderBy, SqlFilter, bind_all},
-    storage::{Statement, Tx, key_slots, lock_keys},
+    storage::{Db, Statement, Tx, key_slots, lock_keys},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -546,6 +546,17 @@ pub async fn find_by_contacts(
         }
     }
     Ok(hits)
+}
+
+/// Tells the database what creating `created` added, so its planner statistics follow the
+/// tables' growth (see `Db::wrote`).
+pub fn note_created(db: &Db, created: &[Customer]) {
+    if created.is_empty() {
+        return;
+    }
+    let contacts: usize = created.iter().map(|c| c.profile.contact_keys().len()).sum();
+    db.wrote("customers", created.len() as u64);
+    db.wrote("customer_contacts", contacts as u64);
 }
 
 /// Of the customers `ids`, those shared with `team`.

@@ -144,7 +144,9 @@ pub(super) async fn create(
         },
     );
     out.duplicate_holders = holders;
-    w.commit(out).await
+    let out = w.commit(out).await?;
+    api.db().wrote("leads", 1);
+    Ok(out)
 }
 
 /// The locks a write that judges `input`'s phone and email for duplicates takes from its start,
@@ -354,7 +356,9 @@ pub(super) async fn update(
     lead.touch(now);
     let mut out = save_lead_uncommitted(&mut w, &p.tenant_id, &lead, "lead.updated").await?;
     out.duplicate_holders = holders;
-    w.commit(out).await
+    let out = w.commit(out).await?;
+    api.db().wrote("leads", 1);
+    Ok(out)
 }
 
 /// Writes `lead` (locked in `w`), emits `event` with it and commits, answering the lead.

@@ -244,7 +244,7 @@ pub(super) async fn claim(api: &LeadsApi, req: Request<pb::ClaimLeadRequest>) ->
             format!(
                 "you lost {} recently; you may claim it again after {}",
                 lead.resource_name(),
-                rapport_runtime::clock::to_datetime(until)
+                rapport_runtime::clock::rfc3339(until)
             ),
         ));
     }
