@@ -443,17 +443,7 @@ async fn run_pair(
     };
     progress(&format!("CreateCustomer on {backend}"));
     let names = Arc::new(Mutex::new(Vec::new()));
-    let ops = clients
-        .iter()
-        .enumerate()
-        .map(|(i, client)| {
-            Create::new(
-                client.clone(),
-                generator.maker(100 + i as u64),
-                names.clone(),
-            )
-        })
-        .collect();
+    let ops = creators(&clients, generator, 100, &names);
     *create = Ok(load::run(ops, plan.warmup, plan.window, analyze_url(service_pg)).await);
     let names = take(&names);
     if names.is_empty() {
@@ -554,21 +544,32 @@ async fn fresh_create(
         }
     };
     let names = Arc::new(Mutex::new(Vec::new()));
-    let ops = clients
+    let ops = creators(&clients, generator, 300, &names);
+    let outcome = load::run(ops, plan.warmup, plan.window, async {}).await;
+    drop(clients);
+    server.stop(Duration::from_secs(15)).await;
+    Ok(outcome)
+}
+
+/// A CreateCustomer worker per client, each making customers from its own seed (`seed` + its
+/// index), keeping the names it got back in `names`.
+fn creators(
+    clients: &[Client],
+    generator: &Generator,
+    seed: u64,
+    names: &Arc<Mutex<Vec<String>>>,
+) -> Vec<Create> {
+    clients
         .iter()
         .enumerate()
         .map(|(i, client)| {
             Create::new(
                 client.clone(),
-                generator.maker(300 + i as u64),
+                generator.maker(seed + i as u64),
                 names.clone(),
             )
         })
-        .collect();
-    let outcome = load::run(ops, plan.warmup, plan.window, async {}).await;
-    drop(clients);
-    server.stop(Duration::from_secs(15)).await;
-    Ok(outcome)
+        .collect()
 }
 
 /// Updates the planner statistics of `db` when it is PostgreSQL.

@@ -44,60 +44,8 @@ fn rep_token(s: &TestServer, subject: &str, team: &str, iat: u64) -> String {
     })
 }
 
-async fn add_team(s: &TestServer, key: &str) {
-    admin(s)
-        .org
-        .create_team(pb::CreateTeamRequest {
-            team: Some(pb::Team {
-                name: format!("teams/{key}"),
-                display_name: key.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create team");
-}
-
 async fn add_rep(s: &TestServer, id: &str, team: &str) {
-    add_rep_at(s, id, team, "").await;
-}
-
-/// Rep `id` of `teams/{team}` at `stores/{store}` (none when empty).
-async fn add_rep_at(s: &TestServer, id: &str, team: &str, store: &str) {
-    admin(s)
-        .org
-        .create_rep(pb::CreateRepRequest {
-            rep: Some(pb::Rep {
-                name: format!("reps/{id}"),
-                display_name: id.into(),
-                team: format!("teams/{team}"),
-                store: if store.is_empty() {
-                    String::new()
-                } else {
-                    format!("stores/{store}")
-                },
-                capacity: 10,
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create rep");
-}
-
-async fn add_store(s: &TestServer, key: &str) {
-    admin(s)
-        .org
-        .create_store(pb::CreateStoreRequest {
-            store: Some(pb::Store {
-                name: format!("stores/{key}"),
-                display_name: key.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create store");
+    add_rep_at(s, id, team, "", 10).await;
 }
 
 /// A customer of `owner` in `team`, created by the admin.
@@ -341,10 +289,10 @@ async fn chain(s: &TestServer) -> Chain {
     for store in ["store-01", "store-04"] {
         add_store(s, store).await;
     }
-    add_rep_at(s, "rep-s01-a", "s01", "store-01").await;
-    add_rep_at(s, "rep-s01-b", "s01", "store-01").await;
-    add_rep_at(s, "rep-s04-a", "s04", "store-04").await;
-    add_rep_at(s, "rep-s04-b", "s04", "store-04").await;
+    add_rep_at(s, "rep-s01-a", "s01", "store-01", 10).await;
+    add_rep_at(s, "rep-s01-b", "s01", "store-01", 10).await;
+    add_rep_at(s, "rep-s04-a", "s04", "store-04", 10).await;
+    add_rep_at(s, "rep-s04-b", "s04", "store-04", 10).await;
     let mut customers = Vec::new();
     for i in 0..3 {
         let mut c = customers_as(s, s.auth("t1", "admin-1", &[Role::Admin]));

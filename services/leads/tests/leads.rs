@@ -197,37 +197,9 @@ async fn behave(c: &mut Clients, name: &str, kind: pb::BehaviorKind) -> Result<p
         .map(tonic::Response::into_inner)
 }
 
-/// Adds the team `teams/{key}` to the sales organization.
-async fn add_team(s: &TestServer, key: &str) {
-    admin(s)
-        .org
-        .create_team(pb::CreateTeamRequest {
-            team: Some(pb::Team {
-                name: format!("teams/{key}"),
-                display_name: format!("Team {key}"),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create team");
-}
-
 /// Adds the rep `reps/{subject}` of `teams/{team}`; capacity 0 keeps the default.
 async fn add_rep(s: &TestServer, subject: &str, team: &str, capacity: i32) {
-    admin(s)
-        .org
-        .create_rep(pb::CreateRepRequest {
-            rep: Some(pb::Rep {
-                name: format!("reps/{subject}"),
-                display_name: format!("Rep {subject}"),
-                team: format!("teams/{team}"),
-                capacity,
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create rep");
+    add_rep_at(s, subject, team, "", capacity).await;
 }
 
 async fn open_leads(s: &TestServer, subject: &str) -> i32 {

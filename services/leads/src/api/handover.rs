@@ -128,55 +128,42 @@ pub(super) async fn hand_over(
             store::assign::give_back(w.tx(), &p.tenant_id, &rep, 1).await?;
         }
         cooldowns.push((lead.id, rep.clone()));
-        let mut placed = false;
+        // The next taker in turn with room, if any; else the lead goes back to its pool.
+        let mut placed = None;
         for k in 0..takers.len() {
             let target = &takers[(turn + k) % takers.len()];
             if let Ok(team) =
                 store::assign::take_rep(w.tx(), &p.tenant_id, &target.rep, None, now).await?
             {
                 turn = (turn + k + 1) % takers.len();
-                let reason = format!(
-                    "handed over from reps/{rep}, who is leaving, to reps/{} in turn",
-                    target.rep
-                );
-                move_lead(
-                    &mut w,
-                    &p.tenant_id,
-                    &p.subject,
-                    &mut lead,
-                    Move {
-                        to: &target.rep,
-                        team: &team,
-                        kind: kind::HANDOVER,
-                        reason,
-                    },
-                    now,
-                )
-                .await?;
-                lead_owner.insert(lead.id, target.clone());
-                placed = true;
+                placed = Some((target, team));
                 break;
             }
         }
-        if placed {
-            reassigned += 1;
-        } else {
-            let reason = format!("returned to the pool when reps/{rep} left");
-            move_lead(
-                &mut w,
-                &p.tenant_id,
-                &p.subject,
-                &mut lead,
-                Move {
-                    to: "",
-                    team: "",
-                    kind: kind::HANDOVER,
-                    reason,
-                },
-                now,
-            )
-            .await?;
-            returned += 1;
+        let (to, team, reason) = match &placed {
+            Some((t, team)) => (
+                t.rep.as_str(),
+                team.as_str(),
+                format!(
+                    "handed over from reps/{rep}, who is leaving, to reps/{} in turn",
+                    t.rep
+                ),
+            ),
+            None => ("", "", format!("returned to the pool when reps/{rep} left")),
+        };
+        let m = Move {
+            to,
+            team,
+            kind: kind::HANDOVER,
+            reason,
+        };
+        move_lead(&mut w, &p.tenant_id, &p.subject, &mut lead, m, now).await?;
+        match placed {
+            Some((t, _)) => {
+                lead_owner.insert(lead.id, t.clone());
+                reassigned += 1;
+            }
+            None => returned += 1,
         }
     }
     store::leads::set_cooldowns(

@@ -77,3 +77,58 @@ pub fn anonymous(s: &TestServer, authorization: Option<&str>) -> Clients {
         },
     )
 }
+
+/// Adds the team `teams/{key}` to the sales organization (as the admin).
+pub async fn add_team(s: &TestServer, key: &str) {
+    admin(s)
+        .org
+        .create_team(rapport_proto::leads::CreateTeamRequest {
+            team: Some(rapport_proto::leads::Team {
+                name: format!("teams/{key}"),
+                display_name: format!("Team {key}"),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create team");
+}
+
+/// Adds the store `stores/{key}` to the sales organization (as the admin).
+pub async fn add_store(s: &TestServer, key: &str) {
+    admin(s)
+        .org
+        .create_store(rapport_proto::leads::CreateStoreRequest {
+            store: Some(rapport_proto::leads::Store {
+                name: format!("stores/{key}"),
+                display_name: format!("Store {key}"),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create store");
+}
+
+/// Adds the rep `reps/{subject}` of `teams/{team}`, at `stores/{store}` when `store` is not
+/// empty; `capacity` 0 keeps the default.
+pub async fn add_rep_at(s: &TestServer, subject: &str, team: &str, store: &str, capacity: i32) {
+    admin(s)
+        .org
+        .create_rep(rapport_proto::leads::CreateRepRequest {
+            rep: Some(rapport_proto::leads::Rep {
+                name: format!("reps/{subject}"),
+                display_name: format!("Rep {subject}"),
+                team: format!("teams/{team}"),
+                store: if store.is_empty() {
+                    String::new()
+                } else {
+                    format!("stores/{store}")
+                },
+                capacity,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create rep");
+}
