@@ -698,7 +698,42 @@ async fn deals_and_tasks_change_hands_one_at_a_time() {
             Code::InvalidArgument,
         );
 
+        // Its history: bad parents are named, another tenant's reads as not found.
+        let st = assert_code(
+            mgr.pipelines
+                .list_opportunity_transfers(pb::ListOpportunityTransfersRequest {
+                    parent: "deals/1".into(),
+                    page_size: -1,
+                    ..Default::default()
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(bad_fields(&st), ["parent", "page_size"]);
+        assert_code(
+            stranger(s)
+                .pipelines
+                .list_opportunity_transfers(pb::ListOpportunityTransfersRequest {
+                    parent: deal.clone(),
+                    ..Default::default()
+                })
+                .await,
+            Code::NotFound,
+        );
+
         let task = &c.open_tasks[0];
+        let st = assert_code(
+            mgr.tasks
+                .reassign_task(pb::ReassignTaskRequest {
+                    name: "jobs/1".into(),
+                    new_assignee: String::new(),
+                    reason: "r".repeat(501),
+                    ..Default::default()
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(bad_fields(&st), ["name", "new_assignee", "reason"]);
         let reassign = |name: &str, to: &str| pb::ReassignTaskRequest {
             name: name.into(),
             new_assignee: to.into(),
