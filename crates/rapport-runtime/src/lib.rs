@@ -12,7 +12,7 @@ pub mod contact;
 pub mod context;
 pub mod conventions;
 pub mod dialect;
-pub mod disclosure;
+pub mod duplicates;
 pub mod error;
 pub mod events;
 pub mod jobs;

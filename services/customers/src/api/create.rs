@@ -10,8 +10,15 @@ use std::collections::HashSet;
 
 use rapport_proto::customers as pb;
 use rapport_runtime::{
-    Error, Result, auth::Principal, batch::Batcher, clock::Micros, context::ServiceContext,
-    disclosure::Disclosure, error::both, storage::Idempotency, validation::Violations,
+    Error, Result,
+    auth::Principal,
+    batch::Batcher,
+    clock::Micros,
+    context::ServiceContext,
+    duplicates::{Disclosure, DuplicatePolicy},
+    error::both,
+    storage::Idempotency,
+    validation::Violations,
     write::Origin,
 };
 use tonic::Request;
@@ -26,7 +33,6 @@ use crate::{
         contact::ContactKey,
         duplicates::{self, Holders, Verdict},
         profile::{Customer, Profile},
-        settings::DuplicatePolicy,
     },
     store,
 };

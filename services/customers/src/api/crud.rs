@@ -4,7 +4,7 @@ use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result,
     auth::Principal,
-    disclosure::Disclosure,
+    duplicates::{Disclosure, DuplicatePolicy},
     query::{self, CursorValue, OrderBy},
     storage::Tx,
     validation::Violations,
@@ -21,11 +21,7 @@ use super::{
 };
 use crate::{
     domain::{
-        contact::ContactKey,
-        duplicates::DuplicateHit,
-        names,
-        profile::Customer,
-        settings::{DuplicatePolicy, Settings},
+        contact::ContactKey, duplicates::DuplicateHit, names, profile::Customer, settings::Settings,
     },
     store::{self, CustomerQuery, FILTER_FIELDS},
 };
@@ -59,7 +55,7 @@ pub(super) async fn check_duplicates(
 }
 
 /// ALREADY_EXISTS naming the existing customer, who serves it and what matched, as far as `p`
-/// may learn of it (see `rapport_runtime::disclosure`).
+/// may learn of it (see `rapport_runtime::duplicates`).
 pub(super) async fn duplicate_error(
     conn: &mut sqlx::AnyConnection,
     p: &Principal,
@@ -73,17 +69,11 @@ pub(super) async fn duplicate_error(
     let Some(d) = told else {
         return Error::internal("a duplicate went undisclosed");
     };
-    let matched: Vec<String> = hit.matched.iter().map(ToString::to_string).collect();
-    Error::AlreadyExists {
-        reason: "DUPLICATE_CUSTOMER",
-        message: format!(
-            "{} already has {}",
-            d.describe("a customer you may not see"),
-            matched.join(", ")
-        ),
-        existing: d.holder.name.clone(),
-        metadata: d.metadata(),
-    }
+    d.already_exists(
+        "DUPLICATE_CUSTOMER",
+        "a customer you may not see",
+        &hit.matched_on(),
+    )
 }
 
 pub(super) async fn get(

@@ -23,7 +23,7 @@ const MAX_MERGED: usize = 50;
 
 /// Matches are every live customer sharing a contact, whoever owns it: finding the customer
 /// another rep already serves is the point (scenario S1). Of a match the caller may not see it
-/// learns what the tenant's disclosure setting allows (see `rapport_runtime::disclosure`).
+/// learns what the tenant's disclosure setting allows (see `rapport_runtime::duplicates`).
 pub(super) async fn find(
     api: &CustomersApi,
     req: Request<pb::FindDuplicatesRequest>,
@@ -68,7 +68,7 @@ pub(super) async fn find(
         .map(|(d, h)| pb::DuplicateMatch {
             customer: d.holder.name,
             display_name: d.holder.display_name,
-            matched_on: h.matched.iter().map(ToString::to_string).collect(),
+            matched_on: h.matched_on(),
             owner_id: d.holder.owner_id,
             team_id: d.holder.team_id,
             store_id: d.holder.store_id,

@@ -9,7 +9,7 @@ use rapport_runtime::{
     cache,
     clock::Micros,
     context::ServiceContext,
-    disclosure::{self, Disclosed, Disclosure},
+    duplicates::{Disclosed, Disclosure, disclose as disclose_holder},
     storage::{Db, Tx},
     write::{EventSource, Write},
 };
@@ -85,7 +85,7 @@ pub fn can_see(p: &Principal, c: &Customer) -> bool {
     )
 }
 
-/// What the caller learns of each of `hits`, in order (see `rapport_runtime::disclosure`): a
+/// What the caller learns of each of `hits`, in order (see `rapport_runtime::duplicates`): a
 /// holder it may see in full, any other as the tenant's settings allow.
 pub async fn disclose(
     conn: &mut sqlx::AnyConnection,
@@ -106,14 +106,7 @@ pub async fn disclose(
         .iter()
         .map(|h| {
             let visible = sees(h) || shared.contains(&h.customer_id);
-            let holder = disclosure::Holder {
-                name: names::customer_name(h.customer_id),
-                display_name: h.display_name.clone(),
-                owner_id: h.holder.owner_id.clone(),
-                team_id: h.holder.team_id.clone(),
-                store_id: h.holder.store_id.clone(),
-            };
-            disclosure::disclose(&holder, visible, disclosure)
+            disclose_holder(&h.holder, visible, disclosure)
         })
         .collect())
 }

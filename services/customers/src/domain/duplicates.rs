@@ -5,13 +5,16 @@
 
 use std::collections::HashMap;
 
-use rapport_runtime::clock::Micros;
+use rapport_runtime::{
+    clock::Micros,
+    duplicates::{DuplicatePolicy, Holder},
+};
 use uuid::Uuid;
 
 use super::{
     contact::ContactKey,
+    names::customer_name,
     profile::{Customer, Profile},
-    settings::DuplicatePolicy,
 };
 
 /// A live customer sharing a contact key.
@@ -19,24 +22,38 @@ use super::{
 pub struct DuplicateHit {
     /// The customer.
     pub customer_id: Uuid,
-    /// Its display name.
-    pub display_name: String,
-    /// Who serves it.
+    /// Its name and who serves it: what a caller who may not see it still learns of it (see
+    /// `rapport_runtime::duplicates`).
     pub holder: Holder,
     /// The keys it shares.
     pub matched: Vec<ContactKey>,
 }
 
-/// Who serves a customer: what a caller who may not see it still learns of it (see
-/// `rapport_runtime::disclosure`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Holder {
-    /// The owner rep.
-    pub owner_id: String,
-    /// Its team.
-    pub team_id: String,
-    /// Its store.
-    pub store_id: String,
+impl DuplicateHit {
+    /// Customer `id`, named and served as given, sharing `matched`.
+    pub fn new(
+        id: Uuid,
+        display_name: String,
+        [owner_id, team_id, store_id]: [String; 3],
+        matched: Vec<ContactKey>,
+    ) -> Self {
+        DuplicateHit {
+            customer_id: id,
+            holder: Holder {
+                name: customer_name(id),
+                display_name,
+                owner_id,
+                team_id,
+                store_id,
+            },
+            matched,
+        }
+    }
+
+    /// What it shares, as `phone:+86…`.
+    pub fn matched_on(&self) -> Vec<String> {
+        self.matched.iter().map(ToString::to_string).collect()
+    }
 }
 
 /// The live holders of contact keys as a write sees them, oldest first.
@@ -92,7 +109,6 @@ impl Holders {
                 let h = &self.holders[i];
                 DuplicateHit {
                     customer_id: h.customer_id,
-                    display_name: h.display_name.clone(),
                     holder: h.holder.clone(),
                     matched: keys
                         .iter()
@@ -137,16 +153,13 @@ pub fn judge(
         version: 1,
         profile,
     };
-    holders.push(DuplicateHit {
-        customer_id: c.id,
-        display_name: c.profile.display_name.clone(),
-        holder: Holder {
-            owner_id: c.profile.owner_id.clone(),
-            team_id: c.profile.team_id.clone(),
-            store_id: c.profile.store_id.clone(),
-        },
-        matched: keys,
-    });
+    let p = &c.profile;
+    holders.push(DuplicateHit::new(
+        c.id,
+        p.display_name.clone(),
+        [p.owner_id.clone(), p.team_id.clone(), p.store_id.clone()],
+        keys,
+    ));
     Verdict::Create(c)
 }
 
@@ -170,12 +183,12 @@ mod tests {
     }
 
     fn hit(id: u128, name: &str, keys: &[&str]) -> DuplicateHit {
-        DuplicateHit {
-            customer_id: Uuid::from_u128(id),
-            display_name: name.into(),
-            holder: Holder::default(),
-            matched: keys.iter().map(|k| key(k)).collect(),
-        }
+        DuplicateHit::new(
+            Uuid::from_u128(id),
+            name.into(),
+            Default::default(),
+            keys.iter().map(|k| key(k)).collect(),
+        )
     }
 
     #[test]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{placeholders, uuid};
 use crate::domain::{
     contact::{ContactKey, ContactKind},
-    duplicates::{DuplicateHit, Holder},
+    duplicates::DuplicateHit,
     profile::Customer,
 };
 
@@ -532,16 +532,12 @@ pub async fn find_by_contacts(
             };
             match hits.iter_mut().find(|h| h.customer_id == id) {
                 Some(h) => h.matched.push(key),
-                None => hits.push(DuplicateHit {
-                    customer_id: id,
-                    display_name: row.try_get(3)?,
-                    holder: Holder {
-                        owner_id: row.try_get(5)?,
-                        team_id: row.try_get(6)?,
-                        store_id: row.try_get(7)?,
-                    },
-                    matched: vec![key],
-                }),
+                None => hits.push(DuplicateHit::new(
+                    id,
+                    row.try_get(3)?,
+                    [row.try_get(5)?, row.try_get(6)?, row.try_get(7)?],
+                    vec![key],
+                )),
             }
         }
     }

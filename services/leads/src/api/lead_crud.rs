@@ -6,7 +6,7 @@ use rapport_runtime::{
     Error, Result,
     auth::Principal,
     clock::from_timestamp,
-    disclosure::{Disclosed, Holder, disclose},
+    duplicates::{Disclosed, DuplicatePolicy, disclose},
     error::both,
     query::{ListParams, ListQuery, ListSpec, OrderBy},
     validation::Violations,
@@ -27,7 +27,7 @@ use super::{
 };
 use crate::{
     domain::{
-        duplicates::{self, DuplicatePolicy, Rules},
+        duplicates::{self, Rules},
         lead::{Behavior, Intent, Lead, LeadInput, State},
         visibility::Scope,
     },
@@ -174,32 +174,13 @@ async fn judge_duplicates(
     let told: Vec<Disclosed> = found
         .iter()
         .map(|m| {
-            let holder = Holder {
-                name: m.resource_name(),
-                display_name: m.display_name.clone(),
-                owner_id: m.owner_id.clone(),
-                team_id: m.team_id.clone(),
-                store_id: String::new(),
-            };
-            disclose(
-                &holder,
-                s.sees_lead(&m.owner_id, &m.team_id),
-                rules.disclosure,
-            )
+            let h = &m.holder;
+            disclose(h, s.sees_lead(&h.owner_id, &h.team_id), rules.disclosure)
         })
         .collect();
     if let (DuplicatePolicy::Reject, Some(m), Some(d)) = (rules.policy, found.first(), told.first())
     {
-        return Err(Error::AlreadyExists {
-            reason: "DUPLICATE_LEAD",
-            message: format!(
-                "{} already has {}",
-                d.describe("a lead you may not see"),
-                m.matched.join(", ")
-            ),
-            existing: d.holder.name.clone(),
-            metadata: d.metadata(),
-        });
+        return Err(d.already_exists("DUPLICATE_LEAD", "a lead you may not see", &m.matched));
     }
     lead.possible_duplicates = found.iter().map(|m| m.id).collect();
     Ok(told

@@ -1,28 +1,15 @@
 //! Duplicate leads (LE1): a new lead, or a lead whose phone or email changes, is judged against
 //! the open leads of the tenant holding the same phone or email. The tenant decides whether such
 //! a lead is refused, naming who holds the other, or created and flagged; either way the caller
-//! learns who holds it, as far as it may (`rapport_runtime::disclosure`).
+//! learns who holds it, as far as it may (`rapport_runtime::duplicates`).
 
-use rapport_runtime::disclosure::Disclosure;
-use serde::{Deserialize, Serialize};
+use rapport_runtime::duplicates::{Disclosure, DuplicatePolicy, Holder};
 use uuid::Uuid;
 
 use super::lead::{LeadInput, lead_name};
 
-/// What to do with a lead whose phone or email an open lead already has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DuplicatePolicy {
-    /// Create it and list the holders in its possible duplicates: a lead that comes in twice
-    /// (two forms, a call after a visit) is worth keeping, and its owner should know.
-    #[default]
-    Flag,
-    /// Refuse it with ALREADY_EXISTS naming the oldest holder.
-    Reject,
-}
-
 /// The tenant's duplicate rules for leads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
     /// Refuse or flag.
     pub policy: DuplicatePolicy,
@@ -35,20 +22,32 @@ pub struct Rules {
 pub struct Match {
     /// The holder.
     pub id: Uuid,
-    /// Its display name.
-    pub display_name: String,
-    /// Its owner; empty in a public pool.
-    pub owner_id: String,
-    /// The owner's team.
-    pub team_id: String,
+    /// Its name, owner (empty in a public pool) and team; leads have no store.
+    pub holder: Holder,
     /// What it shares, as `phone:+86…` or `email:…`.
     pub matched: Vec<String>,
 }
 
 impl Match {
-    /// `leads/{id}`.
-    pub fn resource_name(&self) -> String {
-        lead_name(self.id)
+    /// Lead `id`, named and owned as given, sharing `matched`.
+    pub fn new(
+        id: Uuid,
+        display_name: String,
+        owner_id: String,
+        team_id: String,
+        matched: Vec<String>,
+    ) -> Self {
+        Match {
+            id,
+            holder: Holder {
+                name: lead_name(id),
+                display_name,
+                owner_id,
+                team_id,
+                store_id: String::new(),
+            },
+            matched,
+        }
     }
 }
 
@@ -110,7 +109,15 @@ mod tests {
     }
 
     #[test]
-    fn leads_are_flagged_unless_the_tenant_refuses_them() {
-        assert_eq!(DuplicatePolicy::default(), DuplicatePolicy::Flag);
+    fn a_match_is_named_as_a_lead_without_a_store() {
+        let id = Uuid::from_u128(7);
+        let m = Match::new(id, "李娜".into(), "rep-a".into(), "t1".into(), vec![]);
+        assert_eq!(m.holder.name, lead_name(id));
+        assert_eq!(m.holder.display_name, "李娜");
+        assert_eq!(
+            (m.holder.owner_id.as_str(), m.holder.team_id.as_str()),
+            ("rep-a", "t1")
+        );
+        assert!(m.holder.store_id.is_empty());
     }
 }

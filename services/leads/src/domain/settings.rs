@@ -1,13 +1,17 @@
 //! The tenant's lead settings: assignment strategy and rules (LE6), follow-up rules (LE7),
 //! claim cool-down (LE5) and intent thresholds (LE10). Stored as one JSON document.
 
-use rapport_runtime::disclosure::Disclosure;
-
-use super::duplicates::{DuplicatePolicy, Rules};
-use rapport_runtime::{clock::Micros, names};
+use rapport_runtime::{
+    clock::Micros,
+    duplicates::{Disclosure, DuplicatePolicy},
+    names,
+};
 use serde::{Deserialize, Serialize};
 
-use super::lead::{Grades, Intent, Source};
+use super::{
+    duplicates::Rules,
+    lead::{Grades, Intent, Source},
+};
 
 /// The name of the settings singleton.
 pub const SETTINGS_NAME: &str = "leadSettings";
@@ -117,8 +121,10 @@ pub struct Settings {
     pub claim_cooldown: Micros,
     pub low_intent_below: i64,
     pub high_intent_from: i64,
-    /// What happens to a lead whose phone or email an open lead has.
-    #[serde(default)]
+    /// What happens to a lead whose phone or email an open lead has: flagged unless the tenant
+    /// chose to refuse it, since a lead that comes in twice (two forms, a call after a visit) is
+    /// worth keeping, and its owner should know.
+    #[serde(default = "flag")]
     pub duplicate_policy: DuplicatePolicy,
     /// What a duplicate check tells of a holder the caller may not see.
     #[serde(default)]
@@ -146,6 +152,10 @@ impl Default for Settings {
             version: 0,
         }
     }
+}
+
+fn flag() -> DuplicatePolicy {
+    DuplicatePolicy::Flag
 }
 
 impl Settings {
@@ -300,6 +310,16 @@ mod tests {
         let json = serde_json::to_string(&s2).unwrap();
         let back: Settings = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s2);
+    }
+
+    #[test]
+    fn duplicate_leads_are_flagged_unless_the_tenant_refuses_them() {
+        assert_eq!(Settings::default().duplicate_policy, DuplicatePolicy::Flag);
+        // Settings saved before the policy existed read as FLAG too.
+        let mut doc = serde_json::to_value(Settings::default()).unwrap();
+        doc.as_object_mut().unwrap().remove("duplicate_policy");
+        let old: Settings = serde_json::from_value(doc).unwrap();
+        assert_eq!(old.duplicate_policy, DuplicatePolicy::Flag);
     }
 
     #[test]

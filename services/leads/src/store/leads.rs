@@ -186,13 +186,13 @@ pub async fn find_holders(
         .await?;
     rows.into_iter()
         .map(|(id, display_name, owner_id, team_id, phone, email)| {
-            Ok(Match {
-                id: uuid(&id)?,
+            Ok(Match::new(
+                uuid(&id)?,
                 display_name,
                 owner_id,
                 team_id,
-                matched: shared(input, &phone, &email),
-            })
+                shared(input, &phone, &email),
+            ))
         })
         .collect()
 }

@@ -2,14 +2,14 @@
 
 use rapport_proto::customers as pb;
 use rapport_runtime::clock::to_timestamp;
-use rapport_runtime::disclosure::Disclosure;
+use rapport_runtime::duplicates::{Disclosure, DuplicatePolicy};
 use rapport_runtime::validation::{FieldViolation, Violations};
 
 use crate::domain::custom_fields::{
     CustomFieldDef, CustomFieldDefInput, CustomFieldType, parse_definitions,
 };
 use crate::domain::names;
-use crate::domain::settings::{self, DuplicatePolicy, Settings, SettingsPatch};
+use crate::domain::settings::{self, Settings, SettingsPatch};
 
 /// The fields UpdateCustomerSettings may change.
 pub const UPDATABLE_FIELDS: [&str; 4] = [

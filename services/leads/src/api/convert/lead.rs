@@ -4,7 +4,7 @@ use rapport_proto::{leads as pb, types};
 use rapport_runtime::{
     clock::{Micros, to_timestamp},
     contact::{normalize_email, normalize_phone},
-    disclosure::Disclosed,
+    duplicates::Disclosed,
     names,
     validation::Violations,
 };

@@ -3,13 +3,12 @@
 use rapport_proto::{leads as pb, types};
 use rapport_runtime::{
     clock::{Micros, to_timestamp},
-    disclosure::Disclosure,
+    duplicates::{Disclosure, DuplicatePolicy},
     names,
     validation::Violations,
 };
 
 use super::lead::{intent_from_proto, intent_to_proto, source_from_proto, source_to_proto};
-use crate::domain::duplicates::DuplicatePolicy;
 use crate::domain::settings::{
     AssignmentRule, Condition, FollowUpRule, ReclaimAction, SETTINGS_NAME, Settings, Strategy,
     Target,

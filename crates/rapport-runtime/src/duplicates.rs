@@ -1,5 +1,5 @@
-//! What a duplicate check tells a caller about a record that already holds the contact data it
-//! gave, when the caller may not see that record.
+//! Duplicate checks: what a tenant makes of a record whose contact data another already holds,
+//! and what the check tells a caller about that holder when the caller may not see it.
 //!
 //! A duplicate check answers for the whole tenant: at a store chain, the rep at the counter must
 //! learn within seconds that a walk-in is already served, and by whom. It must not also turn a
@@ -9,6 +9,20 @@
 //! that a holder exists, and which of the caller's own contact data it holds.
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// What to do with a record whose contact data another already holds. Each service has its own
+/// default: a customer is refused (one person, one record), a lead flagged (a lead that comes in
+/// twice is worth keeping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicatePolicy {
+    /// Refuse it with ALREADY_EXISTS naming the oldest holder.
+    Reject,
+    /// Accept it and list the holders as its possible duplicates.
+    Flag,
+}
 
 /// How much a duplicate check tells a caller about a holder it may not see.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -80,6 +94,22 @@ impl Disclosed {
             }
         }
         parts.join(", ")
+    }
+
+    /// The ALREADY_EXISTS refusing a record whose `matched` contact data (as `phone:…`) this
+    /// holder has: `reason` is stable, e.g. `DUPLICATE_CUSTOMER`; `hidden` stands for the holder
+    /// where the caller may not learn even its name.
+    pub fn already_exists(&self, reason: &'static str, hidden: &str, matched: &[String]) -> Error {
+        Error::AlreadyExists {
+            reason,
+            message: format!(
+                "{} already has {}",
+                self.describe(hidden),
+                matched.join(", ")
+            ),
+            existing: self.holder.name.clone(),
+            metadata: self.metadata(),
+        }
     }
 
     /// The `ErrorInfo` metadata of an ALREADY_EXISTS about this holder: who serves it.
@@ -161,5 +191,55 @@ mod tests {
         assert_eq!(hidden.holder, Holder::default());
         assert_eq!(hidden.describe("someone"), "someone");
         assert!(hidden.metadata().is_empty());
+    }
+
+    #[test]
+    fn a_refusal_names_what_the_caller_may_learn() {
+        let matched = ["phone:+8613800000001".to_owned(), "email:a@x.cn".to_owned()];
+        let Error::AlreadyExists {
+            reason,
+            message,
+            existing,
+            metadata,
+        } = disclose(&holder(), false, Disclosure::Masked).already_exists("DUP", "x", &matched)
+        else {
+            panic!("not ALREADY_EXISTS");
+        };
+        assert_eq!(reason, "DUP");
+        assert_eq!(
+            message,
+            "customers/1 (李*), owner rep-a, team s01, store store-1 already has \
+             phone:+8613800000001, email:a@x.cn"
+        );
+        assert_eq!(existing, "customers/1");
+        assert_eq!(metadata.len(), 3);
+
+        let Error::AlreadyExists {
+            message, existing, ..
+        } = disclose(&holder(), false, Disclosure::Hidden).already_exists(
+            "DUP",
+            "a record",
+            &matched[..1],
+        )
+        else {
+            panic!("not ALREADY_EXISTS");
+        };
+        assert_eq!(message, "a record already has phone:+8613800000001");
+        assert!(existing.is_empty());
+    }
+
+    #[test]
+    fn policy_names_are_stable() {
+        for (p, name) in [
+            (DuplicatePolicy::Reject, "reject"),
+            (DuplicatePolicy::Flag, "flag"),
+        ] {
+            assert_eq!(serde_json::to_value(p).unwrap(), name);
+            assert_eq!(
+                serde_json::from_value::<DuplicatePolicy>(name.into()).unwrap(),
+                p
+            );
+        }
+        assert!(serde_json::from_value::<DuplicatePolicy>("REJECT".into()).is_err());
     }
 }
