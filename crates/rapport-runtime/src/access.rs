@@ -55,7 +55,13 @@ pub enum Revocation {
 
 /// Revokes `subject`'s tokens in the write's tenant as `what` says, in the write's transaction:
 /// refused in this process from the commit on, and published to every other service at once.
-pub async fn revoke(w: &mut Write, subject: &str, what: Revocation, reason: &str) -> Result<()> {
+/// Returns the revocation's `not_before`: tokens issued before it are refused.
+pub async fn revoke(
+    w: &mut Write,
+    subject: &str,
+    what: Revocation,
+    reason: &str,
+) -> Result<Micros> {
     let now = w.now();
     let not_before = match what {
         // Whole seconds, as tokens tell their issue time: a token issued in the second of the
@@ -71,16 +77,15 @@ pub async fn revoke(w: &mut Write, subject: &str, what: Revocation, reason: &str
         disabled: what == Revocation::Disabled,
         reason: reason.to_owned(),
     };
-    w.emit_to(
+    w.emit_at_once(
         EVENTS,
         "access.revoked",
         subject.to_owned(),
         "AccessRevoked",
         &event,
     );
-    w.publish_at_once();
     w.revoked(subject);
-    Ok(())
+    Ok(not_before)
 }
 
 /// The first whole second after `t`.
@@ -301,8 +306,8 @@ impl pb::access_service_server::AccessService for AccessApi {
         }
         v.finish(()).map_err(Error::from)?;
         let mut w = self.ctx.write(&p, EVENTS).await?;
-        revoke(&mut w, subject, Revocation::TokensSoFar, msg.reason.trim()).await?;
-        let not_before = next_second(w.now());
+        let not_before =
+            revoke(&mut w, subject, Revocation::TokensSoFar, msg.reason.trim()).await?;
         let answer = pb::RevokeTokensResponse {
             not_before: Some(to_timestamp(not_before)),
         };

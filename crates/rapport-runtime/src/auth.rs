@@ -526,6 +526,11 @@ impl Auth {
         Self { keys, revocations }
     }
 
+    /// The revocation list tokens are checked against (see [`crate::access`]).
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+
     /// `service` behind this authentication.
     pub fn wrap<S>(&self, service: S) -> Authenticated<S> {
         Authenticated {

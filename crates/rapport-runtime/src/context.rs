@@ -9,7 +9,6 @@ use tokio::sync::Notify;
 use tonic::service::Routes;
 
 use crate::{
-    access::Revocations,
     auth::Auth,
     cache::Cache,
     clock::SharedClock,
@@ -32,8 +31,6 @@ pub struct ServiceContext {
     /// Verifies bearer tokens, checks them against the revocation list and puts the caller's
     /// principal in request extensions: every service wraps its gRPC services in it.
     pub auth: Auth,
-    /// The revocation list this service checks (see [`crate::access`]).
-    pub revocations: Revocations,
     /// Channels to peer services.
     pub peers: Peers,
     /// Largest message accepted or sent, bytes.

@@ -87,7 +87,6 @@ pub async fn launch(
             bus: bus.clone(),
             clock: clock.clone(),
             auth: Auth::new(keys.clone(), revocations.clone()),
-            revocations: revocations.clone(),
             peers: peers.clone(),
             max_message_bytes: args.max_message_bytes,
             outbox_waker: relay.waker(),

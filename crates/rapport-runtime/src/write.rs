@@ -57,8 +57,10 @@ impl Origin {
 
 /// An event waiting for its transaction to commit.
 struct Pending {
-    /// Its stream: the write's own, or another the runtime owns (see [`Write::emit_to`]).
+    /// Its stream: the write's own, or another the runtime owns (see [`Write::emit_at_once`]).
     stream: &'static str,
+    /// Published straight after the commit as well as through the outbox.
+    at_once: bool,
     origin: Origin,
     event_type: String,
     payload_type: String,
@@ -78,8 +80,6 @@ pub struct Write {
     events: Vec<Pending>,
     stale: Vec<String>,
     deferred: Vec<Statement>,
-    /// Publish the events straight after the commit too (see [`Write::publish_at_once`]).
-    urgent: bool,
     /// Revocations this write makes, dropped from the process's cache after the commit.
     revoked: Vec<(String, String)>,
 }
@@ -125,7 +125,6 @@ impl ServiceContext {
             events: Vec::new(),
             stale: Vec::new(),
             deferred: Vec::new(),
-            urgent: false,
             revoked: Vec::new(),
         })))
     }
@@ -219,9 +218,12 @@ impl Write {
         self.push_event(source, origin, kind, subject, payload_type, payload);
     }
 
-    /// As [`Write::emit`], on the stream of `source` instead of the write's own: for events the
-    /// runtime defines for every service (revocations, on the `access` stream).
-    pub fn emit_to<M: Message>(
+    /// As [`Write::emit`], on the stream of `source` instead of the write's own, and published
+    /// to the bus straight after the commit as well, instead of only when the outbox relay gets
+    /// to it: for the events the runtime defines for every service to see at once (a revoked
+    /// token, on the `access` stream). The outbox copy still travels, so a failed publish loses
+    /// nothing, and consumers apply each event once whichever copy comes first.
+    pub fn emit_at_once<M: Message>(
         &mut self,
         source: EventSource,
         kind: &str,
@@ -231,6 +233,9 @@ impl Write {
     ) {
         let origin = self.origin.clone();
         self.push_event(source, origin, kind, subject, payload_type, payload);
+        if let Some(pushed) = self.events.last_mut() {
+            pushed.at_once = true;
+        }
     }
 
     fn push_event<M: Message>(
@@ -244,20 +249,13 @@ impl Write {
     ) {
         self.events.push(Pending {
             stream: source.stream,
+            at_once: false,
             origin,
             event_type: format!("{}{kind}", source.package),
             payload_type: format!("{}{payload_type}", source.package),
             subject,
             payload: payload.encode_to_vec(),
         });
-    }
-
-    /// Publishes the write's events to the bus straight after the commit as well, instead of
-    /// only when the outbox relay gets to them: for a change every service must see at once (a
-    /// revoked token). The outbox copy still travels, so a failed publish loses nothing, and
-    /// consumers apply each event once whichever copy comes first.
-    pub fn publish_at_once(&mut self) {
-        self.urgent = true;
     }
 
     /// Records that this write revokes `subject`'s tokens in its tenant, so this process stops
@@ -324,18 +322,14 @@ impl Write {
             })
             .collect();
         let any_events = !events.is_empty();
-        let streams: Vec<&str> = if self.urgent {
-            self.events.iter().map(|e| e.stream).collect()
-        } else {
-            Vec::new()
-        };
-        let (_, outbox, copies) = outbox::statements_copying(events, now, &streams);
+        let at_once: Vec<bool> = self.events.iter().map(|e| e.at_once).collect();
+        let (_, outbox, copies) = outbox::statements_copying(events, now, |i| at_once[i]);
         let mut stmts = std::mem::take(&mut self.deferred);
         stmts.extend(outbox);
         execute_all(&mut self.tx, self.ctx.db.dialect(), &stmts).await?;
         self.tx.commit().await?;
         for (tenant, subject) in &self.revoked {
-            self.ctx.revocations.forget(tenant, subject).await;
+            self.ctx.auth.revocations().forget(tenant, subject).await;
         }
         if !self.stale.is_empty() {
             self.ctx.cache.delete_many(&self.stale).await;

@@ -111,17 +111,15 @@ impl TestStores {
         }
         .expect("open the database");
         db.migrate(&S::migrations()).await.expect("migrate");
-        let revocations = Revocations::new(db.clone());
         ServiceContext {
-            db,
+            db: db.clone(),
             cache: Cache::memory(100),
             bus: Bus::memory(),
             clock: Arc::new(clock.clone()),
             auth: Auth::new(
                 Arc::new(JwtKeys::hs256(b"rapport-test-context-secret")),
-                revocations.clone(),
+                Revocations::new(db.clone()),
             ),
-            revocations,
             peers: Peers::new(&[], None).expect("peers"),
             max_message_bytes: 1 << 20,
             outbox_waker: Arc::default(),

@@ -63,29 +63,29 @@ pub async fn append_many(
 /// The statements that append `events` (see [`append_many`]), for a caller that runs them
 /// with others; and the event ids, in order.
 pub fn statements(events: Vec<NewEvent<'_>>, now: Micros) -> (Vec<String>, Vec<Statement>) {
-    let (ids, stmts, _) = statements_copying(events, now, &[]);
+    let (ids, stmts, _) = statements_copying(events, now, |_| false);
     (ids, stmts)
 }
 
 /// An encoded event and its stream, as a write publishes it at once.
 pub type Copy<'s> = (&'s str, Vec<u8>);
 
-/// As [`statements`], also returning a copy of each encoded event of the streams `copied`, for
-/// a write that publishes them at once besides (see [`crate::write::Write::publish_at_once`]).
+/// As [`statements`], also returning a copy of each encoded event whose index `copied` picks,
+/// for a write that publishes them at once besides (see [`crate::write::Write::emit_at_once`]).
 pub fn statements_copying<'s>(
     events: Vec<NewEvent<'s>>,
     now: Micros,
-    copied: &[&str],
+    copied: impl Fn(usize) -> bool,
 ) -> (Vec<String>, Vec<Statement>, Vec<Copy<'s>>) {
     let current = crate::telemetry::current_traceparent().unwrap_or_default();
     let mut ids = Vec::with_capacity(events.len());
     let mut copies = Vec::new();
     // (first event id, stream, payload, event count)
     let mut rows: Vec<(String, &str, Vec<u8>, i64)> = Vec::new();
-    for event in events {
+    for (i, event) in events.into_iter().enumerate() {
         let stream = event.stream;
         let (id, bytes) = envelope(event, now, &current);
-        if copied.contains(&stream)
+        if copied(i)
             && let Ok(mut one) = unpack(&bytes, 1)
             && let Some(raw) = one.pop()
         {

@@ -176,15 +176,14 @@ pub(super) async fn update(api: &LeadsApi, req: Request<pb::UpdateRepRequest>) -
         return Err(Error::stale_etag(&updated.name()));
     }
     // An inactive rep's tokens stop working at once, everywhere; back to work, it signs in anew.
-    match (current.status, updated.status) {
-        (RepStatus::Inactive, RepStatus::Inactive) => {}
-        (_, RepStatus::Inactive) => {
-            access::revoke(&mut w, &updated.id, Revocation::Disabled, "deactivated").await?
-        }
-        (RepStatus::Inactive, _) => {
-            access::revoke(&mut w, &updated.id, Revocation::TokensSoFar, "reactivated").await?
-        }
-        _ => {}
+    let revocation = match (current.status, updated.status) {
+        (RepStatus::Inactive, RepStatus::Inactive) => None,
+        (_, RepStatus::Inactive) => Some((Revocation::Disabled, "deactivated")),
+        (RepStatus::Inactive, _) => Some((Revocation::TokensSoFar, "reactivated")),
+        _ => None,
+    };
+    if let Some((what, reason)) = revocation {
+        access::revoke(&mut w, &updated.id, what, reason).await?;
     }
     if updated.team_id != current.team_id {
         // The rep's open work follows it, so the new team's manager sees it.
