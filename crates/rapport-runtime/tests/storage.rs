@@ -191,9 +191,7 @@ async fn a_retried_request_id_replays_the_first_response() {
         );
         drop(conn);
 
-        let mut tx = db.begin().await.expect("begin");
-        assert!(key.record(&mut tx, &stamp(1), 10).await.expect("record"));
-        tx.commit().await.expect("commit");
+        record(&db, &key, 1, 10).await.expect("record");
 
         let mut conn = db.pool().acquire().await.expect("connection");
         assert_eq!(
@@ -285,28 +283,19 @@ async fn a_batch_of_request_ids_replays_in_one_read() {
 }
 
 #[tokio::test]
-async fn a_request_that_lost_the_race_is_told_to_replay() {
-    for backend in backends("a_request_that_lost_the_race_is_told_to_replay") {
+async fn a_second_answer_to_one_request_id_fails_and_the_first_stays() {
+    for backend in backends("a_second_answer_to_one_request_id_fails_and_the_first_stays") {
         let store = TestDb::new(backend).await;
         let db = store.migrated("things", &NO_MIGRATIONS).await;
         let key = key_of("t1", "u1", "CreateThing", "req-2", 7);
 
-        // Both requests checked for a stored response and found none; the first commits.
-        let mut winner = db.begin().await.expect("begin");
+        record(&db, &key, 1, 10).await.expect("record");
+        // A write holds its request id's lock and found no answer before it records one, so a
+        // second answer is a bug: it fails that write rather than replacing the first.
         assert!(
-            key.record(&mut winner, &stamp(1), 10)
-                .await
-                .expect("record")
+            record(&db, &key, 2, 11).await.is_err(),
+            "a second record of the same key must fail"
         );
-        winner.commit().await.expect("commit");
-
-        // The second's record reports the lost race; it rolls back and replays.
-        let mut loser = db.begin().await.expect("begin");
-        assert!(
-            !key.record(&mut loser, &stamp(2), 11).await.expect("record"),
-            "a second record of the same key must report the lost race"
-        );
-        loser.rollback().await.expect("rollback");
         let mut conn = db.pool().acquire().await.expect("connection");
         assert_eq!(
             key.replay::<Timestamp>(&mut conn).await.expect("replay"),
@@ -316,32 +305,16 @@ async fn a_request_that_lost_the_race_is_told_to_replay() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_records_of_one_key_let_exactly_one_win() {
-    // Only PostgreSQL runs two write transactions at once; SQLite's writers take turns, which
-    // the sequential test above covers.
-    let test = "concurrent_records_of_one_key_let_exactly_one_win";
-    if postgres_url(test).is_none() {
-        return;
-    }
-    let store = TestDb::new(Backend::Postgres).await;
-    let db = store.migrated("things", &NO_MIGRATIONS).await;
-    let key = key_of("t1", "u1", "CreateThing", "req-3", 7);
-    let mut first = db.begin().await.expect("begin");
-    assert!(key.record(&mut first, &stamp(1), 10).await.expect("record"));
-    // The second insert waits on the first's uncommitted key, then finds it committed.
-    let second = tokio::spawn({
-        let (db, key) = (db.clone(), key.clone());
-        async move {
-            let mut tx = db.begin().await.expect("begin");
-            let won = key.record(&mut tx, &stamp(2), 11).await.expect("record");
-            tx.rollback().await.expect("rollback");
-            won
-        }
-    });
-    wait_for_lock_waiters(&db, 1).await;
-    first.commit().await.expect("commit");
-    assert!(!second.await.expect("join"), "exactly one record wins");
+/// Stores `stamp(answer)` as `key`'s answer in a transaction of its own.
+async fn record(db: &Db, key: &Idempotency, answer: i64, now: i64) -> rapport_runtime::Result<()> {
+    let mut tx = db.begin().await?;
+    execute_all(
+        &mut tx,
+        db.dialect(),
+        &[key.record_statement(&stamp(answer), now)],
+    )
+    .await?;
+    tx.commit().await
 }
 
 /// Waits until `n` sessions of this database wait for a lock.

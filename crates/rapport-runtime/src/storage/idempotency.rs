@@ -44,17 +44,6 @@ impl Idempotency {
         request_id: &str,
         request: &M,
     ) -> Result<Option<Self>> {
-        Self::with_fingerprint(p, method, request_id, fingerprint(method, request))
-    }
-
-    /// As [`Idempotency::new`], for a request whose identity is `fingerprint` (a service that
-    /// derives a key for work of its own, or a request that travels in parts).
-    pub fn with_fingerprint(
-        p: &Principal,
-        method: &'static str,
-        request_id: &str,
-        fingerprint: Vec<u8>,
-    ) -> Result<Option<Self>> {
         let request_id = request_id.trim();
         if request_id.is_empty() {
             return Ok(None);
@@ -70,7 +59,7 @@ impl Idempotency {
             subject: p.subject.clone(),
             method,
             request_id: request_id.to_owned(),
-            fingerprint,
+            fingerprint: fingerprint(method, request),
         }))
     }
 
@@ -166,27 +155,7 @@ impl Idempotency {
         )
     }
 
-    /// Stores the response in the transaction of the change. Returns `false` when a concurrent
-    /// request with the same key committed first: the caller must roll back and replay.
-    pub async fn record<T: Message>(&self, tx: &mut Tx, response: &T, now: Micros) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO request_ids \
-             (tenant_id, subject, method, request_id, fingerprint, response, create_time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(&self.tenant)
-        .bind(&self.subject)
-        .bind(self.method)
-        .bind(&self.request_id)
-        .bind(self.fingerprint.clone())
-        .bind(response.encode_to_vec())
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// The insert of [`Idempotency::record`] as a statement to defer (see
+    /// The insert storing `response` as this key's answer, to run with the change (see
     /// [`crate::write::Write::defer`]), for a write that holds this key's lock from its start and
     /// found no earlier answer: nobody else can record the key meanwhile, so a conflict is a bug
     /// and fails the write.

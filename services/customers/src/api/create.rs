@@ -267,11 +267,21 @@ mod tests {
             team_id: None,
         };
         NewCustomer {
-            idempotency: Idempotency::with_fingerprint(
+            idempotency: Idempotency::new(
                 &principal,
                 "CreateCustomer",
                 request_id,
-                format!("{name}|{email}").into_bytes(),
+                &pb::CreateCustomerRequest {
+                    customer: Some(pb::Customer {
+                        display_name: name.into(),
+                        emails: vec![rapport_proto::customers::Email {
+                            address: email.into(),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
             )
             .expect("id"),
             origin: Origin::of(&principal),
