@@ -56,7 +56,7 @@ pub struct Served {
     pub bundle: ServiceBundle,
     /// Its database (for readiness and its outbox relay).
     pub db: Db,
-    /// Its cache (for readiness).
+    /// Its cache: the readiness loop redoes the invalidations Redis missed.
     pub cache: Cache,
     /// The relay of its outbox.
     pub relay: Relay,
@@ -196,8 +196,7 @@ pub async fn start_on(
             let mut all_ok = true;
             for (names, db, cache) in &readiness {
                 let ok = db.healthy().await;
-                // Also does the cache invalidations Redis missed while it was away.
-                cache.healthy().await;
+                cache.redo_missed_invalidations().await;
                 all_ok &= ok;
                 let status = if ok {
                     ServingStatus::Serving
