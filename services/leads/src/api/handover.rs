@@ -23,9 +23,10 @@ use tonic::{Request, Status};
 use uuid::Uuid;
 
 use super::{
+    org::optional_key,
     pools::{Move, move_lead},
     support::{self, LeadsApi, MANAGERS, authorize, begin, scope},
-    transfers::{Taker, move_opportunity, move_task, taker},
+    transfers::{Taker, check_team, move_opportunity, move_task, taker},
 };
 use crate::{
     domain::{assignment_kind as kind, org, transfer::InTurn},
@@ -57,8 +58,8 @@ pub(super) async fn hand_over(
             Err(e) => v.add(format!("to_reps[{i}]"), e),
         }
     }
-    let team = optional_key("teams", "team", &msg.team, &mut v);
-    let store_id = optional_key("stores", "store", &msg.store, &mut v);
+    let team = optional_key("teams", &msg.team, "team", &mut v);
+    let store_id = optional_key("stores", &msg.store, "store", &mut v);
     let idem = v.take(
         "request_id",
         Idempotency::new(&p, "HandOverRepLeads", &msg.request_id, &msg),
@@ -96,13 +97,8 @@ pub(super) async fn hand_over(
             .unwrap_or_default(),
         store: store_id.clone().unwrap_or_default(),
     };
-    if let Some(t) = &team
-        && !s.sees_owned("", t)
-    {
-        return Err(Error::invalid(
-            "team",
-            format!("teams/{t} is not a team you manage"),
-        ));
+    if let Some(t) = &team {
+        check_team(&s, t)?;
     }
 
     // Customers first: if this fails half-way no lead has moved, and a retry with the same
@@ -211,18 +207,6 @@ pub(super) async fn hand_over(
         transferred_task_count: moved_tasks,
     })
     .await
-}
-
-/// An optional `{collection}/{key}` name given in `field`: its key.
-fn optional_key(collection: &str, field: &str, raw: &str, v: &mut Violations) -> Option<String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return None;
-    }
-    names::parse_key(collection, raw)
-        .map_err(|e| v.add(field, e))
-        .ok()
-        .map(str::to_owned)
 }
 
 /// Moves the customers `rep` owns in the customers service to `takers` in turn (`fallback`

@@ -97,6 +97,17 @@ pub(super) fn parse_key(collection: &str, name: &str, field: &str, v: &mut Viola
     }
 }
 
+/// As [`parse_key`], for a name that may be left blank: `None` then.
+pub(super) fn optional_key(
+    collection: &str,
+    name: &str,
+    field: &str,
+    v: &mut Violations,
+) -> Option<String> {
+    let name = name.trim();
+    (!name.is_empty()).then(|| parse_key(collection, name, field, v))
+}
+
 /// The key of `collection/{key}` in a Get request's `name`.
 fn name_key(collection: &str, name: &str) -> Result<String> {
     let mut v = Violations::new();
@@ -318,8 +329,7 @@ async fn list_teams(
     let p = authorize(&req, READERS)?;
     let msg = req.get_ref();
     let mut v = Violations::new();
-    let store_id = msg.store.trim();
-    let store_id = (!store_id.is_empty()).then(|| parse_key("stores", store_id, "store", &mut v));
+    let store_id = optional_key("stores", &msg.store, "store", &mut v);
     // A token of one store's teams is refused for another's.
     let page = Page::parse(
         &[&p.tenant_id, "teams", store_id.as_deref().unwrap_or("")],

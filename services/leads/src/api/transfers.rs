@@ -22,6 +22,7 @@ use super::{
         pipeline::{opportunity_id, opportunity_to_proto},
         task::task_to_proto,
     },
+    org::optional_key,
     support::{LeadsApi, MANAGERS, READERS, authorize, begin, check_etag, scope},
 };
 use crate::{
@@ -30,6 +31,7 @@ use crate::{
         org::{self, RepStatus},
         task::Task,
         transfer::{MAX_REASON, Transfer},
+        visibility::Scope,
     },
     store,
 };
@@ -73,17 +75,24 @@ pub(crate) async fn taker(
         ));
     }
     let team = team.map_or(found.team_id.clone(), str::to_owned);
-    if !s.sees_owned("", &team) && !team.is_empty() {
-        return Err(Error::invalid(
-            "team",
-            format!("teams/{team} is not a team you manage"),
-        ));
-    }
+    check_team(&s, &team)?;
     Ok(Taker {
         rep: found.id,
         team,
         store: store.map_or(found.store_id, str::to_owned),
     })
+}
+
+/// INVALID_ARGUMENT on `team` unless work may be given to `team` (none, or one the caller
+/// manages).
+pub(crate) fn check_team(s: &Scope, team: &str) -> Result<()> {
+    if team.is_empty() || s.sees_owned("", team) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "team",
+        format!("teams/{team} is not a team you manage"),
+    ))
 }
 
 /// Gives the open opportunity `o` (locked in `w`) to `to`, recording why.
@@ -193,17 +202,7 @@ fn parse_move(rep: &str, rep_field: &str, team: &str, reason: &str, v: &mut Viol
             String::new()
         }
     };
-    let team = if team.trim().is_empty() {
-        None
-    } else {
-        match names::parse_key("teams", team.trim()) {
-            Ok(t) => Some(t.to_owned()),
-            Err(e) => {
-                v.add("team", e);
-                None
-            }
-        }
-    };
+    let team = optional_key("teams", team, "team", v);
     if reason.chars().count() > MAX_REASON {
         v.add("reason", format!("must be at most {MAX_REASON} characters"));
     }
