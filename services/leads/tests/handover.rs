@@ -76,6 +76,11 @@ async fn customer_of(
         .into_inner()
 }
 
+/// Lists leads as `c`: a call every signed-in rep may make, to tell whether its token works.
+async fn call_as(c: &mut Clients) -> Result<tonic::Response<pb::ListLeadsResponse>, Status> {
+    c.leads.list_leads(pb::ListLeadsRequest::default()).await
+}
+
 /// Whether `result` is the refusal of a revoked token.
 fn revoked<T: std::fmt::Debug>(result: &Result<T, Status>) -> bool {
     matches!(result, Err(s) if s.code() == Code::Unauthenticated && s.message().contains("revoked"))
@@ -120,11 +125,7 @@ async fn a_deactivated_rep_loses_access_on_its_next_call_everywhere() {
             .get_customer(get.clone())
             .await
             .expect("alice reads her customer");
-        alice
-            .leads
-            .list_leads(pb::ListLeadsRequest::default())
-            .await
-            .expect("alice reads leads");
+        call_as(&mut alice).await.expect("alice reads leads");
 
         manager(s, "mgr-north", "north")
             .leads
@@ -139,10 +140,7 @@ async fn a_deactivated_rep_loses_access_on_its_next_call_everywhere() {
             .expect("hand over");
 
         // The service that deactivated her refuses her next call at once.
-        let next = alice
-            .leads
-            .list_leads(pb::ListLeadsRequest::default())
-            .await;
+        let next = call_as(&mut alice).await;
         assert!(revoked(&next), "{next:?}");
         refused_soon(s, "customers", || {
             let mut c = alice_customers.clone();
@@ -152,10 +150,7 @@ async fn a_deactivated_rep_loses_access_on_its_next_call_everywhere() {
         .await;
         // Even a token issued after the deactivation is refused while she is inactive.
         let fresh = rep_token(s, "alice", "north", unix_now() + 2);
-        let r = clients_with(s, Bearer::new(&fresh))
-            .leads
-            .list_leads(pb::ListLeadsRequest::default())
-            .await;
+        let r = call_as(&mut clients_with(s, Bearer::new(&fresh))).await;
         assert!(revoked(&r), "{r:?}");
 
         // Back to work: tokens issued from now on work; the old one stays revoked.
@@ -181,20 +176,13 @@ async fn a_deactivated_rep_loses_access_on_its_next_call_everywhere() {
             .await
             .expect("reactivate");
         let later = rep_token(s, "alice", "north", unix_now() + 2);
-        clients_with(s, Bearer::new(&later))
-            .leads
-            .list_leads(pb::ListLeadsRequest::default())
+        call_as(&mut clients_with(s, Bearer::new(&later)))
             .await
             .expect("a token issued after the reactivation works");
-        let r = alice
-            .leads
-            .list_leads(pb::ListLeadsRequest::default())
-            .await;
+        let r = call_as(&mut alice).await;
         assert!(revoked(&r), "{r:?}");
         // Other reps were never touched.
-        rep(s, "bob", "north")
-            .leads
-            .list_leads(pb::ListLeadsRequest::default())
+        call_as(&mut rep(s, "bob", "north"))
             .await
             .expect("bob works on");
     })
@@ -258,7 +246,7 @@ async fn an_admin_revokes_a_leaked_token_in_every_service() {
         .await;
         refused_soon(s, "leads", || {
             let mut c = clients_with(s, Bearer::new(&leaked));
-            async move { c.leads.list_leads(pb::ListLeadsRequest::default()).await }
+            async move { call_as(&mut c).await }
         })
         .await;
         // Signing in again gives a token that works.
@@ -490,9 +478,7 @@ async fn a_refused_hand_over_moves_nothing() {
             .expect("get rep")
             .into_inner();
         assert_eq!(st.status(), pb::RepStatus::Active);
-        rep(s, "rep-s04-a", "s04")
-            .leads
-            .list_leads(pb::ListLeadsRequest::default())
+        call_as(&mut rep(s, "rep-s04-a", "s04"))
             .await
             .expect("its tokens still work");
     })
