@@ -15,6 +15,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(&files, [&root])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out.join("rapport_descriptor.bin"), fds.encode_to_vec())?;
+    let mut config = prost_build::Config::new();
+    // Every message knows its full name (`prost::Name`): events are typed by their payload.
+    config.enable_type_names();
     tonic_prost_build::configure()
         // Maps encode in key order, so equal messages encode to equal bytes: a request's
         // fingerprint (which makes request ids safe to reuse only for the same request) is a hash
@@ -24,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .codec_path("crate::codec::Codec")
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }
 

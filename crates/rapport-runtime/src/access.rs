@@ -27,10 +27,7 @@ use crate::{
 };
 
 /// The stream revocations travel on, and their proto package.
-pub const EVENTS: EventSource = EventSource {
-    stream: "access",
-    package: "rapport.access.v1.",
-};
+pub const EVENTS: EventSource = EventSource { stream: "access" };
 
 /// How long an answer of the revocation list is kept in a process: the longest a revocation
 /// made elsewhere may go unseen here if its event were lost on the way (the event itself drops
@@ -77,13 +74,7 @@ pub async fn revoke(
         disabled: what == Revocation::Disabled,
         reason: reason.to_owned(),
     };
-    w.emit_at_once(
-        EVENTS,
-        "access.revoked",
-        subject.to_owned(),
-        "AccessRevoked",
-        &event,
-    );
+    w.emit_at_once(EVENTS, "access.revoked", subject.to_owned(), &event);
     w.revoked(subject);
     Ok(not_before)
 }
@@ -179,8 +170,8 @@ impl Revocations {
             })
             .await
             .map_err(|e| match e.as_ref() {
-                Error::Unavailable(m) => Error::Unavailable(m.clone()),
-                _ => Error::Unavailable("the revocation list cannot be read".into()),
+                Error::Unavailable { message, .. } => Error::unavailable(message.clone()),
+                _ => Error::unavailable("the revocation list cannot be read"),
             })?;
         let issued = i64::try_from(issued_at)
             .unwrap_or(i64::MAX)

@@ -73,11 +73,37 @@ pub enum Error {
     #[error("{0}")]
     PermissionDenied(String),
     /// A dependency (database, peer service) is down.
-    #[error("{0}")]
-    Unavailable(String),
-    /// A bug or an unexpected failure; the message is logged, never sent to the client.
+    #[error("{message}")]
+    Unavailable {
+        /// What is unavailable, in a sentence the caller may read.
+        message: String,
+        /// The failure behind it, logged with its whole chain, never sent.
+        #[source]
+        source: Option<Cause>,
+    },
+    /// A bug or an unexpected failure; it is logged with its whole chain, never sent to the
+    /// client.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
+}
+
+/// The failure behind an INTERNAL or UNAVAILABLE, kept whole so the log shows its chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `e` and every error behind it, joined by `: `; a cause whose text its error already
+/// quotes is not repeated.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 fn join(v: &[FieldViolation]) -> String {
@@ -120,9 +146,26 @@ impl Error {
         }
     }
 
-    /// INTERNAL from anything displayable; the detail is logged, not returned.
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        Error::Internal(e.to_string())
+    /// INTERNAL from an error (kept with its sources) or a message; the detail is logged,
+    /// not returned.
+    pub fn internal(e: impl Into<Cause>) -> Self {
+        Error::Internal(e.into())
+    }
+
+    /// UNAVAILABLE, saying what is.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Error::Unavailable {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// UNAVAILABLE, saying what is, because of `source`.
+    pub fn unavailable_from(message: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Error::Unavailable {
+            message: message.into(),
+            source: Some(source.into()),
+        }
     }
 
     /// The gRPC code of this error.
@@ -136,7 +179,7 @@ impl Error {
             Error::ResourceExhausted { .. } => Code::ResourceExhausted,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::PermissionDenied(_) => Code::PermissionDenied,
-            Error::Unavailable(_) => Code::Unavailable,
+            Error::Unavailable { .. } => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
         }
     }
@@ -153,7 +196,7 @@ impl Error {
             | Error::ResourceExhausted { reason, .. } => reason,
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
             Error::PermissionDenied(_) => "PERMISSION_DENIED",
-            Error::Unavailable(_) => "UNAVAILABLE",
+            Error::Unavailable { .. } => "UNAVAILABLE",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -182,9 +225,9 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Error::Unavailable("the database is unavailable".into())
+                Error::unavailable_from("the database is unavailable", e)
             }
-            _ => Error::Internal(e.to_string()),
+            _ => Error::Internal(Box::new(e)),
         }
     }
 }
@@ -213,9 +256,16 @@ impl From<Error> for Status {
     fn from(e: Error) -> Self {
         let mut metadata = HashMap::new();
         let message = match &e {
-            Error::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
+            Error::Internal(cause) => {
+                tracing::error!(error = %chain(cause.as_ref()), "internal error");
                 "internal error".to_owned()
+            }
+            Error::Unavailable {
+                message,
+                source: Some(cause),
+            } => {
+                tracing::warn!(error = %chain(cause.as_ref()), "{message}");
+                cap(message, MAX_MESSAGE_CHARS)
             }
             other => cap(&other.to_string(), MAX_MESSAGE_CHARS),
         };
@@ -321,6 +371,18 @@ mod tests {
         );
         assert_eq!(cap("张伟伟", 2), "张伟…");
         assert_eq!(cap("ab", 2), "ab");
+    }
+
+    #[test]
+    fn a_cause_keeps_its_chain() {
+        let e = Error::internal(sqlx::Error::Io(std::io::Error::other("disk full")));
+        assert!(chain(&e).contains("disk full"), "{}", chain(&e));
+        let e = Error::unavailable_from(
+            "the database is unavailable",
+            std::io::Error::other("reset"),
+        );
+        assert_eq!(e.to_string(), "the database is unavailable");
+        assert!(chain(&e).ends_with("reset"), "{}", chain(&e));
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl Peers {
             .or(self.fallback.as_ref())
             .cloned()
             .ok_or_else(|| {
-                Error::Unavailable(format!("no address configured for the {service} service"))
+                Error::unavailable(format!("no address configured for the {service} service"))
             })
     }
 

@@ -4,14 +4,14 @@
 //! wakes the outbox relay, in that order, so a retry, an event and a cache read never see
 //! half of a change.
 
-use prost::Message;
+use prost::{Message, Name};
 
 use crate::{
     Error, Result,
     auth::Principal,
     clock::Micros,
     context::ServiceContext,
-    events::{NewEvent, outbox},
+    events::{Event, NewEvent, SYSTEM, mark_processed, outbox},
     storage::{Idempotency, Statement, Tx, execute_all},
 };
 
@@ -19,13 +19,13 @@ use crate::{
 /// a write of thousands of rows does not hold them all.
 const FLUSH_BINDS: usize = 20_000;
 
-/// Where a service's events come from: its stream and the prefix of its proto package.
+/// Where a service's events go: its stream. An event's type and its payload's type come from
+/// the payload message (`prost::Name`): `activity.added` with an `ActivityAdded` of
+/// `rapport.customers.v1` is `rapport.customers.v1.activity.added`.
 #[derive(Debug, Clone, Copy)]
 pub struct EventSource {
     /// The stream, named after the service, e.g. `customers`.
     pub stream: &'static str,
-    /// The proto package with a trailing dot, e.g. `rapport.customers.v1.`.
-    pub package: &'static str,
 }
 
 /// The start of a write: either the stored answer of an earlier attempt with the same request
@@ -131,6 +131,38 @@ impl ServiceContext {
 }
 
 impl ServiceContext {
+    /// Starts the write of handler `consumer` applying `event`, in the event's tenant, made
+    /// for the system: `None` when the handler applied the event before. Its effects, its own
+    /// events and the record that the event was applied commit together, so an event redelivered
+    /// after a crash is applied once.
+    pub async fn consume(
+        &self,
+        consumer: &str,
+        event: &Event,
+        source: EventSource,
+    ) -> Result<Option<Write>> {
+        let mut tx = self.db.begin().await?;
+        if !mark_processed(&mut tx, consumer, &event.id, self.clock.now()).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Ok(Some(Write {
+            ctx: self.clone(),
+            tx,
+            tenant: event.tenant.clone(),
+            origin: Origin {
+                actor: SYSTEM.to_owned(),
+                traceparent: crate::telemetry::current_traceparent(),
+            },
+            idempotency: None,
+            source,
+            events: Vec::new(),
+            stale: Vec::new(),
+            deferred: Vec::new(),
+            revoked: Vec::new(),
+        }))
+    }
+
     /// Starts a write that takes no request id.
     pub async fn write(&self, p: &Principal, source: EventSource) -> Result<Write> {
         self.write_locking(p, source, Vec::new()).await
@@ -191,31 +223,24 @@ impl Write {
         &self.tenant
     }
 
-    /// Records event `<package><kind>` (e.g. `customer.created`) about `subject`, whose payload
-    /// is the message `<package><payload_type>`. It is published only if the write commits.
-    pub fn emit<M: Message>(
-        &mut self,
-        kind: &str,
-        subject: String,
-        payload_type: &str,
-        payload: &M,
-    ) {
+    /// Records event `<package>.<kind>` (e.g. `customer.created`) about `subject`, whose payload
+    /// is `payload`, a message of `<package>`. It is published only if the write commits.
+    pub fn emit<M: Message + Name>(&mut self, kind: &str, subject: String, payload: &M) {
         let origin = self.origin.clone();
-        self.emit_as(origin, kind, subject, payload_type, payload);
+        self.emit_as(origin, kind, subject, payload);
     }
 
     /// As [`Write::emit`], for a change made for `origin`: a write that carries the changes of
     /// several requests (see [`crate::batch`]) names each one's caller and trace.
-    pub fn emit_as<M: Message>(
+    pub fn emit_as<M: Message + Name>(
         &mut self,
         origin: Origin,
         kind: &str,
         subject: String,
-        payload_type: &str,
         payload: &M,
     ) {
         let source = self.source;
-        self.push_event(source, origin, kind, subject, payload_type, payload);
+        self.push_event(source, origin, kind, subject, payload);
     }
 
     /// As [`Write::emit`], on the stream of `source` instead of the write's own, and published
@@ -223,36 +248,34 @@ impl Write {
     /// to it: for the events the runtime defines for every service to see at once (a revoked
     /// token, on the `access` stream). The outbox copy still travels, so a failed publish loses
     /// nothing, and consumers apply each event once whichever copy comes first.
-    pub fn emit_at_once<M: Message>(
+    pub fn emit_at_once<M: Message + Name>(
         &mut self,
         source: EventSource,
         kind: &str,
         subject: String,
-        payload_type: &str,
         payload: &M,
     ) {
         let origin = self.origin.clone();
-        self.push_event(source, origin, kind, subject, payload_type, payload);
+        self.push_event(source, origin, kind, subject, payload);
         if let Some(pushed) = self.events.last_mut() {
             pushed.at_once = true;
         }
     }
 
-    fn push_event<M: Message>(
+    fn push_event<M: Message + Name>(
         &mut self,
         source: EventSource,
         origin: Origin,
         kind: &str,
         subject: String,
-        payload_type: &str,
         payload: &M,
     ) {
         self.events.push(Pending {
             stream: source.stream,
             at_once: false,
             origin,
-            event_type: format!("{}{kind}", source.package),
-            payload_type: format!("{}{payload_type}", source.package),
+            event_type: format!("{}.{kind}", M::PACKAGE),
+            payload_type: M::full_name(),
             subject,
             payload: payload.encode_to_vec(),
         });

@@ -268,9 +268,7 @@ fn event(i: usize) -> NewEvent<'static> {
 }
 
 fn crash() -> Result<()> {
-    Err(Error::Unavailable(
-        "crashed between publish and mark".into(),
-    ))
+    Err(Error::unavailable("crashed between publish and mark"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ pub mod api;
 pub mod domain;
 mod store;
 
+use rapport_kit::{serve, service::Bundle};
 use rapport_proto::customers::customer_service_server::CustomerServiceServer;
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
@@ -54,18 +55,11 @@ impl Service for Customers {
     }
 
     fn build(ctx: ServiceContext) -> ServiceBundle {
-        let limit = ctx.max_message_bytes;
-        let auth = ctx.auth.clone();
-        let server = CustomerServiceServer::new(api::CustomersApi::new(ctx))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit);
-        let service = auth.wrap(server);
-        ServiceBundle {
-            name: Self::NAME,
-            grpc_services: vec!["rapport.customers.v1.CustomerService"],
-            routes: Box::new(move |routes| routes.add_service(service)),
-            handlers: Vec::new(),
-            jobs: Vec::new(),
-        }
+        let mut bundle = Bundle::new(Self::NAME, &ctx);
+        serve!(
+            bundle,
+            CustomerServiceServer::new(api::CustomersApi::new(ctx))
+        );
+        bundle.finish()
     }
 }

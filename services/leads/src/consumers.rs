@@ -5,42 +5,32 @@
 
 use std::sync::Arc;
 
-use prost::Message;
 use rapport_proto::{customers as cpb, leads as pb};
 use rapport_runtime::{
-    Error, Result,
-    clock::{SharedClock, from_timestamp},
-    events::{Event, EventHandler, NewEvent, append, apply_once},
-    storage::Db,
+    Result,
+    clock::from_timestamp,
+    context::ServiceContext,
+    events::{Event, EventHandler, Published},
 };
 
 use crate::{
-    api::{convert::lead::lead_to_proto, lead_crud::apply_follow_up},
+    api::{convert::lead::lead_to_proto, lead_crud::apply_follow_up, support::EVENTS},
     store,
 };
 
-const ACTIVITY_ADDED: &str = "rapport.customers.v1.activity.added";
-const MERGED: &str = "rapport.customers.v1.customers.merged";
+const ACTIVITY_ADDED: Published<cpb::ActivityAdded> = Published::new("activity.added");
+const MERGED: Published<cpb::CustomersMerged> = Published::new("customers.merged");
 
 /// Consumes the customers stream.
 pub struct CustomerEvents {
-    pub db: Db,
-    pub clock: SharedClock,
+    ctx: ServiceContext,
 }
 
 impl CustomerEvents {
     /// The handler, shared.
-    pub fn handler(db: Db, clock: SharedClock) -> Arc<dyn EventHandler> {
-        Arc::new(CustomerEvents { db, clock })
+    pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
+        Arc::new(CustomerEvents { ctx })
     }
-}
-
-fn payload<M: Message + Default>(event: &Event) -> Result<M> {
-    let data = event
-        .data
-        .as_ref()
-        .ok_or_else(|| Error::internal(format!("event {} has no payload", event.id)))?;
-    M::decode(data.value.as_slice()).map_err(Error::internal)
 }
 
 #[tonic::async_trait]
@@ -54,72 +44,60 @@ impl EventHandler for CustomerEvents {
     }
 
     async fn handle(&self, event: &Event) -> Result<()> {
-        let now = self.clock.now();
-        let tenant = event.tenant.clone();
-        let dialect = self.db.dialect();
-        match event.r#type.as_str() {
-            ACTIVITY_ADDED => {
-                let added: cpb::ActivityAdded = payload(event)?;
-                let at = added
-                    .activity
-                    .as_ref()
-                    .and_then(|a| a.occur_time.as_ref().or(a.create_time.as_ref()))
-                    .and_then(from_timestamp)
-                    .unwrap_or(now);
-                apply_once(&self.db, self.group(), &event.id, now, |tx| {
-                    Box::pin(async move {
-                        let settings = store::settings::get_settings(tx, &tenant).await?;
-                        let leads =
-                            store::leads::leads_of_customer(tx, dialect, &tenant, &added.customer)
-                                .await?;
-                        for mut lead in leads {
-                            apply_follow_up(&mut lead, at, &settings.grades());
-                            lead.touch(now);
-                            store::leads::update_lead(tx, &tenant, &lead).await?;
-                            let bytes = pb::LeadChanged {
-                                lead: Some(lead_to_proto(&lead)),
-                            }
-                            .encode_to_vec();
-                            append(
-                                tx,
-                                NewEvent {
-                                    stream: "leads",
-                                    event_type: "rapport.leads.v1.lead.followed_up",
-                                    subject: lead.resource_name(),
-                                    tenant: &tenant,
-                                    actor: "system",
-                                    payload_type: "rapport.leads.v1.LeadChanged",
-                                    payload: bytes,
-                                    traceparent: None,
-                                },
-                                now,
-                            )
-                            .await?;
-                        }
-                        Ok(())
-                    })
-                })
-                .await?;
-            }
-            MERGED => {
-                let merged: cpb::CustomersMerged = payload(event)?;
-                apply_once(&self.db, self.group(), &event.id, now, |tx| {
-                    Box::pin(async move {
-                        store::leads::repoint_customers(
-                            tx,
-                            &tenant,
-                            &merged.merged,
-                            &merged.survivor,
-                            now,
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                })
-                .await?;
-            }
-            _ => {}
+        if let Some(added) = ACTIVITY_ADDED.payload(event)? {
+            self.followed_up(event, added).await
+        } else if let Some(merged) = MERGED.payload(event)? {
+            self.merged(event, merged).await
+        } else {
+            Ok(())
         }
-        Ok(())
+    }
+}
+
+impl CustomerEvents {
+    /// An activity on a customer's timeline is a follow-up of the leads converted into it.
+    async fn followed_up(&self, event: &Event, added: cpb::ActivityAdded) -> Result<()> {
+        let Some(mut w) = self.ctx.consume(self.group(), event, EVENTS).await? else {
+            return Ok(());
+        };
+        let now = w.now();
+        let at = added
+            .activity
+            .as_ref()
+            .and_then(|a| a.occur_time.as_ref().or(a.create_time.as_ref()))
+            .and_then(from_timestamp)
+            .unwrap_or(now);
+        let tenant = event.tenant.clone();
+        let dialect = self.ctx.db.dialect();
+        let settings = store::settings::get_settings(w.tx(), &tenant).await?;
+        let leads =
+            store::leads::leads_of_customer(w.tx(), dialect, &tenant, &added.customer).await?;
+        for mut lead in leads {
+            apply_follow_up(&mut lead, at, &settings.grades());
+            lead.touch(now);
+            store::leads::update_lead(w.tx(), &tenant, &lead).await?;
+            let changed = pb::LeadChanged {
+                lead: Some(lead_to_proto(&lead)),
+            };
+            w.emit("lead.followed_up", lead.resource_name(), &changed);
+        }
+        w.commit(()).await
+    }
+
+    /// Leads of merged customers now point at the survivor.
+    async fn merged(&self, event: &Event, merged: cpb::CustomersMerged) -> Result<()> {
+        let Some(mut w) = self.ctx.consume(self.group(), event, EVENTS).await? else {
+            return Ok(());
+        };
+        let now = w.now();
+        store::leads::repoint_customers(
+            w.tx(),
+            &event.tenant,
+            &merged.merged,
+            &merged.survivor,
+            now,
+        )
+        .await?;
+        w.commit(()).await
     }
 }

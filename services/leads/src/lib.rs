@@ -8,6 +8,7 @@ pub mod domain;
 mod jobs;
 mod store;
 
+use rapport_kit::{serve, service::Bundle};
 use rapport_proto::leads::{
     lead_analytics_service_server::LeadAnalyticsServiceServer,
     lead_service_server::LeadServiceServer, pipeline_service_server::PipelineServiceServer,
@@ -60,18 +61,6 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-#[allow(unused_macros)]
-/// Wraps a generated server in the message limits and authentication every service has.
-macro_rules! serve {
-    ($server:ident, $api:expr, $ctx:expr) => {
-        $ctx.auth.wrap(
-            $server::new($api.clone())
-                .max_decoding_message_size($ctx.max_message_bytes)
-                .max_encoding_message_size($ctx.max_message_bytes),
-        )
-    };
-}
-
 impl Service for Leads {
     const NAME: &'static str = "leads";
 
@@ -84,30 +73,16 @@ impl Service for Leads {
 
     fn build(ctx: ServiceContext) -> ServiceBundle {
         let api = api::LeadsApi::new(ctx.clone());
-        let jobs = jobs::jobs(api.clone());
-        let handlers = vec![consumers::CustomerEvents::handler(
-            ctx.db.clone(),
-            ctx.clock.clone(),
-        )];
-        ServiceBundle {
-            name: Self::NAME,
-            grpc_services: vec![
-                "rapport.leads.v1.LeadService",
-                "rapport.leads.v1.SalesOrgService",
-                "rapport.leads.v1.TaskService",
-                "rapport.leads.v1.PipelineService",
-                "rapport.leads.v1.LeadAnalyticsService",
-            ],
-            routes: Box::new(move |routes| {
-                routes
-                    .add_service(serve!(LeadServiceServer, api, ctx))
-                    .add_service(serve!(SalesOrgServiceServer, api, ctx))
-                    .add_service(serve!(TaskServiceServer, api, ctx))
-                    .add_service(serve!(PipelineServiceServer, api, ctx))
-                    .add_service(serve!(LeadAnalyticsServiceServer, api, ctx))
-            }),
-            handlers,
-            jobs,
+        let mut bundle = Bundle::new(Self::NAME, &ctx);
+        serve!(bundle, LeadServiceServer::new(api.clone()));
+        serve!(bundle, SalesOrgServiceServer::new(api.clone()));
+        serve!(bundle, TaskServiceServer::new(api.clone()));
+        serve!(bundle, PipelineServiceServer::new(api.clone()));
+        serve!(bundle, LeadAnalyticsServiceServer::new(api.clone()));
+        bundle.handler(consumers::CustomerEvents::handler(ctx.clone()));
+        for job in jobs::jobs(api) {
+            bundle.job(job);
         }
+        bundle.finish()
     }
 }

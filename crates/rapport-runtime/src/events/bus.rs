@@ -98,7 +98,7 @@ impl Bus {
             .set_number_of_retries(6);
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
-            .map_err(|e| Error::Unavailable(format!("cannot reach Redis: {e}")))?;
+            .map_err(|e| Error::unavailable_from("cannot reach Redis", e))?;
         Ok(Bus(Inner::Redis(RedisBus {
             client,
             conn,
@@ -275,9 +275,9 @@ impl MemoryBus {
         for applied in pending {
             // A member that goes away without acknowledging leaves the row unmarked: it is
             // published again, and the group's inbox drops what was already applied.
-            applied.await.map_err(|_| {
-                Error::Unavailable("an event consumer stopped before applying".into())
-            })?;
+            applied
+                .await
+                .map_err(|_| Error::unavailable("an event consumer stopped before applying"))?;
         }
         Ok(())
     }
@@ -294,7 +294,7 @@ struct RedisBus {
 }
 
 fn redis_down(e: redis::RedisError) -> Error {
-    Error::Unavailable(format!("Redis: {e}"))
+    Error::unavailable_from(format!("Redis: {e}"), e)
 }
 
 impl RedisBus {

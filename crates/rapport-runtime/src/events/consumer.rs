@@ -57,24 +57,33 @@ where
     F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<()>> + Send,
 {
     let mut tx = db.begin().await?;
-    let fresh = sqlx::query(
-        "INSERT INTO processed_events (consumer, event_id, process_time) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(consumer)
-    .bind(event_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !fresh {
+    if !mark_processed(&mut tx, consumer, event_id, now).await? {
         tx.rollback().await?;
         return Ok(false);
     }
     effect(&mut tx).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Records in `tx` that `consumer` applied `event_id`: `false` when it had before.
+pub(crate) async fn mark_processed(
+    tx: &mut Tx,
+    consumer: &str,
+    event_id: &str,
+    now: Micros,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id, process_time) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(event_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Whether one consumer of this process reads and applies its stream: for the `events` health

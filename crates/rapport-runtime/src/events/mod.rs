@@ -9,15 +9,21 @@
 mod bus;
 mod consumer;
 pub(crate) mod outbox;
+mod published;
 mod relay;
 
 pub use bus::{Bus, Delivery, GroupSettings, Subscription};
+pub(crate) use consumer::mark_processed;
 pub use consumer::{ConsumerState, Consumers, EventHandler, apply_once, run_handler};
 pub use outbox::{NewEvent, append, append_many, unpack};
+pub use published::Published;
 pub use relay::{Relay, RelayHandle};
 
 /// The envelope type, re-exported for handlers.
 pub use rapport_proto::event::Event;
+
+/// The actor of changes the services make on their own (sweeps, consumers of events).
+pub const SYSTEM: &str = "system";
 
 /// `type.googleapis.com/<full name>`, the type URL of a payload in `Event.data`.
 pub fn type_url(full_name: &str) -> String {

@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 
 use super::{Statement, Tx};
 use crate::{
-    Error, Result, auth::Principal, clock::Micros, query::BindValue, validation::FieldViolation,
+    Error, Result, auth::Principal, clock::Micros, storage::BindValue, validation::FieldViolation,
 };
 
 /// Longest request id accepted, in characters.

@@ -3,6 +3,7 @@
 //! its own tables (outbox, inbox, idempotency keys) in front of them.
 
 mod analyze;
+mod bind;
 mod idempotency;
 mod migrate;
 mod statement;
@@ -15,6 +16,7 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
+pub use bind::{BindValue, Bindable, bind_all};
 pub use idempotency::Idempotency;
 pub use migrate::{Migration, Migrations};
 pub use statement::{Statement, execute_all};
@@ -154,7 +156,9 @@ impl Db {
             })
             .connect_with(options)
             .await
-            .map_err(|e| Error::Unavailable(format!("cannot open the {service} database: {e}")))?;
+            .map_err(|e| {
+                Error::unavailable_from(format!("cannot open the {service} database"), e)
+            })?;
         let writer = dialect.writers_take_turns().then(|| {
             let turn = Arc::new(Semaphore::new(1));
             let checkpointer = Arc::new(wal::Checkpointer::new(
@@ -232,7 +236,7 @@ impl Db {
                     .clone()
                     .acquire_owned()
                     .await
-                    .map_err(|_| Error::Unavailable("the database is closing".into()))?;
+                    .map_err(|_| Error::unavailable("the database is closing"))?;
                 let statement = checkpointer.begin(statement);
                 (Some((permit, checkpointer.clone())), statement)
             }
@@ -294,7 +298,7 @@ async fn create_schema(options: &AnyConnectOptions, schema: &str) -> Result<()> 
     let mut conn = options
         .connect()
         .await
-        .map_err(|e| Error::Unavailable(format!("cannot reach PostgreSQL: {e}")))?;
+        .map_err(|e| Error::unavailable_from("cannot reach PostgreSQL", e))?;
     conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
         .await?;
     Ok(())

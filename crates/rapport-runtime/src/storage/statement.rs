@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use crate::{
     Result,
     dialect::Dialect,
-    query::{BindValue, bind_all},
+    storage::{BindValue, bind_all},
 };
 
 /// Bind values per merged statement: PostgreSQL takes at most 65,535, SQLite 32,766.

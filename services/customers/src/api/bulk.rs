@@ -1,8 +1,9 @@
 //! Bulk work: atomic batch updates and streaming export (import has its own module).
 
+use rapport_kit::query::OrderBy;
 use rapport_proto::customers as pb;
 use rapport_runtime::storage::Idempotency;
-use rapport_runtime::{Error, Result, query::OrderBy, validation::Violations};
+use rapport_runtime::{Error, Result, validation::Violations};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status};
@@ -277,12 +278,7 @@ pub(super) async fn batch_update(
             customer: Some(customer_to_proto(&updated)),
             changed_fields: change_fields(&change),
         };
-        w.emit(
-            "customer.updated",
-            updated.resource_name(),
-            "CustomerUpdated",
-            &event,
-        );
+        w.emit("customer.updated", updated.resource_name(), &event);
         changed.push(id);
     }
     let names = ids.iter().map(|id| names::customer_name(*id)).collect();

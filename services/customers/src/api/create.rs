@@ -8,18 +8,11 @@
 
 use std::collections::HashSet;
 
+use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
 use rapport_proto::customers as pb;
 use rapport_runtime::{
-    Error, Result,
-    auth::Principal,
-    batch::Batcher,
-    clock::Micros,
-    context::ServiceContext,
-    duplicates::{Disclosure, DuplicatePolicy},
-    error::both,
-    storage::Idempotency,
-    validation::Violations,
-    write::Origin,
+    Error, Result, auth::Principal, batch::Batcher, clock::Micros, context::ServiceContext,
+    error::both, storage::Idempotency, validation::Violations, write::Origin,
 };
 use tonic::Request;
 
@@ -238,7 +231,6 @@ async fn write_together(
             j.origin.clone(),
             "customer.created",
             c.resource_name(),
-            "CustomerCreated",
             &event,
         );
         answers[i] = Some(Ok(out));

@@ -1,14 +1,11 @@
 //! Create, Get, List, Update, Delete and Undelete.
 
-use rapport_proto::customers as pb;
-use rapport_runtime::{
-    Error, Result,
-    auth::Principal,
+use rapport_kit::{
     duplicates::{Disclosure, DuplicatePolicy},
     query::{self, CursorValue, OrderBy},
-    storage::Tx,
-    validation::Violations,
 };
+use rapport_proto::customers as pb;
+use rapport_runtime::{Error, Result, auth::Principal, storage::Tx, validation::Violations};
 use tonic::Request;
 use uuid::Uuid;
 
@@ -55,7 +52,7 @@ pub(super) async fn check_duplicates(
 }
 
 /// ALREADY_EXISTS naming the existing customer, who serves it and what matched, as far as `p`
-/// may learn of it (see `rapport_runtime::duplicates`).
+/// may learn of it (see `rapport_kit::duplicates`).
 pub(super) async fn duplicate_error(
     conn: &mut sqlx::AnyConnection,
     p: &Principal,
@@ -257,12 +254,7 @@ pub(super) async fn update(
         customer: Some(out.clone()),
         changed_fields: changed,
     };
-    w.emit(
-        "customer.updated",
-        updated.resource_name(),
-        "CustomerUpdated",
-        &event,
-    );
+    w.emit("customer.updated", updated.resource_name(), &event);
     support::invalidate(&mut w, &p.tenant_id, &[id]);
     w.commit(out).await
 }
@@ -297,12 +289,7 @@ pub(super) async fn delete(
     let event = pb::CustomerDeleted {
         customer: Some(out.clone()),
     };
-    w.emit(
-        "customer.deleted",
-        deleted.resource_name(),
-        "CustomerDeleted",
-        &event,
-    );
+    w.emit("customer.deleted", deleted.resource_name(), &event);
     support::invalidate(&mut w, &p.tenant_id, &[id]);
     w.commit(out).await
 }
@@ -357,12 +344,7 @@ pub(super) async fn undelete(
     let event = pb::CustomerUndeleted {
         customer: Some(out.clone()),
     };
-    w.emit(
-        "customer.undeleted",
-        restored.resource_name(),
-        "CustomerUndeleted",
-        &event,
-    );
+    w.emit("customer.undeleted", restored.resource_name(), &event);
     support::invalidate(&mut w, &p.tenant_id, &[id]);
     w.commit(out).await
 }

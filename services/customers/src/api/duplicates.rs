@@ -23,7 +23,7 @@ const MAX_MERGED: usize = 50;
 
 /// Matches are every live customer sharing a contact, whoever owns it: finding the customer
 /// another rep already serves is the point (scenario S1). Of a match the caller may not see it
-/// learns what the tenant's disclosure setting allows (see `rapport_runtime::duplicates`).
+/// learns what the tenant's disclosure setting allows (see `rapport_kit::duplicates`).
 pub(super) async fn find(
     api: &CustomersApi,
     req: Request<pb::FindDuplicatesRequest>,
@@ -171,24 +171,14 @@ pub(super) async fn merge(
             customer: Some(customer_to_proto(&moved)),
             changed_fields: vec!["referrer".into()],
         };
-        w.emit(
-            "customer.updated",
-            moved.resource_name(),
-            "CustomerUpdated",
-            &event,
-        );
+        w.emit("customer.updated", moved.resource_name(), &event);
         changed.push(r.id);
     }
     let event = pb::CustomersMerged {
         survivor: kept.resource_name(),
         merged: merged.iter().map(Customer::resource_name).collect(),
     };
-    w.emit(
-        "customers.merged",
-        kept.resource_name(),
-        "CustomersMerged",
-        &event,
-    );
+    w.emit("customers.merged", kept.resource_name(), &event);
     support::invalidate(&mut w, &p.tenant_id, &changed);
     w.commit(customer_to_proto(&kept)).await
 }

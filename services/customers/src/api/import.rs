@@ -259,12 +259,7 @@ async fn finish(mut w: Write, judged: &Judged) -> Result<()> {
         let event = pb::CustomerCreated {
             customer: Some(customer_to_proto(c)),
         };
-        w.emit(
-            "customer.created",
-            c.resource_name(),
-            "CustomerCreated",
-            &event,
-        );
+        w.emit("customer.created", c.resource_name(), &event);
     }
     w.commit(()).await
 }

@@ -18,12 +18,12 @@ mod timeline;
 use std::pin::Pin;
 
 use futures::Stream;
+use rapport_kit::{Reply, reply};
 use rapport_proto::customers::{self as pb, customer_service_server::CustomerService};
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Status, Streaming};
 
 pub use support::CustomersApi;
 
-type Reply<T> = Result<Response<T>, Status>;
 type ServerStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -32,87 +32,60 @@ impl CustomerService for CustomersApi {
         &self,
         req: Request<pb::CreateCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        create::create(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(create::create(self, req).await)
     }
 
     async fn get_customer(&self, req: Request<pb::GetCustomerRequest>) -> Reply<pb::Customer> {
-        crud::get(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(crud::get(self, req).await)
     }
 
     async fn list_customers(
         &self,
         req: Request<pb::ListCustomersRequest>,
     ) -> Reply<pb::ListCustomersResponse> {
-        crud::list(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(crud::list(self, req).await)
     }
 
     async fn update_customer(
         &self,
         req: Request<pb::UpdateCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        crud::update(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(crud::update(self, req).await)
     }
 
     async fn delete_customer(
         &self,
         req: Request<pb::DeleteCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        crud::delete(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(crud::delete(self, req).await)
     }
 
     async fn undelete_customer(
         &self,
         req: Request<pb::UndeleteCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        crud::undelete(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(crud::undelete(self, req).await)
     }
 
     async fn find_duplicates(
         &self,
         req: Request<pb::FindDuplicatesRequest>,
     ) -> Reply<pb::FindDuplicatesResponse> {
-        duplicates::find(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(duplicates::find(self, req).await)
     }
 
     async fn merge_customers(
         &self,
         req: Request<pb::MergeCustomersRequest>,
     ) -> Reply<pb::Customer> {
-        duplicates::merge(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(duplicates::merge(self, req).await)
     }
 
     async fn batch_update_customers(
         &self,
         req: Request<pb::BatchUpdateCustomersRequest>,
     ) -> Reply<pb::BatchUpdateCustomersResponse> {
-        bulk::batch_update(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(bulk::batch_update(self, req).await)
     }
 
     type ImportCustomersStream = ServerStream<pb::ImportCustomersResponse>;
@@ -121,10 +94,7 @@ impl CustomerService for CustomersApi {
         &self,
         req: Request<Streaming<pb::ImportCustomersRequest>>,
     ) -> Reply<Self::ImportCustomersStream> {
-        import::import(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(import::import(self, req).await)
     }
 
     type ExportCustomersStream = ServerStream<pb::ExportCustomersResponse>;
@@ -133,109 +103,76 @@ impl CustomerService for CustomersApi {
         &self,
         req: Request<pb::ExportCustomersRequest>,
     ) -> Reply<Self::ExportCustomersStream> {
-        bulk::export(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(bulk::export(self, req).await)
     }
 
     async fn transfer_customer_ownership(
         &self,
         req: Request<pb::TransferCustomerOwnershipRequest>,
     ) -> Reply<pb::Customer> {
-        ownership::transfer(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(ownership::transfer(self, req).await)
     }
 
     async fn list_ownership_transfers(
         &self,
         req: Request<pb::ListOwnershipTransfersRequest>,
     ) -> Reply<pb::ListOwnershipTransfersResponse> {
-        ownership::list(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(ownership::list(self, req).await)
     }
 
     async fn create_relationship(
         &self,
         req: Request<pb::CreateRelationshipRequest>,
     ) -> Reply<pb::Relationship> {
-        relationships::create(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(relationships::create(self, req).await)
     }
 
     async fn list_relationships(
         &self,
         req: Request<pb::ListRelationshipsRequest>,
     ) -> Reply<pb::ListRelationshipsResponse> {
-        relationships::list(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(relationships::list(self, req).await)
     }
 
     async fn delete_relationship(
         &self,
         req: Request<pb::DeleteRelationshipRequest>,
     ) -> Reply<pb::DeleteRelationshipResponse> {
-        relationships::delete(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(relationships::delete(self, req).await)
     }
 
     async fn create_activity(
         &self,
         req: Request<pb::CreateActivityRequest>,
     ) -> Reply<pb::Activity> {
-        timeline::create(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(timeline::create(self, req).await)
     }
 
     async fn list_activities(
         &self,
         req: Request<pb::ListActivitiesRequest>,
     ) -> Reply<pb::ListActivitiesResponse> {
-        timeline::list(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(timeline::list(self, req).await)
     }
 
     async fn check_contact_permission(
         &self,
         req: Request<pb::CheckContactPermissionRequest>,
     ) -> Reply<pb::CheckContactPermissionResponse> {
-        settings::check_contact(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(settings::check_contact(self, req).await)
     }
 
     async fn get_customer_settings(
         &self,
         req: Request<pb::GetCustomerSettingsRequest>,
     ) -> Reply<pb::CustomerSettings> {
-        settings::get(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(settings::get(self, req).await)
     }
 
     async fn update_customer_settings(
         &self,
         req: Request<pb::UpdateCustomerSettingsRequest>,
     ) -> Reply<pb::CustomerSettings> {
-        settings::update(self, req)
-            .await
-            .map(Response::new)
-            .map_err(Into::into)
+        reply(settings::update(self, req).await)
     }
 }

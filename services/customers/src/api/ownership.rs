@@ -78,12 +78,7 @@ pub(super) async fn record_transfer(
         customer: updated.resource_name(),
         transfer: Some(ownership_transfer_to_proto(record)),
     };
-    w.emit(
-        "customer.owner_changed",
-        updated.resource_name(),
-        "CustomerOwnerChanged",
-        &event,
-    );
+    w.emit("customer.owner_changed", updated.resource_name(), &event);
     Ok(())
 }
 

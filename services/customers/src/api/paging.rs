@@ -1,11 +1,8 @@
 //! Paging of a customer's sub-collections (timeline, ownership history): newest first, keyset
 //! cursors of [time, id].
 
-use rapport_runtime::{
-    Error, Result,
-    error::both,
-    query::{CursorValue, Page},
-};
+use rapport_kit::query::{CursorValue, Page};
+use rapport_runtime::{Error, Result, error::both};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 

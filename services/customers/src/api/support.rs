@@ -3,13 +3,13 @@
 
 use std::{sync::Arc, time::Duration};
 
+use rapport_kit::duplicates::{Disclosed, Disclosure, disclose as disclose_holder};
 use rapport_runtime::{
     Error, Result,
     auth::{Principal, Role},
     cache,
     clock::Micros,
     context::ServiceContext,
-    duplicates::{Disclosed, Disclosure, disclose as disclose_holder},
     storage::{Db, Tx},
     write::{EventSource, Write},
 };
@@ -32,7 +32,6 @@ use crate::{
 /// Where this service's events come from.
 pub const EVENTS: EventSource = EventSource {
     stream: "customers",
-    package: "rapport.customers.v1.",
 };
 const CUSTOMER_TTL: Duration = Duration::from_secs(300);
 
@@ -85,7 +84,7 @@ pub fn can_see(p: &Principal, c: &Customer) -> bool {
     )
 }
 
-/// What the caller learns of each of `hits`, in order (see `rapport_runtime::duplicates`): a
+/// What the caller learns of each of `hits`, in order (see `rapport_kit::duplicates`): a
 /// holder it may see in full, any other as the tenant's settings allow.
 pub async fn disclose(
     conn: &mut sqlx::AnyConnection,

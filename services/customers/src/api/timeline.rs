@@ -37,7 +37,7 @@ pub(super) async fn create(
         customer: customer.resource_name(),
         activity: Some(out.clone()),
     };
-    w.emit("activity.added", out.name.clone(), "ActivityAdded", &event);
+    w.emit("activity.added", out.name.clone(), &event);
     w.commit(out).await
 }
 

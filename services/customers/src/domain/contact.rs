@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-pub use rapport_runtime::contact::{is_known_region, normalize_email, normalize_phone};
+pub use rapport_kit::contact::{is_known_region, normalize_email, normalize_phone};
 use serde::{Deserialize, Serialize};
 
 /// Longest IM handle.

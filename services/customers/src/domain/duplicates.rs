@@ -5,10 +5,8 @@
 
 use std::collections::HashMap;
 
-use rapport_runtime::{
-    clock::Micros,
-    duplicates::{DuplicatePolicy, Holder},
-};
+use rapport_kit::duplicates::{DuplicatePolicy, Holder};
+use rapport_runtime::clock::Micros;
 use uuid::Uuid;
 
 use super::{
@@ -23,7 +21,7 @@ pub struct DuplicateHit {
     /// The customer.
     pub customer_id: Uuid,
     /// Its name and who serves it: what a caller who may not see it still learns of it (see
-    /// `rapport_runtime::duplicates`).
+    /// `rapport_kit::duplicates`).
     pub holder: Holder,
     /// The keys it shares.
     pub matched: Vec<ContactKey>,

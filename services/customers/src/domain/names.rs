@@ -8,10 +8,9 @@
 //! | ownership transfer | `customers/{customer}/ownershipTransfers/{transfer}` |
 //! | settings | `settings` (a singleton per tenant) |
 //!
-//! Ids are UUIDs in the hyphenated form; any version and either case is accepted, and names
-//! are always printed in lower case so they compare equal as text. A parse error is a sentence
-//! about the value; the API layer attaches it to the field the value came from.
+//! The kit's name rules apply: ids are hyphenated UUIDs, printed in lower case.
 
+use rapport_kit::names::{format_child_id, format_id, parse_child_id, parse_id, parse_singleton};
 use uuid::Uuid;
 
 /// The name of the tenant's settings singleton.
@@ -24,107 +23,62 @@ const OWNERSHIP_TRANSFERS: &str = "ownershipTransfers";
 
 /// `customers/{customer}`.
 pub fn customer_name(customer: Uuid) -> String {
-    format!("{CUSTOMERS}/{}", customer.hyphenated())
+    format_id(CUSTOMERS, customer)
 }
 
 /// `customers/{customer}/relationships/{relationship}`.
 pub fn relationship_name(customer: Uuid, relationship: Uuid) -> String {
-    child_name(customer, RELATIONSHIPS, relationship)
+    format_child_id(CUSTOMERS, customer, RELATIONSHIPS, relationship)
 }
 
 /// `customers/{customer}/activities/{activity}`.
 pub fn activity_name(customer: Uuid, activity: Uuid) -> String {
-    child_name(customer, ACTIVITIES, activity)
+    format_child_id(CUSTOMERS, customer, ACTIVITIES, activity)
 }
 
 /// `customers/{customer}/ownershipTransfers/{transfer}`.
 pub fn ownership_transfer_name(customer: Uuid, transfer: Uuid) -> String {
-    child_name(customer, OWNERSHIP_TRANSFERS, transfer)
+    format_child_id(CUSTOMERS, customer, OWNERSHIP_TRANSFERS, transfer)
 }
 
 /// The customer id of `customers/{customer}`.
 pub fn parse_customer_name(name: &str) -> Result<Uuid, String> {
-    const PATTERN: &str = "customers/{customer}";
-    match split(name, PATTERN)?.as_slice() {
-        [CUSTOMERS, id] => parse_id(id, PATTERN),
-        _ => Err(shape_error(name, PATTERN)),
-    }
+    parse_id(CUSTOMERS, name)
 }
 
 /// The (customer, relationship) ids of `customers/{customer}/relationships/{relationship}`.
 pub fn parse_relationship_name(name: &str) -> Result<(Uuid, Uuid), String> {
-    parse_child_name(
-        name,
+    parse_child_id(
+        CUSTOMERS,
         RELATIONSHIPS,
+        name,
         "customers/{customer}/relationships/{relationship}",
     )
 }
 
 /// The (customer, activity) ids of `customers/{customer}/activities/{activity}`.
 pub fn parse_activity_name(name: &str) -> Result<(Uuid, Uuid), String> {
-    parse_child_name(
-        name,
+    parse_child_id(
+        CUSTOMERS,
         ACTIVITIES,
+        name,
         "customers/{customer}/activities/{activity}",
     )
 }
 
 /// The (customer, transfer) ids of `customers/{customer}/ownershipTransfers/{transfer}`.
 pub fn parse_ownership_transfer_name(name: &str) -> Result<(Uuid, Uuid), String> {
-    parse_child_name(
-        name,
+    parse_child_id(
+        CUSTOMERS,
         OWNERSHIP_TRANSFERS,
+        name,
         "customers/{customer}/ownershipTransfers/{transfer}",
     )
 }
 
 /// Accepts only `settings`.
 pub fn parse_settings_name(name: &str) -> Result<(), String> {
-    match name {
-        SETTINGS_NAME => Ok(()),
-        "" => Err("is required".to_owned()),
-        _ => Err(format!("must be \"{SETTINGS_NAME}\", got \"{name}\"")),
-    }
-}
-
-fn child_name(customer: Uuid, collection: &str, child: Uuid) -> String {
-    format!(
-        "{CUSTOMERS}/{}/{collection}/{}",
-        customer.hyphenated(),
-        child.hyphenated()
-    )
-}
-
-fn parse_child_name(name: &str, collection: &str, pattern: &str) -> Result<(Uuid, Uuid), String> {
-    match split(name, pattern)?.as_slice() {
-        [CUSTOMERS, customer, c, child] if *c == collection => {
-            Ok((parse_id(customer, pattern)?, parse_id(child, pattern)?))
-        }
-        _ => Err(shape_error(name, pattern)),
-    }
-}
-
-fn split<'a>(name: &'a str, pattern: &str) -> Result<Vec<&'a str>, String> {
-    if name.is_empty() {
-        return Err(format!("is required, as \"{pattern}\""));
-    }
-    Ok(name.split('/').collect())
-}
-
-fn parse_id(id: &str, pattern: &str) -> Result<Uuid, String> {
-    // Only the hyphenated form: names are compared as text, so one spelling per id.
-    if id.len() == 36
-        && let Ok(uuid) = Uuid::try_parse(id)
-    {
-        return Ok(uuid);
-    }
-    Err(format!(
-        "\"{id}\" is not a UUID (in \"{pattern}\", ids are hyphenated UUIDs)"
-    ))
-}
-
-fn shape_error(name: &str, pattern: &str) -> String {
-    format!("\"{name}\" does not match \"{pattern}\"")
+    parse_singleton(SETTINGS_NAME, name)
 }
 
 #[cfg(test)]

@@ -1,10 +1,8 @@
 //! The tenant's settings of the customers service: the duplicate policy (CU3), the region used
 //! to read phone numbers written without "+" (CU2), and the custom field schema (CU1).
 
-use rapport_runtime::{
-    clock::Micros,
-    duplicates::{Disclosure, DuplicatePolicy},
-};
+use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
+use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -1,9 +1,11 @@
 //! Customers and their child rows (contact keys, tags, shared teams).
 
+use rapport_kit::query::{CursorValue, FieldSpec, OrderBy, SqlFilter};
 use rapport_runtime::{
     Error, Result,
     dialect::Dialect,
-    query::{BindValue, CursorValue, FieldSpec, OrderBy, SqlFilter, bind_all},
+    storage::BindValue,
+    storage::bind_all,
     storage::{Db, Statement, Tx, key_slots, lock_keys},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
@@ -654,14 +656,14 @@ pub async fn list_customers(
     }
     let column = sort_column(q.order.field);
     if !q.after.is_empty() {
-        let after = rapport_runtime::query::keyset_after(&q.order, column, "c.id", &q.after, next)
+        let after = rapport_kit::query::keyset_after(&q.order, column, "c.id", &q.after, next)
             .map_err(|v| Error::InvalidArgument(vec![v]))?;
         sql.push_str(&format!(" AND {}", after.sql));
         binds.extend(after.binds);
     }
     sql.push_str(&format!(
         " ORDER BY {} LIMIT {}",
-        rapport_runtime::query::order_sql(&q.order, column, "c.id"),
+        rapport_kit::query::order_sql(&q.order, column, "c.id"),
         q.limit
     ));
     let query = bind_all(sqlx::query(&sql).bind(tenant), &binds);

@@ -1,10 +1,7 @@
 //! Activities (the timeline) and ownership transfers (the hand-over history).
 
-use rapport_runtime::{
-    Error, Result,
-    query::{CursorValue, OrderBy, bind_all, keyset_after, order_sql},
-    storage::Tx,
-};
+use rapport_kit::query::{CursorValue, OrderBy, keyset_after, order_sql};
+use rapport_runtime::{Error, Result, storage::Tx, storage::bind_all};
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 
@@ -117,7 +114,7 @@ fn page_after(
     cursor: &[CursorValue],
     column: &str,
     sql: &mut String,
-) -> Result<Vec<rapport_runtime::query::BindValue>> {
+) -> Result<Vec<rapport_runtime::storage::BindValue>> {
     if cursor.is_empty() {
         return Ok(Vec::new());
     }

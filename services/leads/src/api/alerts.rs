@@ -1,14 +1,9 @@
 //! Alerts (X6): raising one inside any write, and ListAlerts. A rep lists its own; a manager
 //! also its team's; admins, marketers and service accounts anyone's.
 
+use rapport_kit::query::{CursorValue, Page};
 use rapport_proto::leads as pb;
-use rapport_runtime::{
-    Error, Result,
-    error::both,
-    query::{CursorValue, Page},
-    validation::Violations,
-    write::Write,
-};
+use rapport_runtime::{Error, Result, error::both, validation::Violations, write::Write};
 use tonic::Request;
 use uuid::Uuid;
 
@@ -37,7 +32,7 @@ pub(crate) async fn raise_alert(
     let event = pb::AlertRaised {
         alert: Some(alert_to_proto(&raised)),
     };
-    w.emit("alert.raised", raised.name(), "AlertRaised", &event);
+    w.emit("alert.raised", raised.name(), &event);
     Ok(Some(raised))
 }
 
@@ -50,7 +45,6 @@ pub(crate) async fn raise_fresh_alert(w: &mut Write, tenant: &str, alert: &NewAl
     w.emit(
         "alert.raised",
         raised.name(),
-        "AlertRaised",
         &pb::AlertRaised {
             alert: Some(alert_to_proto(&raised)),
         },

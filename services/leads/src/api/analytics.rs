@@ -4,12 +4,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rapport_kit::{Reply, reply};
 use rapport_proto::{
     leads::{self as pb, lead_analytics_service_server::LeadAnalyticsService},
     types as pt,
 };
 use rapport_runtime::{Error, Result, auth::Principal, validation::Violations};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{
     convert::pipeline::{duration_to_proto, optional_time, pipeline_key},
@@ -33,12 +34,6 @@ const DEFAULT_CURRENCY: &str = "CNY";
 /// Entries per leaderboard list when the request says 0, and the most it may ask for.
 const DEFAULT_LIMIT: i32 = 10;
 const MAX_LIMIT: i32 = 100;
-
-type Reply<T> = std::result::Result<Response<T>, Status>;
-
-fn reply<T>(r: Result<T>) -> Reply<T> {
-    r.map(Response::new).map_err(Into::into)
-}
 
 #[tonic::async_trait]
 impl LeadAnalyticsService for LeadsApi {

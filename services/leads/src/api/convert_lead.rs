@@ -4,13 +4,14 @@
 //! request id, so a retry after a failure anywhere creates nothing twice: the customers service
 //! answers a repeated id with the customer it created the first time.
 
+use rapport_kit::{
+    names,
+    peer::{Refusal, Refused},
+};
 use rapport_proto::{customers as cpb, leads as pb};
 use rapport_runtime::storage::Idempotency;
-use rapport_runtime::{
-    Error, Result, auth::Principal, names, peers::Peers, validation::Violations,
-};
-use tonic::{Code, Request};
-use tonic_types::StatusExt;
+use rapport_runtime::{Error, Result, auth::Principal, peers::Peers, validation::Violations};
+use tonic::Request;
 
 use super::{
     convert::{
@@ -156,7 +157,6 @@ pub(super) async fn convert(
     w.emit(
         "lead.converted",
         lead.resource_name(),
-        "LeadChanged",
         &pb::LeadChanged {
             lead: out.lead.clone(),
         },
@@ -309,49 +309,31 @@ async fn ensure_customer(
             ),
         },
     );
-    match client.create_customer(call).await {
-        Ok(c) => Ok((c.into_inner().name, false)),
-        Err(s) if s.code() == Code::AlreadyExists => {
-            let existing = s
-                .get_error_details()
-                .resource_info()
-                .map(|r| r.resource_name.clone())
-                .filter(|n| !n.is_empty());
-            match existing {
-                Some(existing) => Ok((existing, true)),
-                // The tenant hides from the caller who holds the contact data.
-                None => Err(Error::precondition(
-                    "CUSTOMER_EXISTS",
-                    format!(
-                        "a customer you may not see already has the lead's contact data ({}); \
-                         ask a manager to convert the lead",
-                        s.message()
-                    ),
-                )),
-            }
-        }
-        Err(s) if s.code() == Code::InvalidArgument => Err(Error::precondition(
+    let refusal = match client.create_customer(call).await {
+        Ok(c) => return Ok((c.into_inner().name, false)),
+        Err(s) => Refusal::read("customers", &s),
+    };
+    match refusal.refused {
+        Refused::Exists(Some(existing)) => Ok((existing, true)),
+        // The tenant hides from the caller who holds the contact data.
+        Refused::Exists(None) => Err(Error::precondition(
+            "CUSTOMER_EXISTS",
+            format!(
+                "a customer you may not see already has the lead's contact data ({}); ask a \
+                 manager to convert the lead",
+                refusal.message
+            ),
+        )),
+        Refused::Invalid(_) => Err(Error::precondition(
             "CUSTOMER_INVALID",
             format!(
                 "the customers service refused the lead's contact data: {}",
-                s.message()
+                refusal.message
             ),
         )),
-        Err(s)
-            if matches!(
-                s.code(),
-                Code::PermissionDenied | Code::NotFound | Code::Unauthenticated
-            ) =>
-        {
-            Err(Error::PermissionDenied(format!(
-                "the customers service refused: {}",
-                s.message()
-            )))
-        }
-        Err(s) => Err(Error::Unavailable(format!(
-            "the customers service did not create the customer ({}: {}); nothing was converted, retry with the same request_id",
-            s.code(),
-            s.message()
-        ))),
+        _ => Err(refusal.into_error(
+            "the customers service did not create the customer",
+            "nothing was converted, retry with the same request_id",
+        )),
     }
 }

@@ -10,11 +10,12 @@
 //! rep's deactivation and the revocation of its tokens. A hand-over that fails in the customers
 //! service has moved no lead; retried with the same request id it completes.
 
+use rapport_kit::names;
+use rapport_kit::peer::Refusal;
 use rapport_proto::{customers as cpb, leads as pb};
 use rapport_runtime::{
     Error, Result,
     access::{self, Revocation},
-    names,
     peers::Peers,
     storage::Idempotency,
     validation::Violations,
@@ -271,14 +272,8 @@ async fn hand_over_customers<T>(
 }
 
 fn refused(s: Status) -> Error {
-    match s.code() {
-        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
-            Error::PermissionDenied(format!("the customers service refused: {}", s.message()))
-        }
-        _ => Error::Unavailable(format!(
-            "handing over customers failed ({}: {}); no lead moved, retry with the same request_id",
-            s.code(),
-            s.message()
-        )),
-    }
+    Refusal::read("customers", &s).into_error(
+        "handing over customers failed",
+        "no lead moved, retry with the same request_id",
+    )
 }

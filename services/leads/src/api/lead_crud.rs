@@ -1,15 +1,13 @@
 //! Create, Get, List, Update, Delete and Undelete of leads; follow-ups and behaviour events.
 
+use rapport_kit::{
+    duplicates::{Disclosed, DuplicatePolicy, disclose},
+    query::{ListParams, ListQuery, ListSpec, OrderBy},
+};
 use rapport_proto::{leads as pb, types};
 use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
-    Error, Result,
-    auth::Principal,
-    clock::from_timestamp,
-    duplicates::{Disclosed, DuplicatePolicy, disclose},
-    error::both,
-    query::{ListParams, ListQuery, ListSpec, OrderBy},
-    validation::Violations,
+    Error, Result, auth::Principal, clock::from_timestamp, error::both, validation::Violations,
     write::Write,
 };
 use tonic::Request;
@@ -138,7 +136,6 @@ pub(super) async fn create(
     w.emit(
         "lead.created",
         lead.resource_name(),
-        "LeadChanged",
         &pb::LeadChanged {
             lead: Some(out.clone()),
         },
@@ -365,7 +362,6 @@ async fn save_lead_uncommitted(
     w.emit(
         event,
         lead.resource_name(),
-        "LeadChanged",
         &pb::LeadChanged {
             lead: Some(out.clone()),
         },

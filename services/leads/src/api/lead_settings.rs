@@ -83,11 +83,6 @@ pub(super) async fn update(
         super::support::EVENTS.stream,
         &p.tenant_id,
     ));
-    w.emit(
-        "settings.updated",
-        SETTINGS_NAME.to_owned(),
-        "LeadSettings",
-        &out,
-    );
+    w.emit("settings.updated", SETTINGS_NAME.to_owned(), &out);
     w.commit(out).await
 }

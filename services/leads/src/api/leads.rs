@@ -1,15 +1,10 @@
 //! LeadService: the trait impl, one line per method; the work is in the modules beside it.
 
+use rapport_kit::{Reply, reply};
 use rapport_proto::leads::{self as pb, lead_service_server::LeadService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{convert_lead, lead_crud, lead_settings, pools, support::LeadsApi};
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(r: rapport_runtime::Result<T>) -> Reply<T> {
-    r.map(Response::new).map_err(Into::into)
-}
 
 #[tonic::async_trait]
 impl LeadService for LeadsApi {

@@ -3,15 +3,11 @@
 //! their team's and their own, admins, marketers and service accounts all; what a caller may
 //! not see reads as not found.
 
+use rapport_kit::query::{self, CursorValue, OrderBy, Page};
 use rapport_proto::leads as pb;
 use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
-    Error, Result,
-    auth::Principal,
-    error::both,
-    query::{self, CursorValue, OrderBy, Page},
-    validation::Violations,
-    write::Write,
+    Error, Result, auth::Principal, error::both, validation::Violations, write::Write,
 };
 use tonic::Request;
 use uuid::Uuid;
@@ -56,12 +52,7 @@ pub(crate) fn emit(
         stage_change: change.map(stage_change_to_proto),
         transfer: None,
     };
-    w.emit(
-        &format!("opportunity.{kind}"),
-        o.resource_name(),
-        "OpportunityChanged",
-        &event,
-    );
+    w.emit(&format!("opportunity.{kind}"), o.resource_name(), &event);
     out
 }
 
@@ -125,7 +116,7 @@ pub(super) async fn create(
                     "opportunity.lead",
                     format!(
                         "{} does not exist",
-                        rapport_runtime::names::format_id("leads", lead)
+                        rapport_kit::names::format_id("leads", lead)
                     ),
                 )
             })?,

@@ -1,16 +1,15 @@
 //! SalesOrgService (LE4): stores and teams here, reps in `reps`. Everyone of the tenant reads
 //! the organization; admins, managers and service accounts change it.
 
-use rapport_proto::leads::{self as pb, sales_org_service_server::SalesOrgService};
-use rapport_runtime::storage::Idempotency;
-use rapport_runtime::{
-    Error, Result,
-    error::both,
+use rapport_kit::{Reply, reply};
+use rapport_kit::{
     names,
     query::{CursorValue, Page},
-    validation::Violations,
 };
-use tonic::{Request, Response, Status};
+use rapport_proto::leads::{self as pb, sales_org_service_server::SalesOrgService};
+use rapport_runtime::storage::Idempotency;
+use rapport_runtime::{Error, Result, error::both, validation::Violations};
+use tonic::Request;
 
 use super::{
     convert::{
@@ -24,8 +23,6 @@ use crate::{
     domain::org::{self, Store, Team},
     store,
 };
-
-type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl SalesOrgService for LeadsApi {
@@ -79,11 +76,6 @@ impl SalesOrgService for LeadsApi {
     async fn update_rep(&self, req: Request<pb::UpdateRepRequest>) -> Reply<pb::Rep> {
         reply(reps::update(self, req).await)
     }
-}
-
-/// A handler's result as tonic answers it.
-pub(super) fn reply<T>(r: Result<T>) -> Reply<T> {
-    r.map(Response::new).map_err(Into::into)
 }
 
 /// The key of `collection/{key}` named in `field`.
@@ -200,7 +192,7 @@ async fn create_store(api: &LeadsApi, req: Request<pb::CreateStoreRequest>) -> R
     let event = pb::StoreChanged {
         store: Some(out.clone()),
     };
-    w.emit("store.created", created.name(), "StoreChanged", &event);
+    w.emit("store.created", created.name(), &event);
     w.commit(out).await
 }
 
@@ -269,7 +261,7 @@ async fn update_store(api: &LeadsApi, req: Request<pb::UpdateStoreRequest>) -> R
     let event = pb::StoreChanged {
         store: Some(out.clone()),
     };
-    w.emit("store.updated", updated.name(), "StoreChanged", &event);
+    w.emit("store.updated", updated.name(), &event);
     w.commit(out).await
 }
 
@@ -308,7 +300,7 @@ async fn create_team(api: &LeadsApi, req: Request<pb::CreateTeamRequest>) -> Res
     let event = pb::TeamChanged {
         team: Some(out.clone()),
     };
-    w.emit("team.created", created.name(), "TeamChanged", &event);
+    w.emit("team.created", created.name(), &event);
     w.commit(out).await
 }
 
@@ -386,6 +378,6 @@ async fn update_team(api: &LeadsApi, req: Request<pb::UpdateTeamRequest>) -> Res
     let event = pb::TeamChanged {
         team: Some(out.clone()),
     };
-    w.emit("team.updated", updated.name(), "TeamChanged", &event);
+    w.emit("team.updated", updated.name(), &event);
     w.commit(out).await
 }

@@ -1,13 +1,11 @@
 //! PipelineService (LE2): pipelines here, opportunities in `opportunities`. Pipelines have no
 //! events: nothing downstream follows their definition.
 
+use rapport_kit::query::{CursorValue, Page};
+use rapport_kit::{Reply, reply};
 use rapport_proto::leads::{self as pb, pipeline_service_server::PipelineService};
-use rapport_runtime::{
-    Error, Result,
-    query::{CursorValue, Page},
-    validation::Violations,
-};
-use tonic::{Request, Response, Status};
+use rapport_runtime::{Error, Result, validation::Violations};
+use tonic::Request;
 
 use super::{
     convert::{
@@ -21,12 +19,6 @@ use crate::{
     domain::pipeline::{self, EXAMPLE_ID, Pipeline, StageKind},
     store::pipelines as store,
 };
-
-type Reply<T> = std::result::Result<Response<T>, Status>;
-
-fn reply<T>(r: Result<T>) -> Reply<T> {
-    r.map(Response::new).map_err(Into::into)
-}
 
 #[tonic::async_trait]
 impl PipelineService for LeadsApi {

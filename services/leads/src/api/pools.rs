@@ -3,16 +3,13 @@
 //! same transaction as the lead's change, and the lead is locked first, so a lead is never
 //! assigned twice and no rep goes over its capacity, whatever the concurrency.
 
-use rapport_proto::leads as pb;
-use rapport_runtime::storage::Idempotency;
-use rapport_runtime::{
-    Error, Result,
-    clock::Micros,
+use rapport_kit::{
     names,
     query::{CursorValue, Page},
-    storage::Tx,
-    write::Write,
 };
+use rapport_proto::leads as pb;
+use rapport_runtime::storage::Idempotency;
+use rapport_runtime::{Error, Result, clock::Micros, storage::Tx, write::Write};
 use tonic::Request;
 use uuid::Uuid;
 
@@ -90,7 +87,6 @@ pub(super) async fn move_lead(
     w.emit(
         event,
         lead.resource_name(),
-        "LeadAssigned",
         &pb::LeadAssigned {
             lead: lead.resource_name(),
             assignment: Some(assignment_to_proto(&row)),

@@ -213,7 +213,6 @@ async fn take_back_batch(
         w.emit(
             "lead.reclaimed",
             name.clone(),
-            "LeadAssigned",
             &pb::LeadAssigned {
                 lead: name,
                 assignment: Some(assignment_to_proto(row)),
@@ -229,7 +228,6 @@ async fn take_back_batch(
         w.emit(
             "alert.raised",
             a.name(),
-            "AlertRaised",
             &pb::AlertRaised {
                 alert: Some(alert_to_proto(a)),
             },

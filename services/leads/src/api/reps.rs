@@ -1,13 +1,13 @@
 //! The reps of SalesOrgService. A rep's id is its JWT subject. Writes here change the profile
 //! only; the counters on the same row (open leads, claims) belong to assignment.
 
+use rapport_kit::{
+    names,
+    query::{self, CursorValue, Page},
+};
 use rapport_proto::leads as pb;
 use rapport_runtime::access::{self, Revocation};
-use rapport_runtime::{
-    Error, Result, names,
-    query::{self, CursorValue, Page},
-    validation::Violations,
-};
+use rapport_runtime::{Error, Result, validation::Violations};
 use tonic::Request;
 
 use super::{
@@ -73,7 +73,7 @@ pub(super) async fn create(api: &LeadsApi, req: Request<pb::CreateRepRequest>) -
     let event = pb::RepChanged {
         rep: Some(out.clone()),
     };
-    w.emit("rep.created", created.name(), "RepChanged", &event);
+    w.emit("rep.created", created.name(), &event);
     w.commit(out).await
 }
 
@@ -195,6 +195,6 @@ pub(super) async fn update(api: &LeadsApi, req: Request<pb::UpdateRepRequest>) -
     let event = pb::RepChanged {
         rep: Some(out.clone()),
     };
-    w.emit("rep.updated", updated.name(), "RepChanged", &event);
+    w.emit("rep.updated", updated.name(), &event);
     w.commit(out).await
 }

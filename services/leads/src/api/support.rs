@@ -1,13 +1,13 @@
 //! What every handler of the leads service shares: roles, the caller's scope, events,
 //! idempotency, etags and the start of a write.
 
+use rapport_kit::names;
 use rapport_runtime::{
     Error, Result,
     auth::{Principal, Role},
     cache,
     clock::Micros,
     context::ServiceContext,
-    names,
     storage::{Db, Tx},
     write::{EventSource, Write},
 };
@@ -21,10 +21,7 @@ use crate::domain::{
 };
 
 /// Where this service's events come from.
-pub const EVENTS: EventSource = EventSource {
-    stream: "leads",
-    package: "rapport.leads.v1.",
-};
+pub const EVENTS: EventSource = EventSource { stream: "leads" };
 
 /// Roles that read leads, opportunities and the organization.
 pub const READERS: &[Role] = &[

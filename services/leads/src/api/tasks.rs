@@ -2,17 +2,15 @@
 //! manager also its team's (the team of the assignee when the task was made); admins,
 //! marketers and service accounts all of the tenant's.
 
-use rapport_proto::leads::{self as pb, task_service_server::TaskService};
-use rapport_runtime::storage::Idempotency;
-use rapport_runtime::{
-    Error, Result,
-    auth::Principal,
-    error::both,
+use rapport_kit::{Reply, reply};
+use rapport_kit::{
     names,
     query::{CursorValue, Page},
-    validation::Violations,
 };
-use tonic::{Request, Response, Status};
+use rapport_proto::leads::{self as pb, task_service_server::TaskService};
+use rapport_runtime::storage::Idempotency;
+use rapport_runtime::{Error, Result, auth::Principal, error::both, validation::Violations};
+use tonic::Request;
 use uuid::Uuid;
 
 use super::{
@@ -21,7 +19,6 @@ use super::{
         mask,
         task::{NewTask, TASK_MASK, TaskPatch, optional_time, parse_new_task, task_to_proto},
     },
-    org::reply,
     support::{self, LeadsApi, READERS, WORKERS, authorize, begin, check_etag, scope},
 };
 use crate::{
@@ -32,8 +29,6 @@ use crate::{
     },
     store::{self, tasks::TaskQuery},
 };
-
-type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl TaskService for LeadsApi {
@@ -179,7 +174,7 @@ fn emit(w: &mut rapport_runtime::write::Write, kind: &str, t: &Task, out: &pb::T
         task: Some(out.clone()),
         transfer: None,
     };
-    w.emit(kind, t.name(), "TaskChanged", &event);
+    w.emit(kind, t.name(), &event);
 }
 
 /// NOT_FOUND unless the caller may see `t`.

@@ -2,14 +2,16 @@
 //! ReassignTask, their histories, and the moves a rep's hand-over makes with them. Every move
 //! is recorded (`transfers`) and emitted (`opportunity.transferred`, `task.reassigned`).
 
+use rapport_kit::{
+    names,
+    query::{CursorValue, Page},
+};
 use rapport_proto::leads as pb;
 use rapport_runtime::{
     Error, Result,
     auth::Principal,
     clock::{Micros, to_timestamp},
     error::both,
-    names,
-    query::{CursorValue, Page},
     storage::Idempotency,
     validation::Violations,
     write::Write,
@@ -129,12 +131,7 @@ pub(crate) async fn move_opportunity(
         stage_change: None,
         transfer: Some(transfer_to_proto(&t)),
     };
-    w.emit(
-        "opportunity.transferred",
-        o.resource_name(),
-        "OpportunityChanged",
-        &event,
-    );
+    w.emit("opportunity.transferred", o.resource_name(), &event);
     Ok(o)
 }
 
@@ -169,7 +166,7 @@ pub(crate) async fn move_task(
         task: Some(task_to_proto(&task)),
         transfer: Some(transfer_to_proto(&t)),
     };
-    w.emit("task.reassigned", task.name(), "TaskChanged", &event);
+    w.emit("task.reassigned", task.name(), &event);
     Ok(task)
 }
 

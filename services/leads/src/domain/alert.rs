@@ -116,7 +116,7 @@ pub struct Alert {
 impl Alert {
     /// `alerts/{id}`.
     pub fn name(&self) -> String {
-        rapport_runtime::names::format_id("alerts", self.id)
+        rapport_kit::names::format_id("alerts", self.id)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Duplicate leads (LE1): a new lead, or a lead whose phone or email changes, is judged against
 //! the open leads of the tenant holding the same phone or email. The tenant decides whether such
 //! a lead is refused, naming who holds the other, or created and flagged; either way the caller
-//! learns who holds it, as far as it may (`rapport_runtime::duplicates`).
+//! learns who holds it, as far as it may (`rapport_kit::duplicates`).
 
-use rapport_runtime::duplicates::{Disclosure, DuplicatePolicy, Holder};
+use rapport_kit::duplicates::{Disclosure, DuplicatePolicy, Holder};
 use uuid::Uuid;
 
 use super::lead::{LeadInput, lead_name};

@@ -1,6 +1,7 @@
 //! Leads (LE1): what a lead is, the rules of its states and of its score (LE10).
 
-use rapport_runtime::{clock::Micros, names};
+use rapport_kit::names;
+use rapport_runtime::clock::Micros;
 
 pub use super::opportunity::Money;
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,8 @@
 //! move. Every move is kept as a stage change, with how long the opportunity stayed in the
 //! stage it left; closing stages (WON, LOST) end the opportunity.
 
-use rapport_runtime::{clock::Micros, names};
+use rapport_kit::names;
+use rapport_runtime::clock::Micros;
 use uuid::Uuid;
 
 use super::pipeline::{Stage, StageKind};

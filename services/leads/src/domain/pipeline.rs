@@ -2,9 +2,9 @@
 //! time, and the rules a pipeline must follow. Every tenant has the example pipeline of
 //! scenario S2 ("pipelines/real-estate"), kept here in code until the tenant changes it.
 
+use rapport_kit::names;
 use rapport_runtime::{
     clock::{DAY, Micros},
-    names,
     validation::Violations,
 };
 use serde::{Deserialize, Serialize};

@@ -1,11 +1,11 @@
 //! The tenant's lead settings: assignment strategy and rules (LE6), follow-up rules (LE7),
 //! claim cool-down (LE5) and intent thresholds (LE10). Stored as one JSON document.
 
-use rapport_runtime::{
-    clock::Micros,
+use rapport_kit::{
     duplicates::{Disclosure, DuplicatePolicy},
     names,
 };
+use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 
 use super::{

@@ -2,9 +2,9 @@
 //! reminder time. A task is overdue once its due time passes uncompleted; its reminder fires
 //! once, when the reminder time comes, unless the task was completed first.
 
+use rapport_kit::names;
 use rapport_runtime::{
     clock::{DAY, Micros, to_datetime},
-    names,
     validation::Violations,
 };
 use time::format_description::well_known::Rfc3339;

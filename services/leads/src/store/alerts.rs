@@ -1,8 +1,10 @@
 //! Alerts raised for people, deduplicated per tenant by their dedupe key.
 
+use rapport_kit::query::{CursorValue, OrderBy, keyset_after, order_sql};
 use rapport_runtime::{
     Error, Result,
-    query::{BindValue, CursorValue, OrderBy, bind_all, keyset_after, order_sql},
+    storage::BindValue,
+    storage::bind_all,
     storage::{Statement, Tx},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};

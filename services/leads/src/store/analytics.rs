@@ -10,7 +10,8 @@
 use rapport_runtime::{
     Error, Result,
     clock::Micros,
-    query::{BindValue, bind_all},
+    storage::BindValue,
+    storage::bind_all,
     storage::{Tx, lock_keys},
 };
 use sqlx::{AnyConnection, Row};

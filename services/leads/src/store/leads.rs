@@ -1,10 +1,12 @@
 //! Leads, their assignment history and claim cool-downs.
 
+use rapport_kit::query::{CursorValue, FieldSpec, ListQuery, keyset_after, order_sql};
 use rapport_runtime::{
     Error, Result,
     clock::Micros,
     dialect::Dialect,
-    query::{BindValue, CursorValue, FieldSpec, ListQuery, bind_all, keyset_after, order_sql},
+    storage::BindValue,
+    storage::bind_all,
     storage::{Statement, bool_int},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};

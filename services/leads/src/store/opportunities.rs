@@ -1,14 +1,12 @@
 //! Opportunities and their stage history. Every write of a stage change also counts it in the
 //! funnel (`analytics::count_change`), in the same transaction.
 
-use rapport_runtime::{
-    Error, Result,
-    clock::Micros,
+use rapport_kit::{
     names,
-    query::{
-        BindValue, CursorValue, FieldSpec, OrderBy, SqlFilter, bind_all, keyset_after, order_sql,
-    },
-    storage::Tx,
+    query::{CursorValue, FieldSpec, OrderBy, SqlFilter, keyset_after, order_sql},
+};
+use rapport_runtime::{
+    Error, Result, clock::Micros, storage::BindValue, storage::Tx, storage::bind_all,
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;

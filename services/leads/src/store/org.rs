@@ -2,12 +2,12 @@
 //! (open_leads, claim_day, claims_today, last_assign_time, assigned_total) belong to
 //! assignment, which updates them concurrently.
 
-use rapport_runtime::{
-    Error, Result,
-    dialect::Dialect,
+use rapport_kit::{
     names,
-    query::{BindValue, FieldSpec, SqlFilter, bind_all},
-    storage::Tx,
+    query::{FieldSpec, SqlFilter},
+};
+use rapport_runtime::{
+    Error, Result, dialect::Dialect, storage::BindValue, storage::Tx, storage::bind_all,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row, any::AnyRow};

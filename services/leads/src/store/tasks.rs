@@ -1,10 +1,12 @@
 //! Tasks, their lists by due time, and the reminder sweep's claim on due reminders.
 
+use rapport_kit::query::{CursorValue, OrderBy, keyset_after, order_sql};
 use rapport_runtime::{
     Error, Result,
     clock::Micros,
     dialect::Dialect,
-    query::{BindValue, CursorValue, OrderBy, bind_all, keyset_after, order_sql},
+    storage::BindValue,
+    storage::bind_all,
     storage::{Tx, bool_int},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};

@@ -1,6 +1,7 @@
 //! Transfers of opportunities and tasks (`transfers`), newest first.
 
-use rapport_runtime::{Result, query::CursorValue, storage::Tx};
+use rapport_kit::query::CursorValue;
+use rapport_runtime::{Result, storage::Tx};
 use sqlx::AnyConnection;
 
 use super::uuid;

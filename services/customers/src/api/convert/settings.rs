@@ -1,8 +1,8 @@
 //! Customer settings: proto <-> domain, and the update mask.
 
+use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
 use rapport_proto::customers as pb;
 use rapport_runtime::clock::to_timestamp;
-use rapport_runtime::duplicates::{Disclosure, DuplicatePolicy};
 use rapport_runtime::validation::{FieldViolation, Violations};
 
 use crate::domain::custom_fields::{

@@ -1,11 +1,13 @@
 //! Leads, assignments and lead settings: proto <-> domain.
 
-use rapport_proto::{leads as pb, types};
-use rapport_runtime::{
-    clock::{Micros, to_timestamp},
+use rapport_kit::{
     contact::{normalize_email, normalize_phone},
     duplicates::Disclosed,
     names,
+};
+use rapport_proto::{leads as pb, types};
+use rapport_runtime::{
+    clock::{Micros, to_timestamp},
     validation::Violations,
 };
 

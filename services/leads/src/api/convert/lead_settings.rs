@@ -1,10 +1,12 @@
 //! Lead settings: proto <-> domain.
 
+use rapport_kit::{
+    duplicates::{Disclosure, DuplicatePolicy},
+    names,
+};
 use rapport_proto::{leads as pb, types};
 use rapport_runtime::{
     clock::{Micros, to_timestamp},
-    duplicates::{Disclosure, DuplicatePolicy},
-    names,
     validation::Violations,
 };
 

@@ -1,8 +1,9 @@
 //! Stores, teams and reps between proto and domain. Creates and updates parse into patches of
 //! the fields they set, so one parser serves both and every bad field is reported at once.
 
+use rapport_kit::names;
 use rapport_proto::leads as pb;
-use rapport_runtime::{clock::to_timestamp, names, validation::Violations};
+use rapport_runtime::{clock::to_timestamp, validation::Violations};
 
 use super::mask::MaskRules;
 use crate::domain::org::{

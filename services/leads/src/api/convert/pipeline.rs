@@ -2,10 +2,10 @@
 //! bad field; output-only fields of requests are ignored.
 
 use prost_types::Duration;
+use rapport_kit::names;
 use rapport_proto::{leads as pb, types as pt};
 use rapport_runtime::{
     clock::{Micros, from_timestamp, to_timestamp},
-    names,
     validation::Violations,
 };
 use uuid::Uuid;

@@ -1,9 +1,9 @@
 //! Tasks and alerts between proto and domain.
 
+use rapport_kit::names;
 use rapport_proto::leads as pb;
 use rapport_runtime::{
     clock::{Micros, from_timestamp, to_timestamp},
-    names,
     validation::Violations,
 };
 

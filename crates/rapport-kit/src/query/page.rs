@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::validation::FieldViolation;
+use rapport_runtime::validation::FieldViolation;
 
 /// Page size used when the request leaves `page_size` at 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

@@ -73,7 +73,4 @@ pub use page::{
     CursorValue, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, decode_cursor, decode_token, encode_token,
     fingerprint, page_size,
 };
-pub use sql::{
-    BindValue, Bindable, FieldKind, FieldSpec, Normalize, SqlFilter, bind_all, keyset_after,
-    order_sql, to_sql,
-};
+pub use sql::{FieldKind, FieldSpec, Normalize, SqlFilter, keyset_after, order_sql, to_sql};

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::validation::FieldViolation;
+use rapport_runtime::validation::FieldViolation;
 
 /// Longest filter accepted, in characters, so one request cannot make the server do unbounded
 /// parsing or build an unbounded query.

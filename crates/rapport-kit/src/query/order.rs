@@ -1,7 +1,7 @@
 //! `order_by` after AIP-132, restricted to one field: keyset pagination needs a single sort
 //! column (plus the id as tie-breaker) that an index can serve.
 
-use crate::validation::FieldViolation;
+use rapport_runtime::validation::FieldViolation;
 
 /// The order of a list: one field, ascending or descending, ties broken by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,7 +1,9 @@
-//! Resource names after AIP-122: `collection/{id}`. Server-assigned ids are UUIDs (any version,
-//! either case, printed in lower case); client-chosen keys are short lower-case slugs; subjects
-//! (people's ids from tokens) are any text without "/". A parse error is a sentence about the
-//! value; the API layer attaches it to the field the value came from.
+//! Resource names after AIP-122: `collection/{id}`, and `parents/{parent}/collection/{id}` for
+//! a resource under another. Server-assigned ids are UUIDs in the hyphenated form (any version,
+//! either case, always printed in lower case: names compare as text, so an id has one
+//! spelling); client-chosen keys are short lower-case slugs; subjects (people's ids from tokens)
+//! are any text without "/". A parse error is a sentence about the value; the API layer attaches
+//! it to the field the value came from.
 
 use uuid::Uuid;
 
@@ -10,11 +12,58 @@ pub fn format_id(collection: &str, id: Uuid) -> String {
     format!("{collection}/{}", id.hyphenated())
 }
 
+/// `parents/{parent}/collection/{id}`.
+pub fn format_child_id(parents: &str, parent: Uuid, collection: &str, id: Uuid) -> String {
+    format!(
+        "{parents}/{}/{collection}/{}",
+        parent.hyphenated(),
+        id.hyphenated()
+    )
+}
+
 /// The id of `collection/{id}`.
 pub fn parse_id(collection: &str, name: &str) -> Result<Uuid, String> {
     let id = tail(collection, name)?;
-    Uuid::parse_str(id)
-        .map_err(|_| format!("{name:?} must look like \"{collection}/{{id}}\" with a UUID id"))
+    uuid(id, &format!("{collection}/{{id}}"))
+}
+
+/// The (parent, child) ids of `parents/{parent}/collection/{id}`; `pattern` is how the
+/// resource's documentation writes it, for the error.
+pub fn parse_child_id(
+    parents: &str,
+    collection: &str,
+    name: &str,
+    pattern: &str,
+) -> Result<(Uuid, Uuid), String> {
+    if name.is_empty() {
+        return Err(format!("is required, as \"{pattern}\""));
+    }
+    match name.split('/').collect::<Vec<_>>().as_slice() {
+        [p, parent, c, child] if *p == parents && *c == collection => {
+            Ok((uuid(parent, pattern)?, uuid(child, pattern)?))
+        }
+        _ => Err(format!("\"{name}\" does not match \"{pattern}\"")),
+    }
+}
+
+/// Accepts only `singleton`, the name of a resource a tenant has one of (e.g. `settings`).
+pub fn parse_singleton(singleton: &str, name: &str) -> Result<(), String> {
+    match name {
+        _ if name == singleton => Ok(()),
+        "" => Err("is required".to_owned()),
+        _ => Err(format!("must be \"{singleton}\", got \"{name}\"")),
+    }
+}
+
+fn uuid(id: &str, pattern: &str) -> Result<Uuid, String> {
+    if id.len() == 36
+        && let Ok(uuid) = Uuid::try_parse(id)
+    {
+        return Ok(uuid);
+    }
+    Err(format!(
+        "\"{id}\" is not a UUID (in \"{pattern}\", ids are hyphenated UUIDs)"
+    ))
 }
 
 /// The key of `collection/{key}`, a slug of 1..63 lower-case ASCII letters, digits, `-`, `_`,
@@ -71,7 +120,7 @@ fn tail<'a>(collection: &str, name: &'a str) -> Result<&'a str, String> {
     match name.split_once('/') {
         Some((c, id)) if c == collection && !id.is_empty() && !id.contains('/') => Ok(id),
         _ if name.is_empty() => Err(format!("is required, as \"{collection}/{{id}}\"")),
-        _ => Err(format!("{name:?} must look like \"{collection}/{{id}}\"")),
+        _ => Err(format!("\"{name}\" does not match \"{collection}/{{id}}\"")),
     }
 }
 
@@ -92,6 +141,31 @@ mod tests {
         assert!(parse_id("leads", "leads/nope").is_err());
         assert!(parse_id("leads", "").unwrap_err().contains("required"));
         assert!(parse_id("leads", &format!("{name}/x")).is_err());
+        assert!(parse_id("leads", &format!("leads/{}", id.simple())).is_err());
+    }
+
+    #[test]
+    fn child_ids_round_trip_and_check_every_part() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let pattern = "customers/{customer}/activities/{activity}";
+        let name = format_child_id("customers", a, "activities", b);
+        assert_eq!(
+            parse_child_id("customers", "activities", &name, pattern),
+            Ok((a, b))
+        );
+        let other = format_child_id("customers", a, "relationships", b);
+        assert!(
+            parse_child_id("customers", "activities", &other, pattern)
+                .unwrap_err()
+                .contains(pattern)
+        );
+        assert!(
+            parse_child_id("customers", "activities", "", pattern)
+                .unwrap_err()
+                .contains("required")
+        );
+        assert_eq!(parse_singleton("settings", "settings"), Ok(()));
+        assert!(parse_singleton("settings", "settings/1").is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use rapport_runtime::error::Error;
 
 /// What to do with a record whose contact data another already holds. Each service has its own
 /// default: a customer is refused (one person, one record), a lead flagged (a lead that comes in

@@ -1,7 +1,7 @@
 //! A List request parsed in one go: filter, order, page size and token, every bad field
 //! reported together. Services describe their fields once and get SQL fragments back.
 
-use crate::{
+use rapport_runtime::{
     dialect::Dialect,
     validation::{FieldViolation, Violations},
 };

@@ -1,0 +1,28 @@
+//! The service kit: the API conventions every Rapport service follows, so that a service is
+//! written one way. The platform underneath (configuration, storage, cache, events, auth,
+//! errors, the server) is `rapport-runtime`; this crate builds on it and owns what an API
+//! repeats:
+//!
+//! - [`names`]: resource names and ids, etags;
+//! - [`query`]: List requests (filter, order, page size and tokens) and their SQL;
+//! - [`mask`]: update masks, one engine for every resource;
+//! - [`validate`]: shared field validators (money, dates, text limits) and [`contact`]
+//!   (phones, emails);
+//! - [`settings`]: the per-tenant settings document, versioned, cached, with its event;
+//! - [`duplicates`]: the duplicate policy and what a duplicate check may disclose;
+//! - [`peer`]: a peer service's `Status` read back into the runtime's error;
+//! - [`reply`]: a handler's result as a gRPC reply;
+//! - [`service`]: assembling a service's bundle from generated servers.
+
+pub mod contact;
+pub mod duplicates;
+// MASK pub mod mask;
+pub mod names;
+pub mod peer;
+pub mod query;
+pub mod reply;
+pub mod service;
+// SETTINGS pub mod settings;
+// VALIDATE pub mod validate;
+
+pub use reply::{Reply, reply};

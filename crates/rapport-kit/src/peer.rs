@@ -1,0 +1,148 @@
+//! A peer service's error, read back: when a service calls another over gRPC, the answer's
+//! `Status` carries the peer's `ErrorInfo`, `BadRequest` and `ResourceInfo` (see
+//! `rapport_runtime::error`). [`Refusal::read`] decodes them once, so a caller decides on what
+//! the peer meant instead of matching status codes by hand, and [`Refusal::into_error`] gives
+//! the usual answer for the cases a caller does not handle itself.
+
+use rapport_runtime::{Error, validation::FieldViolation};
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// What a peer's refusal means to its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The request was bad (INVALID_ARGUMENT), these fields.
+    Invalid(Vec<FieldViolation>),
+    /// The resource exists already (ALREADY_EXISTS); its name when the peer disclosed it.
+    Exists(Option<String>),
+    /// The peer does not let the caller do this: no or a bad token, a missing role, or a
+    /// resource the caller may not see (which reads as NOT_FOUND).
+    Denied,
+    /// A state or race refusal (FAILED_PRECONDITION, ABORTED): retrying as is will not help
+    /// until something changes.
+    Conflict,
+    /// The peer could not answer (down, overloaded, a deadline, a bug).
+    Failed,
+}
+
+/// A peer's error, decoded.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The peer's short name, e.g. `customers`.
+    pub service: &'static str,
+    /// What it means.
+    pub refused: Refused,
+    /// The status code.
+    pub code: Code,
+    /// The peer's stable reason (`ErrorInfo.reason`), empty if it sent none.
+    pub reason: String,
+    /// The peer's message.
+    pub message: String,
+}
+
+impl Refusal {
+    /// Decodes `status`, the answer of `service`.
+    pub fn read(service: &'static str, status: &Status) -> Self {
+        let details = status.get_error_details();
+        let refused = match status.code() {
+            Code::InvalidArgument => Refused::Invalid(
+                details
+                    .bad_request()
+                    .map(|b| {
+                        b.field_violations
+                            .iter()
+                            .map(|v| FieldViolation {
+                                field: v.field.clone(),
+                                description: v.description.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            Code::AlreadyExists => Refused::Exists(
+                details
+                    .resource_info()
+                    .map(|r| r.resource_name.clone())
+                    .filter(|n| !n.is_empty()),
+            ),
+            Code::PermissionDenied | Code::Unauthenticated | Code::NotFound => Refused::Denied,
+            Code::FailedPrecondition | Code::Aborted => Refused::Conflict,
+            _ => Refused::Failed,
+        };
+        Self {
+            service,
+            refused,
+            code: status.code(),
+            reason: details
+                .error_info()
+                .map(|i| i.reason.clone())
+                .unwrap_or_default(),
+            message: status.message().to_owned(),
+        }
+    }
+
+    /// The answer to give the caller when this refusal is not handled on its own: a denial
+    /// stays PERMISSION_DENIED; anything else is UNAVAILABLE, saying `failed` (what did not
+    /// happen) and `then` (what the caller may do, e.g. retry with the same request id).
+    pub fn into_error(self, failed: &str, then: &str) -> Error {
+        match self.refused {
+            Refused::Denied => Error::PermissionDenied(format!(
+                "the {} service refused: {}",
+                self.service, self.message
+            )),
+            _ => Error::unavailable(format!(
+                "{failed} ({}: {}); {then}",
+                self.code, self.message
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peers_error_reads_back_as_it_was_meant() {
+        let exists: Status = Error::AlreadyExists {
+            reason: "DUPLICATE_CUSTOMER",
+            message: "taken".into(),
+            existing: "customers/1".into(),
+            metadata: Vec::new(),
+        }
+        .into();
+        let r = Refusal::read("customers", &exists);
+        assert_eq!(r.refused, Refused::Exists(Some("customers/1".into())));
+        assert_eq!(r.reason, "DUPLICATE_CUSTOMER");
+
+        let hidden: Status = Error::AlreadyExists {
+            reason: "DUPLICATE_CUSTOMER",
+            message: "taken".into(),
+            existing: String::new(),
+            metadata: Vec::new(),
+        }
+        .into();
+        assert_eq!(
+            Refusal::read("customers", &hidden).refused,
+            Refused::Exists(None)
+        );
+
+        let bad: Status = Error::invalid("customer.phones[0]", "is not a phone number").into();
+        match Refusal::read("customers", &bad).refused {
+            Refused::Invalid(v) => assert_eq!(v[0].field, "customer.phones[0]"),
+            other => panic!("{other:?}"),
+        }
+
+        let denied = Refusal::read("customers", &Status::permission_denied("no"));
+        assert!(matches!(
+            denied.into_error("x", "y"),
+            Error::PermissionDenied(m) if m.contains("customers service refused")
+        ));
+        let down = Refusal::read("customers", &Status::unavailable("down"));
+        assert_eq!(down.refused, Refused::Failed);
+        assert_eq!(
+            down.into_error("nothing moved", "retry").code(),
+            Code::Unavailable
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! Assembling a service: its generated gRPC servers behind the message limits and the
+//! authentication every service has, named by the generated code, plus its event handlers and
+//! jobs.
+//!
+//! ```text
+//! fn build(ctx: ServiceContext) -> ServiceBundle {
+//!     let api = api::LeadsApi::new(ctx.clone());
+//!     let mut bundle = Bundle::new(Self::NAME, &ctx);
+//!     serve!(bundle, LeadServiceServer::new(api.clone()));
+//!     bundle.handler(consumers::handler(ctx.clone()));
+//!     bundle.finish()
+//! }
+//! ```
+
+use std::{convert::Infallible, sync::Arc};
+
+use futures::future::BoxFuture;
+use rapport_runtime::{
+    auth::Auth,
+    context::{AddRoutes, ServiceBundle, ServiceContext},
+    events::EventHandler,
+};
+use tonic::{body::Body, server::NamedService, service::Routes};
+
+/// A service's bundle in the making.
+pub struct Bundle {
+    name: &'static str,
+    auth: Auth,
+    max_message_bytes: usize,
+    grpc_services: Vec<&'static str>,
+    routes: Vec<AddRoutes>,
+    handlers: Vec<Arc<dyn EventHandler>>,
+    jobs: Vec<BoxFuture<'static, ()>>,
+}
+
+impl Bundle {
+    /// The bundle of service `name`, on `ctx`.
+    pub fn new(name: &'static str, ctx: &ServiceContext) -> Self {
+        Self {
+            name,
+            auth: ctx.auth.clone(),
+            max_message_bytes: ctx.max_message_bytes,
+            grpc_services: Vec::new(),
+            routes: Vec::new(),
+            handlers: Vec::new(),
+            jobs: Vec::new(),
+        }
+    }
+
+    /// The largest message a server of this bundle reads or writes ([`serve!`] applies it).
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
+    }
+
+    /// Serves `server` behind authentication, under its generated name. Use [`serve!`], which
+    /// also applies the message limits.
+    pub fn serve<S>(&mut self, server: S)
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.grpc_services.push(S::NAME);
+        let service = self.auth.wrap(server);
+        self.routes
+            .push(Box::new(move |routes: Routes| routes.add_service(service)));
+    }
+
+    /// Runs `handler` on the events it consumes.
+    pub fn handler(&mut self, handler: Arc<dyn EventHandler>) {
+        self.handlers.push(handler);
+    }
+
+    /// Runs `job` until shutdown.
+    pub fn job(&mut self, job: BoxFuture<'static, ()>) {
+        self.jobs.push(job);
+    }
+
+    /// The finished bundle.
+    pub fn finish(self) -> ServiceBundle {
+        let routes = self.routes;
+        ServiceBundle {
+            name: self.name,
+            grpc_services: self.grpc_services,
+            routes: Box::new(move |r| routes.into_iter().fold(r, |r, add| add(r))),
+            handlers: self.handlers,
+            jobs: self.jobs,
+        }
+    }
+}
+
+/// Serves a generated server in a [`Bundle`] with the bundle's message limits:
+/// `serve!(bundle, LeadServiceServer::new(api.clone()))`.
+#[macro_export]
+macro_rules! serve {
+    ($bundle:expr, $server:expr) => {{
+        let limit = $bundle.max_message_bytes();
+        $bundle.serve(
+            $server
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+    }};
+}
