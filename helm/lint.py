@@ -13,8 +13,10 @@ The variants are the chart's default values, then, for each service in values.ya
 service disabled but that one, then one turning on the optional parts (autoscaling, existing
 Secrets, a public key, network policy peers, no migration hook, own spread constraints), so that
 every template is rendered at least once (the ServiceMonitor only where the cluster has its CRD,
-so not here). Then come variants the chart must refuse: a Redis URL the binary does not speak
-(refused by the values schema), a grace period shorter than the shutdown, a ServiceMonitor
+so not here), and one adding a service that values.yaml does not name (`orders`, with a copy of
+the first service's block), which must deploy like the others. Then come variants the chart must
+refuse: that added block with a key the schema does not know, a Redis URL the binary does not
+speak (both refused by the values schema), a grace period shorter than the shutdown, a ServiceMonitor
 behind a NetworkPolicy that closes the metrics port, and an upgrade rendered without cluster
 access that would replace the generated token secret (and, beside it, the same upgrade with an
 existing Secret, which must render).
@@ -192,6 +194,22 @@ def variants(defaults: dict) -> list[Variant]:
         Variant(
             "no default topology spread",
             merge(connections, {"topologySpread": {"enabled": False}}),
+        )
+    )
+    # A service the values do not name yet: the schema takes any block of the same shape under
+    # `services`, and the templates deploy it like the others.
+    added = copy.deepcopy(defaults["services"][services[0]])
+    out.append(
+        Variant(
+            "a service added by its values block alone (orders)",
+            merge(connections, {"services": {"orders": added}}),
+        )
+    )
+    out.append(
+        Variant(
+            "an added service's block with an unknown key (refused by the values schema)",
+            merge(connections, {"services": {"orders": merge(added, {"replica": 3})}}),
+            schema_error=True,
         )
     )
     out.append(
