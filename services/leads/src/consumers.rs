@@ -14,7 +14,8 @@ use rapport_runtime::{
 };
 
 use crate::{
-    api::{convert::lead::lead_to_proto, lead_crud::apply_follow_up, support::EVENTS},
+    app::{EVENTS, leads::apply_follow_up},
+    convert::lead::lead_to_proto,
     store,
 };
 

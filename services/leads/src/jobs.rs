@@ -7,13 +7,16 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use rapport_runtime::jobs::every;
 
-use crate::api::{LeadsApi, dwell, reclaim, reminders};
+use crate::{
+    app::App,
+    sweeps::{dwell, reclaim, reminders},
+};
 
 /// How often the sweeps run. Each is a few indexed queries when nothing is due.
 pub const PERIOD: Duration = Duration::from_secs(1);
 
 /// The loops to run until shutdown.
-pub fn jobs(api: LeadsApi) -> Vec<BoxFuture<'static, ()>> {
+pub fn jobs(api: App) -> Vec<BoxFuture<'static, ()>> {
     let (a, b, c) = (api.clone(), api.clone(), api);
     vec![
         every("leads.reclaim", PERIOD, move || {

@@ -3,10 +3,13 @@
 //! with forced reclaim, dwell-time alerts, tasks and reminders, scoring, analytics.
 
 pub mod api;
+mod app;
 mod consumers;
+mod convert;
 pub mod domain;
 mod jobs;
 mod store;
+mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::leads::{
@@ -72,7 +75,7 @@ impl Service for Leads {
     }
 
     fn build(ctx: ServiceContext) -> ServiceBundle {
-        let api = api::LeadsApi::new(ctx.clone());
+        let api = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, LeadServiceServer::new(api.clone()));
         serve!(bundle, SalesOrgServiceServer::new(api.clone()));

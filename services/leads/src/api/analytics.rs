@@ -12,10 +12,10 @@ use rapport_proto::{
 use rapport_runtime::{Error, Result, auth::Principal, validation::Violations};
 use tonic::Request;
 
-use super::{
-    convert::pipeline::{duration_to_proto, optional_time, pipeline_key},
-    support::{ANALYSTS, LeadsApi, authorize, scope},
-};
+use super::support::{ANALYSTS, authorize};
+use crate::app::App;
+use crate::app::scope;
+use crate::convert::pipeline::{duration_to_proto, optional_time, pipeline_key};
 use crate::{
     domain::{
         analytics::{self, Grain, Month, StageCounts, Standing, split_window},
@@ -36,7 +36,7 @@ const DEFAULT_LIMIT: i32 = 10;
 const MAX_LIMIT: i32 = 100;
 
 #[tonic::async_trait]
-impl LeadAnalyticsService for LeadsApi {
+impl LeadAnalyticsService for App {
     async fn get_funnel(&self, req: Request<pb::GetFunnelRequest>) -> Reply<pb::GetFunnelResponse> {
         reply(funnel(self, req).await)
     }
@@ -115,10 +115,7 @@ fn money(currency: &str, minor_units: i64) -> Option<pt::Money> {
     })
 }
 
-async fn funnel(
-    api: &LeadsApi,
-    req: Request<pb::GetFunnelRequest>,
-) -> Result<pb::GetFunnelResponse> {
+async fn funnel(api: &App, req: Request<pb::GetFunnelRequest>) -> Result<pb::GetFunnelResponse> {
     let p = authorize(&req, ANALYSTS)?;
     let msg = req.get_ref();
     let mut v = Violations::new();
@@ -193,7 +190,7 @@ async fn funnel(
 }
 
 async fn leaderboard(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::GetLeaderboardRequest>,
 ) -> Result<pb::GetLeaderboardResponse> {
     let p = authorize(&req, ANALYSTS)?;
@@ -284,7 +281,7 @@ async fn leaderboard(
 }
 
 async fn forecast(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::GetForecastRequest>,
 ) -> Result<pb::GetForecastResponse> {
     let p = authorize(&req, ANALYSTS)?;

@@ -13,14 +13,14 @@ use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{Error, Result, auth::Principal, peers::Peers, validation::Violations};
 use tonic::Request;
 
-use super::{
-    convert::{
-        lead::lead_to_proto,
-        pipeline::{parse_date, parse_money},
-    },
-    support::{
-        self, LeadsApi, WORKERS, authorize, begin, check_lead_etag, lead_id, require_live, scope,
-    },
+use super::support::{self, WORKERS, authorize, begin, lead_id};
+use crate::app::App;
+use crate::app::check_lead_etag;
+use crate::app::require_live;
+use crate::app::scope;
+use crate::convert::{
+    lead::lead_to_proto,
+    pipeline::{parse_date, parse_money},
 };
 use crate::{
     domain::{
@@ -35,7 +35,7 @@ use crate::{
 const DEFAULT_PIPELINE: &str = "real-estate";
 
 pub(super) async fn convert(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ConvertLeadRequest>,
 ) -> Result<pb::ConvertLeadResponse> {
     let p = authorize(&req, WORKERS)?;
@@ -147,7 +147,7 @@ pub(super) async fn convert(
     lead.rescore(&settings.grades());
     lead.touch(now);
     store::leads::update_lead(w.tx(), &p.tenant_id, &lead).await?;
-    let opportunity = super::pipelines::emit_created(&mut w, &opportunity);
+    let opportunity = crate::app::opportunities::emit_created(&mut w, &opportunity);
     let out = pb::ConvertLeadResponse {
         lead: Some(lead_to_proto(&lead)),
         customer,
@@ -165,7 +165,7 @@ pub(super) async fn convert(
 }
 
 /// The stored answer of an earlier ConvertLead with this request id, if any.
-async fn replayed(api: &LeadsApi, idem: &Idempotency) -> Result<Option<pb::ConvertLeadResponse>> {
+async fn replayed(api: &App, idem: &Idempotency) -> Result<Option<pb::ConvertLeadResponse>> {
     let mut conn = api.db().pool().acquire().await?;
     idem.replay(&mut conn).await
 }
@@ -174,13 +174,13 @@ async fn replayed(api: &LeadsApi, idem: &Idempotency) -> Result<Option<pb::Conve
 /// reservation, with the customer an earlier attempt recorded. ABORTED (`LEAD_CONVERTING`) while
 /// another conversion holds the lead.
 async fn reserve(
-    api: &LeadsApi,
+    api: &App,
     p: &Principal,
     id: uuid::Uuid,
     etag: &str,
     request_id: &str,
 ) -> Result<Reservation> {
-    let mut w = api.ctx.write(p, super::support::EVENTS).await?;
+    let mut w = api.ctx.write(p, crate::app::EVENTS).await?;
     let lead = api.lock_lead(w.tx(), p, id).await?;
     check_convertible(p, &lead, etag)?;
     let current = store::conversions::get(w.tx(), &p.tenant_id, id).await?;
@@ -207,7 +207,7 @@ fn converting(lead: &Lead) -> Error {
 
 /// INVALID_ARGUMENT on `pipeline` unless the tenant has the pipeline, so an unknown one creates
 /// no customer (creating the opportunity checks it again).
-async fn check_pipeline(api: &LeadsApi, tenant: &str, pipeline: &str) -> Result<()> {
+async fn check_pipeline(api: &App, tenant: &str, pipeline: &str) -> Result<()> {
     let mut conn = api.db().pool().acquire().await?;
     match store::pipelines::get(&mut conn, tenant, pipeline).await? {
         Some(p) if p.first_stage().is_some() => Ok(()),
@@ -262,7 +262,7 @@ fn check_convertible(p: &Principal, lead: &Lead, etag: &str) -> Result<()> {
 /// Creates the lead's customer in the customers service, or finds the existing duplicate;
 /// returns its name and whether it existed.
 async fn ensure_customer(
-    api: &LeadsApi,
+    api: &App,
     req: &Request<pb::ConvertLeadRequest>,
     lead: &Lead,
     request_id: &str,

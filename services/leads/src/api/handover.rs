@@ -23,12 +23,15 @@ use rapport_runtime::{
 use tonic::{Request, Status};
 use uuid::Uuid;
 
+use super::support::optional_key;
 use super::{
-    org::optional_key,
-    pools::{Move, move_lead},
-    support::{self, LeadsApi, MANAGERS, authorize, begin, scope},
+    support::{self, MANAGERS, authorize, begin},
     transfers::{Taker, check_team, move_opportunity, move_task, taker},
 };
+use crate::app::App;
+use crate::app::leads::Move;
+use crate::app::leads::move_lead;
+use crate::app::scope;
 use crate::{
     domain::{assignment_kind as kind, org, transfer::InTurn},
     store,
@@ -38,7 +41,7 @@ use crate::{
 const PAGE: i32 = 500;
 
 pub(super) async fn hand_over(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::HandOverRepLeadsRequest>,
 ) -> Result<pb::HandOverRepLeadsResponse> {
     let p = authorize(&req, MANAGERS)?;
@@ -213,7 +216,7 @@ pub(super) async fn hand_over(
 /// Moves the customers `rep` owns in the customers service to `takers` in turn (`fallback`
 /// when there are none), each with its taker's team and store; returns how many moved.
 async fn hand_over_customers<T>(
-    api: &LeadsApi,
+    api: &App,
     req: &Request<T>,
     rep: &str,
     takers: &[Taker],

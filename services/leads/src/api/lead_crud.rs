@@ -13,15 +13,16 @@ use rapport_runtime::{
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{
-    convert::{
-        lead::{holder_to_proto, lead_to_proto, parse_input, state_from_proto},
-        mask::{MaskRules, selected},
-    },
-    support::{
-        EVENTS, LeadsApi, MANAGERS, READERS, WORKERS, authorize, check_lead_etag, lead_id,
-        require_live, scope,
-    },
+use super::support::{MANAGERS, READERS, WORKERS, authorize, lead_id};
+use crate::app::App;
+use crate::app::EVENTS;
+use crate::app::check_lead_etag;
+use crate::app::leads::{apply_follow_up, save_lead};
+use crate::app::require_live;
+use crate::app::scope;
+use crate::convert::{
+    lead::{holder_to_proto, lead_to_proto, parse_input, state_from_proto},
+    mask::{MaskRules, selected},
 };
 use crate::{
     domain::{
@@ -73,10 +74,7 @@ const MASK: MaskRules = MaskRules {
     ],
 };
 
-pub(super) async fn create(
-    api: &LeadsApi,
-    req: Request<pb::CreateLeadRequest>,
-) -> Result<pb::Lead> {
+pub(super) async fn create(api: &App, req: Request<pb::CreateLeadRequest>) -> Result<pb::Lead> {
     let p = authorize(&req, WORKERS)?;
     let msg = req.into_inner();
     let parsed = match &msg.lead {
@@ -126,7 +124,7 @@ pub(super) async fn create(
     let holders = judge_duplicates(&mut w, &p, settings.duplicates(), &mut lead).await?;
     // A rep's own lead goes straight into its private pool, within its capacity.
     if matches!(scope(&p), Scope::Own { .. }) {
-        let team = super::pools::take_named(w.tx(), &p.tenant_id, &p.subject, now).await?;
+        let team = crate::app::leads::take_named(w.tx(), &p.tenant_id, &p.subject, now).await?;
         lead.owner_id = p.subject.clone();
         lead.team_id = team;
         lead.assign_time = Some(now);
@@ -187,14 +185,14 @@ async fn judge_duplicates(
         .collect())
 }
 
-pub(super) async fn get(api: &LeadsApi, req: Request<pb::GetLeadRequest>) -> Result<pb::Lead> {
+pub(super) async fn get(api: &App, req: Request<pb::GetLeadRequest>) -> Result<pb::Lead> {
     let p = authorize(&req, READERS)?;
     let id = lead_id("name", &req.get_ref().name)?;
     Ok(lead_to_proto(&api.visible_lead(&p, id).await?))
 }
 
 pub(super) async fn list(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListLeadsRequest>,
 ) -> Result<pb::ListLeadsResponse> {
     let p = authorize(&req, READERS)?;
@@ -227,10 +225,7 @@ pub(super) async fn list(
     })
 }
 
-pub(super) async fn update(
-    api: &LeadsApi,
-    req: Request<pb::UpdateLeadRequest>,
-) -> Result<pb::Lead> {
+pub(super) async fn update(api: &App, req: Request<pb::UpdateLeadRequest>) -> Result<pb::Lead> {
     let p = authorize(&req, WORKERS)?;
     let msg = req.into_inner();
     let mut v = Violations::new();
@@ -332,40 +327,12 @@ pub(super) async fn update(
         };
     lead.rescore(&settings.grades());
     lead.touch(now);
-    let mut out = save_lead_uncommitted(&mut w, &p.tenant_id, &lead, "lead.updated").await?;
+    let mut out =
+        crate::app::leads::save_lead_uncommitted(&mut w, &p.tenant_id, &lead, "lead.updated")
+            .await?;
     out.duplicate_holders = holders;
     let out = w.commit(out).await?;
     api.db().wrote("leads", 1);
-    Ok(out)
-}
-
-/// Writes `lead` (locked in `w`), emits `event` with it and commits, answering the lead.
-pub(crate) async fn save_lead(
-    mut w: Write,
-    tenant: &str,
-    lead: &Lead,
-    event: &str,
-) -> Result<pb::Lead> {
-    let out = save_lead_uncommitted(&mut w, tenant, lead, event).await?;
-    w.commit(out).await
-}
-
-/// As [`save_lead`], leaving the commit to the caller.
-async fn save_lead_uncommitted(
-    w: &mut Write,
-    tenant: &str,
-    lead: &Lead,
-    event: &str,
-) -> Result<pb::Lead> {
-    store::leads::update_lead(w.tx(), tenant, lead).await?;
-    let out = lead_to_proto(lead);
-    w.emit(
-        event,
-        lead.resource_name(),
-        &pb::LeadChanged {
-            lead: Some(out.clone()),
-        },
-    );
     Ok(out)
 }
 
@@ -388,10 +355,7 @@ fn fill_unmasked_for_parse(l: &mut pb::Lead, masked: &[&str]) {
     }
 }
 
-pub(super) async fn delete(
-    api: &LeadsApi,
-    req: Request<pb::DeleteLeadRequest>,
-) -> Result<pb::Lead> {
+pub(super) async fn delete(api: &App, req: Request<pb::DeleteLeadRequest>) -> Result<pb::Lead> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let id = lead_id("name", &msg.name)?;
@@ -408,10 +372,7 @@ pub(super) async fn delete(
     save_lead(w, &p.tenant_id, &lead, "lead.deleted").await
 }
 
-pub(super) async fn undelete(
-    api: &LeadsApi,
-    req: Request<pb::UndeleteLeadRequest>,
-) -> Result<pb::Lead> {
+pub(super) async fn undelete(api: &App, req: Request<pb::UndeleteLeadRequest>) -> Result<pb::Lead> {
     let p = authorize(&req, MANAGERS)?;
     let id = lead_id("name", &req.get_ref().name)?;
     let mut w = api.write(&p).await?;
@@ -440,7 +401,7 @@ pub(super) async fn undelete(
 }
 
 pub(super) async fn record_follow_up(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::RecordFollowUpRequest>,
 ) -> Result<pb::Lead> {
     let p = authorize(&req, WORKERS)?;
@@ -478,20 +439,8 @@ pub(super) async fn record_follow_up(
     save_lead(w, &p.tenant_id, &lead, "lead.followed_up").await
 }
 
-/// A follow-up at `at`: counts towards the score and restarts the follow-up rules' clocks; the
-/// first one moves a NEW lead to CONTACTING.
-pub(crate) fn apply_follow_up(lead: &mut Lead, at: i64, grades: &crate::domain::lead::Grades) {
-    lead.follow_up_count += 1;
-    lead.last_follow_up_time = Some(lead.last_follow_up_time.map_or(at, |t| t.max(at)));
-    if lead.state == State::New {
-        lead.state = State::Contacting;
-        lead.state_change_time = at;
-    }
-    lead.rescore(grades);
-}
-
 pub(super) async fn record_behavior(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::RecordLeadBehaviorRequest>,
 ) -> Result<pb::Lead> {
     let p = authorize(&req, WORKERS)?;
@@ -528,7 +477,7 @@ pub(super) async fn record_behavior(
     lead.rescore(&settings.grades());
     lead.touch(api.now());
     if lead.intent == Intent::High && was != Intent::High && !lead.owner_id.is_empty() {
-        super::pools::alert_high_intent(&mut w, &p.tenant_id, &lead).await?;
+        crate::app::leads::alert_high_intent(&mut w, &p.tenant_id, &lead).await?;
     }
     save_lead(w, &p.tenant_id, &lead, "lead.scored").await
 }

@@ -4,12 +4,12 @@ use rapport_proto::leads as pb;
 use rapport_runtime::{Error, Result, validation::Violations};
 use tonic::Request;
 
-use super::{
-    convert::{
-        lead_settings::{apply, settings_to_proto},
-        mask::{MaskRules, selected},
-    },
-    support::{ADMINS, LeadsApi, READERS, authorize, check_etag},
+use super::support::{ADMINS, READERS, authorize};
+use crate::app::App;
+use crate::app::check_etag;
+use crate::convert::{
+    lead_settings::{apply, settings_to_proto},
+    mask::{MaskRules, selected},
 };
 use crate::{domain::settings::SETTINGS_NAME, store};
 
@@ -36,7 +36,7 @@ fn check_name(name: &str, field: &str, v: &mut Violations) {
 }
 
 pub(super) async fn get(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::GetLeadSettingsRequest>,
 ) -> Result<pb::LeadSettings> {
     let p = authorize(&req, READERS)?;
@@ -47,7 +47,7 @@ pub(super) async fn get(
 }
 
 pub(super) async fn update(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::UpdateLeadSettingsRequest>,
 ) -> Result<pb::LeadSettings> {
     let p = authorize(&req, ADMINS)?;
@@ -80,7 +80,7 @@ pub(super) async fn update(
     }
     let out = settings_to_proto(&next);
     w.invalidate(rapport_runtime::cache::settings_key(
-        super::support::EVENTS.stream,
+        crate::app::EVENTS.stream,
         &p.tenant_id,
     ));
     w.emit("settings.updated", SETTINGS_NAME.to_owned(), &out);

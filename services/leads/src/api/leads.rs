@@ -4,10 +4,11 @@ use rapport_kit::{Reply, reply};
 use rapport_proto::leads::{self as pb, lead_service_server::LeadService};
 use tonic::Request;
 
-use super::{convert_lead, lead_crud, lead_settings, pools, support::LeadsApi};
+use super::{convert_lead, lead_crud, lead_settings, pools};
+use crate::app::App;
 
 #[tonic::async_trait]
-impl LeadService for LeadsApi {
+impl LeadService for App {
     async fn create_lead(&self, req: Request<pb::CreateLeadRequest>) -> Reply<pb::Lead> {
         reply(lead_crud::create(self, req).await)
     }

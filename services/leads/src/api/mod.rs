@@ -1,24 +1,19 @@
-//! The gRPC face of the leads service: one module per gRPC service, proto <-> domain
-//! conversions in `convert`.
+//! The gRPC face of the leads service: one file per gRPC service or resource, each adapting
+//! requests to the use cases in `app` (parse, authorize, call, convert the answer). Nothing
+//! outside `api` imports it.
 
-pub(crate) mod alerts;
+mod alerts;
 mod analytics;
-pub(crate) mod convert;
 mod convert_lead;
-pub(crate) mod dwell;
 mod handover;
-pub(crate) mod lead_crud;
+mod lead_crud;
 mod lead_settings;
 mod leads;
 mod opportunities;
 mod org;
 mod pipelines;
-pub(crate) mod pools;
-pub(crate) mod reclaim;
-pub(crate) mod reminders;
+mod pools;
 mod reps;
-pub mod support;
+mod support;
 mod tasks;
-pub(crate) mod transfers;
-
-pub use support::LeadsApi;
+mod transfers;

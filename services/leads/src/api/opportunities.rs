@@ -12,19 +12,21 @@ use rapport_runtime::{
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{
-    convert::{
-        mask,
-        pipeline::{
-            OPPORTUNITY_MASK, OpportunityPatch, check_lost_reason, name_of, opportunity_id,
-            opportunity_to_proto, parse_draft, stage_change_to_proto,
-        },
+use super::support::{READERS, WORKERS, authorize, begin};
+use crate::app::App;
+use crate::app::check_etag;
+use crate::app::opportunities::emit;
+use crate::app::scope;
+use crate::convert::{
+    mask,
+    pipeline::{
+        OPPORTUNITY_MASK, OpportunityPatch, check_lost_reason, name_of, opportunity_id,
+        opportunity_to_proto, parse_draft, stage_change_to_proto,
     },
-    support::{LeadsApi, READERS, WORKERS, authorize, begin, check_etag, scope},
 };
 use crate::{
     domain::{
-        opportunity::{MAX_LOST_REASON, MoveError, Opportunity, StageChange, State},
+        opportunity::{MAX_LOST_REASON, MoveError, Opportunity, State},
         pipeline::pipeline_name,
         visibility::Scope,
     },
@@ -38,30 +40,12 @@ use crate::{
 const ORDER_FIELDS: &[&str] = &["create_time", "update_time", "stage_enter_time"];
 const DEFAULT_ORDER: OrderBy = OrderBy::desc("create_time");
 
-/// Records event `opportunity.{kind}` (created, updated, stage_changed, won, lost) about `o` in
-/// `w`, with the move when there was one; returns the opportunity's proto.
-pub(crate) fn emit(
-    w: &mut Write,
-    kind: &str,
-    o: &Opportunity,
-    change: Option<&StageChange>,
-) -> pb::Opportunity {
-    let out = opportunity_to_proto(o);
-    let event = pb::OpportunityChanged {
-        opportunity: Some(out.clone()),
-        stage_change: change.map(stage_change_to_proto),
-        transfer: None,
-    };
-    w.emit(&format!("opportunity.{kind}"), o.resource_name(), &event);
-    out
-}
-
 fn sees(p: &Principal, o: &Opportunity) -> bool {
     scope(p).sees_owned(&o.owner_id, &o.team_id)
 }
 
 /// An opportunity the caller may see; NOT_FOUND otherwise (also for another tenant's).
-async fn visible(api: &LeadsApi, p: &Principal, id: Uuid) -> Result<Opportunity> {
+async fn visible(api: &App, p: &Principal, id: Uuid) -> Result<Opportunity> {
     let mut conn = api.db().pool().acquire().await?;
     store::get(&mut conn, &p.tenant_id, id)
         .await?
@@ -78,7 +62,7 @@ async fn lock_visible(w: &mut Write, p: &Principal, id: Uuid) -> Result<Opportun
 }
 
 pub(super) async fn create(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::CreateOpportunityRequest>,
 ) -> Result<pb::Opportunity> {
     let p = authorize(&req, WORKERS)?;
@@ -147,7 +131,7 @@ pub(super) async fn create(
 }
 
 pub(super) async fn get(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::GetOpportunityRequest>,
 ) -> Result<pb::Opportunity> {
     let p = authorize(&req, READERS)?;
@@ -158,7 +142,7 @@ pub(super) async fn get(
 }
 
 pub(super) async fn list(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListOpportunitiesRequest>,
 ) -> Result<pb::ListOpportunitiesResponse> {
     let p = authorize(&req, READERS)?;
@@ -230,7 +214,7 @@ pub(super) async fn list(
 }
 
 pub(super) async fn update(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::UpdateOpportunityRequest>,
 ) -> Result<pb::Opportunity> {
     let p = authorize(&req, WORKERS)?;
@@ -259,7 +243,7 @@ pub(super) async fn update(
 }
 
 pub(super) async fn move_stage(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::MoveOpportunityStageRequest>,
 ) -> Result<pb::Opportunity> {
     let p = authorize(&req, WORKERS)?;
@@ -343,7 +327,7 @@ pub(super) async fn move_stage(
 }
 
 pub(super) async fn list_stage_changes(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListStageChangesRequest>,
 ) -> Result<pb::ListStageChangesResponse> {
     let p = authorize(&req, READERS)?;

@@ -1,23 +1,25 @@
 //! SalesOrgService (LE4): stores and teams here, reps in `reps`. Everyone of the tenant reads
 //! the organization; admins, managers and service accounts change it.
 
+use rapport_kit::query::{CursorValue, Page};
 use rapport_kit::{Reply, reply};
-use rapport_kit::{
-    names,
-    query::{CursorValue, Page},
-};
 use rapport_proto::leads::{self as pb, sales_org_service_server::SalesOrgService};
 use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{Error, Result, error::both, validation::Violations};
 use tonic::Request;
 
 use super::{
-    convert::{
-        mask,
-        org::{STORE_MASK, StorePatch, TEAM_MASK, TeamPatch, store_to_proto, team_to_proto},
-    },
     reps,
-    support::{LeadsApi, MANAGERS, READERS, authorize, begin, check_etag},
+    support::{
+        MANAGERS, READERS, after_id, authorize, begin, check_refs, exists, id_cursor, optional_key,
+        parse_key,
+    },
+};
+use crate::app::App;
+use crate::app::check_etag;
+use crate::convert::{
+    mask,
+    org::{STORE_MASK, StorePatch, TEAM_MASK, TeamPatch, store_to_proto, team_to_proto},
 };
 use crate::{
     domain::org::{self, Store, Team},
@@ -25,7 +27,7 @@ use crate::{
 };
 
 #[tonic::async_trait]
-impl SalesOrgService for LeadsApi {
+impl SalesOrgService for App {
     async fn create_store(&self, req: Request<pb::CreateStoreRequest>) -> Reply<pb::Store> {
         reply(create_store(self, req).await)
     }
@@ -78,28 +80,6 @@ impl SalesOrgService for LeadsApi {
     }
 }
 
-/// The key of `collection/{key}` named in `field`.
-pub(super) fn parse_key(collection: &str, name: &str, field: &str, v: &mut Violations) -> String {
-    match names::parse_key(collection, name) {
-        Ok(key) => key.to_owned(),
-        Err(e) => {
-            v.add(field, e);
-            String::new()
-        }
-    }
-}
-
-/// As [`parse_key`], for a name that may be left blank: `None` then.
-pub(super) fn optional_key(
-    collection: &str,
-    name: &str,
-    field: &str,
-    v: &mut Violations,
-) -> Option<String> {
-    let name = name.trim();
-    (!name.is_empty()).then(|| parse_key(collection, name, field, v))
-}
-
 /// The key of `collection/{key}` in a Get request's `name`.
 fn name_key(collection: &str, name: &str) -> Result<String> {
     let mut v = Violations::new();
@@ -107,59 +87,7 @@ fn name_key(collection: &str, name: &str) -> Result<String> {
     v.finish(key).map_err(Error::from)
 }
 
-/// Whether a page cursor is one key or subject, as the organization's lists mint them.
-pub(super) fn id_cursor(c: &[CursorValue]) -> bool {
-    matches!(c, [CursorValue::Text(_)])
-}
-
-/// The key a page starts after (empty: the first page).
-pub(super) fn after_id(page: &Page) -> &str {
-    match page.after.as_slice() {
-        [CursorValue::Text(id)] => id,
-        _ => "",
-    }
-}
-
-/// Reports a team or store the request refers to that does not exist in the tenant.
-pub(super) async fn check_refs(
-    api: &LeadsApi,
-    tenant: &str,
-    team: Option<&str>,
-    store_id: Option<&str>,
-    v: &mut Violations,
-) -> Result<()> {
-    if team.is_none() && store_id.is_none() {
-        return Ok(());
-    }
-    let mut conn = api.db().pool().acquire().await?;
-    if let Some(team) = team
-        && store::org::get_team(&mut conn, tenant, team)
-            .await?
-            .is_none()
-    {
-        v.add("team", format!("{} does not exist", org::team_name(team)));
-    }
-    if let Some(id) = store_id
-        && store::org::get_store(&mut conn, tenant, id)
-            .await?
-            .is_none()
-    {
-        v.add("store", format!("{} does not exist", org::store_name(id)));
-    }
-    Ok(())
-}
-
-/// ALREADY_EXISTS naming `name`.
-pub(super) fn exists(reason: &'static str, name: String) -> Error {
-    Error::AlreadyExists {
-        reason,
-        message: format!("{name} already exists"),
-        existing: name,
-        metadata: Vec::new(),
-    }
-}
-
-async fn create_store(api: &LeadsApi, req: Request<pb::CreateStoreRequest>) -> Result<pb::Store> {
+async fn create_store(api: &App, req: Request<pb::CreateStoreRequest>) -> Result<pb::Store> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let parsed = match &msg.store {
@@ -196,7 +124,7 @@ async fn create_store(api: &LeadsApi, req: Request<pb::CreateStoreRequest>) -> R
     w.commit(out).await
 }
 
-async fn get_store(api: &LeadsApi, req: Request<pb::GetStoreRequest>) -> Result<pb::Store> {
+async fn get_store(api: &App, req: Request<pb::GetStoreRequest>) -> Result<pb::Store> {
     let p = authorize(&req, READERS)?;
     let id = name_key("stores", &req.get_ref().name)?;
     let mut conn = api.db().pool().acquire().await?;
@@ -207,7 +135,7 @@ async fn get_store(api: &LeadsApi, req: Request<pb::GetStoreRequest>) -> Result<
 }
 
 async fn list_stores(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListStoresRequest>,
 ) -> Result<pb::ListStoresResponse> {
     let p = authorize(&req, READERS)?;
@@ -228,7 +156,7 @@ async fn list_stores(
     })
 }
 
-async fn update_store(api: &LeadsApi, req: Request<pb::UpdateStoreRequest>) -> Result<pb::Store> {
+async fn update_store(api: &App, req: Request<pb::UpdateStoreRequest>) -> Result<pb::Store> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let Some(input) = &msg.store else {
@@ -265,7 +193,7 @@ async fn update_store(api: &LeadsApi, req: Request<pb::UpdateStoreRequest>) -> R
     w.commit(out).await
 }
 
-async fn create_team(api: &LeadsApi, req: Request<pb::CreateTeamRequest>) -> Result<pb::Team> {
+async fn create_team(api: &App, req: Request<pb::CreateTeamRequest>) -> Result<pb::Team> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let parsed = match &msg.team {
@@ -304,7 +232,7 @@ async fn create_team(api: &LeadsApi, req: Request<pb::CreateTeamRequest>) -> Res
     w.commit(out).await
 }
 
-async fn get_team(api: &LeadsApi, req: Request<pb::GetTeamRequest>) -> Result<pb::Team> {
+async fn get_team(api: &App, req: Request<pb::GetTeamRequest>) -> Result<pb::Team> {
     let p = authorize(&req, READERS)?;
     let id = name_key("teams", &req.get_ref().name)?;
     let mut conn = api.db().pool().acquire().await?;
@@ -315,7 +243,7 @@ async fn get_team(api: &LeadsApi, req: Request<pb::GetTeamRequest>) -> Result<pb
 }
 
 async fn list_teams(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListTeamsRequest>,
 ) -> Result<pb::ListTeamsResponse> {
     let p = authorize(&req, READERS)?;
@@ -346,7 +274,7 @@ async fn list_teams(
     })
 }
 
-async fn update_team(api: &LeadsApi, req: Request<pb::UpdateTeamRequest>) -> Result<pb::Team> {
+async fn update_team(api: &App, req: Request<pb::UpdateTeamRequest>) -> Result<pb::Team> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let Some(input) = &msg.team else {

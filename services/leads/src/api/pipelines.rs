@@ -8,12 +8,14 @@ use rapport_runtime::{Error, Result, validation::Violations};
 use tonic::Request;
 
 use super::{
-    convert::{
-        mask,
-        pipeline::{PIPELINE_MASK, parse_stages, pipeline_key, pipeline_to_proto},
-    },
     opportunities,
-    support::{LeadsApi, MANAGERS, READERS, authorize, check_etag},
+    support::{MANAGERS, READERS, authorize},
+};
+use crate::app::App;
+use crate::app::check_etag;
+use crate::convert::{
+    mask,
+    pipeline::{PIPELINE_MASK, parse_stages, pipeline_key, pipeline_to_proto},
 };
 use crate::{
     domain::pipeline::{self, EXAMPLE_ID, Pipeline, StageKind},
@@ -21,7 +23,7 @@ use crate::{
 };
 
 #[tonic::async_trait]
-impl PipelineService for LeadsApi {
+impl PipelineService for App {
     async fn create_pipeline(
         &self,
         req: Request<pb::CreatePipelineRequest>,
@@ -113,7 +115,7 @@ fn exists(name: String) -> Error {
     }
 }
 
-async fn create(api: &LeadsApi, req: Request<pb::CreatePipelineRequest>) -> Result<pb::Pipeline> {
+async fn create(api: &App, req: Request<pb::CreatePipelineRequest>) -> Result<pb::Pipeline> {
     let p = authorize(&req, MANAGERS)?;
     let Some(input) = req.into_inner().pipeline else {
         return Err(Error::invalid("pipeline", "is required"));
@@ -143,7 +145,7 @@ async fn create(api: &LeadsApi, req: Request<pb::CreatePipelineRequest>) -> Resu
     w.commit(pipeline_to_proto(&created)).await
 }
 
-async fn get(api: &LeadsApi, req: Request<pb::GetPipelineRequest>) -> Result<pb::Pipeline> {
+async fn get(api: &App, req: Request<pb::GetPipelineRequest>) -> Result<pb::Pipeline> {
     let p = authorize(&req, READERS)?;
     let mut v = Violations::new();
     let id = pipeline_key(&req.get_ref().name, "name", &mut v);
@@ -156,7 +158,7 @@ async fn get(api: &LeadsApi, req: Request<pb::GetPipelineRequest>) -> Result<pb:
 }
 
 async fn list(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListPipelinesRequest>,
 ) -> Result<pb::ListPipelinesResponse> {
     let p = authorize(&req, READERS)?;
@@ -190,7 +192,7 @@ async fn list(
     })
 }
 
-async fn update(api: &LeadsApi, req: Request<pb::UpdatePipelineRequest>) -> Result<pb::Pipeline> {
+async fn update(api: &App, req: Request<pb::UpdatePipelineRequest>) -> Result<pb::Pipeline> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let Some(patch) = msg.pipeline else {
@@ -261,13 +263,4 @@ async fn update(api: &LeadsApi, req: Request<pb::UpdatePipelineRequest>) -> Resu
         return Err(Error::stale_etag(&next.resource_name()));
     }
     w.commit(pipeline_to_proto(&next)).await
-}
-
-/// Records `opportunity.created` for `o` in `w` (ConvertLead creates opportunities through
-/// `store::opportunities::create_opportunity`); returns the opportunity's proto.
-pub(crate) fn emit_created(
-    w: &mut rapport_runtime::write::Write,
-    o: &crate::domain::opportunity::Opportunity,
-) -> pb::Opportunity {
-    opportunities::emit(w, "created", o, None)
 }

@@ -9,169 +9,32 @@ use rapport_kit::{
 };
 use rapport_proto::leads as pb;
 use rapport_runtime::storage::Idempotency;
-use rapport_runtime::{Error, Result, clock::Micros, storage::Tx, write::Write};
+use rapport_runtime::{Error, Result, clock::Micros};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{
-    convert::{
-        lead::{assignment_to_proto, lead_to_proto},
-        lead_settings::strategy_from_proto,
-    },
-    lead_crud::save_lead,
-    support::{
-        LeadsApi, MANAGERS, READERS, WORKERS, authorize, begin, check_lead_etag, lead_id,
-        require_live, scope,
-    },
+use super::support::{MANAGERS, READERS, WORKERS, authorize, begin, lead_id};
+use crate::app::App;
+use crate::app::check_lead_etag;
+use crate::app::leads::save_lead;
+use crate::app::leads::{Move, assign_by_strategy, move_lead, refusal, take_named};
+use crate::app::require_live;
+use crate::app::scope;
+use crate::convert::{
+    lead::{assignment_to_proto, lead_to_proto},
+    lead_settings::strategy_from_proto,
 };
 use crate::{
     domain::{
-        alert::{AlertKind, NewAlert},
-        assign::{self, Kind, Pick, Plan},
+        assign::Pick,
         assignment_kind as kind,
         lead::{Lead, State},
-        settings::{Settings, Strategy},
         visibility::Scope,
     },
-    store::{self, assign::Refusal, leads::AssignmentRow},
+    store::{self},
 };
 
 const DAY: Micros = 86_400_000_000;
-
-/// An owner change about to be recorded.
-pub(super) struct Move<'a> {
-    pub to: &'a str,
-    pub team: &'a str,
-    pub kind: &'static str,
-    pub reason: String,
-}
-
-/// Moves `lead` to `m.to` (empty: its public pool), records the assignment, emits the event
-/// and writes the lead. Counters are the caller's business.
-pub(super) async fn move_lead(
-    w: &mut Write,
-    tenant: &str,
-    actor: &str,
-    lead: &mut Lead,
-    m: Move<'_>,
-    now: Micros,
-) -> Result<AssignmentRow> {
-    let row = AssignmentRow {
-        id: Uuid::now_v7(),
-        lead_id: lead.id,
-        rep_id: m.to.to_owned(),
-        previous_owner_id: lead.owner_id.clone(),
-        kind: m.kind,
-        reason: m.reason,
-        actor: actor.to_owned(),
-        create_time: now,
-    };
-    lead.owner_id = m.to.to_owned();
-    lead.team_id = m.team.to_owned();
-    lead.assign_time = (!m.to.is_empty()).then_some(now);
-    lead.touch(now);
-    // Deferred: on PostgreSQL the lead, its history, the alert and the events reach the
-    // database in one round trip at commit.
-    w.defer(store::leads::update_lead_statement(tenant, lead))
-        .await?;
-    for s in store::leads::assignment_statements(tenant, std::slice::from_ref(&row)) {
-        w.defer(s).await?;
-    }
-    let event = if m.kind == kind::RECLAIM {
-        "lead.reclaimed"
-    } else if m.to.is_empty() {
-        "lead.released"
-    } else {
-        "lead.assigned"
-    };
-    w.emit(
-        event,
-        lead.resource_name(),
-        &pb::LeadAssigned {
-            lead: lead.resource_name(),
-            assignment: Some(assignment_to_proto(&row)),
-        },
-    );
-    if !m.to.is_empty() {
-        // The dedupe key names the new assignment row, so it is always fresh.
-        super::alerts::raise_fresh_alert(
-            w,
-            tenant,
-            &NewAlert {
-                recipient_id: m.to.to_owned(),
-                team_id: m.team.to_owned(),
-                kind: AlertKind::Assigned,
-                subject: lead.resource_name(),
-                message: format!("{} is yours: {}", lead.input.display_name, row.reason),
-                due_time: None,
-                dedupe_key: format!("assigned:{}:{}", lead.id, row.id),
-            },
-        )
-        .await?;
-    }
-    Ok(row)
-}
-
-async fn raise(w: &mut Write, tenant: &str, alert: NewAlert) -> Result<()> {
-    super::alerts::raise_alert(w, tenant, &alert).await?;
-    Ok(())
-}
-
-/// Tells the owner a lead turned HIGH intent (LE10).
-pub(crate) async fn alert_high_intent(w: &mut Write, tenant: &str, lead: &Lead) -> Result<()> {
-    raise(
-        w,
-        tenant,
-        NewAlert {
-            recipient_id: lead.owner_id.clone(),
-            team_id: lead.team_id.clone(),
-            kind: AlertKind::HighIntent,
-            subject: lead.resource_name(),
-            message: format!(
-                "{} shows high intent (score {}): call",
-                lead.input.display_name, lead.score
-            ),
-            due_time: None,
-            dedupe_key: format!("high-intent:{}:{}", lead.id, lead.version),
-        },
-    )
-    .await
-}
-
-/// Takes one place in `rep`'s private pool (a rep's own new lead, a manager's pick); the rep's
-/// team. RESOURCE_EXHAUSTED when full, FAILED_PRECONDITION when not active, NOT_FOUND when
-/// there is no such rep.
-pub(crate) async fn take_named(
-    tx: &mut Tx,
-    tenant: &str,
-    rep: &str,
-    now: Micros,
-) -> Result<String> {
-    store::assign::take_rep(tx, tenant, rep, None, now)
-        .await?
-        .map_err(|r| refusal(rep, r))
-}
-
-fn refusal(rep: &str, r: Refusal) -> Error {
-    match r {
-        Refusal::Unknown => Error::precondition(
-            "REP_UNKNOWN",
-            format!("reps/{rep} is not in the sales organization; create the rep first"),
-        ),
-        Refusal::NotActive(s) => Error::precondition(
-            "REP_NOT_ACTIVE",
-            format!("reps/{rep} is {s} and takes no leads"),
-        ),
-        Refusal::Full { capacity } => Error::ResourceExhausted {
-            reason: "REP_AT_CAPACITY",
-            message: format!("reps/{rep} holds its capacity of {capacity} open leads"),
-        },
-        Refusal::DailyLimit { limit } => Error::ResourceExhausted {
-            reason: "DAILY_CLAIM_LIMIT",
-            message: format!("reps/{rep} has claimed its {limit} leads for today"),
-        },
-    }
-}
 
 /// FAILED_PRECONDITION unless the lead is live, unlocked and in a public pool.
 fn require_in_pool(lead: &Lead) -> Result<()> {
@@ -212,7 +75,7 @@ fn taken(lead: &Lead, say_who: bool) -> Error {
     }
 }
 
-pub(super) async fn claim(api: &LeadsApi, req: Request<pb::ClaimLeadRequest>) -> Result<pb::Lead> {
+pub(super) async fn claim(api: &App, req: Request<pb::ClaimLeadRequest>) -> Result<pb::Lead> {
     let p = authorize(&req, WORKERS)?;
     let msg = req.into_inner();
     let (id, idem) = rapport_runtime::error::both(
@@ -273,10 +136,7 @@ fn pool_label(lead: &Lead) -> String {
     }
 }
 
-pub(super) async fn release(
-    api: &LeadsApi,
-    req: Request<pb::ReleaseLeadRequest>,
-) -> Result<pb::Lead> {
+pub(super) async fn release(api: &App, req: Request<pb::ReleaseLeadRequest>) -> Result<pb::Lead> {
     let p = authorize(&req, WORKERS)?;
     let msg = req.into_inner();
     let mut checks = rapport_runtime::validation::Violations::new();
@@ -346,10 +206,7 @@ pub(super) async fn release(
     w.commit(lead_to_proto(&lead)).await
 }
 
-pub(super) async fn set_lock(
-    api: &LeadsApi,
-    req: Request<pb::SetLeadLockRequest>,
-) -> Result<pb::Lead> {
+pub(super) async fn set_lock(api: &App, req: Request<pb::SetLeadLockRequest>) -> Result<pb::Lead> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let id = lead_id("name", &msg.name)?;
@@ -371,7 +228,7 @@ pub(super) async fn set_lock(
 }
 
 pub(super) async fn assign(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::AssignLeadRequest>,
 ) -> Result<pb::AssignLeadResponse> {
     let p = authorize(&req, MANAGERS)?;
@@ -460,63 +317,8 @@ pub(super) async fn assign(
     w.commit(out).await
 }
 
-/// Gives `lead` (in a pool, locked by `w`) to a rep chosen as `pick` says; None when no
-/// eligible rep has room.
-pub(crate) async fn assign_by_strategy(
-    api: &LeadsApi,
-    w: &mut Write,
-    actor: &str,
-    settings: &Settings,
-    lead: &mut Lead,
-    pick: Pick<'_>,
-    now: Micros,
-) -> Result<Option<AssignmentRow>> {
-    let tenant = w.tenant().to_owned();
-    let chosen = pick.strategy.unwrap_or(settings.default_strategy);
-    let dialect = api.db().dialect();
-    let (rep, rep_team, kind, reason) = if let Some(order) = assign::sql_order(chosen) {
-        // Counter-only strategies pick the rep in SQL, in the statement that takes its place.
-        let taken =
-            store::assign::take_rep_in_order(w.tx(), dialect, &tenant, pick, order, now).await?;
-        let Some(t) = taken else {
-            return Ok(None);
-        };
-        let reason = assign::sql_reason(chosen, &t.rep, t.open_leads, t.capacity);
-        (t.rep, t.team, kind_of(Kind::Strategy(chosen)), reason)
-    } else {
-        let mut reps = store::assign::rep_loads(w.tx(), &tenant).await?;
-        reps.retain(|r| Some(r.id.as_str()) != pick.exclude);
-        let plan: Plan = assign::plan(lead, settings, pick.strategy, pick.team, &reps);
-        let taken =
-            store::assign::take_first_rep(w.tx(), dialect, &tenant, &plan.candidates, now).await?;
-        let Some((rep, rep_team)) = taken else {
-            return Ok(None);
-        };
-        let reason = plan.reason(&rep);
-        (rep, rep_team, kind_of(plan.kind), reason)
-    };
-    let m = Move {
-        to: &rep,
-        team: &rep_team,
-        kind,
-        reason,
-    };
-    Ok(Some(move_lead(w, &tenant, actor, lead, m, now).await?))
-}
-
-/// How an assignment is recorded.
-fn kind_of(k: Kind) -> &'static str {
-    match k {
-        Kind::Rule => kind::RULE,
-        Kind::Strategy(Strategy::Weighted) => kind::WEIGHTED,
-        Kind::Strategy(Strategy::LeastLoaded) => kind::LEAST_LOADED,
-        Kind::Strategy(Strategy::SkillsMatch) => kind::SKILLS_MATCH,
-        Kind::Strategy(_) => kind::ROUND_ROBIN,
-    }
-}
-
 pub(super) async fn list_assignments(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListAssignmentsRequest>,
 ) -> Result<pb::ListAssignmentsResponse> {
     let p = authorize(&req, READERS)?;

@@ -10,13 +10,16 @@ use rapport_runtime::access::{self, Revocation};
 use rapport_runtime::{Error, Result, validation::Violations};
 use tonic::Request;
 
-use super::{
-    convert::{
-        mask,
-        org::{REP_MASK, RepPatch, rep_to_proto},
-    },
-    org::{after_id, check_refs, exists, id_cursor},
-    support::{LeadsApi, MANAGERS, READERS, authorize, check_etag},
+use super::support::after_id;
+use super::support::check_refs;
+use super::support::exists;
+use super::support::id_cursor;
+use super::support::{MANAGERS, READERS, authorize};
+use crate::app::App;
+use crate::app::check_etag;
+use crate::convert::{
+    mask,
+    org::{REP_MASK, RepPatch, rep_to_proto},
 };
 use crate::{
     domain::org::{self, Rep, RepStatus},
@@ -34,7 +37,7 @@ fn parse_rep_name(name: &str, field: &str, v: &mut Violations) -> String {
     }
 }
 
-pub(super) async fn create(api: &LeadsApi, req: Request<pb::CreateRepRequest>) -> Result<pb::Rep> {
+pub(super) async fn create(api: &App, req: Request<pb::CreateRepRequest>) -> Result<pb::Rep> {
     let p = authorize(&req, MANAGERS)?;
     let Some(input) = &req.get_ref().rep else {
         return Err(Error::invalid("rep", "is required"));
@@ -77,7 +80,7 @@ pub(super) async fn create(api: &LeadsApi, req: Request<pb::CreateRepRequest>) -
     w.commit(out).await
 }
 
-pub(super) async fn get(api: &LeadsApi, req: Request<pb::GetRepRequest>) -> Result<pb::Rep> {
+pub(super) async fn get(api: &App, req: Request<pb::GetRepRequest>) -> Result<pb::Rep> {
     let p = authorize(&req, READERS)?;
     let mut v = Violations::new();
     let id = parse_rep_name(&req.get_ref().name, "name", &mut v);
@@ -90,7 +93,7 @@ pub(super) async fn get(api: &LeadsApi, req: Request<pb::GetRepRequest>) -> Resu
 }
 
 pub(super) async fn list(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListRepsRequest>,
 ) -> Result<pb::ListRepsResponse> {
     let p = authorize(&req, READERS)?;
@@ -146,7 +149,7 @@ pub(super) async fn list(
     })
 }
 
-pub(super) async fn update(api: &LeadsApi, req: Request<pb::UpdateRepRequest>) -> Result<pb::Rep> {
+pub(super) async fn update(api: &App, req: Request<pb::UpdateRepRequest>) -> Result<pb::Rep> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.into_inner();
     let Some(input) = &msg.rep else {

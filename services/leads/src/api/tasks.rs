@@ -15,15 +15,17 @@ use uuid::Uuid;
 
 use super::{
     alerts,
-    convert::{
-        mask,
-        task::{NewTask, TASK_MASK, TaskPatch, optional_time, parse_new_task, task_to_proto},
-    },
-    support::{self, LeadsApi, READERS, WORKERS, authorize, begin, check_etag, scope},
+    support::{self, READERS, WORKERS, authorize, begin, due_cursor, only_own_for_reps, whose},
+};
+use crate::app::App;
+use crate::app::check_etag;
+use crate::app::scope;
+use crate::convert::{
+    mask,
+    task::{NewTask, TASK_MASK, TaskPatch, optional_time, parse_new_task, task_to_proto},
 };
 use crate::{
     domain::{
-        org,
         task::{self, Task, TaskView},
         visibility::Scope,
     },
@@ -31,7 +33,7 @@ use crate::{
 };
 
 #[tonic::async_trait]
-impl TaskService for LeadsApi {
+impl TaskService for App {
     async fn create_task(&self, req: Request<pb::CreateTaskRequest>) -> Reply<pb::Task> {
         reply(create(self, req).await)
     }
@@ -71,30 +73,9 @@ impl TaskService for LeadsApi {
     }
 }
 
-/// The person a list is about: `requested`, or the caller when empty. A rep may only ask
-/// about itself; a manager's rows are narrowed to its team by the list's scope.
-pub(super) fn whose(p: &Principal, requested: &str, field: &str, v: &mut Violations) -> String {
-    let requested = org::parse_subject(requested, field, v);
-    if requested.is_empty() {
-        p.subject.clone()
-    } else {
-        requested
-    }
-}
-
-/// PERMISSION_DENIED for a rep asking about someone else.
-pub(super) fn only_own_for_reps(p: &Principal, subject: &str, what: &str) -> Result<()> {
-    if matches!(scope(p), Scope::Own { .. }) && subject != p.subject {
-        return Err(Error::PermissionDenied(format!(
-            "a rep sees only its own {what}"
-        )));
-    }
-    Ok(())
-}
-
 /// The team a new task of `assignee` belongs to, after checking the caller may give it one:
 /// reps only to themselves, managers to themselves and their team's reps.
-async fn assignee_team(api: &LeadsApi, p: &Principal, assignee: &str) -> Result<String> {
+async fn assignee_team(api: &App, p: &Principal, assignee: &str) -> Result<String> {
     let mut conn = api.db().pool().acquire().await?;
     let rep = store::org::get_rep(&mut conn, &p.tenant_id, assignee).await?;
     let rep_team = rep.map(|r| r.team_id).filter(|t| !t.is_empty());
@@ -114,7 +95,7 @@ async fn assignee_team(api: &LeadsApi, p: &Principal, assignee: &str) -> Result<
     Ok(rep_team.or_else(|| p.team_id.clone()).unwrap_or_default())
 }
 
-async fn create(api: &LeadsApi, req: Request<pb::CreateTaskRequest>) -> Result<pb::Task> {
+async fn create(api: &App, req: Request<pb::CreateTaskRequest>) -> Result<pb::Task> {
     let p = authorize(&req, WORKERS)?;
     let msg = req.into_inner();
     let parsed = match &msg.task {
@@ -183,7 +164,7 @@ fn visible(p: &Principal, t: Option<Task>, id: Uuid) -> Result<Task> {
         .ok_or_else(|| Error::not_found(names::format_id("tasks", id)))
 }
 
-async fn get(api: &LeadsApi, req: Request<pb::GetTaskRequest>) -> Result<pb::Task> {
+async fn get(api: &App, req: Request<pb::GetTaskRequest>) -> Result<pb::Task> {
     let p = authorize(&req, READERS)?;
     let id = support::parse_id("name", "tasks", &req.get_ref().name)?;
     let mut conn = api.db().pool().acquire().await?;
@@ -191,7 +172,7 @@ async fn get(api: &LeadsApi, req: Request<pb::GetTaskRequest>) -> Result<pb::Tas
     Ok(task_to_proto(&visible(&p, found, id)?))
 }
 
-async fn list(api: &LeadsApi, req: Request<pb::ListTasksRequest>) -> Result<pb::ListTasksResponse> {
+async fn list(api: &App, req: Request<pb::ListTasksRequest>) -> Result<pb::ListTasksResponse> {
     let p = authorize(&req, READERS)?;
     let msg = req.get_ref();
     let now = api.now();
@@ -243,12 +224,7 @@ async fn list(api: &LeadsApi, req: Request<pb::ListTasksRequest>) -> Result<pb::
     })
 }
 
-/// Whether a cursor is `[time, uuid]`, as task and alert pages mint them.
-pub(super) fn due_cursor(c: &[CursorValue]) -> bool {
-    matches!(c, [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok())
-}
-
-async fn update(api: &LeadsApi, req: Request<pb::UpdateTaskRequest>) -> Result<pb::Task> {
+async fn update(api: &App, req: Request<pb::UpdateTaskRequest>) -> Result<pb::Task> {
     let p = authorize(&req, WORKERS)?;
     let msg = req.into_inner();
     let Some(input) = &msg.task else {
@@ -292,7 +268,7 @@ async fn update(api: &LeadsApi, req: Request<pb::UpdateTaskRequest>) -> Result<p
     w.commit(out).await
 }
 
-async fn complete(api: &LeadsApi, req: Request<pb::CompleteTaskRequest>) -> Result<pb::Task> {
+async fn complete(api: &App, req: Request<pb::CompleteTaskRequest>) -> Result<pb::Task> {
     let p = authorize(&req, WORKERS)?;
     let msg = req.get_ref();
     let id = support::parse_id("name", "tasks", &msg.name)?;

@@ -19,13 +19,14 @@ use rapport_runtime::{
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{
-    convert::{
-        pipeline::{opportunity_id, opportunity_to_proto},
-        task::task_to_proto,
-    },
-    org::optional_key,
-    support::{LeadsApi, MANAGERS, READERS, authorize, begin, check_etag, scope},
+use super::support::optional_key;
+use super::support::{MANAGERS, READERS, authorize, begin};
+use crate::app::App;
+use crate::app::check_etag;
+use crate::app::scope;
+use crate::convert::{
+    pipeline::{opportunity_id, opportunity_to_proto},
+    task::task_to_proto,
 };
 use crate::{
     domain::{
@@ -50,7 +51,7 @@ pub(crate) struct Taker {
 /// INVALID_ARGUMENT on `field` unless `rep` is an active rep of the sales organization the
 /// caller manages (a manager's is its own team), and `team` a team the caller manages.
 pub(crate) async fn taker(
-    api: &LeadsApi,
+    api: &App,
     p: &Principal,
     rep: &str,
     team: Option<&str>,
@@ -211,7 +212,7 @@ fn parse_move(rep: &str, rep_field: &str, team: &str, reason: &str, v: &mut Viol
 }
 
 pub(super) async fn transfer_opportunity(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::TransferOpportunityRequest>,
 ) -> Result<pb::Opportunity> {
     let p = authorize(&req, MANAGERS)?;
@@ -250,7 +251,7 @@ pub(super) async fn transfer_opportunity(
 }
 
 pub(super) async fn reassign_task(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ReassignTaskRequest>,
 ) -> Result<pb::Task> {
     let p = authorize(&req, MANAGERS)?;
@@ -297,7 +298,7 @@ pub(super) async fn reassign_task(
 }
 
 pub(super) async fn list_opportunity_transfers(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListOpportunityTransfersRequest>,
 ) -> Result<pb::ListOpportunityTransfersResponse> {
     let p = authorize(&req, READERS)?;
@@ -322,7 +323,7 @@ pub(super) async fn list_opportunity_transfers(
 }
 
 pub(super) async fn list_task_transfers(
-    api: &LeadsApi,
+    api: &App,
     req: Request<pb::ListTaskTransfersRequest>,
 ) -> Result<pb::ListTaskTransfersResponse> {
     let p = authorize(&req, READERS)?;

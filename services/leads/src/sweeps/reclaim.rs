@@ -13,12 +13,11 @@ use rapport_runtime::{
 };
 use uuid::Uuid;
 
-use super::{
-    alerts::raise_alert,
-    convert::{lead::assignment_to_proto, task::alert_to_proto},
-    pools::assign_by_strategy,
-    support::{EVENTS, LeadsApi},
-};
+use crate::app::App;
+use crate::app::EVENTS;
+use crate::app::alerts::raise_alert;
+use crate::app::leads::assign_by_strategy;
+use crate::convert::{lead::assignment_to_proto, task::alert_to_proto};
 use crate::{
     domain::{
         alert::{Alert, AlertKind, NewAlert},
@@ -51,7 +50,7 @@ fn system(tenant: &str) -> Principal {
 }
 
 /// Runs every tenant's follow-up rules at `now`; returns the leads warned or reclaimed.
-pub(crate) async fn sweep(api: &LeadsApi, now: Micros) -> Result<usize> {
+pub(crate) async fn sweep(api: &App, now: Micros) -> Result<usize> {
     let tenants = {
         let mut conn = api.db().pool().acquire().await?;
         store::settings::tenants_with_rules(&mut conn).await?
@@ -70,7 +69,7 @@ pub(crate) async fn sweep(api: &LeadsApi, now: Micros) -> Result<usize> {
 }
 
 async fn warn(
-    api: &LeadsApi,
+    api: &App,
     tenant: &str,
     rule: &FollowUpRule,
     key: &str,
@@ -120,7 +119,7 @@ async fn warn(
 }
 
 async fn take_back(
-    api: &LeadsApi,
+    api: &App,
     tenant: &str,
     settings: &Settings,
     rule: &FollowUpRule,
@@ -170,7 +169,7 @@ async fn take_back(
 /// back and a cool-down, and the history, alerts and events are written in bulk. A
 /// reassigning rule then hands each lead on from the pool.
 async fn take_back_batch(
-    api: &LeadsApi,
+    api: &App,
     tenant: &str,
     settings: &Settings,
     rule: &FollowUpRule,

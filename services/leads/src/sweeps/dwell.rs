@@ -9,7 +9,8 @@ use rapport_runtime::{
     clock::{DAY, HOUR, Micros},
 };
 
-use super::{alerts::raise_alert, support::LeadsApi};
+use crate::app::App;
+use crate::app::alerts::raise_alert;
 use crate::{
     domain::{
         alert::{AlertKind, NewAlert},
@@ -31,7 +32,7 @@ const ACTOR: &str = "rapport-leads/dwell-alerts";
 /// Alerts the owner of every open opportunity that stayed in its stage longer than the stage's
 /// normal dwell at `now`, and the owner's team manager after the escalation dwell, once per
 /// stage visit each; returns how many alerts this call raised.
-pub(crate) async fn dwell_alerts(api: &LeadsApi, now: Micros) -> Result<usize> {
+pub(crate) async fn dwell_alerts(api: &App, now: Micros) -> Result<usize> {
     let pairs = {
         let mut conn = api.db().pool().acquire().await?;
         store::pipelines_to_sweep(&mut conn).await?
@@ -66,7 +67,7 @@ pub(crate) async fn dwell_alerts(api: &LeadsApi, now: Micros) -> Result<usize> {
 /// Claims one batch of opportunities due for `level` in `stage` and raises their alerts, in one
 /// transaction. Returns how many were claimed and how many alerts were raised.
 async fn sweep_batch(
-    api: &LeadsApi,
+    api: &App,
     tenant: &str,
     pipeline: &Pipeline,
     stage: &Stage,
@@ -170,8 +171,8 @@ mod tests {
 
     const T0: Micros = 1_714_521_600_000_000;
 
-    async fn api_on(stores: &TestStores, clock: &ManualClock) -> LeadsApi {
-        LeadsApi::new(stores.context::<crate::Leads>(clock).await)
+    async fn api_on(stores: &TestStores, clock: &ManualClock) -> App {
+        App::new(stores.context::<crate::Leads>(clock).await)
     }
 
     fn admin(tenant: &str) -> Principal {
@@ -185,7 +186,7 @@ mod tests {
 
     /// Opportunities of `owner` in `team`, each entering the first stage at its time.
     async fn opportunities(
-        api: &LeadsApi,
+        api: &App,
         tenant: &str,
         owner: &str,
         team: &str,
@@ -225,7 +226,7 @@ mod tests {
     }
 
     /// Dwell alerts per (tenant, recipient, kind).
-    async fn alerts(api: &LeadsApi) -> HashMap<(String, String, String), usize> {
+    async fn alerts(api: &App) -> HashMap<(String, String, String), usize> {
         let rows = sqlx::query("SELECT tenant_id, recipient_id, kind FROM alerts")
             .fetch_all(api.db().pool())
             .await

@@ -8,7 +8,8 @@ use rapport_runtime::{
     clock::Micros,
 };
 
-use super::{alerts::raise_alert, support::LeadsApi};
+use crate::app::App;
+use crate::app::alerts::raise_alert;
 use crate::store;
 
 /// Reminders claimed per transaction.
@@ -21,7 +22,7 @@ const ACTOR: &str = "rapport-leads/reminders";
 /// Raises the reminder alert of every open task whose reminder time is at or before `now` and
 /// that was not reminded yet; returns how many this call raised. Tasks another sweep holds are
 /// left to it.
-pub(crate) async fn remind_due_tasks(api: &LeadsApi, now: Micros) -> Result<usize> {
+pub(crate) async fn remind_due_tasks(api: &App, now: Micros) -> Result<usize> {
     let mut total = 0;
     loop {
         let tenants = {
@@ -47,7 +48,7 @@ pub(crate) async fn remind_due_tasks(api: &LeadsApi, now: Micros) -> Result<usiz
 }
 
 /// Claims and reminds up to one batch of `tenant`'s due reminders in one transaction.
-async fn remind_batch(api: &LeadsApi, tenant: &str, now: Micros) -> Result<usize> {
+async fn remind_batch(api: &App, tenant: &str, now: Micros) -> Result<usize> {
     let system = Principal {
         tenant_id: tenant.to_owned(),
         subject: ACTOR.to_owned(),
@@ -80,8 +81,8 @@ mod tests {
 
     const T0: Micros = 1_714_521_600_000_000;
 
-    async fn api_on(stores: &TestStores, clock: &ManualClock) -> LeadsApi {
-        LeadsApi::new(stores.context::<crate::Leads>(clock).await)
+    async fn api_on(stores: &TestStores, clock: &ManualClock) -> App {
+        App::new(stores.context::<crate::Leads>(clock).await)
     }
 
     fn task(assignee: &str, due: Micros, remind: Option<Micros>) -> Task {
@@ -103,7 +104,7 @@ mod tests {
         }
     }
 
-    async fn insert(api: &LeadsApi, tenant: &str, tasks: &[Task]) {
+    async fn insert(api: &App, tenant: &str, tasks: &[Task]) {
         let p = Principal {
             tenant_id: tenant.into(),
             subject: "test".into(),
@@ -120,7 +121,7 @@ mod tests {
     }
 
     /// Alerts per (tenant, subject).
-    async fn alerts(api: &LeadsApi) -> HashMap<(String, String), usize> {
+    async fn alerts(api: &App) -> HashMap<(String, String), usize> {
         let rows =
             sqlx::query("SELECT tenant_id, subject FROM alerts WHERE kind = 'TASK_REMINDER'")
                 .fetch_all(api.db().pool())
@@ -135,7 +136,7 @@ mod tests {
     }
 
     /// `alert.raised` events in the outbox (no relay runs here), per tenant.
-    async fn events(api: &LeadsApi) -> HashMap<String, usize> {
+    async fn events(api: &App) -> HashMap<String, usize> {
         let mut out = HashMap::new();
         for e in outbox_events(api.db()).await {
             if e.r#type == "rapport.leads.v1.alert.raised" {
