@@ -3,8 +3,9 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-/// How a server process listens, stores, caches, authenticates and protects itself.
-#[derive(Debug, Clone, clap::Args)]
+/// How a server process listens, stores, caches, authenticates and protects itself. Its `Debug`
+/// leaves out the secrets (the JWT secret, and the URLs, which may carry passwords).
+#[derive(Clone, clap::Args)]
 pub struct ServerArgs {
     /// Address of the gRPC port.
     #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:50051")]
@@ -85,6 +86,39 @@ pub struct ServerArgs {
     pub replica: String,
 }
 
+impl std::fmt::Debug for ServerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerArgs")
+            .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redacted(self.database_url.as_deref()))
+            .field("redis_url", &redacted(self.redis_url.as_deref()))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("jwt_secret", &redacted(self.jwt_secret.as_deref()))
+            .field("jwt_public_key_file", &self.jwt_public_key_file)
+            .field("peers", &self.peers)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_connection_age_secs", &self.max_connection_age_secs)
+            .field("shutdown_drain_secs", &self.shutdown_drain_secs)
+            .field("db_max_connections", &self.db_max_connections)
+            .field("cache_entries", &self.cache_entries)
+            .field("migrate_on_start", &self.migrate_on_start)
+            .field("replica", &self.replica)
+            .finish()
+    }
+}
+
+/// What `Debug` shows of a secret setting: whether it is set, never its value.
+pub fn redacted(value: Option<&str>) -> &'static str {
+    match value {
+        Some(_) => "<redacted>",
+        None => "<unset>",
+    }
+}
+
 /// Where metrics are served, if anywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricsListen(pub Option<SocketAddr>);
@@ -122,5 +156,37 @@ impl ServerArgs {
             })
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "local".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let cli = Cli::parse_from([
+            "rapport",
+            "--database-url",
+            "postgres://rapport:pg-password@db/rapport",
+            "--redis-url",
+            "redis://:redis-password@cache:6379/0",
+            "--jwt-secret",
+            "jwt-secret-value",
+        ]);
+        let printed = format!("{:?}", cli.server);
+        for secret in ["pg-password", "redis-password", "jwt-secret-value"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("<redacted>"));
+        assert!(printed.contains("max_message_bytes"));
     }
 }

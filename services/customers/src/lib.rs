@@ -1,5 +1,6 @@
-//! The customers service (PRODUCT.md CU1–CU10): profiles with custom fields, validation and
-//! normalization, duplicates and merge, relationships, timeline, ownership, consent, bulk work.
+//! The customers service (capabilities CU1–CU10 of `docs/capabilities.md`): profiles with
+//! custom fields, validation and normalization, duplicates and merge, relationships, timeline,
+//! ownership, consent, bulk work.
 
 pub mod api;
 pub mod domain;

@@ -1,6 +1,7 @@
-//! The leads service (PRODUCT.md LE1–LE10, LE12): leads and their sources, public and private
-//! pools, assignment, conversion into customers and opportunities, pipelines, follow-up rules
-//! with forced reclaim, dwell-time alerts, tasks and reminders, scoring, analytics.
+//! The leads service (capabilities LE1–LE10 and LE12 of `docs/capabilities.md`): leads and
+//! their sources, public and private pools, assignment, conversion into customers and
+//! opportunities, pipelines, follow-up rules with forced reclaim, dwell-time alerts, tasks and
+//! reminders, scoring, analytics.
 
 pub mod api;
 mod app;

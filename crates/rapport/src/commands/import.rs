@@ -8,6 +8,7 @@ use rapport_proto::{
     customers::{self as pb, customer_service_client::CustomerServiceClient},
     types,
 };
+use rapport_runtime::config::redacted;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::Outcome;
@@ -24,8 +25,8 @@ pub enum Command {
     Customers(Args),
 }
 
-/// Arguments of `rapport import customers`.
-#[derive(Debug, clap::Args)]
+/// Arguments of `rapport import customers`; `Debug` leaves out the token.
+#[derive(clap::Args)]
 pub struct Args {
     /// The CSV file.
     pub file: PathBuf,
@@ -43,6 +44,18 @@ pub struct Args {
     /// row's line is its line in FILE, the header being line 1.
     #[arg(long)]
     pub report: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("file", &self.file)
+            .field("addr", &self.addr)
+            .field("token", &redacted(Some(&self.token)))
+            .field("batch_size", &self.batch_size)
+            .field("report", &self.report)
+            .finish()
+    }
 }
 
 const COLUMNS: &[&str] = &[

@@ -3,13 +3,16 @@
 
 use std::path::PathBuf;
 
-use rapport_runtime::{config::ServerArgs, suite, telemetry};
+use rapport_runtime::{
+    config::{ServerArgs, redacted},
+    suite, telemetry,
+};
 
 use super::Outcome;
 use crate::services;
 
-/// Arguments of `rapport migrate`.
-#[derive(Debug, clap::Args)]
+/// Arguments of `rapport migrate`; `Debug` leaves out the database URL (it may carry a password).
+#[derive(clap::Args)]
 pub struct Args {
     /// Services to migrate; all when none is named.
     pub services: Vec<String>,
@@ -21,6 +24,16 @@ pub struct Args {
     /// Directory of the standalone SQLite files.
     #[arg(long, env = "RAPPORT_DATA_DIR", default_value = "rapport-data")]
     pub data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("services", &self.services)
+            .field("database_url", &redacted(self.database_url.as_deref()))
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
 }
 
 /// Migrates each service in turn.

@@ -2,7 +2,10 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use rapport_runtime::auth::{JwtKeys, Role, load_or_create_secret};
+use rapport_runtime::{
+    auth::{JwtKeys, Role, load_or_create_secret},
+    config::redacted,
+};
 
 use super::Outcome;
 
@@ -13,8 +16,8 @@ pub enum Command {
     Issue(IssueArgs),
 }
 
-/// Arguments of `rapport token issue`.
-#[derive(Debug, clap::Args)]
+/// Arguments of `rapport token issue`; `Debug` leaves out the secret.
+#[derive(clap::Args)]
 pub struct IssueArgs {
     /// The tenant the token acts in.
     #[arg(long)]
@@ -38,6 +41,20 @@ pub struct IssueArgs {
     /// Directory holding the standalone secret.
     #[arg(long, env = "RAPPORT_DATA_DIR", default_value = "rapport-data")]
     pub data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for IssueArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssueArgs")
+            .field("tenant", &self.tenant)
+            .field("subject", &self.subject)
+            .field("roles", &self.roles)
+            .field("team", &self.team)
+            .field("ttl_hours", &self.ttl_hours)
+            .field("jwt_secret", &redacted(self.jwt_secret.as_deref()))
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
 }
 
 /// Prints the token on stdout.

@@ -3,7 +3,7 @@
 //! their team's and their own, admins, marketers and service accounts all; what a caller may
 //! not see reads as not found.
 
-use rapport_kit::query::{self, CursorValue, OrderBy, Page};
+use rapport_kit::query::{CursorValue, ListParams, ListQuery, ListSpec, OrderBy, Page};
 use rapport_proto::leads as pb;
 use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
@@ -31,14 +31,18 @@ use crate::{
         visibility::Scope,
     },
     store::{
-        opportunities::{self as store, NewOpportunity, OpportunityQuery},
+        opportunities::{self as store, NewOpportunity},
         pipelines,
     },
 };
 
 /// Orders ListOpportunities accepts.
-const ORDER_FIELDS: &[&str] = &["create_time", "update_time", "stage_enter_time"];
-const DEFAULT_ORDER: OrderBy = OrderBy::desc("create_time");
+const LIST: ListSpec = ListSpec {
+    filter_fields: store::FILTER_FIELDS,
+    order_fields: &["create_time", "update_time", "stage_enter_time"],
+    default_order: OrderBy::desc("create_time"),
+    text_order_fields: &[],
+};
 
 fn sees(p: &Principal, o: &Opportunity) -> bool {
     scope(p).sees_owned(&o.owner_id, &o.team_id)
@@ -147,66 +151,23 @@ pub(super) async fn list(
 ) -> Result<pb::ListOpportunitiesResponse> {
     let p = authorize(&req, READERS)?;
     let msg = req.get_ref();
-    let mut v = Violations::new();
-    let limit = query::page_size(msg.page_size)
-        .map_err(|e| v.add(&e.field, e.description))
-        .unwrap_or(0);
-    let order = query::parse_order_by(&msg.order_by, ORDER_FIELDS, DEFAULT_ORDER)
-        .map_err(|e| v.add(&e.field, e.description))
-        .unwrap_or(DEFAULT_ORDER);
-    let filter = match query::parse(&msg.filter) {
-        Err(e) => {
-            v.add(&e.field, e.description);
-            None
-        }
-        Ok(None) => None,
-        Ok(Some(expr)) => match query::to_sql(&expr, store::FILTER_FIELDS, api.db().dialect(), 2) {
-            Ok(f) => Some(f),
-            Err(errors) => {
-                for e in errors {
-                    v.add(&e.field, e.description);
-                }
-                None
-            }
-        },
-    };
     let scope = scope(&p);
-    let scope_key = match &scope {
-        Scope::All => String::new(),
-        Scope::Team { subject, team } => {
-            format!("team|{subject}|{}", team.as_deref().unwrap_or(""))
-        }
-        Scope::Own { subject } => format!("own|{subject}"),
-    };
-    let fingerprint = query::fingerprint(&[
-        &p.tenant_id,
-        "opportunities",
-        msg.filter.trim(),
-        &order.canonical(),
-        &scope_key,
-    ]);
-    let fits = |c: &[CursorValue]| matches!(c, [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok());
-    let after = query::decode_cursor(&msg.page_token, &fingerprint, fits)
-        .map_err(|e| v.add(&e.field, e.description))
-        .unwrap_or_default();
-    v.finish(())?;
-    let q = OpportunityQuery {
-        filter,
-        order,
-        after,
-        limit: limit + 1,
-        scope,
-    };
+    let scope_key = format!("{scope:?}");
+    let q = ListQuery::parse(
+        &LIST,
+        ListParams {
+            filter: &msg.filter,
+            order_by: &msg.order_by,
+            page_size: msg.page_size,
+            page_token: &msg.page_token,
+        },
+        api.db().dialect(),
+        2,
+        &[&p.tenant_id, "opportunities", &scope_key],
+    )?;
     let mut conn = api.db().pool().acquire().await?;
-    let mut rows = store::list(&mut conn, &p.tenant_id, &q).await?;
-    let next_page_token = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|o| query::encode_token(&fingerprint, &store::cursor_of(o, &order)))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let mut rows = store::list(&mut conn, &p.tenant_id, &q, &scope).await?;
+    let next_page_token = q.next_token(&mut rows, |o| store::cursor_of(o, &q.order));
     Ok(pb::ListOpportunitiesResponse {
         opportunities: rows.iter().map(opportunity_to_proto).collect(),
         next_page_token,

@@ -1,6 +1,6 @@
-//! SQL of the leads service, written once for PostgreSQL and SQLite (DESIGN.md); every query
-//! filters on the tenant. Functions take a connection or transaction so the API layer decides
-//! what commits together.
+//! SQL of the leads service, written once for PostgreSQL and SQLite (see "Storage" in
+//! `docs/architecture.md`); every query filters on the tenant. Functions take a connection or
+//! transaction so the caller decides what commits together.
 
 pub mod alerts;
 pub(crate) mod analytics;

@@ -3,7 +3,7 @@
 
 use rapport_kit::{
     names,
-    query::{CursorValue, FieldSpec, OrderBy, SqlFilter, keyset_after, order_sql},
+    query::{CursorValue, FieldSpec, ListQuery, OrderBy, keyset_after, order_sql},
 };
 use rapport_runtime::{
     Error, Result, clock::Micros, storage::BindValue, storage::Tx, storage::bind_all,
@@ -351,20 +351,6 @@ pub(crate) async fn list_stage_changes(
         .collect()
 }
 
-/// A page query over opportunities.
-#[derive(Debug, Clone)]
-pub(crate) struct OpportunityQuery {
-    /// The compiled filter, placeholders numbered from 2 (`$1` is the tenant).
-    pub filter: Option<SqlFilter>,
-    pub order: OrderBy,
-    /// Where the previous page ended.
-    pub after: Vec<CursorValue>,
-    /// Rows to fetch.
-    pub limit: u32,
-    /// What the caller may see.
-    pub scope: Scope,
-}
-
 /// The column an order field sorts on.
 pub(crate) fn sort_column(field: &str) -> &'static str {
     match field {
@@ -388,7 +374,8 @@ pub(crate) fn cursor_of(o: &Opportunity, order: &OrderBy) -> Vec<CursorValue> {
 pub(crate) async fn list(
     conn: &mut AnyConnection,
     tenant: &str,
-    q: &OpportunityQuery,
+    q: &ListQuery,
+    scope: &Scope,
 ) -> Result<Vec<Opportunity>> {
     let mut sql = format!("SELECT {COLUMNS} FROM opportunities o WHERE o.tenant_id = $1");
     let mut binds: Vec<BindValue> = Vec::new();
@@ -398,7 +385,7 @@ pub(crate) async fn list(
         next += f.binds.len();
         binds.extend(f.binds.iter().cloned());
     }
-    match &q.scope {
+    match scope {
         Scope::All => {}
         Scope::Team { subject, team } => {
             sql.push_str(&format!(
@@ -426,7 +413,7 @@ pub(crate) async fn list(
     sql.push_str(&format!(
         " ORDER BY {} LIMIT {}",
         order_sql(&q.order, column, "o.id"),
-        q.limit
+        q.fetch()
     ));
     let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
         .fetch_all(conn)
