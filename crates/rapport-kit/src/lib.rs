@@ -22,7 +22,7 @@ pub mod peer;
 pub mod query;
 pub mod reply;
 pub mod service;
-// SETTINGS pub mod settings;
+pub mod settings;
 // VALIDATE pub mod validate;
 
 pub use reply::{Reply, reply};

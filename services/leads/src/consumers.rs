@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use rapport_kit::settings;
 use rapport_proto::{customers as cpb, leads as pb};
 use rapport_runtime::{
     Result,
@@ -16,6 +17,7 @@ use rapport_runtime::{
 use crate::{
     app::{EVENTS, leads::apply_follow_up},
     convert::lead::lead_to_proto,
+    domain::settings::Settings,
     store,
 };
 
@@ -70,7 +72,7 @@ impl CustomerEvents {
             .unwrap_or(now);
         let tenant = event.tenant.clone();
         let dialect = self.ctx.db.dialect();
-        let settings = store::settings::get_settings(w.tx(), &tenant).await?;
+        let settings: Settings = settings::read(w.tx(), &tenant).await?;
         let leads =
             store::leads::leads_of_customer(w.tx(), dialect, &tenant, &added.customer).await?;
         for mut lead in leads {

@@ -1,5 +1,6 @@
 //! GetLeadSettings and UpdateLeadSettings.
 
+use rapport_kit::settings;
 use rapport_proto::leads as pb;
 use rapport_runtime::{Error, Result, validation::Violations};
 use tonic::Request;
@@ -11,7 +12,10 @@ use crate::convert::{
     lead_settings::{apply, settings_to_proto},
     mask::{MaskRules, selected},
 };
-use crate::{domain::settings::SETTINGS_NAME, store};
+use crate::{
+    app::EVENTS,
+    domain::settings::{SETTINGS_NAME, Settings},
+};
 
 const MASK: MaskRules = MaskRules {
     resource: "LeadSettings",
@@ -61,7 +65,7 @@ pub(super) async fn update(
     };
     check_name(&given.name, "settings.name", &mut v);
     let mut w = api.write(&p).await?;
-    let current = store::settings::get_settings(w.tx(), &p.tenant_id).await?;
+    let current: Settings = settings::read(w.tx(), &p.tenant_id).await?;
     let mut next = current.clone();
     apply(&given, &fields, &mut next, &mut v);
     for (field, what) in next.problems() {
@@ -72,17 +76,14 @@ pub(super) async fn update(
     if next == current {
         return Ok(settings_to_proto(&current));
     }
-    let now = api.now();
-    next.version = current.version + 1;
-    next.update_time = now;
-    if !store::settings::put_settings(w.tx(), &p.tenant_id, &next, now).await? {
-        return Err(Error::stale_etag(SETTINGS_NAME));
-    }
-    let out = settings_to_proto(&next);
-    w.invalidate(rapport_runtime::cache::settings_key(
-        crate::app::EVENTS.stream,
-        &p.tenant_id,
-    ));
-    w.emit("settings.updated", SETTINGS_NAME.to_owned(), &out);
+    let out = settings::save(
+        &mut w,
+        EVENTS,
+        SETTINGS_NAME,
+        &current,
+        &mut next,
+        settings_to_proto,
+    )
+    .await?;
     w.commit(out).await
 }

@@ -10,7 +10,6 @@ use rapport_kit::names;
 use rapport_runtime::{
     Error, Result,
     auth::{Principal, Role},
-    cache,
     clock::Micros,
     context::ServiceContext,
     storage::{Db, Tx},
@@ -57,18 +56,7 @@ impl App {
 impl App {
     /// The tenant's lead settings.
     pub async fn settings(&self, tenant: &str) -> Result<crate::domain::settings::Settings> {
-        let load = async {
-            let mut conn = self.db().pool().acquire().await?;
-            crate::store::settings::get_settings(&mut conn, tenant).await
-        };
-        self.ctx
-            .cache
-            .read_through_near(
-                &cache::settings_key(EVENTS.stream, tenant),
-                cache::SETTINGS_TTL,
-                load,
-            )
-            .await
+        rapport_kit::settings::cached(&self.ctx, EVENTS, tenant).await
     }
 
     /// A lead the caller may see (also a soft-deleted one); NOT_FOUND otherwise, also for

@@ -1,0 +1,127 @@
+//! A tenant's settings: one JSON document per tenant in a service's settings table
+//! (`tenant_id`, the document, `update_time`, `version`), defaults until the tenant saves any.
+//! Reads go through the cache (every create reads them); a change is an optimistic write:
+//! it applies only over the version it was made from, bumps the version, drops the cached copy
+//! when it commits and emits `settings.updated`, so every replica and every consumer learns of
+//! it. A change that loses a race is ABORTED and changes nothing.
+
+use prost::{Message, Name};
+use rapport_runtime::{
+    Error, Result, cache,
+    clock::Micros,
+    context::ServiceContext,
+    write::{EventSource, Write},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use sqlx::{AnyConnection, Row};
+
+/// A service's settings document.
+pub trait Document:
+    Serialize + DeserializeOwned + Default + Clone + PartialEq + Send + Sync + 'static
+{
+    /// The table: `tenant_id` (primary key), [`Document::COLUMN`], `update_time`, `version`.
+    const TABLE: &'static str;
+    /// The column holding the JSON document.
+    const COLUMN: &'static str;
+    /// The stored version; 0 while never saved.
+    fn version(&self) -> i64;
+    /// Sets the time and version the table keeps beside the document.
+    fn stamp(&mut self, update_time: Micros, version: i64);
+}
+
+/// The tenant's settings as stored; the defaults when it never saved any.
+pub async fn read<D: Document>(conn: &mut AnyConnection, tenant: &str) -> Result<D> {
+    let sql = format!(
+        "SELECT {}, update_time, version FROM {} WHERE tenant_id = $1",
+        D::COLUMN,
+        D::TABLE
+    );
+    let Some(row) = sqlx::query(&sql).bind(tenant).fetch_optional(conn).await? else {
+        return Ok(D::default());
+    };
+    let mut doc = parse::<D>(&row.try_get::<String, _>(0)?)?;
+    doc.stamp(row.try_get(1)?, row.try_get(2)?);
+    Ok(doc)
+}
+
+/// The document of a stored row's JSON.
+pub fn parse<D: Document>(json: &str) -> Result<D> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::internal(format!(
+            "the settings stored in {} do not read: {e}",
+            D::TABLE
+        ))
+    })
+}
+
+/// The tenant's settings through the service's cache.
+pub async fn cached<D: Document>(
+    ctx: &ServiceContext,
+    source: EventSource,
+    tenant: &str,
+) -> Result<D> {
+    let load = async {
+        let mut conn = ctx.db.pool().acquire().await?;
+        read::<D>(&mut conn, tenant).await
+    };
+    ctx.cache
+        .read_through_near(
+            &cache::settings_key(source.stream, tenant),
+            cache::SETTINGS_TTL,
+            load,
+        )
+        .await
+}
+
+/// Replaces `current` (read in `w`), the settings resource `name`, with `next`: stamps `next` with the write's time and the
+/// next version, stores it only if the stored version is still `current`'s, drops the cached
+/// copy at the commit and emits `settings.updated` with `payload(&next)`, which it returns for
+/// the answer. ABORTED when a concurrent change won.
+pub async fn save<D: Document, M: Message + Name>(
+    w: &mut Write,
+    source: EventSource,
+    name: &str,
+    current: &D,
+    next: &mut D,
+    payload: impl FnOnce(&D) -> M,
+) -> Result<M> {
+    let now = w.now();
+    next.stamp(now, current.version() + 1);
+    let doc = serde_json::to_string(&*next).map_err(Error::internal)?;
+    let tenant = w.tenant().to_owned();
+    let done = if current.version() == 0 {
+        sqlx::query(&format!(
+            "INSERT INTO {} (tenant_id, {}, update_time, version) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+            D::TABLE,
+            D::COLUMN
+        ))
+        .bind(&tenant)
+        .bind(doc)
+        .bind(now)
+        .bind(next.version())
+        .execute(&mut **w.tx())
+        .await?
+    } else {
+        sqlx::query(&format!(
+            "UPDATE {} SET {} = $2, update_time = $3, version = $4 \
+             WHERE tenant_id = $1 AND version = $5",
+            D::TABLE,
+            D::COLUMN
+        ))
+        .bind(&tenant)
+        .bind(doc)
+        .bind(now)
+        .bind(next.version())
+        .bind(current.version())
+        .execute(&mut **w.tx())
+        .await?
+    };
+    if done.rows_affected() != 1 {
+        return Err(Error::stale_etag(name));
+    }
+    w.invalidate(cache::settings_key(source.stream, &tenant));
+    let out = payload(next);
+    w.emit("settings.updated", name.to_owned(), &out);
+    Ok(out)
+}
