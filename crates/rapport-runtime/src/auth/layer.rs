@@ -1,0 +1,128 @@
+//! The authentication layer: every request of a service passes it, and leaves it with its
+//! caller's [`Principal`] in the extensions or as UNAUTHENTICATED.
+
+use std::sync::Arc;
+
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+use tonic::server::NamedService;
+
+use super::{JwtKeys, Principal};
+use crate::access::Revocations;
+use crate::error::{Error, Result};
+
+/// Authentication of every request to a service: verifies `authorization: Bearer <jwt>`,
+/// refuses a token the revocation list revoked (see [`crate::access`]), and puts the caller's
+/// [`Principal`] into the request extensions, where [`principal`] finds it. Health and
+/// reflection are not wrapped, so they need no token.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    keys: Arc<JwtKeys>,
+    revocations: Revocations,
+}
+
+impl Auth {
+    /// Authentication with `keys`, checking `revocations`.
+    pub fn new(keys: Arc<JwtKeys>, revocations: Revocations) -> Self {
+        Self { keys, revocations }
+    }
+
+    /// The revocation list tokens are checked against (see [`crate::access`]).
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+
+    /// `service` behind this authentication.
+    pub fn wrap<S>(&self, service: S) -> Authenticated<S> {
+        Authenticated {
+            inner: service,
+            auth: self.clone(),
+        }
+    }
+
+    /// The caller of a request with `metadata`: UNAUTHENTICATED without a valid, unrevoked token.
+    pub async fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal> {
+        let token = bearer_token(metadata)?;
+        let (principal, issued) = self.keys.verify_issued(token)?;
+        self.revocations
+            .check(&principal.tenant_id, &principal.subject, issued)
+            .await?;
+        Ok(principal)
+    }
+}
+
+/// A gRPC service behind [`Auth`].
+#[derive(Debug, Clone)]
+pub struct Authenticated<S> {
+    inner: S,
+    auth: Auth,
+}
+
+impl<S: NamedService> NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+fn bearer_token(metadata: &MetadataMap) -> Result<&str> {
+    let value = metadata.get(AUTHORIZATION).ok_or_else(|| {
+        Error::Unauthenticated(
+            "missing authorization metadata; send `authorization: Bearer <token>`".into(),
+        )
+    })?;
+    let garbled =
+        || Error::Unauthenticated("the authorization metadata is not `Bearer <token>`".into());
+    let value = value.to_str().map_err(|_| garbled())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(garbled)?;
+    // The scheme is case-insensitive (RFC 6750 via RFC 7235).
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(garbled());
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(garbled());
+    }
+    Ok(token)
+}
+
+/// The metadata key carrying the credential.
+pub(super) const AUTHORIZATION: &str = "authorization";
+
+impl<S, B> tower::Service<http::Request<B>> for Authenticated<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The ready service answers this request; a fresh clone waits for the next one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let metadata = MetadataMap::from_headers(std::mem::take(&mut parts.headers));
+            let caller = auth.authenticate(&metadata).await;
+            parts.headers = metadata.into_headers();
+            match caller {
+                Ok(principal) => {
+                    parts.extensions.insert(principal);
+                    inner.call(http::Request::from_parts(parts, body)).await
+                }
+                Err(e) => Ok(Status::from(e).into_http()),
+            }
+        })
+    }
+}
