@@ -4,6 +4,7 @@
 
 mod analyze;
 mod bind;
+mod by_id;
 mod idempotency;
 mod migrate;
 mod statement;
@@ -17,6 +18,7 @@ use sqlx::{
 };
 
 pub use bind::{BindValue, Bindable, bind_all};
+pub use by_id::one_by_id;
 pub use idempotency::Idempotency;
 pub use migrate::{Migration, Migrations};
 pub use statement::{Statement, execute_all};

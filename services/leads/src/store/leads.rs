@@ -1,6 +1,7 @@
 //! Leads, their assignment history and claim cool-downs.
 
 use rapport_kit::query::{CursorValue, FieldSpec, ListQuery, keyset_after, order_sql};
+use rapport_runtime::storage::one_by_id;
 use rapport_runtime::{
     Error, Result,
     clock::Micros,
@@ -201,13 +202,16 @@ pub async fn find_holders(
 
 /// A lead by id.
 pub async fn get_lead(conn: &mut AnyConnection, tenant: &str, id: Uuid) -> Result<Option<Lead>> {
-    let sql = format!("SELECT {COLUMNS} FROM leads WHERE tenant_id = $1 AND id = $2");
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(row_to_lead).transpose()
+    one_by_id(
+        conn,
+        &format!("SELECT {COLUMNS} FROM leads"),
+        "id",
+        tenant,
+        id,
+        None,
+        row_to_lead,
+    )
+    .await
 }
 
 /// A lead by id, locked until the transaction ends.
@@ -217,16 +221,16 @@ pub async fn lock_lead(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Lead>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM leads WHERE tenant_id = $1 AND id = $2{}",
-        dialect.for_update()
-    );
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(row_to_lead).transpose()
+    one_by_id(
+        conn,
+        &format!("SELECT {COLUMNS} FROM leads"),
+        "id",
+        tenant,
+        id,
+        Some(dialect),
+        row_to_lead,
+    )
+    .await
 }
 
 /// Leads of `tenant` owned by `owner`, locked.

@@ -5,6 +5,7 @@ use rapport_kit::{
     names,
     query::{CursorValue, FieldSpec, ListQuery, OrderBy, keyset_after, order_sql},
 };
+use rapport_runtime::storage::one_by_id;
 use rapport_runtime::{
     Error, Result, clock::Micros, storage::BindValue, storage::Tx, storage::bind_all,
 };
@@ -241,27 +242,31 @@ pub(crate) async fn get(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Opportunity>> {
-    let sql = format!("SELECT {COLUMNS} FROM opportunities o WHERE o.tenant_id = $1 AND o.id = $2");
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(row_to_opportunity).transpose()
+    one_by_id(
+        conn,
+        &format!("SELECT {COLUMNS} FROM opportunities o"),
+        "o.id",
+        tenant,
+        id,
+        None,
+        row_to_opportunity,
+    )
+    .await
 }
 
 /// An opportunity by id, locked for the rest of the transaction.
 pub(crate) async fn lock(tx: &mut Tx, tenant: &str, id: Uuid) -> Result<Option<Opportunity>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM opportunities o WHERE o.tenant_id = $1 AND o.id = $2{}",
-        tx.dialect().for_update()
-    );
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(row_to_opportunity).transpose()
+    let dialect = tx.dialect();
+    one_by_id(
+        &mut **tx,
+        &format!("SELECT {COLUMNS} FROM opportunities o"),
+        "o.id",
+        tenant,
+        id,
+        Some(dialect),
+        row_to_opportunity,
+    )
+    .await
 }
 
 /// Records a stage change and counts it in the funnel. Call it before the opportunity's row

@@ -1,6 +1,7 @@
 //! Tasks, their lists by due time, and the reminder sweep's claim on due reminders.
 
 use rapport_kit::query::{CursorValue, OrderBy, keyset_after, order_sql};
+use rapport_runtime::storage::one_by_id;
 use rapport_runtime::{
     Error, Result,
     clock::Micros,
@@ -76,13 +77,16 @@ pub(crate) async fn get_task(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Task>> {
-    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE tenant_id = $1 AND id = $2");
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(row_to_task).transpose()
+    one_by_id(
+        conn,
+        &format!("SELECT {COLUMNS} FROM tasks"),
+        "id",
+        tenant,
+        id,
+        None,
+        row_to_task,
+    )
+    .await
 }
 
 /// A task by id, locked for the rest of the transaction.
@@ -92,16 +96,16 @@ pub(crate) async fn lock_task(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Task>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM tasks WHERE tenant_id = $1 AND id = $2{}",
-        dialect.for_update()
-    );
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(row_to_task).transpose()
+    one_by_id(
+        &mut **tx,
+        &format!("SELECT {COLUMNS} FROM tasks"),
+        "id",
+        tenant,
+        id,
+        Some(dialect),
+        row_to_task,
+    )
+    .await
 }
 
 /// Rewrites a task whose stored version is `expected_version`; `false` when it moved on.

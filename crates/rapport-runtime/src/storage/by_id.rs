@@ -1,0 +1,34 @@
+//! Reading one resource by id, the way every store does: in its tenant, optionally locked for
+//! the rest of the transaction.
+
+use sqlx::{AnyConnection, any::AnyRow};
+use uuid::Uuid;
+
+use crate::{Result, dialect::Dialect};
+
+/// The resource `id` of `tenant`, decoded by `decode`; `None` when there is none. `select` is
+/// `SELECT <columns> FROM <table> [alias]` and `id_column` the id's column as the select names
+/// it (`id`, `o.id`), next to which the tenant column is found. With `lock`, the row stays
+/// locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's writer holds the
+/// whole database already).
+pub async fn one_by_id<T>(
+    conn: &mut AnyConnection,
+    select: &str,
+    id_column: &str,
+    tenant: &str,
+    id: Uuid,
+    lock: Option<Dialect>,
+    decode: impl Fn(&AnyRow) -> Result<T>,
+) -> Result<Option<T>> {
+    let alias = id_column.strip_suffix("id").unwrap_or_default();
+    let sql = format!(
+        "{select} WHERE {alias}tenant_id = $1 AND {id_column} = $2{}",
+        lock.map(Dialect::for_update).unwrap_or_default()
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
