@@ -21,7 +21,7 @@ use crate::app::leads::{apply_follow_up, save_lead};
 use crate::app::require_live;
 use crate::app::scope;
 use crate::convert::{
-    lead::{holder_to_proto, lead_to_proto, parse_input, state_from_proto},
+    lead::{holder_to_proto, lead_to_proto, parse_input, parse_patch, state_from_proto},
     mask::{MaskRules, selected},
 };
 use crate::{
@@ -89,7 +89,6 @@ pub(super) async fn create(api: &App, req: Request<pb::CreateLeadRequest>) -> Re
         Idempotency::new(&p, "CreateLead", &msg.request_id, &msg),
         parsed,
     )?;
-    let input = input.ok_or_else(|| Error::internal("lead input missing after validation"))?;
     let settings = api.settings(&p.tenant_id).await?;
     let now = api.now();
     let mut lead = Lead {
@@ -238,9 +237,7 @@ pub(super) async fn update(api: &App, req: Request<pb::UpdateLeadRequest>) -> Re
     let id = v.take("lead.name", lead_id("lead.name", &given.name));
     // The whole input is parsed so its violations are reported, but only masked fields apply.
     let mut pv = Violations::with_prefix("lead");
-    let mut probe = given.clone();
-    fill_unmasked_for_parse(&mut probe, &fields);
-    let input = parse_input(&probe, &mut pv);
+    let input = parse_patch(&given, &mut pv);
     let new_state = fields
         .contains(&"state")
         .then(|| state_from_proto(given.state));
@@ -261,8 +258,8 @@ pub(super) async fn update(api: &App, req: Request<pb::UpdateLeadRequest>) -> Re
         v.add("lead.unqualified_reason", "is longer than 500 characters");
     }
     v.finish(())?;
-    let (Some(id), Some(input)) = (id, input) else {
-        return Err(Error::internal("lead fields missing after validation"));
+    let Some(id) = id else {
+        return Err(Error::internal("the lead's name missing after validation"));
     };
     let settings = api.settings(&p.tenant_id).await?;
     // New contact data is judged for duplicates: its slots are locked from the start.
@@ -334,25 +331,6 @@ pub(super) async fn update(api: &App, req: Request<pb::UpdateLeadRequest>) -> Re
     let out = w.commit(out).await?;
     api.db().wrote("leads", 1);
     Ok(out)
-}
-
-/// Fields outside the mask may be absent; give them harmless values so parsing reports only
-/// real problems of the masked ones. Masked fields are left alone: their values are applied.
-fn fill_unmasked_for_parse(l: &mut pb::Lead, masked: &[&str]) {
-    if !masked.contains(&"display_name") && l.display_name.trim().is_empty() {
-        l.display_name = "-".into();
-    }
-    if l.phone.trim().is_empty() && l.email.trim().is_empty() {
-        // "A phone or an email" is checked on the lead as updated, below.
-        if !masked.contains(&"email") {
-            l.email = "placeholder@example.com".into();
-        } else if !masked.contains(&"phone") {
-            l.phone = "+8613800000000".into();
-        }
-    }
-    if l.source == 0 {
-        l.source = pb::LeadSource::Manual.into();
-    }
 }
 
 pub(super) async fn delete(api: &App, req: Request<pb::DeleteLeadRequest>) -> Result<pb::Lead> {

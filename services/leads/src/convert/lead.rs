@@ -26,8 +26,19 @@ const MAX_PRODUCT_LINES: usize = 50;
 /// Phone numbers without a country code are read as Chinese numbers.
 const DEFAULT_REGION: &str = "CN";
 
-/// The caller's lead, checked and normalized; violations are reported under `v`'s prefix.
-pub fn parse_input(l: &pb::Lead, v: &mut Violations) -> Option<LeadInput> {
+/// The caller's lead, checked and normalized; violations are reported under `v`'s prefix (a
+/// field in violation holds a default value, to be read only when `v` stays empty).
+pub fn parse_input(l: &pb::Lead, v: &mut Violations) -> LeadInput {
+    parse_fields(l, v, true)
+}
+
+/// As [`parse_input`], for the fields of an update: each field is checked on its own, and
+/// whether the lead keeps a phone or an email is judged on the lead as updated.
+pub fn parse_patch(l: &pb::Lead, v: &mut Violations) -> LeadInput {
+    parse_fields(l, v, false)
+}
+
+fn parse_fields(l: &pb::Lead, v: &mut Violations, whole: bool) -> LeadInput {
     let display_name = l.display_name.trim().to_owned();
     if display_name.is_empty() {
         v.add("display_name", "is required");
@@ -55,7 +66,7 @@ pub fn parse_input(l: &pb::Lead, v: &mut Violations) -> Option<LeadInput> {
         })
         .flatten()
         .unwrap_or_default();
-    if l.phone.trim().is_empty() && l.email.trim().is_empty() {
+    if whole && l.phone.trim().is_empty() && l.email.trim().is_empty() {
         v.add("phone", "give a phone or an email");
     }
     let source = match pb::LeadSource::try_from(l.source) {
@@ -100,11 +111,12 @@ pub fn parse_input(l: &pb::Lead, v: &mut Violations) -> Option<LeadInput> {
             "must be empty (the company pool), \"teams/{team}\" or \"stores/{store}\"",
         );
     }
-    Some(LeadInput {
+    LeadInput {
         display_name,
         phone,
         email,
-        source: source?,
+        // A missing source is a violation; the default is never read then.
+        source: source.unwrap_or(Source::Manual),
         attribution: Attribution {
             campaign_id: attribution.campaign_id.trim().to_owned(),
             partner_id: attribution.partner_id.trim().to_owned(),
@@ -115,7 +127,7 @@ pub fn parse_input(l: &pb::Lead, v: &mut Violations) -> Option<LeadInput> {
         region: l.region.trim().to_owned(),
         language: l.language.trim().to_owned(),
         pool,
-    })
+    }
 }
 
 fn check_len(v: &mut Violations, field: &str, value: &str, max: usize) {
