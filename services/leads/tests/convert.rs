@@ -2,9 +2,7 @@
 //! service (or the existing duplicate linked), the opportunity in the lead's pipeline, and the
 //! lead marked CONVERTED; retries and refusals create nothing twice.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rapport_proto::{
     customers::{self as cpb, customer_service_client::CustomerServiceClient},
     leads as pb, types as pt,

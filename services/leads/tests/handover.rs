@@ -3,11 +3,9 @@
 //! moved before every permission is checked, and the departed rep's tokens stop working on its
 //! next call in every service, on every backend.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 use rapport_proto::{
     access::{self as apb, access_service_client::AccessServiceClient},
     customers::{self as cpb, customer_service_client::CustomerServiceClient},

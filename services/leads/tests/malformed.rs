@@ -3,10 +3,8 @@
 //! caller's mistake and is answered as one (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, NOT_FOUND),
 //! never INTERNAL, with an answer small enough for a default client to receive.
 
-mod common;
-
+use crate::common::*;
 use bytes::{Buf, BufMut};
-use common::*;
 use prost::Message;
 use rapport_proto::customers::{self as cpb, customer_service_client::CustomerServiceClient};
 use rapport_runtime::auth::Role;

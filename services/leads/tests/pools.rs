@@ -2,107 +2,12 @@
 //! assign by hand and by strategy, assignment history, hand-over of a departing rep, and 64
 //! concurrent assigners that never overfill a rep nor assign a lead twice.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 
-use common::*;
+use crate::common::{pools::*, *};
 use rapport_proto::leads as pb;
-use rapport_testkit::{TestServer, each_backend};
+use rapport_testkit::each_backend;
 use tonic::Code;
-
-async fn team(c: &mut Clients, key: &str) {
-    c.org
-        .create_team(pb::CreateTeamRequest {
-            team: Some(pb::Team {
-                name: format!("teams/{key}"),
-                display_name: key.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create team");
-}
-
-async fn rep_in(c: &mut Clients, id: &str, team: &str, capacity: i32) {
-    c.org
-        .create_rep(pb::CreateRepRequest {
-            rep: Some(pb::Rep {
-                name: format!("reps/{id}"),
-                display_name: id.into(),
-                team: format!("teams/{team}"),
-                capacity,
-                daily_claim_limit: 2,
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create rep");
-}
-
-fn new_lead(name: &str, phone: &str) -> pb::Lead {
-    pb::Lead {
-        display_name: name.into(),
-        phone: phone.into(),
-        source: pb::LeadSource::Form.into(),
-        ..Default::default()
-    }
-}
-
-async fn lead(c: &mut Clients, name: &str, phone: &str) -> pb::Lead {
-    c.leads
-        .create_lead(pb::CreateLeadRequest {
-            lead: Some(new_lead(name, phone)),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create lead")
-        .into_inner()
-}
-
-fn claim(name: &str) -> pb::ClaimLeadRequest {
-    pb::ClaimLeadRequest {
-        name: name.into(),
-        ..Default::default()
-    }
-}
-
-fn assign(name: &str, rep: &str, strategy: pb::AssignmentStrategy) -> pb::AssignLeadRequest {
-    pb::AssignLeadRequest {
-        name: name.into(),
-        rep: rep.into(),
-        strategy: strategy.into(),
-        ..Default::default()
-    }
-}
-
-async fn get(c: &mut Clients, name: &str) -> pb::Lead {
-    c.leads
-        .get_lead(pb::GetLeadRequest { name: name.into() })
-        .await
-        .expect("get lead")
-        .into_inner()
-}
-
-async fn open_leads(c: &mut Clients, rep: &str) -> i32 {
-    c.org
-        .get_rep(pb::GetRepRequest {
-            name: format!("reps/{rep}"),
-        })
-        .await
-        .expect("get rep")
-        .into_inner()
-        .open_leads
-}
-
-async fn setup(s: &TestServer) -> Clients {
-    let mut a = admin(s);
-    team(&mut a, "north").await;
-    rep_in(&mut a, "alice", "north", 3).await;
-    rep_in(&mut a, "bob", "north", 3).await;
-    a
-}
 
 #[tokio::test]
 async fn claim_release_and_cooldown() {

@@ -3,11 +3,9 @@
 //! restart the clock, locked leads are exempt, two replicas sweeping at once reclaim each lead
 //! once, and leads that fall due while the server is down are reclaimed after it restarts.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rapport_proto::leads as pb;
 use rapport_runtime::clock::ManualClock;
 use rapport_testkit::{Backend, TestServer};
@@ -128,17 +126,6 @@ async fn alerts(c: &mut Clients, kind: pb::AlertKind) -> Vec<pb::Alert> {
         .unwrap()
         .into_inner()
         .alerts
-}
-
-/// Waits (up to 20 s of real time, the sweeps run every second) until `done` holds.
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..200 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
