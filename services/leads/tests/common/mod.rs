@@ -1,9 +1,9 @@
 //! Shared helpers of the leads service tests: clients of each of its gRPC services for each
-//! caller of the test kit, and the sales organization, leads and pools to work on.
+//! caller of the test kit, and the sales organization, leads and pools to work on. The
+//! cross-service tests in `tests/e2e/in_process` use them too.
 
 pub mod pools;
 
-use rapport_customers::Customers;
 use rapport_leads::Leads;
 use rapport_proto::leads::{
     self as pb, lead_analytics_service_client::LeadAnalyticsServiceClient,
@@ -19,9 +19,10 @@ pub use rapport_testkit::{
 };
 use tonic::{Code, codegen::InterceptedService, transport::Channel};
 
-/// The services under test: leads, and customers (ConvertLead calls it).
+/// The service under test: leads alone. What needs the customers service too (ConvertLead, a
+/// rep's hand-over) is tested in `tests/e2e`.
 pub fn services() -> Vec<ServiceEntry> {
-    vec![ServiceEntry::of::<Customers>(), ServiceEntry::of::<Leads>()]
+    vec![ServiceEntry::of::<Leads>()]
 }
 
 type Ch = InterceptedService<Channel, Bearer>;
@@ -91,22 +92,6 @@ pub async fn add_team(s: &TestServer, key: &str) {
         })
         .await
         .expect("create team");
-}
-
-/// Adds the store `stores/{key}` to the sales organization (as the admin).
-pub async fn add_store(s: &TestServer, key: &str) {
-    admin(s)
-        .org
-        .create_store(pb::CreateStoreRequest {
-            store: Some(pb::Store {
-                name: format!("stores/{key}"),
-                display_name: format!("Store {key}"),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create store");
 }
 
 /// Adds the rep `reps/{subject}` of `teams/{team}`, at `stores/{store}` when `store` is not
