@@ -1,5 +1,5 @@
 //! Values the tests of every service build and read again and again: update masks, money,
-//! dates, timestamps, sorted lists of names.
+//! durations, dates, timestamps, sorted lists of names.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,6 +18,11 @@ pub fn money(currency: &str, minor_units: i64) -> Option<pt::Money> {
         currency_code: currency.into(),
         minor_units,
     })
+}
+
+/// A duration of `seconds`.
+pub fn secs(seconds: i64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration { seconds, nanos: 0 })
 }
 
 /// A calendar date.

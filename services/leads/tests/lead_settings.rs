@@ -8,10 +8,6 @@ use tonic::{Code, Status};
 
 const DAY: i64 = 86_400;
 
-fn secs(seconds: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration { seconds, nanos: 0 })
-}
-
 async fn get(c: &mut Clients, name: &str) -> Result<pb::LeadSettings, Status> {
     c.leads
         .get_lead_settings(pb::GetLeadSettingsRequest { name: name.into() })

@@ -17,10 +17,7 @@ const T0: Micros = 1_714_521_600_000_000;
 const EXAMPLE: &str = "pipelines/real-estate";
 
 fn days(n: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration {
-        seconds: n * 86_400,
-        nanos: 0,
-    })
+    secs(n * 86_400)
 }
 
 fn dwell(c: &pb::StageChange) -> Micros {

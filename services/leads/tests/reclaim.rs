@@ -14,13 +14,6 @@ const DAY_SECS: i64 = 86_400;
 const DAY: i64 = DAY_SECS * 1_000_000;
 const T0: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
 
-fn duration(secs: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration {
-        seconds: secs,
-        nanos: 0,
-    })
-}
-
 async fn start(backend: Backend) -> (TestServer, ManualClock) {
     let clock = ManualClock::at(T0);
     let s = TestServer::builder()
@@ -63,8 +56,8 @@ async fn setup(s: &TestServer) -> Clients {
                 follow_up_rules: vec![pb::FollowUpRule {
                     display_name: "call within 3 days".into(),
                     condition: pb::FollowUpCondition::NoFollowUp.into(),
-                    after: duration(3 * DAY_SECS),
-                    warn_before: duration(DAY_SECS),
+                    after: secs(3 * DAY_SECS),
+                    warn_before: secs(DAY_SECS),
                     grade: 0,
                     action: pb::ReclaimAction::ReturnToPool.into(),
                 }],
@@ -297,7 +290,7 @@ async fn reassign_rules_hand_the_lead_to_another_rep() {
                     follow_up_rules: vec![pb::FollowUpRule {
                         display_name: "no deal in 10 days".into(),
                         condition: pb::FollowUpCondition::NoDeal.into(),
-                        after: duration(10 * DAY_SECS),
+                        after: secs(10 * DAY_SECS),
                         warn_before: None,
                         grade: 0,
                         action: pb::ReclaimAction::Reassign.into(),

@@ -14,7 +14,7 @@ use rapport_runtime::{auth::Role, context::ServiceEntry};
 use rapport_testkit::{Bearer, TestServer};
 pub use rapport_testkit::{
     status::{assert_code, bad_fields, reason, sorted_bad_fields},
-    values::{date, mask, micros, money, sorted},
+    values::{date, mask, micros, money, secs, sorted},
     wait::eventually,
 };
 use tonic::{Code, codegen::InterceptedService, transport::Channel};
