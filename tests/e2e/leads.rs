@@ -6,6 +6,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use rapport_proto::{customers as cpb, leads as pb};
+use rapport_testkit::values::{mask, secs};
 use tonic::Code;
 
 use crate::support::*;
@@ -31,19 +32,6 @@ async fn start(data: &tempfile::TempDir, days: i64) -> Server {
 async fn stop(server: Server) {
     let status = server.terminate().await;
     assert!(status.success(), "exit after SIGTERM: {status}");
-}
-
-fn duration(secs: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration {
-        seconds: secs,
-        nanos: 0,
-    })
-}
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    })
 }
 
 /// Store 1, its sales team, reps A and B, and the rule "no follow-up within 3 days of
@@ -101,8 +89,8 @@ async fn set_up_the_store(admin: &mut LeadClients) {
                 follow_up_rules: vec![pb::FollowUpRule {
                     display_name: "follow up within 3 days".into(),
                     condition: pb::FollowUpCondition::NoFollowUp.into(),
-                    after: duration(3 * DAY_SECS),
-                    warn_before: duration(DAY_SECS),
+                    after: secs(3 * DAY_SECS),
+                    warn_before: secs(DAY_SECS),
                     grade: 0,
                     action: pb::ReclaimAction::ReturnToPool.into(),
                 }],

@@ -21,12 +21,7 @@ use tokio::{
     process::{Child, Command},
     sync::mpsc,
 };
-use tonic::{
-    Request, Status,
-    metadata::{Ascii, MetadataValue},
-    service::{Interceptor, interceptor::InterceptedService},
-    transport::Channel,
-};
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -285,23 +280,8 @@ pub async fn health(addr: SocketAddr, service: &str) -> Result<ServingStatus, St
     Ok(reply.into_inner().status())
 }
 
-/// Adds `authorization: Bearer <token>` to every request.
-#[derive(Clone)]
-pub struct Bearer(MetadataValue<Ascii>);
-
-impl Bearer {
-    /// Sends `token`.
-    pub fn new(token: &str) -> Self {
-        Self(format!("Bearer {token}").parse().expect("a header value"))
-    }
-}
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        req.metadata_mut().insert("authorization", self.0.clone());
-        Ok(req)
-    }
-}
+// The test kit's interceptor: `Bearer::new(token)` sends `authorization: Bearer <token>`.
+pub use rapport_testkit::Bearer;
 
 /// A channel that authenticates every call.
 pub type Authed = InterceptedService<Channel, Bearer>;

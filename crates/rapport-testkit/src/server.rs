@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use rapport_runtime::{
     auth::{JwtKeys, Role},
-    clock::{ManualClock, SharedClock, SystemClock},
+    clock::{ManualClock, Micros, SharedClock, SystemClock},
     config::{MetricsListen, ServerArgs},
     context::ServiceEntry,
     server::Running,
@@ -232,6 +232,24 @@ pub async fn each_backend(services: &[ServiceEntry], test: impl AsyncFn(&TestSer
         eprintln!("-- on {backend:?}");
         let server = TestServer::start(backend, services).await;
         test(&server).await;
+        server.stop().await;
+    }
+}
+
+/// As [`each_backend`], on servers whose clock the test drives, set to `start` at first.
+pub async fn each_backend_at(
+    services: &[ServiceEntry],
+    start: Micros,
+    test: impl AsyncFn(&TestServer, &ManualClock),
+) {
+    for backend in Backend::all() {
+        eprintln!("-- on {backend:?}");
+        let clock = ManualClock::at(start);
+        let server = TestServer::builder()
+            .clock(clock.clone())
+            .start(backend, services)
+            .await;
+        test(&server, &clock).await;
         server.stop().await;
     }
 }

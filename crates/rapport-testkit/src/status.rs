@@ -20,6 +20,13 @@ pub fn bad_fields(status: &Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The fields a BadRequest names, sorted; asserts the status is INVALID_ARGUMENT.
+pub fn sorted_bad_fields(status: &Status) -> Vec<String> {
+    let mut fields = bad_fields(status);
+    fields.sort();
+    fields
+}
+
 /// The ErrorInfo reason, or empty.
 pub fn reason(status: &Status) -> String {
     status

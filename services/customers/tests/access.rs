@@ -1,12 +1,10 @@
 //! Authentication, roles and row visibility across the whole service, on every backend.
 
-mod common;
-
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use common::*;
-use rapport_proto::customers::{self as pb, customer_service_client::CustomerServiceClient};
+use crate::common::*;
+use rapport_proto::customers as pb;
 use rapport_runtime::auth::{Claims, JwtKeys, Role};
 use rapport_testkit::{Bearer, TestServer, each_backend};
 use tonic::{Code, Status};
@@ -57,13 +55,6 @@ const WRITE_RPCS: [&str; 5] = [
     "update_customer",
 ];
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-}
-
 fn claims(roles: &[&str], exp: u64) -> Claims {
     Claims {
         sub: "admin-1".into(),
@@ -78,7 +69,7 @@ fn claims(roles: &[&str], exp: u64) -> Claims {
 }
 
 fn with_token(s: &TestServer, token: &str) -> Client {
-    CustomerServiceClient::with_interceptor(s.channel.clone(), Bearer::new(token))
+    client_with(s, Bearer::new(token))
 }
 
 fn a_person(name: &str, phone: &str, owner: &str, team: &str, shared: &[&str]) -> pb::Customer {
@@ -261,7 +252,7 @@ async fn call_every_rpc(c: &mut Client, t: &Targets) -> Vec<(&'static str, Resul
         "update_customer",
         ok(c.update_customer(pb::UpdateCustomerRequest {
             customer: Some(patch),
-            update_mask: Some(mask(&["grade"])),
+            update_mask: mask(&["grade"]),
         })
         .await),
     ));
@@ -355,7 +346,7 @@ async fn call_every_rpc(c: &mut Client, t: &Targets) -> Vec<(&'static str, Resul
                     default_region: "CN".into(),
                     ..Default::default()
                 }),
-                update_mask: Some(mask(&["default_region"])),
+                update_mask: mask(&["default_region"]),
             })
             .await,
         ),
@@ -626,7 +617,7 @@ async fn a_rep_sees_its_own_its_teams_and_shared_customers_only() {
             assert_code(
                 ra.update_customer(pb::UpdateCustomerRequest {
                     customer: Some(patch),
-                    update_mask: Some(mask(&["grade"])),
+                    update_mask: mask(&["grade"]),
                 })
                 .await,
                 Code::NotFound,
@@ -688,7 +679,7 @@ async fn a_rep_sees_its_own_its_teams_and_shared_customers_only() {
         patch.grade = "B".into();
         ra.update_customer(pb::UpdateCustomerRequest {
             customer: Some(patch),
-            update_mask: Some(mask(&["grade"])),
+            update_mask: mask(&["grade"]),
         })
         .await
         .expect("update a shared customer");
@@ -797,10 +788,7 @@ async fn tenants_never_see_each_other() {
             names_of(&list_all_customers(&mut their_manager, "").await),
             BTreeSet::from([theirs.name.clone()])
         );
-        let mut their_rep = CustomerServiceClient::with_interceptor(
-            s.channel.clone(),
-            s.auth_in_team("t2", "rep-1", &[Role::Rep], "north"),
-        );
+        let mut their_rep = client_with(s, s.auth_in_team("t2", "rep-1", &[Role::Rep], "north"));
         assert_eq!(
             names_of(&list_all_customers(&mut their_rep, "").await),
             BTreeSet::from([theirs.name.clone()])

@@ -1,9 +1,7 @@
 //! BatchUpdateCustomers, ImportCustomers and ExportCustomers through the gRPC API, on every
 //! backend (CU7).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use prost_types::value::Kind;
 use rapport_proto::customers as pb;
 use rapport_runtime::auth::Role;
@@ -50,9 +48,7 @@ async fn define_custom_fields(c: &mut Client) {
             ],
             ..Default::default()
         }),
-        update_mask: Some(prost_types::FieldMask {
-            paths: vec!["custom_fields".into()],
-        }),
+        update_mask: mask(&["custom_fields"]),
     })
     .await
     .expect("define custom fields");
@@ -101,11 +97,6 @@ async fn transfers(c: &mut Client, customer: &str) -> Vec<pb::OwnershipTransfer>
     .expect("list ownership transfers")
     .into_inner()
     .transfers
-}
-
-fn sorted(mut fields: Vec<String>) -> Vec<String> {
-    fields.sort();
-    fields
 }
 
 #[tokio::test]
@@ -953,12 +944,7 @@ async fn concurrent_retries_of_one_batch_update_are_answered_alike_and_run_once(
                     .map(|r| r.into_inner())
             }
         });
-        let answers: Vec<pb::BatchUpdateCustomersResponse> = futures::future::join_all(calls)
-            .await
-            .into_iter()
-            .map(|r| r.expect("every retry is answered"))
-            .collect();
-        assert!(answers.iter().all(|r| *r == answers[0]), "{answers:?}");
+        answered_alike(calls).await;
         for x in [&a, &b] {
             assert_eq!(transfers(&mut c, &x.name).await.len(), 1);
             assert_eq!(fetch_customer(&mut c, &x.name).await.owner_id, "rep-3");

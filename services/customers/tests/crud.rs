@@ -1,25 +1,12 @@
 //! Create, Get, List, Update, Delete, Undelete through the gRPC API, on every backend.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::*;
+use crate::common::*;
 use rapport_proto::{customers as pb, types as pt};
 use rapport_testkit::each_backend;
 use tonic::Code;
 use tonic_types::StatusExt;
-
-fn date(year: i32, month: i32, day: i32) -> Option<pt::Date> {
-    Some(pt::Date { year, month, day })
-}
-
-fn money(currency: &str, minor_units: i64) -> Option<pt::Money> {
-    Some(pt::Money {
-        currency_code: currency.into(),
-        minor_units,
-    })
-}
 
 fn string_value(s: &str) -> prost_types::Value {
     prost_types::Value {
@@ -63,7 +50,7 @@ fn list_req(filter: &str) -> pb::ListCustomersRequest {
 fn update_req(c: pb::Customer, paths: &[&str]) -> pb::UpdateCustomerRequest {
     pb::UpdateCustomerRequest {
         customer: Some(c),
-        update_mask: Some(mask(paths)),
+        update_mask: mask(paths),
     }
 }
 
@@ -109,24 +96,6 @@ fn rfc3339(ts: &prost_types::Timestamp) -> String {
         .expect("timestamp in range")
         .format(&time::format_description::well_known::Rfc3339)
         .expect("format RFC 3339")
-}
-
-fn micros(ts: &Option<prost_types::Timestamp>) -> i64 {
-    let ts = ts.as_ref().expect("timestamp set");
-    ts.seconds * 1_000_000 + i64::from(ts.nanos) / 1_000
-}
-
-/// The sorted field names of a BadRequest.
-fn bad_field_set(status: &tonic::Status) -> Vec<String> {
-    let mut f = bad_fields(status);
-    f.sort();
-    f
-}
-
-fn sorted(fields: &[&str]) -> Vec<String> {
-    let mut f: Vec<String> = fields.iter().map(|s| (*s).to_owned()).collect();
-    f.sort();
-    f
 }
 
 #[tokio::test]
@@ -603,7 +572,7 @@ async fn one_error_names_every_bad_part_of_the_profile() {
             "customer.consent.quiet_hours.utc_offset_minutes",
             "customer.shared_team_ids[0]",
         ];
-        assert_eq!(bad_field_set(&status), sorted(&expected));
+        assert_eq!(sorted_bad_fields(&status), sorted(expected));
         // Nothing was stored.
         assert!(list_all_customers(&mut c, "").await.is_empty());
     })
@@ -659,8 +628,8 @@ async fn a_missing_customer_or_an_overlong_request_id_is_invalid() {
             Code::InvalidArgument,
         );
         assert_eq!(
-            bad_field_set(&status),
-            sorted(&["request_id", "customer.kind", "customer.display_name"])
+            sorted_bad_fields(&status),
+            sorted(["request_id", "customer.kind", "customer.display_name"])
         );
         // 128 characters are fine.
         create_ok(&mut c, person("刘洋", "13800000002"), &"r".repeat(128)).await;
@@ -976,8 +945,8 @@ async fn page_sizes_default_to_50_cap_at_1000_and_must_not_be_negative() {
             Code::InvalidArgument,
         );
         assert_eq!(
-            bad_field_set(&status),
-            sorted(&["filter", "order_by", "page_size", "page_token"])
+            sorted_bad_fields(&status),
+            sorted(["filter", "order_by", "page_size", "page_token"])
         );
     })
     .await;
@@ -1589,8 +1558,8 @@ async fn update_refuses_bad_masks_and_bad_values_in_one_error() {
             Code::InvalidArgument,
         );
         assert_eq!(
-            bad_field_set(&status),
-            sorted(&[
+            sorted_bad_fields(&status),
+            sorted([
                 "customer.display_name",
                 "customer.emails[0].address",
                 "update_mask",
@@ -1607,13 +1576,13 @@ async fn update_refuses_bad_masks_and_bad_values_in_one_error() {
         };
         let status = assert_code(c.update_customer(bad_name).await, Code::InvalidArgument);
         assert_eq!(
-            bad_field_set(&status),
-            sorted(&["customer.name", "update_mask"])
+            sorted_bad_fields(&status),
+            sorted(["customer.name", "update_mask"])
         );
         let status = assert_code(
             c.update_customer(pb::UpdateCustomerRequest {
                 customer: None,
-                update_mask: Some(mask(&["display_name"])),
+                update_mask: mask(&["display_name"]),
             })
             .await,
             Code::InvalidArgument,

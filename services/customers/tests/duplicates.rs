@@ -1,9 +1,7 @@
 //! Duplicate detection on create, FindDuplicates and MergeCustomers through the gRPC API, on
 //! every backend (CU3).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rapport_proto::customers as pb;
 use rapport_runtime::auth::Role;
 use rapport_testkit::each_backend;
@@ -897,12 +895,7 @@ async fn concurrent_retries_of_one_merge_all_answer_the_same_survivor() {
             let request = merge_request(&survivor.name, &[&gone.name], "merge-ouyang");
             async move { c.merge_customers(request).await.map(|r| r.into_inner()) }
         });
-        let results = futures::future::join_all(calls).await;
-        let answers: Vec<pb::Customer> = results
-            .into_iter()
-            .map(|r| r.expect("every retry is answered"))
-            .collect();
-        assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+        let answers = answered_alike(calls).await;
         assert_eq!(fetch_customer(&mut c, &survivor.name).await, answers[0]);
         assert_eq!(
             fetch_customer(&mut c, &gone.name).await.merged_into,

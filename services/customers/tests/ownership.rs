@@ -1,9 +1,7 @@
 //! TransferCustomerOwnership and ListOwnershipTransfers through the gRPC API, on every backend
 //! (CU8): hand-over keeps the full history, and who sees a customer follows its owner.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rapport_proto::customers as pb;
 use rapport_runtime::auth::Role;
 use rapport_testkit::each_backend;
@@ -332,9 +330,7 @@ async fn a_transfer_to_the_current_owner_and_team_or_with_a_stale_etag_changes_n
                     grade: "A".into(),
                     ..Default::default()
                 }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["grade".into()],
-                }),
+                update_mask: mask(&["grade"]),
             })
             .await
             .unwrap()
@@ -584,12 +580,7 @@ async fn concurrent_retries_of_one_transfer_are_answered_alike_and_recorded_once
                     .map(|r| r.into_inner())
             }
         });
-        let answers: Vec<pb::Customer> = futures::future::join_all(calls)
-            .await
-            .into_iter()
-            .map(|r| r.expect("every retry is answered"))
-            .collect();
-        assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+        let answers = answered_alike(calls).await;
         assert_eq!(answers[0].owner_id, "rep-2");
         assert_eq!(history(&mut c, &customer.name).await.len(), 1);
     })

@@ -1,9 +1,7 @@
 //! CreateRelationship, ListRelationships and DeleteRelationship through the gRPC API, on every
 //! backend (CU4): typed links readable from both sides.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rapport_proto::customers as pb;
 use rapport_runtime::auth::Role;
 use rapport_testkit::each_backend;
@@ -524,12 +522,7 @@ async fn concurrent_retries_of_one_link_are_answered_alike_and_link_once() {
             let request = link_request(&a.name, &b.name, T::Spouse, "", "link-yang-long");
             async move { c.create_relationship(request).await.map(|r| r.into_inner()) }
         });
-        let answers: Vec<pb::Relationship> = futures::future::join_all(calls)
-            .await
-            .into_iter()
-            .map(|r| r.expect("every retry is answered"))
-            .collect();
-        assert!(answers.iter().all(|r| *r == answers[0]), "{answers:?}");
+        let answers = answered_alike(calls).await;
         assert_eq!(list(&mut c, &a.name, None).await, answers[..1]);
     })
     .await;

@@ -1,9 +1,7 @@
 //! GetCustomerSettings, UpdateCustomerSettings and what the settings change (duplicate policy,
 //! custom field types), and CheckContactPermission, on every backend.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use prost_types::value::Kind;
 use rapport_proto::customers as pb;
 use rapport_runtime::auth::Role;
@@ -60,18 +58,6 @@ fn custom(pairs: &[(&str, prost_types::Value)]) -> Option<prost_types::Struct> {
     })
 }
 
-fn sorted_bad_fields(status: &tonic::Status) -> Vec<String> {
-    let mut f = bad_fields(status);
-    f.sort();
-    f
-}
-
-fn sorted(fields: &[&str]) -> Vec<String> {
-    let mut f: Vec<String> = fields.iter().map(|s| (*s).to_owned()).collect();
-    f.sort();
-    f
-}
-
 fn create_req(c: pb::Customer) -> pb::CreateCustomerRequest {
     pb::CreateCustomerRequest {
         customer: Some(c),
@@ -82,7 +68,7 @@ fn create_req(c: pb::Customer) -> pb::CreateCustomerRequest {
 fn update_req(c: pb::Customer, paths: &[&str]) -> pb::UpdateCustomerRequest {
     pb::UpdateCustomerRequest {
         customer: Some(c),
-        update_mask: Some(mask(paths)),
+        update_mask: mask(paths),
     }
 }
 
@@ -284,7 +270,7 @@ async fn bad_masks_and_bad_settings_are_all_named_at_once() {
         let status = assert_code(
             c.update_customer_settings(pb::UpdateCustomerSettingsRequest {
                 settings: None,
-                update_mask: Some(mask(&["default_region"])),
+                update_mask: mask(&["default_region"]),
             })
             .await,
             Code::InvalidArgument,
@@ -350,7 +336,7 @@ async fn bad_masks_and_bad_settings_are_all_named_at_once() {
         );
         assert_eq!(
             sorted_bad_fields(&status),
-            sorted(&[
+            sorted([
                 "update_mask",
                 "settings.duplicate_policy",
                 "settings.default_region",
@@ -514,7 +500,7 @@ async fn custom_field_values_are_type_checked_on_create_and_update() {
         );
         assert_eq!(
             sorted_bad_fields(&status),
-            sorted(&[
+            sorted([
                 "customer.custom_fields.nickname",
                 "customer.custom_fields.house_size",
                 "customer.custom_fields.rooms",
@@ -601,7 +587,7 @@ async fn custom_field_values_are_type_checked_on_create_and_update() {
         );
         assert_eq!(
             sorted_bad_fields(&status),
-            sorted(&[
+            sorted([
                 "customer.custom_fields.colour",
                 "customer.custom_fields.member_no",
             ])
@@ -887,7 +873,7 @@ async fn contact_permission_refuses_bad_requests_and_foreign_customers() {
         );
         assert_eq!(
             sorted_bad_fields(&status),
-            sorted(&["name", "channel", "send_time"])
+            sorted(["name", "channel", "send_time"])
         );
 
         let sms = pb::Channel::Sms as i32;

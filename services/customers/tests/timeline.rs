@@ -1,9 +1,7 @@
 //! CreateActivity and ListActivities through the gRPC API, on every backend (CU5): the
 //! timeline of notes, calls, visits and their follow-ups.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use prost_types::value::Kind;
 use rapport_proto::customers as pb;
 use rapport_runtime::{
@@ -532,12 +530,7 @@ async fn concurrent_retries_of_one_activity_record_it_once() {
             );
             async move { c.create_activity(request).await.map(|r| r.into_inner()) }
         });
-        let answers: Vec<pb::Activity> = futures::future::join_all(calls)
-            .await
-            .into_iter()
-            .map(|r| r.expect("every retry is answered"))
-            .collect();
-        assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+        let answers = answered_alike(calls).await;
         let (all, _) = read_all(&mut c, &customer.name, 10).await;
         assert_eq!(all, answers[..1]);
     })

@@ -2,87 +2,26 @@
 //! exact reached counts, conversions and median dwells (whole months from the kept counts,
 //! partial months from the stage history), leaderboards and the weighted forecast.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 use rapport_proto::{leads as pb, types as pt};
 use rapport_runtime::{
     auth::Role,
     clock::{DAY, HOUR, ManualClock, Micros},
 };
-use rapport_testkit::{Backend, TestServer};
+use rapport_testkit::{TestServer, each_backend_at};
 use tonic::Code;
 
 /// 2024-05-01T00:00:00Z.
 const T0: Micros = 1_714_521_600_000_000;
 const EXAMPLE: &str = "pipelines/real-estate";
 
-async fn each_backend_at(start: Micros, test: impl AsyncFn(&TestServer, &ManualClock)) {
-    for backend in Backend::all() {
-        eprintln!("-- on {backend:?}");
-        let clock = ManualClock::at(start);
-        let s = TestServer::builder()
-            .clock(clock.clone())
-            .start(backend, &services())
-            .await;
-        test(&s, &clock).await;
-        s.stop().await;
-    }
-}
-
 fn ts(micros: Micros) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp {
         seconds: micros.div_euclid(1_000_000),
         nanos: 0,
     })
-}
-
-fn sorted(mut fields: Vec<String>) -> Vec<String> {
-    fields.sort();
-    fields
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    sorted(items.iter().map(|s| (*s).to_owned()).collect())
-}
-
-fn money(currency: &str, minor_units: i64) -> Option<pt::Money> {
-    Some(pt::Money {
-        currency_code: currency.into(),
-        minor_units,
-    })
-}
-
-/// Puts rep `subject` into team `team` of tenant t1.
-async fn org_rep(s: &TestServer, subject: &str, team: &str) {
-    let mut c = admin(s);
-    let made = c
-        .org
-        .create_team(pb::CreateTeamRequest {
-            team: Some(pb::Team {
-                name: format!("teams/{team}"),
-                display_name: format!("Team {team}"),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await;
-    if let Err(st) = made {
-        assert_eq!(st.code(), Code::AlreadyExists, "{st:?}");
-    }
-    c.org
-        .create_rep(pb::CreateRepRequest {
-            rep: Some(pb::Rep {
-                name: format!("reps/{subject}"),
-                display_name: format!("Rep {subject}"),
-                team: format!("teams/{team}"),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create rep");
 }
 
 async fn lead(c: &mut Clients, phone: &str, source: pb::LeadSource) -> String {
@@ -224,7 +163,7 @@ async fn s2(s: &TestServer, clock: &ManualClock) {
 
 #[tokio::test]
 async fn the_s2_funnel_counts_reach_conversion_and_median_dwell() {
-    each_backend_at(T0, async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         s2(s, clock).await;
         let mut c = admin(s);
         let all = funnels(&mut c, funnel_req(pb::GroupBy::Unspecified, None, None)).await;
@@ -311,7 +250,7 @@ async fn the_s2_funnel_counts_reach_conversion_and_median_dwell() {
 
 #[tokio::test]
 async fn funnel_windows_mix_whole_and_partial_months() {
-    each_backend_at(T0, async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         s2(s, clock).await;
         let mut c = admin(s);
         let june = T0 + 31 * DAY;
@@ -398,7 +337,7 @@ async fn funnel_windows_mix_whole_and_partial_months() {
 
 #[tokio::test]
 async fn funnels_check_input_roles_and_tenants() {
-    each_backend_at(T0, async |s, _clock| {
+    each_backend_at(&services(), T0, async |s, _clock| {
         let mut c = admin(s);
         let st = c
             .analytics
@@ -410,8 +349,8 @@ async fn funnels_check_input_roles_and_tenants() {
             })
             .await;
         assert_eq!(
-            sorted(bad_fields(&assert_code(st, Code::InvalidArgument))),
-            strings(&["pipeline", "group_by", "end_time"])
+            sorted_bad_fields(&assert_code(st, Code::InvalidArgument)),
+            sorted(["pipeline", "group_by", "end_time"])
         );
         let st = c
             .analytics
@@ -538,7 +477,7 @@ fn board_req(group: pb::GroupBy, limit: i32, currency: &str) -> pb::GetLeaderboa
 
 #[tokio::test]
 async fn leaderboards_rank_best_worst_and_rising() {
-    each_backend_at(T0, async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         deals(s, clock).await;
         let mut c = admin(s);
         let reps = c
@@ -599,8 +538,8 @@ async fn leaderboards_rank_best_worst_and_rising() {
             })
             .await;
         assert_eq!(
-            sorted(bad_fields(&assert_code(st, Code::InvalidArgument))),
-            strings(&["group_by", "month", "limit", "currency_code"])
+            sorted_bad_fields(&assert_code(st, Code::InvalidArgument)),
+            sorted(["group_by", "month", "limit", "currency_code"])
         );
         let st = c
             .analytics
@@ -632,13 +571,9 @@ async fn leaderboards_rank_best_worst_and_rising() {
     .await;
 }
 
-fn date(year: i32, month: i32, day: i32) -> Option<pt::Date> {
-    Some(pt::Date { year, month, day })
-}
-
 #[tokio::test]
 async fn forecasts_weigh_open_amounts_by_stage() {
-    each_backend_at(T0, async |s, _clock| {
+    each_backend_at(&services(), T0, async |s, _clock| {
         for (rep, team) in [("rep-1", "north"), ("rep-2", "north"), ("rep-3", "south")] {
             org_rep(s, rep, team).await;
         }
@@ -765,8 +700,8 @@ async fn forecasts_weigh_open_amounts_by_stage() {
             })
             .await;
         assert_eq!(
-            sorted(bad_fields(&assert_code(st, Code::InvalidArgument))),
-            strings(&["pipeline", "currency_code", "group_by"])
+            sorted_bad_fields(&assert_code(st, Code::InvalidArgument)),
+            sorted(["pipeline", "currency_code", "group_by"])
         );
         let st = c
             .analytics

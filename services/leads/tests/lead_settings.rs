@@ -1,24 +1,12 @@
 //! GetLeadSettings and UpdateLeadSettings through gRPC on every backend.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rapport_proto::leads as pb;
 use rapport_runtime::auth::Role;
 use rapport_testkit::{TestServer, each_backend};
 use tonic::{Code, Status};
 
 const DAY: i64 = 86_400;
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    })
-}
-
-fn secs(seconds: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration { seconds, nanos: 0 })
-}
 
 async fn get(c: &mut Clients, name: &str) -> Result<pb::LeadSettings, Status> {
     c.leads

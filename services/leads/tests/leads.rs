@@ -2,29 +2,14 @@
 //! DeleteLead, UndeleteLead, RecordFollowUp and RecordLeadBehavior, with who may see and do
 //! what. Pools and assignment have their own tests.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 use rapport_proto::{leads as pb, types as pt};
 use rapport_runtime::auth::Role;
 use rapport_testkit::{TestServer, each_backend};
 use tonic::{Code, Status};
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    })
-}
-
-fn money(currency: &str, minor_units: i64) -> Option<pt::Money> {
-    Some(pt::Money {
-        currency_code: currency.into(),
-        minor_units,
-    })
-}
 
 /// A timestamp `offset_secs` from now.
 fn from_now(offset_secs: i64) -> prost_types::Timestamp {
@@ -35,22 +20,6 @@ fn from_now(offset_secs: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: now + offset_secs,
         nanos: 0,
-    }
-}
-
-/// Microseconds of a timestamp that must be set.
-fn micros(ts: &Option<prost_types::Timestamp>) -> i64 {
-    let ts = ts.as_ref().expect("timestamp set");
-    ts.seconds * 1_000_000 + i64::from(ts.nanos) / 1_000
-}
-
-/// A lead as a client writes it: a name, a phone, from a form.
-fn new_lead(display_name: &str, phone: &str) -> pb::Lead {
-    pb::Lead {
-        display_name: display_name.into(),
-        phone: phone.into(),
-        source: pb::LeadSource::Form.into(),
-        ..Default::default()
     }
 }
 

@@ -1,19 +1,11 @@
 //! SalesOrgService (LE4) through gRPC on every backend: stores, teams and reps.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rapport_proto::leads as pb;
 use rapport_runtime::auth::Role;
 use rapport_testkit::{TestServer, each_backend};
 use tonic::Code;
 use tonic_types::StatusExt;
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    })
-}
 
 fn store(key: &str, display_name: &str) -> pb::Store {
     pb::Store {

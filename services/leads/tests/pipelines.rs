@@ -1,68 +1,28 @@
 //! PipelineService (LE2) through gRPC on every backend: pipelines (the built-in example
 //! included), opportunities, moves between stages and the stage history.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
+use crate::common::*;
 use rapport_proto::{leads as pb, types as pt};
 use rapport_runtime::{
     auth::Role,
-    clock::{DAY, HOUR, ManualClock, Micros},
+    clock::{DAY, HOUR, Micros},
 };
-use rapport_testkit::{Backend, TestServer, each_backend};
+use rapport_testkit::{each_backend, each_backend_at};
 use tonic::Code;
 
 /// 2024-05-01T00:00:00Z.
 const T0: Micros = 1_714_521_600_000_000;
 const EXAMPLE: &str = "pipelines/real-estate";
 
-/// Runs `test` on every backend with a server whose clock stands at `T0` until moved.
-async fn each_backend_at(test: impl AsyncFn(&TestServer, &ManualClock)) {
-    for backend in Backend::all() {
-        eprintln!("-- on {backend:?}");
-        let clock = ManualClock::at(T0);
-        let s = TestServer::builder()
-            .clock(clock.clone())
-            .start(backend, &services())
-            .await;
-        test(&s, &clock).await;
-        s.stop().await;
-    }
-}
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    })
-}
-
 fn days(n: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration {
-        seconds: n * 86_400,
-        nanos: 0,
-    })
-}
-
-fn micros(ts: &Option<prost_types::Timestamp>) -> Micros {
-    let ts = ts.as_ref().expect("timestamp set");
-    ts.seconds * 1_000_000 + i64::from(ts.nanos) / 1000
+    secs(n * 86_400)
 }
 
 fn dwell(c: &pb::StageChange) -> Micros {
     let d = c.dwell.as_ref().expect("dwell set");
     d.seconds * 1_000_000 + i64::from(d.nanos) / 1000
-}
-
-fn sorted(fields: Vec<String>) -> Vec<String> {
-    let mut f = fields;
-    f.sort();
-    f
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    sorted(items.iter().map(|s| (*s).to_owned()).collect())
 }
 
 fn stage(id: &str, kind: pb::StageKind, p: i32, dwell_days: i64) -> pb::Stage {
@@ -178,43 +138,6 @@ async fn list(c: &mut Clients, filter: &str) -> Vec<pb::Opportunity> {
 
 fn names(items: &[pb::Opportunity]) -> BTreeSet<String> {
     items.iter().map(|o| o.name.clone()).collect()
-}
-
-/// Puts rep `subject` into team `team` of tenant t1 (creating the team when needed).
-async fn org_rep(s: &TestServer, subject: &str, team: &str) {
-    let mut c = admin(s);
-    let made = c
-        .org
-        .create_team(pb::CreateTeamRequest {
-            team: Some(pb::Team {
-                name: format!("teams/{team}"),
-                display_name: format!("Team {team}"),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await;
-    if let Err(st) = made {
-        assert_eq!(st.code(), Code::AlreadyExists, "{st:?}");
-    }
-    c.org
-        .create_rep(pb::CreateRepRequest {
-            rep: Some(pb::Rep {
-                name: format!("reps/{subject}"),
-                display_name: format!("Rep {subject}"),
-                team: format!("teams/{team}"),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create rep");
-}
-
-fn money(currency: &str, minor_units: i64) -> Option<pt::Money> {
-    Some(pt::Money {
-        currency_code: currency.into(),
-        minor_units,
-    })
 }
 
 #[tokio::test]
@@ -350,10 +273,7 @@ async fn pipelines_are_created_read_and_listed_by_name() {
             })
             .await;
         let st = assert_code(st, Code::InvalidArgument);
-        assert_eq!(
-            sorted(bad_fields(&st)),
-            strings(&["page_size", "page_token"])
-        );
+        assert_eq!(sorted_bad_fields(&st), sorted(["page_size", "page_token"]));
     })
     .await;
 }
@@ -381,8 +301,8 @@ async fn bad_pipelines_name_every_bad_field() {
             .await;
         let st = assert_code(st, Code::InvalidArgument);
         assert_eq!(
-            sorted(bad_fields(&st)),
-            strings(&[
+            sorted_bad_fields(&st),
+            sorted([
                 "pipeline.name",
                 "pipeline.display_name",
                 "pipeline.stages[0].id",
@@ -415,8 +335,8 @@ async fn bad_pipelines_name_every_bad_field() {
             .await;
         let st = assert_code(st, Code::InvalidArgument);
         assert_eq!(
-            sorted(bad_fields(&st)),
-            strings(&[
+            sorted_bad_fields(&st),
+            sorted([
                 "pipeline.name",
                 "update_mask",
                 "update_mask",
@@ -570,7 +490,7 @@ async fn updating_the_example_makes_it_the_tenants_own() {
 
 #[tokio::test]
 async fn opportunities_start_in_the_first_stage() {
-    each_backend_at(async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         let mut r = rep(s, "rep-1", "north");
         let mut input = opportunity("Flat 12B");
         input.amount = money("CNY", 200_000_000);
@@ -679,8 +599,8 @@ async fn bad_opportunities_name_every_bad_field() {
             .await;
         let st = assert_code(st, Code::InvalidArgument);
         assert_eq!(
-            sorted(bad_fields(&st)),
-            strings(&[
+            sorted_bad_fields(&st),
+            sorted([
                 "opportunity.display_name",
                 "opportunity.lead",
                 "opportunity.customer",
@@ -847,7 +767,7 @@ async fn opportunities_are_seen_by_owner_team_and_tenant() {
 
 #[tokio::test]
 async fn opportunities_are_filtered_and_paged() {
-    each_backend_at(async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         let mut c = admin(s);
         let mut created = Vec::new();
         for i in 0..5 {
@@ -946,8 +866,8 @@ async fn opportunities_are_filtered_and_paged() {
             })
             .await;
         assert_eq!(
-            sorted(bad_fields(&assert_code(st, Code::InvalidArgument))),
-            strings(&["page_size", "order_by", "filter", "filter"])
+            sorted_bad_fields(&assert_code(st, Code::InvalidArgument)),
+            sorted(["page_size", "order_by", "filter", "filter"])
         );
     })
     .await;
@@ -1010,8 +930,8 @@ async fn opportunities_are_updated_with_their_etag() {
             })
             .await;
         assert_eq!(
-            sorted(bad_fields(&assert_code(st, Code::InvalidArgument))),
-            strings(&[
+            sorted_bad_fields(&assert_code(st, Code::InvalidArgument)),
+            sorted([
                 "opportunity.name",
                 "update_mask",
                 "update_mask",
@@ -1034,7 +954,7 @@ async fn opportunities_are_updated_with_their_etag() {
 
 #[tokio::test]
 async fn moves_record_dwell_and_closing_stages_close() {
-    each_backend_at(async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         let mut r = rep(s, "rep-1", "north");
         let o = create(&mut r, opportunity("Flat")).await;
         clock.advance(3 * DAY + 5 * HOUR);
@@ -1108,8 +1028,8 @@ async fn moves_record_dwell_and_closing_stages_close() {
             })
             .await;
         assert_eq!(
-            sorted(bad_fields(&assert_code(st, Code::InvalidArgument))),
-            strings(&["name", "stage", "lost_reason", "request_id"])
+            sorted_bad_fields(&assert_code(st, Code::InvalidArgument)),
+            sorted(["name", "stage", "lost_reason", "request_id"])
         );
         let mut marketer = as_user(s, "t1", "mk", &[Role::Marketer]);
         let st = marketer
@@ -1210,8 +1130,8 @@ async fn moves_record_dwell_and_closing_stages_close() {
             })
             .await;
         assert_eq!(
-            sorted(bad_fields(&assert_code(st, Code::InvalidArgument))),
-            strings(&["parent", "page_size"])
+            sorted_bad_fields(&assert_code(st, Code::InvalidArgument)),
+            sorted(["parent", "page_size"])
         );
     })
     .await;

@@ -1,108 +1,14 @@
 //! Pools and assignment (LE5, LE6) through the gRPC API on every backend: claim, release, lock,
-//! assign by hand and by strategy, assignment history, hand-over of a departing rep, and 64
-//! concurrent assigners that never overfill a rep nor assign a lead twice.
-
-mod common;
+//! assign by hand and by strategy, assignment history, and 64 concurrent assigners that never
+//! overfill a rep nor assign a lead twice. The hand-over of a departing rep, which moves its
+//! customers too, is tested in `tests/e2e/in_process/handover.rs`.
 
 use std::collections::{HashMap, HashSet};
 
-use common::*;
+use crate::common::{pools::*, *};
 use rapport_proto::leads as pb;
-use rapport_testkit::{TestServer, each_backend};
+use rapport_testkit::each_backend;
 use tonic::Code;
-
-async fn team(c: &mut Clients, key: &str) {
-    c.org
-        .create_team(pb::CreateTeamRequest {
-            team: Some(pb::Team {
-                name: format!("teams/{key}"),
-                display_name: key.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create team");
-}
-
-async fn rep_in(c: &mut Clients, id: &str, team: &str, capacity: i32) {
-    c.org
-        .create_rep(pb::CreateRepRequest {
-            rep: Some(pb::Rep {
-                name: format!("reps/{id}"),
-                display_name: id.into(),
-                team: format!("teams/{team}"),
-                capacity,
-                daily_claim_limit: 2,
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("create rep");
-}
-
-fn new_lead(name: &str, phone: &str) -> pb::Lead {
-    pb::Lead {
-        display_name: name.into(),
-        phone: phone.into(),
-        source: pb::LeadSource::Form.into(),
-        ..Default::default()
-    }
-}
-
-async fn lead(c: &mut Clients, name: &str, phone: &str) -> pb::Lead {
-    c.leads
-        .create_lead(pb::CreateLeadRequest {
-            lead: Some(new_lead(name, phone)),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create lead")
-        .into_inner()
-}
-
-fn claim(name: &str) -> pb::ClaimLeadRequest {
-    pb::ClaimLeadRequest {
-        name: name.into(),
-        ..Default::default()
-    }
-}
-
-fn assign(name: &str, rep: &str, strategy: pb::AssignmentStrategy) -> pb::AssignLeadRequest {
-    pb::AssignLeadRequest {
-        name: name.into(),
-        rep: rep.into(),
-        strategy: strategy.into(),
-        ..Default::default()
-    }
-}
-
-async fn get(c: &mut Clients, name: &str) -> pb::Lead {
-    c.leads
-        .get_lead(pb::GetLeadRequest { name: name.into() })
-        .await
-        .expect("get lead")
-        .into_inner()
-}
-
-async fn open_leads(c: &mut Clients, rep: &str) -> i32 {
-    c.org
-        .get_rep(pb::GetRepRequest {
-            name: format!("reps/{rep}"),
-        })
-        .await
-        .expect("get rep")
-        .into_inner()
-        .open_leads
-}
-
-async fn setup(s: &TestServer) -> Clients {
-    let mut a = admin(s);
-    team(&mut a, "north").await;
-    rep_in(&mut a, "alice", "north", 3).await;
-    rep_in(&mut a, "bob", "north", 3).await;
-    a
-}
 
 #[tokio::test]
 async fn claim_release_and_cooldown() {
@@ -420,98 +326,6 @@ async fn assign_retries_are_idempotent() {
         assert_eq!(history.len(), 1);
         let total = open_leads(&mut a, "alice").await + open_leads(&mut a, "bob").await;
         assert_eq!(total, 1);
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn hand_over_a_departing_reps_leads() {
-    each_backend(&services(), async |s| {
-        let mut a = setup(s).await;
-        rep_in(&mut a, "dave", "north", 1).await;
-        let mut names = Vec::new();
-        for i in 0..3 {
-            let l = lead(&mut a, &format!("h{i}"), &format!("1380000040{i}")).await;
-            a.leads.assign_lead(assign(&l.name, "reps/alice", pb::AssignmentStrategy::Unspecified)).await.unwrap();
-            names.push(l.name);
-        }
-        let mut customers = rapport_proto::customers::customer_service_client::CustomerServiceClient::with_interceptor(
-            s.channel.clone(),
-            s.auth("t1", "admin-1", &[rapport_runtime::auth::Role::Admin]),
-        );
-        let mut book = Vec::new();
-        for i in 0..2 {
-            let c = customers
-                .create_customer(rapport_proto::customers::CreateCustomerRequest {
-                    customer: Some(rapport_proto::customers::Customer {
-                        kind: rapport_proto::customers::CustomerKind::Person.into(),
-                        display_name: format!("customer {i}"),
-                        phones: vec![rapport_proto::customers::Phone { number: format!("1360000000{i}"), ..Default::default() }],
-                        owner_id: "alice".into(),
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            book.push(c.name);
-        }
-        // Dave takes one lead (his capacity), the rest returns to the pool; the customers go
-        // to dave.
-        let out = a
-            .leads
-            .hand_over_rep_leads(pb::HandOverRepLeadsRequest {
-                rep: "reps/alice".into(),
-                to_reps: vec!["reps/dave".into()],
-                deactivate: true,
-                request_id: "leaving-1".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!((out.reassigned_count, out.returned_count, out.transferred_customer_count), (1, 2, 2));
-        for name in &book {
-            let c = customers
-                .get_customer(rapport_proto::customers::GetCustomerRequest { name: name.clone() })
-                .await
-                .unwrap()
-                .into_inner();
-            assert_eq!(c.owner_id, "dave");
-        }
-        let owners: Vec<String> = {
-            let mut v = Vec::new();
-            for n in &names {
-                v.push(get(&mut a, n).await.owner_id);
-            }
-            v
-        };
-        assert_eq!(owners.iter().filter(|o| *o == "dave").count(), 1);
-        assert_eq!(owners.iter().filter(|o| o.is_empty()).count(), 2);
-        assert_eq!(open_leads(&mut a, "alice").await, 0);
-        let alice = a.org.get_rep(pb::GetRepRequest { name: "reps/alice".into() }).await.unwrap().into_inner();
-        assert_eq!(alice.status(), pb::RepStatus::Inactive);
-        // Nothing is lost: every lead is still there with its history.
-        for n in &names {
-            let h = a.leads.list_assignments(pb::ListAssignmentsRequest { parent: n.clone(), ..Default::default() }).await.unwrap().into_inner();
-            assert_eq!(h.assignments[0].kind(), pb::AssignmentKind::Handover);
-        }
-        let st = assert_code(
-            a.leads
-                .hand_over_rep_leads(pb::HandOverRepLeadsRequest {
-                    rep: "people/x".into(),
-                    to_reps: vec!["reps/dave".into(), "bad".into()],
-                    ..Default::default()
-                })
-                .await,
-            Code::InvalidArgument,
-        );
-        assert_eq!(bad_fields(&st), ["rep", "to_reps[1]"]);
-        assert_code(
-            stranger(s).leads.hand_over_rep_leads(pb::HandOverRepLeadsRequest { rep: "reps/alice".into(), ..Default::default() }).await,
-            Code::NotFound,
-        );
     })
     .await;
 }

@@ -3,11 +3,9 @@
 //! restart the clock, locked leads are exempt, two replicas sweeping at once reclaim each lead
 //! once, and leads that fall due while the server is down are reclaimed after it restarts.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rapport_proto::leads as pb;
 use rapport_runtime::clock::ManualClock;
 use rapport_testkit::{Backend, TestServer};
@@ -15,13 +13,6 @@ use rapport_testkit::{Backend, TestServer};
 const DAY_SECS: i64 = 86_400;
 const DAY: i64 = DAY_SECS * 1_000_000;
 const T0: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
-
-fn duration(secs: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration {
-        seconds: secs,
-        nanos: 0,
-    })
-}
 
 async fn start(backend: Backend) -> (TestServer, ManualClock) {
     let clock = ManualClock::at(T0);
@@ -65,8 +56,8 @@ async fn setup(s: &TestServer) -> Clients {
                 follow_up_rules: vec![pb::FollowUpRule {
                     display_name: "call within 3 days".into(),
                     condition: pb::FollowUpCondition::NoFollowUp.into(),
-                    after: duration(3 * DAY_SECS),
-                    warn_before: duration(DAY_SECS),
+                    after: secs(3 * DAY_SECS),
+                    warn_before: secs(DAY_SECS),
                     grade: 0,
                     action: pb::ReclaimAction::ReturnToPool.into(),
                 }],
@@ -128,17 +119,6 @@ async fn alerts(c: &mut Clients, kind: pb::AlertKind) -> Vec<pb::Alert> {
         .unwrap()
         .into_inner()
         .alerts
-}
-
-/// Waits (up to 20 s of real time, the sweeps run every second) until `done` holds.
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..200 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +290,7 @@ async fn reassign_rules_hand_the_lead_to_another_rep() {
                     follow_up_rules: vec![pb::FollowUpRule {
                         display_name: "no deal in 10 days".into(),
                         condition: pb::FollowUpCondition::NoDeal.into(),
-                        after: duration(10 * DAY_SECS),
+                        after: secs(10 * DAY_SECS),
                         warn_before: None,
                         grade: 0,
                         action: pb::ReclaimAction::Reassign.into(),

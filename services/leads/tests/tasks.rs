@@ -1,44 +1,22 @@
 //! TaskService (LE9, X6) through gRPC on every backend: tasks, their due and overdue lists as
 //! the clock moves, and alerts.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rapport_proto::leads as pb;
 use rapport_runtime::{
     auth::Role,
-    clock::{DAY, HOUR, MINUTE, ManualClock, Micros, to_timestamp},
+    clock::{DAY, HOUR, MINUTE, Micros, to_timestamp},
     suite::open_db,
 };
-use rapport_testkit::{Backend, TestServer, each_backend};
+use rapport_testkit::{TestServer, each_backend, each_backend_at};
 use tonic::Code;
 use uuid::Uuid;
 
 /// 2024-05-01T12:00:00Z.
 const T0: Micros = 1_714_564_800_000_000;
 
-/// Runs `test` on every backend against a server whose clock starts at `T0`.
-async fn each_backend_at(test: impl AsyncFn(&TestServer, &ManualClock)) {
-    for backend in Backend::all() {
-        eprintln!("-- on {backend:?}");
-        let clock = ManualClock::at(T0);
-        let s = TestServer::builder()
-            .clock(clock.clone())
-            .start(backend, &services())
-            .await;
-        test(&s, &clock).await;
-        s.stop().await;
-    }
-}
-
 fn ts(micros: Micros) -> Option<prost_types::Timestamp> {
     Some(to_timestamp(micros))
-}
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    })
 }
 
 fn call(title: &str, due: Micros) -> pb::Task {
@@ -407,7 +385,7 @@ async fn task_requests_name_every_bad_field() {
 
 #[tokio::test]
 async fn due_and_overdue_lists_move_with_the_clock() {
-    each_backend_at(async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         let mut r1 = rep(s, "rep-1", "north");
         for (title, due) in [
             ("tomorrow", T0 + DAY),
@@ -671,7 +649,7 @@ async fn tasks_are_updated_by_mask_and_etag() {
 
 #[tokio::test]
 async fn a_task_is_completed_once() {
-    each_backend_at(async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         let mut r1 = rep(s, "rep-1", "north");
         let created = create(&mut r1, call("Call back", T0 + HOUR)).await;
         let req = |etag: &str| pb::CompleteTaskRequest {
@@ -942,17 +920,6 @@ async fn alerts_list_newest_first_for_whoever_may_see_them() {
     .await;
 }
 
-/// Waits (up to 20 s of real time; the reminder sweep runs every second) until `done` holds.
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..200 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 /// How many reminder alerts each task has, as its assignee lists them.
 async fn reminders(c: &mut Clients) -> std::collections::HashMap<String, usize> {
     let got = c
@@ -974,7 +941,7 @@ async fn reminders(c: &mut Clients) -> std::collections::HashMap<String, usize> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminders_fire_once_when_their_time_comes() {
-    each_backend_at(async |s, clock| {
+    each_backend_at(&services(), T0, async |s, clock| {
         let mut r1 = rep(s, "rep-1", "north");
         let with_reminder = |title: &str, due: Micros, remind: Micros| pb::Task {
             remind_time: ts(remind),

@@ -1,11 +1,15 @@
-//! Shared helpers of the customers service tests.
-#![allow(dead_code)]
+//! Shared helpers of the customers service tests: the service's client for each caller of the
+//! test kit, and customers to work on.
 
 use rapport_customers::Customers;
 use rapport_proto::customers::{self as pb, customer_service_client::CustomerServiceClient};
 use rapport_runtime::{auth::Role, context::ServiceEntry};
-pub use rapport_testkit::status::{assert_code, bad_fields, reason};
 use rapport_testkit::{Bearer, TestServer};
+pub use rapport_testkit::{
+    status::{assert_code, bad_fields, reason, sorted_bad_fields},
+    values::{date, mask, micros, money, sorted, unix_now},
+    wait::answered_alike,
+};
 use tonic::{Code, Status, codegen::InterceptedService, transport::Channel};
 use tonic_types::StatusExt;
 
@@ -17,36 +21,39 @@ pub fn services() -> Vec<ServiceEntry> {
 /// A client of the service.
 pub type Client = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
 
-/// A client authenticated as `subject` of `tenant` with `roles`.
-pub fn client(s: &TestServer, tenant: &str, subject: &str, roles: &[Role]) -> Client {
-    CustomerServiceClient::with_interceptor(s.channel.clone(), s.auth(tenant, subject, roles))
+/// A client sending `bearer`.
+pub fn client_with(s: &TestServer, bearer: Bearer) -> Client {
+    CustomerServiceClient::with_interceptor(s.channel.clone(), bearer)
 }
 
-/// An admin of tenant `t1`.
+/// A client authenticated as `subject` of `tenant` with `roles`.
+pub fn client(s: &TestServer, tenant: &str, subject: &str, roles: &[Role]) -> Client {
+    client_with(s, s.auth(tenant, subject, roles))
+}
+
+/// The admin of tenant `t1`.
 pub fn admin(s: &TestServer) -> Client {
-    client(s, "t1", "admin-1", &[Role::Admin])
+    client_with(s, s.admin())
+}
+
+/// A manager of tenant `t1`, in no team.
+pub fn manager(s: &TestServer) -> Client {
+    client(s, "t1", "manager-1", &[Role::Manager])
 }
 
 /// A rep of tenant `t1` in `team`.
 pub fn rep(s: &TestServer, subject: &str, team: &str) -> Client {
-    CustomerServiceClient::with_interceptor(
-        s.channel.clone(),
-        s.auth_in_team("t1", subject, &[Role::Rep], team),
-    )
+    client_with(s, s.rep(subject, team))
 }
 
-/// An admin of another tenant.
+/// The admin of another tenant.
 pub fn stranger(s: &TestServer) -> Client {
-    client(s, "t2", "admin-2", &[Role::Admin])
+    client_with(s, s.stranger())
 }
 
 /// A client sending no credential, or a garbled one.
 pub fn anonymous(s: &TestServer, authorization: Option<&str>) -> Client {
-    let bearer = match authorization {
-        None => Bearer::none(),
-        Some(v) => Bearer::raw(v),
-    };
-    CustomerServiceClient::with_interceptor(s.channel.clone(), bearer)
+    client_with(s, Bearer::anonymous(authorization))
 }
 
 /// A minimal valid person.
@@ -62,7 +69,6 @@ pub fn person(name: &str, phone: &str) -> pb::Customer {
     }
 }
 
-/// Creates `c` as the admin and returns it.
 /// A CreateCustomer request for `c`, without a request id.
 pub fn create_request(c: pb::Customer) -> pb::CreateCustomerRequest {
     pb::CreateCustomerRequest {
@@ -71,6 +77,7 @@ pub fn create_request(c: pb::Customer) -> pb::CreateCustomerRequest {
     }
 }
 
+/// Creates `c` as `client` and returns it.
 pub async fn create(client: &mut Client, c: pb::Customer) -> pb::Customer {
     client
         .create_customer(create_request(c))
@@ -87,9 +94,7 @@ pub async fn set_duplicate_policy(admin: &mut Client, policy: pb::DuplicatePolic
                 duplicate_policy: policy.into(),
                 ..Default::default()
             }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["duplicate_policy".into()],
-            }),
+            update_mask: mask(&["duplicate_policy"]),
         })
         .await
         .expect("set the duplicate policy");
@@ -138,18 +143,6 @@ pub fn existing_resource(status: &Status) -> String {
         .unwrap_or_default()
 }
 
-/// A manager of tenant `t1`.
-pub fn manager(s: &TestServer) -> Client {
-    client(s, "t1", "manager-1", &[Role::Manager])
-}
-
-/// A field mask naming `paths`.
-pub fn mask(paths: &[&str]) -> prost_types::FieldMask {
-    prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    }
-}
-
 /// Every customer `req` lists, page after page, and the number of pages it took.
 pub async fn list_pages(
     client: &mut Client,
@@ -181,7 +174,7 @@ pub async fn update_settings(
     client
         .update_customer_settings(pb::UpdateCustomerSettingsRequest {
             settings: Some(settings),
-            update_mask: Some(mask(paths)),
+            update_mask: mask(paths),
         })
         .await
         .map(tonic::Response::into_inner)

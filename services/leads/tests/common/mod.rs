@@ -1,22 +1,28 @@
-//! Shared helpers of the leads service tests: clients of each gRPC service for a caller.
-#![allow(dead_code)]
+//! Shared helpers of the leads service tests: clients of each of its gRPC services for each
+//! caller of the test kit, and the sales organization, leads and pools to work on. The
+//! cross-service tests in `tests/e2e/in_process` use them too.
 
-use rapport_customers::Customers;
+pub mod pools;
+
 use rapport_leads::Leads;
 use rapport_proto::leads::{
-    lead_analytics_service_client::LeadAnalyticsServiceClient,
+    self as pb, lead_analytics_service_client::LeadAnalyticsServiceClient,
     lead_service_client::LeadServiceClient, pipeline_service_client::PipelineServiceClient,
     sales_org_service_client::SalesOrgServiceClient, task_service_client::TaskServiceClient,
 };
 use rapport_runtime::{auth::Role, context::ServiceEntry};
-#[allow(unused_imports)]
-pub use rapport_testkit::status::{assert_code, bad_fields, reason};
 use rapport_testkit::{Bearer, TestServer};
-use tonic::{codegen::InterceptedService, transport::Channel};
+pub use rapport_testkit::{
+    status::{assert_code, bad_fields, reason, sorted_bad_fields},
+    values::{date, mask, micros, money, secs, sorted},
+    wait::eventually,
+};
+use tonic::{Code, codegen::InterceptedService, transport::Channel};
 
-/// The services under test: leads, and customers (ConvertLead calls it).
+/// The service under test: leads alone. What needs the customers service too (ConvertLead, a
+/// rep's hand-over) is tested in `tests/e2e`.
 pub fn services() -> Vec<ServiceEntry> {
-    vec![ServiceEntry::of::<Customers>(), ServiceEntry::of::<Leads>()]
+    vec![ServiceEntry::of::<Leads>()]
 }
 
 type Ch = InterceptedService<Channel, Bearer>;
@@ -49,41 +55,35 @@ pub fn as_user(s: &TestServer, tenant: &str, subject: &str, roles: &[Role]) -> C
 
 /// The admin of tenant `t1`.
 pub fn admin(s: &TestServer) -> Clients {
-    as_user(s, "t1", "admin-1", &[Role::Admin])
+    clients_with(s, s.admin())
 }
 
 /// A manager of `team` in tenant `t1`.
 pub fn manager(s: &TestServer, subject: &str, team: &str) -> Clients {
-    clients_with(s, s.auth_in_team("t1", subject, &[Role::Manager], team))
+    clients_with(s, s.manager(subject, team))
 }
 
 /// A rep of `team` in tenant `t1`.
 pub fn rep(s: &TestServer, subject: &str, team: &str) -> Clients {
-    clients_with(s, s.auth_in_team("t1", subject, &[Role::Rep], team))
+    clients_with(s, s.rep(subject, team))
 }
 
 /// The admin of another tenant.
 pub fn stranger(s: &TestServer) -> Clients {
-    as_user(s, "t2", "admin-2", &[Role::Admin])
+    clients_with(s, s.stranger())
 }
 
 /// Clients sending no credential (None) or a garbled one.
 pub fn anonymous(s: &TestServer, authorization: Option<&str>) -> Clients {
-    clients_with(
-        s,
-        match authorization {
-            None => Bearer::none(),
-            Some(v) => Bearer::raw(v),
-        },
-    )
+    clients_with(s, Bearer::anonymous(authorization))
 }
 
 /// Adds the team `teams/{key}` to the sales organization (as the admin).
 pub async fn add_team(s: &TestServer, key: &str) {
     admin(s)
         .org
-        .create_team(rapport_proto::leads::CreateTeamRequest {
-            team: Some(rapport_proto::leads::Team {
+        .create_team(pb::CreateTeamRequest {
+            team: Some(pb::Team {
                 name: format!("teams/{key}"),
                 display_name: format!("Team {key}"),
                 ..Default::default()
@@ -94,29 +94,13 @@ pub async fn add_team(s: &TestServer, key: &str) {
         .expect("create team");
 }
 
-/// Adds the store `stores/{key}` to the sales organization (as the admin).
-pub async fn add_store(s: &TestServer, key: &str) {
-    admin(s)
-        .org
-        .create_store(rapport_proto::leads::CreateStoreRequest {
-            store: Some(rapport_proto::leads::Store {
-                name: format!("stores/{key}"),
-                display_name: format!("Store {key}"),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create store");
-}
-
 /// Adds the rep `reps/{subject}` of `teams/{team}`, at `stores/{store}` when `store` is not
 /// empty; `capacity` 0 keeps the default.
 pub async fn add_rep_at(s: &TestServer, subject: &str, team: &str, store: &str, capacity: i32) {
     admin(s)
         .org
-        .create_rep(rapport_proto::leads::CreateRepRequest {
-            rep: Some(rapport_proto::leads::Rep {
+        .create_rep(pb::CreateRepRequest {
+            rep: Some(pb::Rep {
                 name: format!("reps/{subject}"),
                 display_name: format!("Rep {subject}"),
                 team: format!("teams/{team}"),
@@ -131,4 +115,44 @@ pub async fn add_rep_at(s: &TestServer, subject: &str, team: &str, store: &str, 
         })
         .await
         .expect("create rep");
+}
+
+/// Puts rep `subject` into team `team` of tenant t1 (creating the team when needed).
+pub async fn org_rep(s: &TestServer, subject: &str, team: &str) {
+    let mut c = admin(s);
+    let made = c
+        .org
+        .create_team(pb::CreateTeamRequest {
+            team: Some(pb::Team {
+                name: format!("teams/{team}"),
+                display_name: format!("Team {team}"),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await;
+    if let Err(st) = made {
+        assert_eq!(st.code(), Code::AlreadyExists, "{st:?}");
+    }
+    c.org
+        .create_rep(pb::CreateRepRequest {
+            rep: Some(pb::Rep {
+                name: format!("reps/{subject}"),
+                display_name: format!("Rep {subject}"),
+                team: format!("teams/{team}"),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create rep");
+}
+
+/// A lead as a client writes it: a name, a phone, from a form.
+pub fn new_lead(name: &str, phone: &str) -> pb::Lead {
+    pb::Lead {
+        display_name: name.into(),
+        phone: phone.into(),
+        source: pb::LeadSource::Form.into(),
+        ..Default::default()
+    }
 }

@@ -3,32 +3,20 @@
 //! moved before every permission is checked, and the departed rep's tokens stop working on its
 //! next call in every service, on every backend.
 
-mod common;
+use std::time::Duration;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use common::*;
 use rapport_proto::{
     access::{self as apb, access_service_client::AccessServiceClient},
-    customers::{self as cpb, customer_service_client::CustomerServiceClient},
-    leads as pb,
+    customers as cpb,
 };
 use rapport_runtime::auth::{Claims, Role};
-use rapport_testkit::{Backend, Bearer, TestServer, each_backend};
-use tonic::{Code, Status, codegen::InterceptedService, transport::Channel};
+use rapport_testkit::{Backend, Bearer, TestServer, each_backend, values::unix_now};
+use tonic::{Code, Status};
 
-type Customers = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
-
-fn customers_as(s: &TestServer, bearer: Bearer) -> Customers {
-    CustomerServiceClient::with_interceptor(s.channel.clone(), bearer)
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-}
+use super::{
+    leads::pools::{assign, get, lead, open_leads, rep_in, setup},
+    *,
+};
 
 /// A token of rep `subject` of `team`, issued at `iat`.
 fn rep_token(s: &TestServer, subject: &str, team: &str, iat: u64) -> String {
@@ -56,7 +44,7 @@ async fn customer_of(
     owner: &str,
     team: &str,
 ) -> cpb::Customer {
-    customers_as(s, s.auth("t1", "admin-1", &[Role::Admin]))
+    customers_as(s, s.admin())
         .create_customer(cpb::CreateCustomerRequest {
             customer: Some(cpb::Customer {
                 kind: cpb::CustomerKind::Person.into(),
@@ -215,7 +203,7 @@ async fn an_admin_revokes_a_leaked_token_in_every_service() {
         );
         assert_eq!(reason(&st), "PERMISSION_DENIED");
         let st = assert_code(
-            access(s.auth("t1", "admin-1", &[Role::Admin]))
+            access(s.admin())
                 .revoke_tokens(apb::RevokeTokensRequest {
                     subject: " ".into(),
                     reason: "x".repeat(501),
@@ -225,7 +213,7 @@ async fn an_admin_revokes_a_leaked_token_in_every_service() {
         );
         assert_eq!(bad_fields(&st), ["subject", "reason"]);
         // Another tenant's admin revokes its own carol, not ours.
-        access(s.auth("t2", "admin-2", &[Role::Admin]))
+        access(s.stranger())
             .revoke_tokens(request.clone())
             .await
             .expect("their revocation");
@@ -234,7 +222,7 @@ async fn an_admin_revokes_a_leaked_token_in_every_service() {
             .await
             .expect("ours still works");
 
-        access(s.auth("t1", "admin-1", &[Role::Admin]))
+        access(s.admin())
             .revoke_tokens(request)
             .await
             .expect("revoke");
@@ -283,7 +271,7 @@ async fn chain(s: &TestServer) -> Chain {
     add_rep_at(s, "rep-s04-b", "s04", "store-04", 10).await;
     let mut customers = Vec::new();
     for i in 0..3 {
-        let mut c = customers_as(s, s.auth("t1", "admin-1", &[Role::Admin]));
+        let mut c = customers_as(s, s.admin());
         let made = c
             .create_customer(cpb::CreateCustomerRequest {
                 customer: Some(cpb::Customer {
@@ -402,7 +390,7 @@ fn hand_over(rep: &str, to: &[&str], request_id: &str) -> pb::HandOverRepLeadsRe
 
 /// Owner, team and store of every customer of the chain.
 async fn customer_holders(s: &TestServer, names: &[String]) -> Vec<(String, String, String)> {
-    let mut c = customers_as(s, s.auth("t1", "admin-1", &[Role::Admin]));
+    let mut c = customers_as(s, s.admin());
     let mut out = Vec::new();
     for name in names {
         let got = c
@@ -524,8 +512,8 @@ async fn everything_a_leaving_rep_held_follows_its_new_owner() {
                 ("rep-s01-b".into(), "s01".into(), "store-01".into())
             );
         }
-        let teammate = customers_as(s, s.auth_in_team("t1", "rep-s01-a", &[Role::Rep], "s01"));
-        let old_team = customers_as(s, s.auth_in_team("t1", "rep-s04-b", &[Role::Rep], "s04"));
+        let teammate = customers_as(s, s.rep("rep-s01-a", "s01"));
+        let old_team = customers_as(s, s.rep("rep-s04-b", "s04"));
         for name in &c.customers {
             let get = cpb::GetCustomerRequest { name: name.clone() };
             teammate
@@ -754,6 +742,133 @@ async fn deals_and_tasks_change_hands_one_at_a_time() {
                 .tasks
                 .list_task_transfers(pb::ListTaskTransfersRequest {
                     parent: task.clone(),
+                    ..Default::default()
+                })
+                .await,
+            Code::NotFound,
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hand_over_a_departing_reps_leads() {
+    each_backend(&services(), async |s| {
+        let mut a = setup(s).await;
+        rep_in(&mut a, "dave", "north", 1).await;
+        let mut names = Vec::new();
+        for i in 0..3 {
+            let l = lead(&mut a, &format!("h{i}"), &format!("1380000040{i}")).await;
+            a.leads
+                .assign_lead(assign(
+                    &l.name,
+                    "reps/alice",
+                    pb::AssignmentStrategy::Unspecified,
+                ))
+                .await
+                .unwrap();
+            names.push(l.name);
+        }
+        let mut customers = customers_as(s, s.admin());
+        let mut book = Vec::new();
+        for i in 0..2 {
+            let c = customers
+                .create_customer(cpb::CreateCustomerRequest {
+                    customer: Some(cpb::Customer {
+                        kind: cpb::CustomerKind::Person.into(),
+                        display_name: format!("customer {i}"),
+                        phones: vec![cpb::Phone {
+                            number: format!("1360000000{i}"),
+                            ..Default::default()
+                        }],
+                        owner_id: "alice".into(),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            book.push(c.name);
+        }
+        // Dave takes one lead (his capacity), the rest returns to the pool; the customers go
+        // to dave.
+        let out = a
+            .leads
+            .hand_over_rep_leads(pb::HandOverRepLeadsRequest {
+                rep: "reps/alice".into(),
+                to_reps: vec!["reps/dave".into()],
+                deactivate: true,
+                request_id: "leaving-1".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (
+                out.reassigned_count,
+                out.returned_count,
+                out.transferred_customer_count
+            ),
+            (1, 2, 2)
+        );
+        for name in &book {
+            let c = customers
+                .get_customer(cpb::GetCustomerRequest { name: name.clone() })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(c.owner_id, "dave");
+        }
+        let owners: Vec<String> = {
+            let mut v = Vec::new();
+            for n in &names {
+                v.push(get(&mut a, n).await.owner_id);
+            }
+            v
+        };
+        assert_eq!(owners.iter().filter(|o| *o == "dave").count(), 1);
+        assert_eq!(owners.iter().filter(|o| o.is_empty()).count(), 2);
+        assert_eq!(open_leads(&mut a, "alice").await, 0);
+        let alice = a
+            .org
+            .get_rep(pb::GetRepRequest {
+                name: "reps/alice".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(alice.status(), pb::RepStatus::Inactive);
+        // Nothing is lost: every lead is still there with its history.
+        for n in &names {
+            let h = a
+                .leads
+                .list_assignments(pb::ListAssignmentsRequest {
+                    parent: n.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(h.assignments[0].kind(), pb::AssignmentKind::Handover);
+        }
+        let st = assert_code(
+            a.leads
+                .hand_over_rep_leads(pb::HandOverRepLeadsRequest {
+                    rep: "people/x".into(),
+                    to_reps: vec!["reps/dave".into(), "bad".into()],
+                    ..Default::default()
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(bad_fields(&st), ["rep", "to_reps[1]"]);
+        assert_code(
+            stranger(s)
+                .leads
+                .hand_over_rep_leads(pb::HandOverRepLeadsRequest {
+                    rep: "reps/alice".into(),
                     ..Default::default()
                 })
                 .await,

@@ -2,38 +2,16 @@
 //! service (or the existing duplicate linked), the opportunity in the lead's pipeline, and the
 //! lead marked CONVERTED; retries and refusals create nothing twice.
 
-mod common;
-
-use common::*;
-use rapport_proto::{
-    customers::{self as cpb, customer_service_client::CustomerServiceClient},
-    leads as pb, types as pt,
-};
+use rapport_proto::{customers as cpb, types as pt};
 use rapport_runtime::auth::Role;
-use rapport_testkit::{Bearer, TestServer, each_backend};
-use tonic::{Code, Status, codegen::InterceptedService, transport::Channel};
+use rapport_testkit::{TestServer, each_backend};
+use tonic::{Code, Status};
 
-type Customers = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    })
-}
-
-fn money(currency: &str, minor_units: i64) -> Option<pt::Money> {
-    Some(pt::Money {
-        currency_code: currency.into(),
-        minor_units,
-    })
-}
+use super::*;
 
 /// The customers service, as the admin of tenant t1.
 fn customers(s: &TestServer) -> Customers {
-    CustomerServiceClient::with_interceptor(
-        s.channel.clone(),
-        s.auth("t1", "admin-1", &[Role::Admin]),
-    )
+    customers_as(s, s.admin())
 }
 
 /// Every customer of tenant t1.
@@ -665,10 +643,7 @@ async fn another_users_request_id_never_replays_their_answer() {
         let mut a = admin(s);
         let mut victim = rep(s, "rep-1", "north");
         let mut attacker = rep(s, "rep-2", "north");
-        let mut attacker_customers: Customers = CustomerServiceClient::with_interceptor(
-            s.channel.clone(),
-            s.auth_in_team("t1", "rep-2", &[Role::Rep], "north"),
-        );
+        let mut attacker_customers = customers_as(s, s.rep("rep-2", "north"));
         let person = |name: &str, phone: &str| cpb::Customer {
             kind: cpb::CustomerKind::Person.into(),
             display_name: name.into(),

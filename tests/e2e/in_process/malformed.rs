@@ -3,12 +3,9 @@
 //! caller's mistake and is answered as one (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, NOT_FOUND),
 //! never INTERNAL, with an answer small enough for a default client to receive.
 
-mod common;
-
 use bytes::{Buf, BufMut};
-use common::*;
 use prost::Message;
-use rapport_proto::customers::{self as cpb, customer_service_client::CustomerServiceClient};
+use rapport_proto::customers as cpb;
 use rapport_runtime::auth::Role;
 use rapport_testkit::{TestServer, each_backend};
 use tonic::{
@@ -18,6 +15,8 @@ use tonic::{
     metadata::MetadataValue,
 };
 use tonic_types::StatusExt;
+
+use super::*;
 
 /// Sends and receives bytes as they are.
 #[derive(Debug, Clone, Default)]
@@ -153,21 +152,10 @@ async fn payloads_that_do_not_decode_are_the_callers_mistake_in_every_rpc() {
     .await;
 }
 
-fn admin_customers(
-    s: &TestServer,
-) -> CustomerServiceClient<
-    tonic::codegen::InterceptedService<tonic::transport::Channel, rapport_testkit::Bearer>,
-> {
-    CustomerServiceClient::with_interceptor(
-        s.channel.clone(),
-        s.auth("t1", "admin-1", &[Role::Admin]),
-    )
-}
-
 #[tokio::test]
 async fn hostile_values_get_short_clear_answers() {
     each_backend(&services(), async |s| {
-        let mut c = admin_customers(s);
+        let mut c = customers_as(s, s.admin());
 
         // A Struct nested 40 deep passes no decoder's recursion limit.
         let mut deep = prost_types::Struct::default();

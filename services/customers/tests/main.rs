@@ -1,0 +1,12 @@
+//! The customers service through its gRPC API, on every backend: one test binary, a module per
+//! area, with the helpers they share in `common`.
+
+mod access;
+mod bulk;
+mod common;
+mod crud;
+mod duplicates;
+mod ownership;
+mod relationships;
+mod settings;
+mod timeline;

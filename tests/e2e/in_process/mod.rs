@@ -1,0 +1,58 @@
+//! Services that call each other, run in this process through the test kit on every backend:
+//! ConvertLead creating customers, a departing rep's hand-over moving them, revocations reaching
+//! both services, and malformed requests to every RPC of both. Unlike the rest of this suite,
+//! these do not start the binary.
+
+mod convert;
+mod handover;
+mod malformed;
+
+// The leads tests' clients and fixtures, shared rather than written again; not every one is
+// used here.
+#[allow(dead_code, unused_imports)]
+#[path = "../../../services/leads/tests/common/mod.rs"]
+mod leads;
+
+use rapport_customers::Customers as CustomersService;
+use rapport_leads::Leads;
+use rapport_proto::{customers::customer_service_client::CustomerServiceClient, leads as pb};
+use rapport_runtime::context::ServiceEntry;
+use rapport_testkit::{Bearer, TestServer};
+use tonic::{codegen::InterceptedService, transport::Channel};
+
+pub use leads::{
+    Clients, add_rep_at, add_team, admin, anonymous, as_user, assert_code, bad_fields,
+    clients_with, manager, mask, money, reason, rep, stranger,
+};
+
+/// Both services, in one server: each reaches the other at the server's own address.
+pub fn services() -> Vec<ServiceEntry> {
+    vec![
+        ServiceEntry::of::<CustomersService>(),
+        ServiceEntry::of::<Leads>(),
+    ]
+}
+
+/// A client of the customers service.
+pub type Customers = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A customers client sending `bearer`.
+pub fn customers_as(s: &TestServer, bearer: Bearer) -> Customers {
+    CustomerServiceClient::with_interceptor(s.channel.clone(), bearer)
+}
+
+/// Adds the store `stores/{key}` to the sales organization (as the admin).
+pub async fn add_store(s: &TestServer, key: &str) {
+    admin(s)
+        .org
+        .create_store(pb::CreateStoreRequest {
+            store: Some(pb::Store {
+                name: format!("stores/{key}"),
+                display_name: format!("Store {key}"),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create store");
+}
