@@ -10,7 +10,10 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{
-    convert::customer::{apply_update_mask, customer_to_proto, parse_profile},
+    convert::{
+        customer::{customer_to_proto, parse_profile},
+        customer_mask::apply_update_mask,
+    },
     support::{
         self, CustomersApi, MANAGERS, READERS, WRITERS, authorize, check_etag, customer_id,
         require_live,

@@ -3,7 +3,7 @@
 //! visibility, and commits the change, its events and its idempotency record together.
 
 mod bulk;
-pub mod convert;
+use crate::convert;
 mod create;
 mod crud;
 mod duplicates;

@@ -1,6 +1,6 @@
-//! SQL of the customers service. Written once for PostgreSQL and SQLite (see DESIGN.md); every
-//! query filters on the tenant. Functions take a connection or transaction so the API layer
-//! decides what commits together.
+//! SQL of the customers service. Written once for PostgreSQL and SQLite; every query filters on
+//! the tenant. Functions take a connection or transaction so the use cases decide what commits
+//! together.
 
 mod customers;
 mod relationships;

@@ -3,6 +3,10 @@
 pub mod activity;
 pub mod consent;
 pub mod customer;
+pub mod customer_mask;
+pub mod enums;
+#[cfg(test)]
+mod fixtures;
 pub mod json;
 pub mod relationship;
 pub mod settings;
