@@ -11,19 +11,14 @@ use uuid::Uuid;
 
 use super::{
     ServerStream,
-    convert::{customer::customer_to_proto, json::struct_to_json},
+    convert::{change::parse_change, customer::customer_to_proto},
     crud::parse_list,
     ownership::{holder, record_transfer},
     support::begin,
     support::{self, CustomersApi, MANAGERS, authorize, require_live},
 };
 use crate::{
-    domain::{
-        custom_fields, names,
-        profile::{self, Customer, LifecycleStage, Profile},
-        settings::Settings,
-        transfer,
-    },
+    domain::{change::Change, names, profile::Customer, transfer},
     store,
 };
 
@@ -31,141 +26,6 @@ use crate::{
 const MAX_BATCH: usize = 10_000;
 /// Customers per message of the export stream.
 const EXPORT_BATCH: u32 = 500;
-
-/// A validated CustomerChange.
-#[derive(Debug, Default)]
-struct Change {
-    owner_id: Option<String>,
-    team_id: Option<String>,
-    store_id: Option<String>,
-    lifecycle_stage: Option<LifecycleStage>,
-    grade: Option<String>,
-    add_tags: Vec<String>,
-    remove_tags: Vec<String>,
-    custom_fields: serde_json::Map<String, serde_json::Value>,
-}
-
-fn parse_change(c: &pb::CustomerChange, settings: &Settings, v: &mut Violations) -> Change {
-    let mut out = Change::default();
-    let id = |v: &mut Violations, field: &str, value: &str| -> Option<String> {
-        if value.is_empty() {
-            return None;
-        }
-        transfer::check_id(value)
-            .map_err(|e| v.add(field, e))
-            .ok()?;
-        Some(value.to_owned())
-    };
-    out.owner_id = id(v, "owner_id", &c.owner_id);
-    out.team_id = id(v, "team_id", &c.team_id);
-    out.store_id = id(v, "store_id", &c.store_id);
-    out.lifecycle_stage = match pb::LifecycleStage::try_from(c.lifecycle_stage) {
-        Ok(pb::LifecycleStage::Unspecified) => None,
-        Ok(pb::LifecycleStage::Prospect) => Some(LifecycleStage::Prospect),
-        Ok(pb::LifecycleStage::Customer) => Some(LifecycleStage::Customer),
-        Ok(pb::LifecycleStage::RepeatCustomer) => Some(LifecycleStage::RepeatCustomer),
-        Ok(pb::LifecycleStage::Churned) => Some(LifecycleStage::Churned),
-        Err(_) => {
-            v.add(
-                "lifecycle_stage",
-                format!("{} is not a LifecycleStage", c.lifecycle_stage),
-            );
-            None
-        }
-    };
-    if !c.grade.is_empty() {
-        if c.grade.chars().count() > profile::MAX_GRADE {
-            v.add(
-                "grade",
-                format!("is longer than {} characters", profile::MAX_GRADE),
-            );
-        } else {
-            out.grade = Some(c.grade.trim().to_owned());
-        }
-    }
-    for (field, list, into) in [
-        ("add_tags", &c.add_tags, &mut out.add_tags),
-        ("remove_tags", &c.remove_tags, &mut out.remove_tags),
-    ] {
-        for (i, raw) in list.iter().enumerate() {
-            match profile::normalize_tag(raw) {
-                Ok(t) => into.push(t),
-                Err(e) => v.add(format!("{field}[{i}]"), e),
-            }
-        }
-    }
-    if let Some(fields) = &c.custom_fields {
-        let values = v.nested("custom_fields", |v| struct_to_json(fields, v));
-        for (key, value) in values {
-            let path = format!("custom_fields.{key}");
-            match settings.custom_fields.iter().find(|d| d.key == key) {
-                None => v.add(path, "is not a custom field of this tenant"),
-                Some(_) if value.is_null() => {
-                    out.custom_fields.insert(key, value);
-                }
-                Some(def) => match custom_fields::check_value(def, &value) {
-                    Ok(value) => {
-                        out.custom_fields.insert(key, value);
-                    }
-                    Err(e) => v.add(path, e),
-                },
-            }
-        }
-    }
-    let empty = out.owner_id.is_none()
-        && out.team_id.is_none()
-        && out.store_id.is_none()
-        && out.lifecycle_stage.is_none()
-        && out.grade.is_none()
-        && out.add_tags.is_empty()
-        && out.remove_tags.is_empty()
-        && out.custom_fields.is_empty();
-    if empty && v.is_empty() {
-        v.add("", "changes nothing: set at least one field");
-    }
-    out
-}
-
-/// Applies `change` to `profile`; an error names why this customer cannot take it.
-fn apply_change(
-    change: &Change,
-    profile: &mut Profile,
-    settings: &Settings,
-) -> std::result::Result<(), String> {
-    if let Some(o) = &change.owner_id {
-        profile.owner_id = o.clone();
-    }
-    if let Some(t) = &change.team_id {
-        profile.team_id = t.clone();
-    }
-    if let Some(s) = &change.store_id {
-        profile.store_id = s.clone();
-    }
-    if let Some(stage) = change.lifecycle_stage {
-        profile.lifecycle_stage = stage;
-    }
-    if let Some(g) = &change.grade {
-        profile.grade = g.clone();
-    }
-    profile.remove_tags(&change.remove_tags);
-    if !profile.add_tags(change.add_tags.iter().cloned()) {
-        return Err(format!("would have more than {} tags", profile::MAX_TAGS));
-    }
-    for (key, value) in &change.custom_fields {
-        if value.is_null() {
-            profile.custom_fields.remove(key);
-        } else {
-            profile.custom_fields.insert(key.clone(), value.clone());
-        }
-    }
-    let mut v = Violations::new();
-    let values: serde_json::Map<_, _> = profile.custom_fields.clone().into_iter().collect();
-    custom_fields::check_values(&settings.custom_fields, &values, &mut v);
-    match v.into_vec().first() {
-        Some(problem) => Err(problem.to_string()),
-        None => Ok(()),
-    }
-}
 
 pub(super) async fn batch_update(
     api: &CustomersApi,
@@ -246,7 +106,7 @@ pub(super) async fn batch_update(
         let current = api.lock_visible(w.tx(), &p, id).await?;
         require_live(&current)?;
         let mut profile = current.profile.clone();
-        apply_change(&change, &mut profile, &settings).map_err(|m| {
+        change.apply(&mut profile, &settings).map_err(|m| {
             Error::precondition(
                 "CHANGE_NOT_APPLICABLE",
                 format!("{}: {m}", current.resource_name()),
@@ -276,7 +136,7 @@ pub(super) async fn batch_update(
         }
         let event = pb::CustomerUpdated {
             customer: Some(customer_to_proto(&updated)),
-            changed_fields: change_fields(&change),
+            changed_fields: change.changed_fields(),
         };
         w.emit("customer.updated", updated.resource_name(), &event);
         changed.push(id);
@@ -284,23 +144,6 @@ pub(super) async fn batch_update(
     let names = ids.iter().map(|id| names::customer_name(*id)).collect();
     support::invalidate(&mut w, &p.tenant_id, &changed);
     w.commit(pb::BatchUpdateCustomersResponse { names }).await
-}
-
-fn change_fields(c: &Change) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut add = |set: bool, name: &str| {
-        if set {
-            out.push(name.to_owned());
-        }
-    };
-    add(c.owner_id.is_some(), "owner_id");
-    add(c.team_id.is_some(), "team_id");
-    add(c.store_id.is_some(), "store_id");
-    add(c.lifecycle_stage.is_some(), "lifecycle_stage");
-    add(c.grade.is_some(), "grade");
-    add(!c.add_tags.is_empty() || !c.remove_tags.is_empty(), "tags");
-    add(!c.custom_fields.is_empty(), "custom_fields");
-    out
 }
 
 pub(super) async fn export(

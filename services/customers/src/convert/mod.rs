@@ -1,6 +1,7 @@
 //! proto <-> domain conversions. Parsing a request collects every bad field (`Violations`).
 
 pub mod activity;
+pub mod change;
 pub mod consent;
 pub mod customer;
 pub mod customer_mask;
