@@ -1,40 +1,34 @@
-//! Bulk work: atomic batch updates and streaming export (import has its own module).
+//! Bulk work: BatchUpdateCustomers, ImportCustomers and ExportCustomers.
 
-use rapport_kit::query::OrderBy;
 use rapport_proto::customers as pb;
-use rapport_runtime::storage::Idempotency;
-use rapport_runtime::{Error, Result, validation::Violations};
+use rapport_runtime::{Error, Result, storage::Idempotency, validation::Violations};
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Status};
+use tokio_stream::{StreamExt, wrappers::ReceiverStream};
+use tonic::{Request, Status, Streaming};
 use uuid::Uuid;
 
 use super::{
     ServerStream,
-    convert::{change::parse_change, customer::customer_to_proto},
-    crud::parse_list,
-    ownership::{holder, record_transfer},
-    support::begin,
-    support::{self, CustomersApi, MANAGERS, authorize, require_live},
+    request::{MANAGERS, authorize},
 };
 use crate::{
-    domain::{change::Change, names, profile::Customer, transfer},
-    store,
+    app::{
+        App,
+        bulk::{self, MAX_BATCH, Targets},
+        import::import_batch,
+    },
+    convert::{change::parse_change, customer::customer_to_proto},
+    domain::{change::Change, names},
 };
 
-/// Most customers one BatchUpdateCustomers call changes.
-const MAX_BATCH: usize = 10_000;
-/// Customers per message of the export stream.
-const EXPORT_BATCH: u32 = 500;
-
 pub(super) async fn batch_update(
-    api: &CustomersApi,
+    app: &App,
     req: Request<pb::BatchUpdateCustomersRequest>,
 ) -> Result<pb::BatchUpdateCustomersResponse> {
     let p = authorize(&req, MANAGERS)?;
     let msg = req.get_ref();
     let idem = Idempotency::new(&p, "BatchUpdateCustomers", &msg.request_id, msg)?;
-    let settings = api.settings(&p.tenant_id).await?;
+    let settings = app.settings(&p.tenant_id).await?;
     let mut v = Violations::new();
     match (msg.names.is_empty(), msg.filter.trim().is_empty()) {
         (true, true) => v.add("names", "give names or a filter"),
@@ -65,128 +59,77 @@ pub(super) async fn batch_update(
         }
         Some(c) => v.nested("change", |v| parse_change(c, &settings, v)),
     };
-    let query = if msg.filter.trim().is_empty() {
-        None
+    let targets = if msg.filter.trim().is_empty() {
+        Targets::Named(ids)
     } else {
-        match parse_list(api, &p, &msg.filter, "create_time", 0, "", false) {
-            Ok((q, _)) => Some(q),
+        match bulk::batch_query(app, &p, &msg.filter) {
+            Ok(q) => Targets::Matching(q),
             Err(Error::InvalidArgument(errors)) => {
                 errors
                     .into_iter()
                     .for_each(|e| v.add(e.field, e.description));
-                None
+                Targets::Named(Vec::new())
             }
             Err(e) => return Err(e),
         }
     };
     v.finish(())?;
-
-    let mut w = begin!(api, p, idem);
-    if let Some(mut q) = query {
-        q.order = OrderBy::asc("create_time");
-        q.limit = MAX_BATCH as u32 + 1;
-        ids = store::list_customers(w.tx(), &p.tenant_id, &q)
-            .await?
-            .iter()
-            .map(|c| c.id)
-            .collect();
-        if ids.len() > MAX_BATCH {
-            return Err(Error::precondition(
-                "TOO_MANY_MATCHES",
-                format!("the filter matches more than {MAX_BATCH} customers; narrow it"),
-            ));
-        }
-    }
-    // Lock in id order so concurrent batches cannot deadlock.
-    let mut order = ids.clone();
-    order.sort();
-    let now = api.now();
-    let mut changed = Vec::with_capacity(order.len());
-    for id in order {
-        let current = api.lock_visible(w.tx(), &p, id).await?;
-        require_live(&current)?;
-        let mut profile = current.profile.clone();
-        change.apply(&mut profile, &settings).map_err(|m| {
-            Error::precondition(
-                "CHANGE_NOT_APPLICABLE",
-                format!("{}: {m}", current.resource_name()),
-            )
-        })?;
-        let updated = Customer {
-            profile,
-            update_time: now,
-            version: current.version + 1,
-            ..current.clone()
-        };
-        if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
-            return Err(Error::stale_etag(&updated.resource_name()));
-        }
-        // Owner, team and store moves are hand-overs: kept in the history like a transfer.
-        let request = transfer::TransferRequest {
-            customer_id: id,
-            new_owner_id: updated.profile.owner_id.clone(),
-            new_team_id: Some(updated.profile.team_id.clone()),
-            new_store_id: Some(updated.profile.store_id.clone()),
-            reason: "batch update".into(),
-        };
-        if let Ok(record) =
-            transfer::transfer(&request, holder(&current), Uuid::now_v7(), &p.subject, now)
-        {
-            record_transfer(&mut w, &p.tenant_id, &updated, &record).await?;
-        }
-        let event = pb::CustomerUpdated {
-            customer: Some(customer_to_proto(&updated)),
-            changed_fields: change.changed_fields(),
-        };
-        w.emit("customer.updated", updated.resource_name(), &event);
-        changed.push(id);
-    }
-    let names = ids.iter().map(|id| names::customer_name(*id)).collect();
-    support::invalidate(&mut w, &p.tenant_id, &changed);
-    w.commit(pb::BatchUpdateCustomersResponse { names }).await
+    bulk::batch_update(app, p, idem, targets, &change, &settings).await
 }
 
-pub(super) async fn export(
-    api: &CustomersApi,
-    req: Request<pb::ExportCustomersRequest>,
-) -> Result<ServerStream<pb::ExportCustomersResponse>> {
+pub(super) async fn import(
+    app: &App,
+    req: Request<Streaming<pb::ImportCustomersRequest>>,
+) -> Result<ServerStream<pb::ImportCustomersResponse>> {
     let p = authorize(&req, MANAGERS)?;
-    let (mut query, _) = parse_list(
-        api,
-        &p,
-        &req.get_ref().filter,
-        "create_time",
-        EXPORT_BATCH as i32,
-        "",
-        false,
-    )?;
-    let (tx, rx) = mpsc::channel::<std::result::Result<pb::ExportCustomersResponse, Status>>(4);
-    let api = api.clone();
+    let settings = app.settings(&p.tenant_id).await?;
+    let mut inbound = req.into_inner();
+    let (tx, rx) = mpsc::channel::<std::result::Result<pb::ImportCustomersResponse, Status>>(4);
+    let app = app.clone();
     tokio::spawn(async move {
+        let mut next_row: i64 = 0;
+        // Whether the stream's previous message met stored holders of its contact data.
+        let mut look_first = false;
         loop {
-            let page = async {
-                let mut conn = api.db().pool().acquire().await?;
-                store::list_customers(&mut conn, &p.tenant_id, &query).await
-            }
-            .await;
-            let rows = match page {
-                Ok(rows) => rows,
-                Err(e) => {
-                    let _ = tx.send(Err(e.into())).await;
-                    return;
+            let msg = match inbound.message().await {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(status) => {
+                    let _ = tx.send(Err(status)).await;
+                    break;
                 }
             };
-            let last = rows.len() < EXPORT_BATCH as usize;
-            if let Some(c) = rows.last() {
-                query.after = store::cursor_of(c, &query.order);
-            }
-            let batch = pb::ExportCustomersResponse {
-                customers: rows.iter().map(customer_to_proto).collect(),
-            };
-            if (!batch.customers.is_empty() && tx.send(Ok(batch)).await.is_err()) || last {
-                return;
+            let first = next_row;
+            next_row += msg.customers.len() as i64;
+            let rows = &msg.customers;
+            let reply = import_batch(&app, &p, &settings, rows, first, &mut look_first)
+                .await
+                .map_err(Status::from);
+            let failed = reply.is_err();
+            if tx
+                .send(reply.map(|results| pb::ImportCustomersResponse { results }))
+                .await
+                .is_err()
+                || failed
+            {
+                break;
             }
         }
     });
     Ok(Box::pin(ReceiverStream::new(rx)))
+}
+
+pub(super) async fn export(
+    app: &App,
+    req: Request<pb::ExportCustomersRequest>,
+) -> Result<ServerStream<pb::ExportCustomersResponse>> {
+    let p = authorize(&req, MANAGERS)?;
+    let pages = bulk::export(app, p, &req.get_ref().filter)?;
+    let replies = ReceiverStream::new(pages).map(|page| {
+        page.map(|rows| pb::ExportCustomersResponse {
+            customers: rows.iter().map(customer_to_proto).collect(),
+        })
+        .map_err(Status::from)
+    });
+    Ok(Box::pin(replies))
 }
