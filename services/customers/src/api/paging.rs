@@ -2,6 +2,7 @@
 //! history).
 
 use rapport_kit::query::Page;
+use rapport_proto::customers as pb;
 use rapport_runtime::{Error, Result, auth::Principal, error::both, validation::FieldViolation};
 use uuid::Uuid;
 
@@ -17,37 +18,28 @@ pub(super) trait SubCollection {
     fn page_token(&self) -> &str;
 }
 
-impl SubCollection for rapport_proto::customers::ListActivitiesRequest {
-    const COLLECTION: &'static str = "activities";
+macro_rules! sub_collection {
+    ($request:ty, $collection:literal) => {
+        impl SubCollection for $request {
+            const COLLECTION: &'static str = $collection;
 
-    fn parent(&self) -> &str {
-        &self.parent
-    }
+            fn parent(&self) -> &str {
+                &self.parent
+            }
 
-    fn page_size(&self) -> i32 {
-        self.page_size
-    }
+            fn page_size(&self) -> i32 {
+                self.page_size
+            }
 
-    fn page_token(&self) -> &str {
-        &self.page_token
-    }
+            fn page_token(&self) -> &str {
+                &self.page_token
+            }
+        }
+    };
 }
 
-impl SubCollection for rapport_proto::customers::ListOwnershipTransfersRequest {
-    const COLLECTION: &'static str = "ownershipTransfers";
-
-    fn parent(&self) -> &str {
-        &self.parent
-    }
-
-    fn page_size(&self) -> i32 {
-        self.page_size
-    }
-
-    fn page_token(&self) -> &str {
-        &self.page_token
-    }
-}
+sub_collection!(pb::ListActivitiesRequest, "activities");
+sub_collection!(pb::ListOwnershipTransfersRequest, "ownershipTransfers");
 
 /// The customer whose sub-collection `req` lists (`parent`, as the request's own parser read
 /// it) and the page asked for, every bad field reported in one error. A token of one

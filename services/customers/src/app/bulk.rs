@@ -10,7 +10,7 @@ use super::{
     customers::{ListParams, list_query},
     events,
     ownership::{holder, record_transfer},
-    state::{App, begin, invalidate, require_live},
+    state::{App, begin, invalidate, require_live, save},
 };
 use crate::{
     convert::customer::customer_to_proto,
@@ -89,13 +89,9 @@ pub async fn batch_update(
         })?;
         let updated = Customer {
             profile,
-            update_time: now,
-            version: current.version + 1,
-            ..current.clone()
+            ..current.next_version(now)
         };
-        if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
-            return Err(Error::stale_etag(&updated.resource_name()));
-        }
+        save(w.tx(), &p.tenant_id, &updated, current.version).await?;
         // Owner, team and store moves are hand-overs: kept in the history like a transfer.
         let request = transfer::TransferRequest {
             customer_id: id,

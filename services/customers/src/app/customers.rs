@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     creates::NewCustomer,
     duplicate_policy, events,
-    state::{App, check_etag, invalidate, require_live},
+    state::{App, check_etag, invalidate, require_live, save},
     visibility,
 };
 use crate::{
@@ -213,13 +213,9 @@ pub async fn update(
     let updated = Customer {
         profile,
         possible_duplicates,
-        update_time: now,
-        version: current.version + 1,
-        ..current.clone()
+        ..current.next_version(now)
     };
-    if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
-        return Err(Error::stale_etag(&updated.resource_name()));
-    }
+    save(w.tx(), &p.tenant_id, &updated, current.version).await?;
     let out = customer_to_proto(&updated);
     let mut changed: Vec<String> = paths
         .iter()
@@ -245,13 +241,9 @@ pub async fn delete(app: &App, p: &Principal, id: Uuid, etag: &str) -> Result<pb
     let now = app.now();
     let deleted = Customer {
         delete_time: Some(now),
-        update_time: now,
-        version: current.version + 1,
-        ..current.clone()
+        ..current.next_version(now)
     };
-    if !store::update_customer(w.tx(), &p.tenant_id, &deleted, current.version).await? {
-        return Err(Error::stale_etag(&deleted.resource_name()));
-    }
+    save(w.tx(), &p.tenant_id, &deleted, current.version).await?;
     let out = customer_to_proto(&deleted);
     events::deleted(&mut w, out.clone());
     invalidate(&mut w, &p.tenant_id, &[id]);
@@ -286,13 +278,9 @@ pub async fn undelete(app: &App, p: &Principal, id: Uuid) -> Result<pb::Customer
     let restored = Customer {
         delete_time: None,
         possible_duplicates,
-        update_time: now,
-        version: current.version + 1,
-        ..current.clone()
+        ..current.next_version(now)
     };
-    if !store::update_customer(w.tx(), &p.tenant_id, &restored, current.version).await? {
-        return Err(Error::stale_etag(&restored.resource_name()));
-    }
+    save(w.tx(), &p.tenant_id, &restored, current.version).await?;
     let out = customer_to_proto(&restored);
     events::undeleted(&mut w, out.clone());
     invalidate(&mut w, &p.tenant_id, &[id]);

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     events,
-    state::{App, begin, invalidate, require_live},
+    state::{App, begin, invalidate, require_live, save},
     visibility,
 };
 use crate::{
@@ -103,24 +103,16 @@ pub async fn merge(
     let kept = Customer {
         profile,
         possible_duplicates,
-        update_time: now,
-        version: survivor.version + 1,
-        ..survivor.clone()
+        ..survivor.next_version(now)
     };
-    if !store::update_customer(w.tx(), &p.tenant_id, &kept, survivor.version).await? {
-        return Err(Error::stale_etag(&kept.resource_name()));
-    }
+    save(w.tx(), &p.tenant_id, &kept, survivor.version).await?;
     for m in &merged {
         let gone = Customer {
             merged_into: Some(survivor_id),
             delete_time: Some(now),
-            update_time: now,
-            version: m.version + 1,
-            ..m.clone()
+            ..m.next_version(now)
         };
-        if !store::update_customer(w.tx(), &p.tenant_id, &gone, m.version).await? {
-            return Err(Error::stale_etag(&gone.resource_name()));
-        }
+        save(w.tx(), &p.tenant_id, &gone, m.version).await?;
         store::repoint_relationships(w.tx(), &p.tenant_id, survivor_id, m.id).await?;
         store::repoint_timeline(w.tx(), &p.tenant_id, survivor_id, m.id).await?;
     }
@@ -134,13 +126,9 @@ pub async fn merge(
         profile.referrer = Some(survivor_id);
         let moved = Customer {
             profile,
-            update_time: now,
-            version: r.version + 1,
-            ..r.clone()
+            ..r.next_version(now)
         };
-        if !store::update_customer(w.tx(), &p.tenant_id, &moved, r.version).await? {
-            return Err(Error::stale_etag(&moved.resource_name()));
-        }
+        save(w.tx(), &p.tenant_id, &moved, r.version).await?;
         events::updated(&mut w, customer_to_proto(&moved), vec!["referrer".into()]);
         changed.push(r.id);
     }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     paging,
-    state::{App, begin, check_etag, invalidate, require_live},
+    state::{App, begin, check_etag, invalidate, require_live, save},
 };
 use crate::{
     convert::{activity::ownership_transfer_to_proto, customer::customer_to_proto},
@@ -41,13 +41,9 @@ pub async fn transfer(
     }
     let updated = Customer {
         profile,
-        update_time: now,
-        version: current.version + 1,
-        ..current.clone()
+        ..current.next_version(now)
     };
-    if !store::update_customer(w.tx(), &p.tenant_id, &updated, current.version).await? {
-        return Err(Error::stale_etag(&updated.resource_name()));
-    }
+    save(w.tx(), &p.tenant_id, &updated, current.version).await?;
     record_transfer(&mut w, &p.tenant_id, &updated, &record).await?;
     invalidate(&mut w, &p.tenant_id, &[updated.id]);
     w.commit(customer_to_proto(&updated)).await

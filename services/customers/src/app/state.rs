@@ -167,6 +167,15 @@ pub fn invalidate(w: &mut Write, tenant: &str, ids: &[Uuid]) {
     }
 }
 
+/// Stores `next` over version `read` of the customer; ABORTED when another write changed it
+/// since.
+pub async fn save(tx: &mut Tx, tenant: &str, next: &Customer, read: i64) -> Result<()> {
+    if !store::update_customer(tx, tenant, next, read).await? {
+        return Err(Error::stale_etag(&next.resource_name()));
+    }
+    Ok(())
+}
+
 /// ABORTED unless `given` is empty or `c`'s current etag.
 pub fn check_etag(given: &str, c: &Customer) -> Result<()> {
     if !given.is_empty() && given != c.etag() {

@@ -551,6 +551,15 @@ impl Customer {
     pub fn is_deleted(&self) -> bool {
         self.delete_time.is_some()
     }
+
+    /// A copy as the next version, changed at `now`: where every change to it starts.
+    pub fn next_version(&self, now: Micros) -> Customer {
+        Customer {
+            update_time: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
 }
 
 #[cfg(test)]
