@@ -475,30 +475,17 @@ mod tests {
 
     #[test]
     fn enums_are_optional_or_required() {
+        let optional = |n| found(|v| optional_enum(v, "f", n, flag, "Flag"));
+        let required = |n| found(|v| required_enum(v, "f", n, flag, "Flag"));
+        assert_eq!(optional(0), (None, vec![]));
+        assert_eq!(optional(2).0, Some(false));
+        assert_eq!(optional(7).1, ["x.f: 7 is not a valid Flag"]);
+        assert_eq!(required(1).0, Some(true));
         assert_eq!(
-            found(|v| optional_enum(v, "f", 0, flag, "Flag")),
-            (None, vec![])
-        );
-        assert_eq!(
-            found(|v| optional_enum(v, "f", 2, flag, "Flag")).0,
-            Some(false)
-        );
-        assert_eq!(
-            found(|v| optional_enum(v, "f", 7, flag, "Flag")).1,
-            ["x.f: 7 is not a valid Flag"]
-        );
-        assert_eq!(
-            found(|v| required_enum(v, "f", 1, flag, "Flag")).0,
-            Some(true)
-        );
-        assert_eq!(
-            found(|v| required_enum(v, "f", 0, flag, "Flag")).1,
+            required(0).1,
             ["x.f: is required: a Flag other than UNSPECIFIED"]
         );
-        assert_eq!(
-            found(|v| required_enum(v, "f", -1, flag, "Flag")).1,
-            ["x.f: -1 is not a valid Flag"]
-        );
+        assert_eq!(required(-1).1, ["x.f: -1 is not a valid Flag"]);
     }
 
     fn pdate(year: i32, month: i32, day: i32) -> pt::Date {
