@@ -16,13 +16,13 @@
 
 pub mod contact;
 pub mod duplicates;
-// MASK pub mod mask;
+pub mod mask;
 pub mod names;
 pub mod peer;
 pub mod query;
 pub mod reply;
 pub mod service;
 pub mod settings;
-// VALIDATE pub mod validate;
+pub mod validate;
 
 pub use reply::{Reply, reply};

@@ -1,8 +1,13 @@
 //! The customers service (capabilities CU1–CU10 of `docs/capabilities.md`): profiles with
 //! custom fields, validation and normalization, duplicates and merge, relationships, timeline,
 //! ownership, consent, bulk work.
+//!
+//! `api` is the gRPC face; `app` the use cases it calls; `convert` reads requests into
+//! `domain` values and writes them back as protos; `store` is the SQL.
 
-pub mod api;
+mod api;
+mod app;
+pub mod convert;
 pub mod domain;
 mod store;
 
@@ -57,10 +62,7 @@ impl Service for Customers {
 
     fn build(ctx: ServiceContext) -> ServiceBundle {
         let mut bundle = Bundle::new(Self::NAME, &ctx);
-        serve!(
-            bundle,
-            CustomerServiceServer::new(api::CustomersApi::new(ctx))
-        );
+        serve!(bundle, CustomerServiceServer::new(app::App::new(ctx)));
         bundle.finish()
     }
 }

@@ -1,18 +1,15 @@
-//! The gRPC face of the service: the `CustomerService` implementation. Each handler parses its
-//! request into domain values (every bad field reported at once), checks the caller's role and
-//! visibility, and commits the change, its events and its idempotency record together.
+//! The gRPC face of the service: the `CustomerService` implementation. Each handler checks the
+//! caller's role, parses its request into domain values (every bad field reported at once),
+//! calls the use case in `crate::app` and converts its answer.
 
 mod bulk;
-pub mod convert;
-mod create;
-mod crud;
+mod customers;
 mod duplicates;
-mod import;
 mod ownership;
 mod paging;
 mod relationships;
+mod request;
 mod settings;
-mod support;
 mod timeline;
 
 use std::pin::Pin;
@@ -22,49 +19,49 @@ use rapport_kit::{Reply, reply};
 use rapport_proto::customers::{self as pb, customer_service_server::CustomerService};
 use tonic::{Request, Status, Streaming};
 
-pub use support::CustomersApi;
+use crate::app::App;
 
 type ServerStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl CustomerService for CustomersApi {
+impl CustomerService for App {
     async fn create_customer(
         &self,
         req: Request<pb::CreateCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        reply(create::create(self, req).await)
+        reply(customers::create(self, req).await)
     }
 
     async fn get_customer(&self, req: Request<pb::GetCustomerRequest>) -> Reply<pb::Customer> {
-        reply(crud::get(self, req).await)
+        reply(customers::get(self, req).await)
     }
 
     async fn list_customers(
         &self,
         req: Request<pb::ListCustomersRequest>,
     ) -> Reply<pb::ListCustomersResponse> {
-        reply(crud::list(self, req).await)
+        reply(customers::list(self, req).await)
     }
 
     async fn update_customer(
         &self,
         req: Request<pb::UpdateCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        reply(crud::update(self, req).await)
+        reply(customers::update(self, req).await)
     }
 
     async fn delete_customer(
         &self,
         req: Request<pb::DeleteCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        reply(crud::delete(self, req).await)
+        reply(customers::delete(self, req).await)
     }
 
     async fn undelete_customer(
         &self,
         req: Request<pb::UndeleteCustomerRequest>,
     ) -> Reply<pb::Customer> {
-        reply(crud::undelete(self, req).await)
+        reply(customers::undelete(self, req).await)
     }
 
     async fn find_duplicates(
@@ -94,7 +91,7 @@ impl CustomerService for CustomersApi {
         &self,
         req: Request<Streaming<pb::ImportCustomersRequest>>,
     ) -> Reply<Self::ImportCustomersStream> {
-        reply(import::import(self, req).await)
+        reply(bulk::import(self, req).await)
     }
 
     type ExportCustomersStream = ServerStream<pb::ExportCustomersResponse>;

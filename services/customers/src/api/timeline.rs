@@ -1,62 +1,38 @@
-//! The timeline: activities with their next follow-up.
+//! The timeline: CreateActivity and ListActivities.
 
 use rapport_proto::customers as pb;
-use rapport_runtime::Result;
-use rapport_runtime::storage::Idempotency;
+use rapport_runtime::{Result, storage::Idempotency};
 use tonic::Request;
-use uuid::Uuid;
 
 use super::{
-    convert::activity::{activity_to_proto, parse_create_activity, parse_list_activities},
-    paging::list_page,
-    support::begin,
-    support::{CustomersApi, WRITERS, authorize, require_live},
+    paging,
+    request::{READERS, WRITERS, authorize},
 };
-use crate::store;
+use crate::{
+    app::{App, timeline},
+    convert::activity::{activity_to_proto, parse_create_activity, parse_list_activities},
+};
 
 pub(super) async fn create(
-    api: &CustomersApi,
+    app: &App,
     req: Request<pb::CreateActivityRequest>,
 ) -> Result<pb::Activity> {
     let p = authorize(&req, WRITERS)?;
-    let now = api.now();
-    let (customer_id, new) = parse_create_activity(req.get_ref(), now)?;
-    let idem = Idempotency::new(
-        &p,
-        "CreateActivity",
-        &req.get_ref().request_id,
-        req.get_ref(),
-    )?;
-    let mut w = begin!(api, p, idem);
-    let customer = api.lock_visible(w.tx(), &p, customer_id).await?;
-    require_live(&customer)?;
-    let activity = new.into_activity(Uuid::now_v7(), customer_id, p.subject.clone(), now);
-    store::insert_activity(w.tx(), &p.tenant_id, &activity).await?;
-    let out = activity_to_proto(&activity);
-    let event = pb::ActivityAdded {
-        customer: customer.resource_name(),
-        activity: Some(out.clone()),
-    };
-    w.emit("activity.added", out.name.clone(), &event);
-    w.commit(out).await
+    let msg = req.get_ref();
+    let now = app.now();
+    let (customer_id, new) = parse_create_activity(msg, now)?;
+    let idem = Idempotency::new(&p, "CreateActivity", &msg.request_id, msg)?;
+    timeline::create(app, p, idem, customer_id, new, now).await
 }
 
 pub(super) async fn list(
-    api: &CustomersApi,
+    app: &App,
     req: Request<pb::ListActivitiesRequest>,
 ) -> Result<pb::ListActivitiesResponse> {
+    let p = authorize(&req, READERS)?;
     let msg = req.get_ref();
-    let parent = (parse_list_activities(msg), msg.parent.as_str());
-    let (rows, next_page_token) = list_page(
-        api,
-        &req,
-        parent,
-        msg.page_size,
-        &msg.page_token,
-        store::list_activities,
-        |a| (a.occur_time, a.id),
-    )
-    .await?;
+    let (customer_id, page) = paging::parse(&p, msg, parse_list_activities(msg))?;
+    let (rows, next_page_token) = timeline::list(app, &p, customer_id, page).await?;
     Ok(pb::ListActivitiesResponse {
         activities: rows.iter().map(activity_to_proto).collect(),
         next_page_token,

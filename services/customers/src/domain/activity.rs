@@ -1,4 +1,4 @@
-//! Timeline entries of a customer (CU5): what happened, when, who recorded it, and when to
+//! Timeline entries of a customer: what happened, when, who recorded it, and when to
 //! follow up.
 
 use rapport_runtime::clock::{DAY, Micros};

@@ -1,4 +1,4 @@
-//! A customer's contact consent (CU9) and the decision whether a message may be sent now.
+//! A customer's contact consent and the decision whether a message may be sent now.
 //!
 //! The order of the checks matters: an explicit opt-out beats everything, including
 //! transactional messages (an order confirmation is still not sent by SMS to someone who

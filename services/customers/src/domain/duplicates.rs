@@ -1,4 +1,4 @@
-//! Duplicate judgement (CU3): which live customers a new customer's contact keys match, and
+//! Duplicate judgement: which live customers a new customer's contact keys match, and
 //! what the tenant's policy makes of it. A write judges several new customers at once (an import
 //! message, or creates written together), each against the stored customers and the new ones
 //! before it.

@@ -1,6 +1,7 @@
 //! Types and rules of customers. No tonic, no sqlx, no I/O.
 
 pub mod activity;
+pub mod change;
 pub mod consent;
 pub mod contact;
 pub mod custom_fields;

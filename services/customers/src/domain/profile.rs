@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+/// A calendar date whose year may be unknown (year 0), as `rapport.type.v1.Date` carries it.
+pub use rapport_kit::validate::Date;
 use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -40,8 +42,6 @@ pub const MAX_IMPORTANT_DATES: usize = 50;
 pub const MAX_TRAITS: usize = 50;
 /// Most teams a customer is shared with.
 pub const MAX_SHARED_TEAMS: usize = 20;
-/// Longest id of an owner, team or store.
-pub const MAX_ID: usize = 128;
 
 fn consent_is_empty(consent: &Consent) -> bool {
     *consent == Consent::default()
@@ -119,96 +119,6 @@ pub struct Address {
     /// Postal code.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub postal_code: String,
-}
-
-/// A calendar date whose year may be unknown (year 0), e.g. a birthday given as month and day.
-/// Always a real date: February 29 needs a leap year, or year 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "RawDate")]
-pub struct Date {
-    year: i32,
-    month: u8,
-    day: u8,
-}
-
-/// The unchecked shape of [`Date`], so stored dates go through [`Date::new`] too.
-#[derive(Deserialize)]
-struct RawDate {
-    #[serde(default)]
-    year: i32,
-    month: u8,
-    day: u8,
-}
-
-impl TryFrom<RawDate> for Date {
-    type Error = String;
-
-    fn try_from(raw: RawDate) -> Result<Self, Self::Error> {
-        Date::new(raw.year, raw.month, raw.day)
-    }
-}
-
-impl Date {
-    /// A date with `year` 1..9999, or 0 when the year is unknown.
-    pub fn new(year: i32, month: u8, day: u8) -> Result<Self, String> {
-        if !(0..=9999).contains(&year) {
-            return Err(format!("year {year} is not 0 (unknown) or 1..9999"));
-        }
-        let m = time::Month::try_from(month).map_err(|_| format!("month {month} is not 1..12"))?;
-        // 2000 is a leap year, so an unknown year allows February 29.
-        let check_year = if year == 0 { 2000 } else { year };
-        time::Date::from_calendar_date(check_year, m, day)
-            .map_err(|_| format!("day {day} is not a day of {m} {year}"))?;
-        Ok(Self { year, month, day })
-    }
-
-    /// The date of a `time::Date`.
-    pub fn from_time(date: time::Date) -> Self {
-        Self {
-            year: date.year(),
-            month: date.month().into(),
-            day: date.day(),
-        }
-    }
-
-    /// The year, 0 when unknown.
-    pub fn year(&self) -> i32 {
-        self.year
-    }
-
-    /// The month, 1..12.
-    pub fn month(&self) -> u8 {
-        self.month
-    }
-
-    /// The day of the month.
-    pub fn day(&self) -> u8 {
-        self.day
-    }
-
-    /// The full date, when the year is known.
-    pub fn to_time(&self) -> Option<time::Date> {
-        let month = time::Month::try_from(self.month).ok()?;
-        time::Date::from_calendar_date(self.year, month, self.day)
-            .ok()
-            .filter(|_| self.year != 0)
-    }
-
-    /// Whether the date is later than `today`; a date without a year never is.
-    pub fn is_after(&self, today: time::Date) -> bool {
-        self.to_time().is_some_and(|d| d > today)
-    }
-}
-
-impl std::fmt::Display for Date {
-    /// `YYYY-MM-DD`, or `--MM-DD` (ISO 8601) when the year is unknown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.year == 0 {
-            write!(f, "--{:02}-{:02}", self.month, self.day)
-        } else {
-            write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-        }
-    }
 }
 
 /// Gender.
@@ -640,6 +550,15 @@ impl Customer {
     /// Whether it is soft-deleted.
     pub fn is_deleted(&self) -> bool {
         self.delete_time.is_some()
+    }
+
+    /// A copy as the next version, changed at `now`: where every change to it starts.
+    pub fn next_version(&self, now: Micros) -> Customer {
+        Customer {
+            update_time: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Typed links between two customers (CU4), readable from both sides.
+//! Typed links between two customers, readable from both sides.
 //!
 //! A link is stored once, as `(from_id, to_id, kind)` where `kind` is what `to` is to `from`.
 //! Read from `from`'s side the kind is as stored; read from `to`'s side it is the inverse (if

@@ -1,5 +1,5 @@
-//! The tenant's settings of the customers service: the duplicate policy (CU3), the region used
-//! to read phone numbers written without "+" (CU2), and the custom field schema (CU1).
+//! The tenant's settings of the customers service: the duplicate policy, the region used
+//! to read phone numbers written without "+", and the custom field schema.
 
 use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
 use rapport_runtime::clock::Micros;

@@ -1,4 +1,4 @@
-//! Hand-over of a customer to another owner (CU8). Every transfer is kept, so the history of
+//! Hand-over of a customer to another owner. Every transfer is kept, so the history of
 //! who owned a customer can always be told.
 
 use rapport_runtime::clock::Micros;

@@ -1,4 +1,4 @@
-//! Which customers a caller may see (CU8).
+//! Which customers a caller may see.
 //!
 //! Within a tenant (the tenant always comes from the credential; another tenant's customers are
 //! never visible to anyone):

@@ -1,6 +1,6 @@
 //! SQL of the customers service, written once for PostgreSQL and SQLite (see "Storage" in
 //! `docs/architecture.md`); every query filters on the tenant. Functions take a connection or
-//! transaction so the caller decides what commits together.
+//! transaction so the use cases decide what commits together.
 
 mod customers;
 mod relationships;

@@ -258,7 +258,7 @@ pub(crate) async fn get(
 pub(crate) async fn lock(tx: &mut Tx, tenant: &str, id: Uuid) -> Result<Option<Opportunity>> {
     let dialect = tx.dialect();
     one_by_id(
-        &mut **tx,
+        tx,
         &format!("SELECT {COLUMNS} FROM opportunities o"),
         "o.id",
         tenant,

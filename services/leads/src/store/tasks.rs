@@ -97,7 +97,7 @@ pub(crate) async fn lock_task(
     id: Uuid,
 ) -> Result<Option<Task>> {
     one_by_id(
-        &mut **tx,
+        tx,
         &format!("SELECT {COLUMNS} FROM tasks"),
         "id",
         tenant,

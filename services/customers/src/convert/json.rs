@@ -91,3 +91,91 @@ pub fn json_to_value(value: &Value) -> prost_types::Value {
     };
     prost_types::Value { kind: Some(kind) }
 }
+
+#[cfg(test)]
+mod tests {
+    use prost_types::{ListValue, Struct};
+
+    use super::*;
+    use crate::convert::fixtures::{number, string};
+
+    #[test]
+    fn structs_convert_to_json_and_back() {
+        let s = Struct {
+            fields: [
+                ("n".to_owned(), number(2.5)),
+                ("i".to_owned(), number(3.0)),
+                (
+                    "b".to_owned(),
+                    prost_types::Value {
+                        kind: Some(Kind::BoolValue(true)),
+                    },
+                ),
+                ("z".to_owned(), prost_types::Value { kind: None }),
+                (
+                    "l".to_owned(),
+                    prost_types::Value {
+                        kind: Some(Kind::ListValue(ListValue {
+                            values: vec![string("a"), number(1.0)],
+                        })),
+                    },
+                ),
+            ]
+            .into(),
+        };
+        let mut v = Violations::new();
+        let json = struct_to_json(&s, &mut v);
+        assert!(v.is_empty());
+        assert_eq!(
+            serde_json::Value::Object(json.clone()),
+            serde_json::json!({
+                "n": 2.5, "i": 3, "b": true, "z": null, "l": ["a", 1],
+            })
+        );
+        let back = json_to_struct(&json);
+        assert_eq!(back.fields["n"], number(2.5));
+        assert_eq!(back.fields["i"], number(3.0));
+        assert_eq!(back.fields["l"], s.fields["l"]);
+    }
+
+    #[test]
+    fn non_finite_numbers_are_reported_where_they_are() {
+        let nested = Struct {
+            fields: [("deep".to_owned(), number(f64::NEG_INFINITY))].into(),
+        };
+        let s = Struct {
+            fields: [
+                ("a".to_owned(), number(f64::NAN)),
+                (
+                    "l".to_owned(),
+                    prost_types::Value {
+                        kind: Some(Kind::ListValue(ListValue {
+                            values: vec![number(1.0), number(f64::INFINITY)],
+                        })),
+                    },
+                ),
+                (
+                    "s".to_owned(),
+                    prost_types::Value {
+                        kind: Some(Kind::StructValue(nested)),
+                    },
+                ),
+                ("ok".to_owned(), number(1.0)),
+            ]
+            .into(),
+        };
+        let mut v = Violations::with_prefix("custom_fields");
+        let json = struct_to_json(&s, &mut v);
+        let mut got: Vec<&str> = v.items().iter().map(|i| i.field.as_str()).collect();
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [
+                "custom_fields.a",
+                "custom_fields.l[1]",
+                "custom_fields.s.deep"
+            ]
+        );
+        assert_eq!(json.keys().collect::<Vec<_>>(), ["ok"]);
+    }
+}

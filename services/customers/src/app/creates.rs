@@ -1,10 +1,10 @@
-//! CreateCustomer. Creates that arrive while others are being written are written together
-//! (group commit, [`rapport_runtime::batch`]): one transaction holding all their contact keys'
-//! locks and request ids, one lookup of their keys, one insert, one commit. Each is judged
-//! against the stored customers and the creates before it in the batch, exactly as alone, and
-//! each gets its own answer: a duplicate refused under REJECT fails only its own request. If
-//! the batch's transaction fails, its creates run again one by one, so a failure stays with
-//! the create that caused it.
+//! The creates' batcher. Creates that arrive while others are being written are written
+//! together (group commit, [`rapport_runtime::batch`]): one transaction holding all their
+//! contact keys' locks and request ids, one lookup of their keys, one insert, one commit. Each
+//! is judged against the stored customers and the creates before it in the batch, exactly as
+//! alone, and each gets its own answer: a duplicate refused under REJECT fails only its own
+//! request. If the batch's transaction fails, its creates run again one by one, so a failure
+//! stays with the create that caused it.
 
 use std::collections::HashSet;
 
@@ -12,16 +12,12 @@ use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
 use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result, auth::Principal, batch::Batcher, clock::Micros, context::ServiceContext,
-    error::both, storage::Idempotency, validation::Violations, write::Origin,
+    storage::Idempotency, write::Origin,
 };
-use tonic::Request;
 
-use super::{
-    convert::customer::{customer_to_proto, parse_profile},
-    crud::duplicate_error,
-    support::{self, CustomersApi, EVENTS, WRITERS, authorize},
-};
+use super::{duplicate_policy, events::EVENTS};
 use crate::{
+    convert::customer::customer_to_proto,
     domain::{
         contact::ContactKey,
         duplicates::{self, Holders, Verdict},
@@ -39,15 +35,15 @@ pub type Creates = Batcher<NewCustomer, Result<pb::Customer>>;
 
 /// A validated create, waiting for its batch.
 pub struct NewCustomer {
-    principal: Principal,
+    pub principal: Principal,
     /// The caller and its request's trace, for the created event.
-    origin: Origin,
-    idempotency: Option<Idempotency>,
-    policy: DuplicatePolicy,
+    pub origin: Origin,
+    pub idempotency: Option<Idempotency>,
+    pub policy: DuplicatePolicy,
     /// What a refused create learns of a holder it may not see.
-    disclosure: Disclosure,
-    profile: Profile,
-    now: Micros,
+    pub disclosure: Disclosure,
+    pub profile: Profile,
+    pub now: Micros,
 }
 
 /// The creates' batcher over `ctx`. SQLite writes one transaction at a time, so one batch runs
@@ -63,60 +59,6 @@ pub fn batcher(ctx: ServiceContext) -> Creates {
         let ctx = ctx.clone();
         async move { write_all(&ctx, jobs).await }
     })
-}
-
-pub(super) async fn create(
-    api: &CustomersApi,
-    req: Request<pb::CreateCustomerRequest>,
-) -> Result<pb::Customer> {
-    let p = authorize(&req, WRITERS)?;
-    let msg = req.into_inner();
-    let settings = api.settings(&p.tenant_id).await?;
-    let parsed = match &msg.customer {
-        None => Err(Error::invalid("customer", "is required")),
-        Some(input) => {
-            let mut v = Violations::with_prefix("customer");
-            let profile = parse_profile(input, &api.profile_context(&settings), &mut v);
-            v.finish(profile).map_err(Error::from)
-        }
-    };
-    // A bad request id is reported together with the customer's bad fields.
-    let (idempotency, mut profile) = both(
-        Idempotency::new(&p, "CreateCustomer", &msg.request_id, &msg),
-        parsed,
-    )?;
-    own_as_rep(&p, &mut profile)?;
-    let now = api.now();
-    profile.stamp_consent(None, now);
-    api.creates
-        .submit(NewCustomer {
-            origin: Origin::of(&p),
-            principal: p,
-            idempotency,
-            policy: settings.duplicate_policy,
-            disclosure: settings.duplicate_disclosure,
-            profile,
-            now,
-        })
-        .await?
-}
-
-/// Reps create customers they own; others may name any owner.
-fn own_as_rep(p: &Principal, profile: &mut Profile) -> Result<()> {
-    if support::scope(p).is_none() {
-        return Ok(());
-    }
-    if profile.owner_id.is_empty() {
-        profile.owner_id = p.subject.clone();
-    } else if profile.owner_id != p.subject {
-        return Err(Error::PermissionDenied(
-            "a rep creates customers it owns: leave owner_id empty or set it to yourself".into(),
-        ));
-    }
-    if profile.team_id.is_empty() {
-        profile.team_id = p.team_id.clone().unwrap_or_default();
-    }
-    Ok(())
 }
 
 /// Writes a batch of creates: an answer per create, in order.
@@ -204,7 +146,8 @@ async fn write_together(
         }
         match duplicates::judge(j.policy, j.profile.clone(), &mut holders, j.now) {
             Verdict::Duplicate(hit, _) => {
-                let refused = duplicate_error(w.tx(), &j.principal, j.disclosure, &hit).await;
+                let refused =
+                    duplicate_policy::refusal(w.tx(), &j.principal, j.disclosure, &hit).await;
                 answers[i] = Some(Err(refused));
             }
             Verdict::Create(c) => {

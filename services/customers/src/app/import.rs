@@ -1,4 +1,4 @@
-//! Streaming import (CU7): a result per row, each message's rows in one transaction.
+//! Importing customers: a result per row, each message's rows in one transaction.
 //!
 //! A message's rows are judged for duplicates against the stored customers and the rows before
 //! them, as CreateCustomer judges one. Two writers must not both miss each other's copy of a
@@ -22,17 +22,11 @@ use rapport_runtime::{
     validation::{FieldViolation, Violations},
     write::Write,
 };
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Status, Streaming};
 use uuid::Uuid;
 
-use super::{
-    ServerStream,
-    convert::customer::{customer_to_proto, parse_profile},
-    support::{CustomersApi, MANAGERS, authorize},
-};
+use super::{events, state::App};
 use crate::{
+    convert::customer::{customer_to_proto, parse_profile},
     domain::{
         contact::ContactKey,
         duplicates::{self, Holders, Verdict},
@@ -43,68 +37,27 @@ use crate::{
     store,
 };
 
-pub(super) async fn import(
-    api: &CustomersApi,
-    req: Request<Streaming<pb::ImportCustomersRequest>>,
-) -> Result<ServerStream<pb::ImportCustomersResponse>> {
-    let p = authorize(&req, MANAGERS)?;
-    let settings = api.settings(&p.tenant_id).await?;
-    let mut inbound = req.into_inner();
-    let (tx, rx) = mpsc::channel::<std::result::Result<pb::ImportCustomersResponse, Status>>(4);
-    let api = api.clone();
-    tokio::spawn(async move {
-        let mut next_row: i64 = 0;
-        let mut look_first = false;
-        loop {
-            let msg = match inbound.message().await {
-                Ok(Some(m)) => m,
-                Ok(None) => break,
-                Err(status) => {
-                    let _ = tx.send(Err(status)).await;
-                    break;
-                }
-            };
-            let first = next_row;
-            next_row += msg.customers.len() as i64;
-            let rows = &msg.customers;
-            let reply = import_batch(&api, &p, &settings, rows, first, &mut look_first)
-                .await
-                .map_err(Status::from);
-            let failed = reply.is_err();
-            if tx
-                .send(reply.map(|results| pb::ImportCustomersResponse { results }))
-                .await
-                .is_err()
-                || failed
-            {
-                break;
-            }
-        }
-    });
-    Ok(Box::pin(ReceiverStream::new(rx)))
-}
-
 /// Imports one message's rows in one transaction: invalid rows and duplicates (of stored
 /// customers or of earlier rows) are reported, the rest created. `look_first` carries from one
 /// message of a stream to the next whether stored customers held its keys.
-async fn import_batch(
-    api: &CustomersApi,
+pub async fn import_batch(
+    app: &App,
     p: &Principal,
     settings: &Settings,
     rows: &[pb::Customer],
     first_row: i64,
     look_first: &mut bool,
 ) -> Result<Vec<pb::ImportRowResult>> {
-    let now = api.now();
-    let (mut results, parsed) = parse_rows(api, settings, rows, first_row, now);
+    let now = app.now();
+    let (mut results, parsed) = parse_rows(app, settings, rows, first_row, now);
     let keys: Vec<ContactKey> = parsed.iter().flat_map(|(_, p)| p.contact_keys()).collect();
-    let dialect = api.db().dialect();
+    let dialect = app.db().dialect();
     let parsed = if dialect.writers_take_turns() {
         parsed
     } else {
-        let mut w = api.write(p).await?;
+        let mut w = app.write(p).await?;
         let seen = if *look_first {
-            holders(&mut w, api, &keys, &[]).await?
+            holders(&mut w, app, &keys, &[]).await?
         } else {
             Holders::default()
         };
@@ -118,36 +71,36 @@ async fn import_batch(
         let tenant = &p.tenant_id;
         let unchanged = (seen.is_empty()
             && !store::others_hold_contacts(w.tx(), dialect, tenant, &keys, &ours).await?)
-            || holders(&mut w, api, &keys, &ours).await? == seen;
+            || holders(&mut w, app, &keys, &ours).await? == seen;
         if unchanged {
             finish(w, &judged).await?;
-            store::note_created(api.db(), &judged.created);
+            store::note_created(app.db(), &judged.created);
             return Ok(results);
         }
         w.rollback().await?;
         judged.into_parsed()
     };
     let locks = store::contact_locks(&p.tenant_id, &keys);
-    let mut w = api.write_locking(p, locks).await?;
-    let seen = holders(&mut w, api, &keys, &[]).await?;
+    let mut w = app.write_locking(p, locks).await?;
+    let seen = holders(&mut w, app, &keys, &[]).await?;
     *look_first = !seen.is_empty();
     let judged = judge(settings, parsed, seen, now, &mut results);
     write_created(&mut w, &judged.created).await?;
     finish(w, &judged).await?;
-    store::note_created(api.db(), &judged.created);
+    store::note_created(app.db(), &judged.created);
     Ok(results)
 }
 
 /// A result per row, invalid rows answered with their violations; the valid rows' profiles
 /// with their index in the message.
 fn parse_rows(
-    api: &CustomersApi,
+    app: &App,
     settings: &Settings,
     rows: &[pb::Customer],
     first_row: i64,
     now: Micros,
 ) -> (Vec<pb::ImportRowResult>, Vec<(usize, Profile)>) {
-    let ctx = api.profile_context(settings);
+    let ctx = app.profile_context(settings);
     let mut results: Vec<pb::ImportRowResult> = Vec::with_capacity(rows.len());
     let mut parsed: Vec<(usize, Profile)> = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
@@ -171,12 +124,12 @@ fn parse_rows(
 /// The live holders of `keys` other than `exclude`, as the write sees them now.
 async fn holders(
     w: &mut Write,
-    api: &CustomersApi,
+    app: &App,
     keys: &[ContactKey],
     exclude: &[Uuid],
 ) -> Result<Holders> {
     let tenant = w.tenant().to_owned();
-    let hits = store::find_by_contacts(w.tx(), api.db().dialect(), &tenant, keys, exclude).await?;
+    let hits = store::find_by_contacts(w.tx(), app.db().dialect(), &tenant, keys, exclude).await?;
     Ok(Holders::new(hits))
 }
 
@@ -256,10 +209,7 @@ async fn write_created(w: &mut Write, created: &[Customer]) -> Result<()> {
 /// Records a created event per customer and commits.
 async fn finish(mut w: Write, judged: &Judged) -> Result<()> {
     for c in &judged.created {
-        let event = pb::CustomerCreated {
-            customer: Some(customer_to_proto(c)),
-        };
-        w.emit("customer.created", c.resource_name(), &event);
+        events::created(&mut w, customer_to_proto(c));
     }
     w.commit(()).await
 }

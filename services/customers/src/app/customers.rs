@@ -1,0 +1,288 @@
+//! A customer's life: create, list, update, delete and undelete.
+
+use rapport_kit::query::{self, CursorValue, OrderBy};
+use rapport_proto::customers as pb;
+use rapport_runtime::{
+    Error, Result, auth::Principal, storage::Idempotency, validation::Violations, write::Origin,
+};
+use uuid::Uuid;
+
+use super::{
+    creates::NewCustomer,
+    duplicate_policy, events,
+    state::{App, check_etag, invalidate, require_live, save},
+    visibility,
+};
+use crate::{
+    convert::{
+        customer::{customer_to_proto, parse_profile},
+        customer_mask::apply_update_mask,
+    },
+    domain::{
+        names,
+        profile::{Customer, Profile},
+        settings::Settings,
+    },
+    store::{self, CustomerQuery, FILTER_FIELDS},
+};
+
+/// Orders ListCustomers accepts.
+const ORDER_FIELDS: &[&str] = &["create_time", "update_time", "display_name"];
+const DEFAULT_ORDER: OrderBy = OrderBy::desc("create_time");
+
+/// Creates a customer of `profile`, judged against the tenant's `settings`; a repeated request
+/// id gets its first answer.
+pub async fn create(
+    app: &App,
+    p: Principal,
+    idempotency: Option<Idempotency>,
+    mut profile: Profile,
+    settings: &Settings,
+) -> Result<pb::Customer> {
+    own_as_rep(&p, &mut profile)?;
+    let now = app.now();
+    profile.stamp_consent(None, now);
+    app.creates
+        .submit(NewCustomer {
+            origin: Origin::of(&p),
+            principal: p,
+            idempotency,
+            policy: settings.duplicate_policy,
+            disclosure: settings.duplicate_disclosure,
+            profile,
+            now,
+        })
+        .await?
+}
+
+/// Reps create customers they own; others may name any owner.
+fn own_as_rep(p: &Principal, profile: &mut Profile) -> Result<()> {
+    if visibility::scope(p).is_none() {
+        return Ok(());
+    }
+    if profile.owner_id.is_empty() {
+        profile.owner_id = p.subject.clone();
+    } else if profile.owner_id != p.subject {
+        return Err(Error::PermissionDenied(
+            "a rep creates customers it owns: leave owner_id empty or set it to yourself".into(),
+        ));
+    }
+    if profile.team_id.is_empty() {
+        profile.team_id = p.team_id.clone().unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// The list parameters of ListCustomers, ExportCustomers and BatchUpdate by filter.
+pub struct ListParams<'a> {
+    pub filter: &'a str,
+    pub order_by: &'a str,
+    pub page_size: i32,
+    pub page_token: &'a str,
+    pub show_deleted: bool,
+}
+
+/// The query of `params` over what `p` may see, and its page-token fingerprint; every bad
+/// parameter is reported at once.
+pub fn list_query(
+    app: &App,
+    p: &Principal,
+    params: &ListParams<'_>,
+) -> Result<(CustomerQuery, String)> {
+    let mut v = Violations::new();
+    let limit = query::page_size(params.page_size)
+        .map_err(|e| v.add(&e.field, e.description))
+        .unwrap_or(0);
+    let order = query::parse_order_by(params.order_by, ORDER_FIELDS, DEFAULT_ORDER)
+        .map_err(|e| v.add(&e.field, e.description))
+        .unwrap_or(DEFAULT_ORDER);
+    let filter_sql = match query::parse(params.filter) {
+        Err(e) => {
+            v.add(&e.field, e.description);
+            None
+        }
+        Ok(None) => None,
+        Ok(Some(expr)) => match query::to_sql(&expr, FILTER_FIELDS, app.db().dialect(), 2) {
+            Ok(f) => Some(f),
+            Err(errors) => {
+                for e in errors {
+                    v.add(&e.field, e.description);
+                }
+                None
+            }
+        },
+    };
+    let scope = visibility::scope(p);
+    let scope_key = scope
+        .as_ref()
+        .map(|s| format!("{}|{}", s.subject, s.team.as_deref().unwrap_or("")))
+        .unwrap_or_default();
+    let fingerprint = query::fingerprint(&[
+        &p.tenant_id,
+        params.filter.trim(),
+        &order.canonical(),
+        if params.show_deleted {
+            "deleted"
+        } else {
+            "live"
+        },
+        &scope_key,
+    ]);
+    let after = query::decode_cursor(params.page_token, &fingerprint, |c| cursor_fits(c, &order))
+        .map_err(|e| v.add(&e.field, e.description))
+        .unwrap_or_default();
+    v.finish(())?;
+    Ok((
+        CustomerQuery {
+            filter: filter_sql,
+            order,
+            after,
+            limit,
+            show_deleted: params.show_deleted,
+            scope,
+        },
+        fingerprint,
+    ))
+}
+
+/// A cursor is [sort key, id] with the sort key's type; anything else was tampered with.
+fn cursor_fits(cursor: &[CursorValue], order: &OrderBy) -> bool {
+    match cursor {
+        [CursorValue::Text(_), CursorValue::Text(id)] if order.field == "display_name" => {
+            Uuid::parse_str(id).is_ok()
+        }
+        [CursorValue::Int(_), CursorValue::Text(id)] if order.field != "display_name" => {
+            Uuid::parse_str(id).is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// A page of `query` and the next page's token (empty on the last page).
+pub async fn list(
+    app: &App,
+    p: &Principal,
+    query: CustomerQuery,
+    fingerprint: &str,
+) -> Result<(Vec<Customer>, String)> {
+    let limit = query.limit;
+    let mut q = query;
+    q.limit = limit + 1;
+    let mut conn = app.db().pool().acquire().await?;
+    let mut rows = store::list_customers(&mut conn, &p.tenant_id, &q).await?;
+    let next_page_token = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|c| query::encode_token(fingerprint, &store::cursor_of(c, &q.order)))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok((rows, next_page_token))
+}
+
+/// Copies the fields `paths` name from `patch` onto customer `id` and stores the result once
+/// it parses; changed contact data is judged for duplicates again.
+pub async fn update(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+    patch: &pb::Customer,
+    paths: &[String],
+) -> Result<pb::Customer> {
+    let settings = app.settings(&p.tenant_id).await?;
+    let mut w = app.write(p).await?;
+    let current = app.lock_visible(w.tx(), p, id).await?;
+    require_live(&current)?;
+    check_etag(&patch.etag, &current)?;
+    let mut v = Violations::new();
+    let merged = apply_update_mask(&customer_to_proto(&current), patch, paths, &mut v);
+    let mut profile = v.nested("customer", |v| {
+        parse_profile(&merged, &app.profile_context(&settings), v)
+    });
+    if !v.is_empty() {
+        return Err(v.into_vec().into());
+    }
+    let now = app.now();
+    profile.stamp_consent(Some(&current.profile.consent), now);
+    let keys = profile.contact_keys();
+    let mut possible_duplicates = current.possible_duplicates.clone();
+    if keys != current.profile.contact_keys() {
+        possible_duplicates = duplicate_policy::check(w.tx(), p, &settings, &keys, &[id]).await?;
+    }
+    let updated = Customer {
+        profile,
+        possible_duplicates,
+        ..current.next_version(now)
+    };
+    save(w.tx(), &p.tenant_id, &updated, current.version).await?;
+    let out = customer_to_proto(&updated);
+    let mut changed: Vec<String> = paths
+        .iter()
+        .map(|p| p.split('.').next().unwrap_or(p).to_owned())
+        .collect();
+    changed.dedup();
+    events::updated(&mut w, out.clone(), changed);
+    invalidate(&mut w, &p.tenant_id, &[id]);
+    w.commit(out).await
+}
+
+/// Soft-deletes customer `id`.
+pub async fn delete(app: &App, p: &Principal, id: Uuid, etag: &str) -> Result<pb::Customer> {
+    let mut w = app.write(p).await?;
+    let current = app.lock_visible(w.tx(), p, id).await?;
+    check_etag(etag, &current)?;
+    if current.is_deleted() {
+        return Err(Error::precondition(
+            "CUSTOMER_DELETED",
+            format!("{} is already deleted", current.resource_name()),
+        ));
+    }
+    let now = app.now();
+    let deleted = Customer {
+        delete_time: Some(now),
+        ..current.next_version(now)
+    };
+    save(w.tx(), &p.tenant_id, &deleted, current.version).await?;
+    let out = customer_to_proto(&deleted);
+    events::deleted(&mut w, out.clone());
+    invalidate(&mut w, &p.tenant_id, &[id]);
+    w.commit(out).await
+}
+
+/// Brings soft-deleted customer `id` back, unless it was merged away or a duplicate the
+/// policy refuses now holds its contact data.
+pub async fn undelete(app: &App, p: &Principal, id: Uuid) -> Result<pb::Customer> {
+    let settings = app.settings(&p.tenant_id).await?;
+    let mut w = app.write(p).await?;
+    let current = app.lock_visible(w.tx(), p, id).await?;
+    if !current.is_deleted() {
+        return Err(Error::precondition(
+            "CUSTOMER_NOT_DELETED",
+            format!("{} is not deleted", current.resource_name()),
+        ));
+    }
+    if let Some(survivor) = current.merged_into {
+        return Err(Error::precondition(
+            "CUSTOMER_MERGED",
+            format!(
+                "{} was merged into {}; it cannot come back",
+                current.resource_name(),
+                names::customer_name(survivor)
+            ),
+        ));
+    }
+    let keys = current.profile.contact_keys();
+    let possible_duplicates = duplicate_policy::check(w.tx(), p, &settings, &keys, &[id]).await?;
+    let now = app.now();
+    let restored = Customer {
+        delete_time: None,
+        possible_duplicates,
+        ..current.next_version(now)
+    };
+    save(w.tx(), &p.tenant_id, &restored, current.version).await?;
+    let out = customer_to_proto(&restored);
+    events::undeleted(&mut w, out.clone());
+    invalidate(&mut w, &p.tenant_id, &[id]);
+    w.commit(out).await
+}
