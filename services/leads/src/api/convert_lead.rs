@@ -7,6 +7,7 @@
 use rapport_kit::{
     names,
     peer::{Refusal, Refused},
+    validate::{full_date, money},
 };
 use rapport_proto::{customers as cpb, leads as pb};
 use rapport_runtime::storage::Idempotency;
@@ -18,10 +19,7 @@ use crate::app::App;
 use crate::app::check_lead_etag;
 use crate::app::require_live;
 use crate::app::scope;
-use crate::convert::{
-    lead::lead_to_proto,
-    pipeline::{parse_date, parse_money},
-};
+use crate::convert::lead::lead_to_proto;
 use crate::{
     domain::{
         conversion::{self, Claim, Reservation},
@@ -53,11 +51,11 @@ pub(super) async fn convert(
     if msg.opportunity_display_name.chars().count() > 200 {
         v.add("opportunity_display_name", "is longer than 200 characters");
     }
-    let amount = parse_money(msg.amount.as_ref(), "amount", &mut v);
-    let close = parse_date(
-        msg.expected_close_date.as_ref(),
-        "expected_close_date",
+    let amount = money(&mut v, "amount", msg.amount.as_ref());
+    let close = full_date(
         &mut v,
+        "expected_close_date",
+        msg.expected_close_date.as_ref(),
     );
     if msg.request_id.trim().is_empty() {
         v.add(

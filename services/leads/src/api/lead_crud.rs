@@ -2,6 +2,7 @@
 
 use rapport_kit::{
     duplicates::{Disclosed, DuplicatePolicy, disclose},
+    mask,
     query::{ListParams, ListQuery, ListSpec, OrderBy},
 };
 use rapport_proto::{leads as pb, types};
@@ -22,7 +23,7 @@ use crate::app::require_live;
 use crate::app::scope;
 use crate::convert::{
     lead::{holder_to_proto, lead_to_proto, parse_input, parse_patch, state_from_proto},
-    mask::{MaskRules, selected},
+    mask::selected,
 };
 use crate::{
     domain::{
@@ -40,8 +41,7 @@ const LIST: ListSpec = ListSpec {
     text_order_fields: &["display_name"],
 };
 
-const MASK: MaskRules = MaskRules {
-    resource: "Lead",
+const MASK: mask::Rules = mask::Rules {
     updatable: &[
         "display_name",
         "phone",
@@ -72,6 +72,7 @@ const MASK: MaskRules = MaskRules {
         "delete_time",
         "etag",
     ],
+    ..mask::Rules::new("Lead")
 };
 
 pub(super) async fn create(api: &App, req: Request<pb::CreateLeadRequest>) -> Result<pb::Lead> {

@@ -1,6 +1,6 @@
 //! GetLeadSettings and UpdateLeadSettings.
 
-use rapport_kit::settings;
+use rapport_kit::{mask::Rules, settings};
 use rapport_proto::leads as pb;
 use rapport_runtime::{Error, Result, validation::Violations};
 use tonic::Request;
@@ -10,15 +10,14 @@ use crate::app::App;
 use crate::app::check_etag;
 use crate::convert::{
     lead_settings::{apply, settings_to_proto},
-    mask::{MaskRules, selected},
+    mask::selected,
 };
 use crate::{
     app::EVENTS,
     domain::settings::{SETTINGS_NAME, Settings},
 };
 
-const MASK: MaskRules = MaskRules {
-    resource: "LeadSettings",
+const MASK: Rules = Rules {
     updatable: &[
         "default_strategy",
         "assignment_rules",
@@ -31,6 +30,7 @@ const MASK: MaskRules = MaskRules {
     ],
     immutable: &["name"],
     output_only: &["update_time", "etag"],
+    ..Rules::new("LeadSettings")
 };
 
 fn check_name(name: &str, field: &str, v: &mut Violations) {

@@ -1,5 +1,6 @@
 //! Leads, assignments and lead settings: proto <-> domain.
 
+use rapport_kit::validate::{money, money_to_proto};
 use rapport_kit::{
     contact::{normalize_email, normalize_phone},
     duplicates::Disclosed,
@@ -169,7 +170,7 @@ fn parse_needs(n: Option<&pb::Needs>, v: &mut Violations) -> Needs {
     }
     check_len(v, "needs.description", &n.description, MAX_DESCRIPTION);
     check_len(v, "needs.timeline", &n.timeline, MAX_SHORT);
-    let budget = super::pipeline::parse_money(n.budget.as_ref(), "needs.budget", v);
+    let budget = money(v, "needs.budget", n.budget.as_ref());
     Needs {
         product_lines,
         description: n.description.trim().to_owned(),
@@ -267,7 +268,7 @@ pub fn lead_to_proto(l: &Lead) -> pb::Lead {
         needs: Some(pb::Needs {
             product_lines: i.needs.product_lines.clone(),
             description: i.needs.description.clone(),
-            budget: i.needs.budget.as_ref().map(super::pipeline::money_to_proto),
+            budget: i.needs.budget.as_ref().map(money_to_proto),
             timeline: i.needs.timeline.clone(),
         }),
         region: i.region.clone(),

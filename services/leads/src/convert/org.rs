@@ -5,31 +5,30 @@ use rapport_kit::names;
 use rapport_proto::leads as pb;
 use rapport_runtime::{clock::to_timestamp, validation::Violations};
 
-use super::mask::MaskRules;
 use crate::domain::org::{
     self, AttrKind, CAPACITY, DAILY_CLAIM_LIMIT, DEFAULT_CAPACITY, DEFAULT_DAILY_CLAIM_LIMIT,
     DEFAULT_WEIGHT, REGION_MAX, Rep, RepStatus, Store, Team, WEIGHT,
 };
+use rapport_kit::mask::Rules;
 
 /// What UpdateStore's mask accepts.
-pub(crate) const STORE_MASK: MaskRules = MaskRules {
-    resource: "Store",
+pub(crate) const STORE_MASK: Rules = Rules {
     updatable: &["display_name", "region"],
     immutable: &["name"],
     output_only: &["create_time", "update_time", "etag"],
+    ..Rules::new("Store")
 };
 
 /// What UpdateTeam's mask accepts.
-pub(crate) const TEAM_MASK: MaskRules = MaskRules {
-    resource: "Team",
+pub(crate) const TEAM_MASK: Rules = Rules {
     updatable: &["display_name", "store", "manager_id"],
     immutable: &["name"],
     output_only: &["create_time", "update_time", "etag"],
+    ..Rules::new("Team")
 };
 
 /// What UpdateRep's mask accepts.
-pub(crate) const REP_MASK: MaskRules = MaskRules {
-    resource: "Rep",
+pub(crate) const REP_MASK: Rules = Rules {
     updatable: &[
         "display_name",
         "team",
@@ -45,6 +44,7 @@ pub(crate) const REP_MASK: MaskRules = MaskRules {
     ],
     immutable: &["name"],
     output_only: &["open_leads", "create_time", "update_time", "etag"],
+    ..Rules::new("Rep")
 };
 
 /// A store as the API shows it.

@@ -3,6 +3,7 @@
 
 use prost_types::Duration;
 use rapport_kit::names;
+use rapport_kit::validate::{full_date, money, money_to_proto};
 use rapport_proto::{leads as pb, types as pt};
 use rapport_runtime::{
     clock::{Micros, from_timestamp, to_timestamp},
@@ -10,25 +11,22 @@ use rapport_runtime::{
 };
 use uuid::Uuid;
 
-use super::mask::MaskRules;
 use crate::domain::{
-    opportunity::{
-        MAX_LOST_REASON, Money, Opportunity, StageChange, State, is_currency, opportunity_name,
-    },
+    opportunity::{MAX_LOST_REASON, Money, Opportunity, StageChange, State, opportunity_name},
     pipeline::{self, PIPELINES, Pipeline, Stage, StageKind},
 };
+use rapport_kit::mask::Rules;
 
 /// What UpdatePipeline's mask may name.
-pub(crate) const PIPELINE_MASK: MaskRules = MaskRules {
-    resource: "Pipeline",
+pub(crate) const PIPELINE_MASK: Rules = Rules {
     updatable: &["display_name", "stages"],
     immutable: &["name"],
     output_only: &["create_time", "update_time", "etag"],
+    ..Rules::new("Pipeline")
 };
 
 /// What UpdateOpportunity's mask may name.
-pub(crate) const OPPORTUNITY_MASK: MaskRules = MaskRules {
-    resource: "Opportunity",
+pub(crate) const OPPORTUNITY_MASK: Rules = Rules {
     updatable: &["display_name", "amount", "expected_close_date"],
     immutable: &["lead", "customer", "pipeline", "owner_id"],
     output_only: &[
@@ -44,6 +42,7 @@ pub(crate) const OPPORTUNITY_MASK: MaskRules = MaskRules {
         "update_time",
         "etag",
     ],
+    ..Rules::new("Opportunity")
 };
 
 /// Longest subject (owner id) accepted, as tokens carry them.
@@ -160,68 +159,6 @@ pub(crate) fn pipeline_to_proto(p: &Pipeline) -> pb::Pipeline {
     }
 }
 
-/// An amount of a request: `None` when absent or empty; currency and sign checked.
-pub(crate) fn parse_money(m: Option<&pt::Money>, field: &str, v: &mut Violations) -> Option<Money> {
-    let m = m.filter(|m| **m != pt::Money::default())?;
-    let mut ok = true;
-    if m.currency_code.is_empty() {
-        v.add(
-            format!("{field}.currency_code"),
-            "is required when an amount is given",
-        );
-        ok = false;
-    } else if !is_currency(&m.currency_code) {
-        v.add(
-            format!("{field}.currency_code"),
-            format!(
-                "{:?} is not an ISO 4217 code (three upper-case letters, e.g. \"CNY\")",
-                m.currency_code
-            ),
-        );
-        ok = false;
-    }
-    if m.minor_units < 0 {
-        v.add(format!("{field}.minor_units"), "must not be negative");
-        ok = false;
-    }
-    ok.then(|| Money {
-        currency_code: m.currency_code.clone(),
-        minor_units: m.minor_units,
-    })
-}
-
-pub(crate) fn money_to_proto(m: &Money) -> pt::Money {
-    pt::Money {
-        currency_code: m.currency_code.clone(),
-        minor_units: m.minor_units,
-    }
-}
-
-/// A full calendar date of a request (year required); `None` when absent or all zero.
-pub(crate) fn parse_date(
-    d: Option<&pt::Date>,
-    field: &str,
-    v: &mut Violations,
-) -> Option<time::Date> {
-    let d = d.filter(|d| **d != pt::Date::default())?;
-    let date = u8::try_from(d.month)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok())
-        .zip(u8::try_from(d.day).ok())
-        .filter(|_| (1..=9999).contains(&d.year))
-        .and_then(|(m, day)| time::Date::from_calendar_date(d.year, m, day).ok());
-    if date.is_none() {
-        v.add(
-            field,
-            format!(
-                "{:04}-{:02}-{:02} is not a date (year 1..9999, month 1..12, a day of that month)",
-                d.year, d.month, d.day
-            ),
-        );
-    }
-    date
-}
-
 fn date_to_proto(d: time::Date) -> pt::Date {
     pt::Date {
         year: d.year(),
@@ -329,8 +266,8 @@ pub(crate) fn parse_draft(o: &pb::Opportunity, v: &mut Violations) -> Opportunit
         lead_id,
         customer,
         pipeline_id: pipeline_key(&o.pipeline, "pipeline", v),
-        amount: parse_money(o.amount.as_ref(), "amount", v),
-        expected_close: parse_date(o.expected_close_date.as_ref(), "expected_close_date", v),
+        amount: money(v, "amount", o.amount.as_ref()),
+        expected_close: full_date(v, "expected_close_date", o.expected_close_date.as_ref()),
         owner_id,
     }
 }
@@ -358,12 +295,12 @@ impl OpportunityPatch {
                             &patch.display_name,
                         ))
                     }
-                    "amount" => out.amount = Some(parse_money(patch.amount.as_ref(), "amount", v)),
+                    "amount" => out.amount = Some(money(v, "amount", patch.amount.as_ref())),
                     "expected_close_date" => {
-                        out.expected_close = Some(parse_date(
-                            patch.expected_close_date.as_ref(),
-                            "expected_close_date",
+                        out.expected_close = Some(full_date(
                             v,
+                            "expected_close_date",
+                            patch.expected_close_date.as_ref(),
                         ))
                     }
                     _ => {}

@@ -7,19 +7,19 @@ use rapport_runtime::{
     validation::Violations,
 };
 
-use super::mask::MaskRules;
 use crate::domain::{
     alert::{Alert, AlertKind},
     org,
     task::{self, Task, TaskKind},
 };
+use rapport_kit::mask::Rules;
 
 /// What UpdateTask's mask accepts.
-pub(crate) const TASK_MASK: MaskRules = MaskRules {
-    resource: "Task",
+pub(crate) const TASK_MASK: Rules = Rules {
     updatable: &["title", "due_time", "remind_time", "notes"],
     immutable: &["name", "kind", "assignee_id", "subject"],
     output_only: &["complete_time", "create_time", "update_time", "etag"],
+    ..Rules::new("Task")
 };
 
 /// A task as the API shows it.

@@ -55,19 +55,8 @@ impl State {
 }
 
 /// An amount of money in minor units of an ISO 4217 currency (an opportunity's amount, a
-/// lead's budget).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Money {
-    /// Three upper-case letters.
-    pub currency_code: String,
-    /// Minor units, never negative.
-    pub minor_units: i64,
-}
-
-/// Whether `code` looks like an ISO 4217 code (three upper-case ASCII letters).
-pub fn is_currency(code: &str) -> bool {
-    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
-}
+/// lead's budget), as every service keeps one.
+pub use rapport_kit::validate::{Money, is_currency};
 
 /// An opportunity as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
