@@ -1,17 +1,18 @@
 //! The tenant's settings and the contact-permission check.
 
+use rapport_kit::settings;
 use rapport_proto::customers as pb;
 use rapport_runtime::{Error, Result, auth::Principal};
 
-use super::state::{App, settings_key};
+use super::{events::EVENTS, state::App};
 use crate::{
     convert::{consent::ContactPermissionQuery, settings::settings_to_proto},
     domain::{
         consent::{self, Channel, Decision},
+        names::SETTINGS_NAME,
         profile::Customer,
-        settings::SettingsPatch,
+        settings::{Settings, SettingsPatch},
     },
-    store,
 };
 
 /// Applies `patch` to the tenant's settings, unless they changed since the caller read them.
@@ -21,17 +22,22 @@ pub async fn update(
     patch: SettingsPatch,
 ) -> Result<pb::CustomerSettings> {
     let mut w = app.write(p).await?;
-    let current = store::get_settings(w.tx(), &p.tenant_id).await?;
+    let current: Settings = settings::read(w.tx(), &p.tenant_id).await?;
     if patch.is_stale(&current) {
-        return Err(Error::stale_etag("settings"));
+        return Err(Error::stale_etag(SETTINGS_NAME));
     }
-    let next = patch.apply(&current, app.now());
-    if !store::put_settings(w.tx(), &p.tenant_id, &next, current.version).await? {
-        return Err(Error::stale_etag("settings"));
-    }
-    // Every replica reads the settings afresh once this commits.
-    w.invalidate(settings_key(&p.tenant_id));
-    w.commit(settings_to_proto(&next)).await
+    let mut next = patch.apply(&current, app.now());
+    // Every replica reads the settings afresh once this commits, and consumers hear of it.
+    let out = settings::save(
+        &mut w,
+        EVENTS,
+        SETTINGS_NAME,
+        &current,
+        &mut next,
+        settings_to_proto,
+    )
+    .await?;
+    w.commit(out).await
 }
 
 /// Whether a customer the caller may see can be contacted as `q` asks.

@@ -58,14 +58,7 @@ impl App {
 
     /// The tenant's settings, through the cache (every create and import reads them).
     pub async fn settings(&self, tenant: &str) -> Result<Settings> {
-        let load = async {
-            let mut conn = self.db().pool().acquire().await?;
-            store::get_settings(&mut conn, tenant).await
-        };
-        self.ctx
-            .cache
-            .read_through_near(&settings_key(tenant), cache::SETTINGS_TTL, load)
-            .await
+        rapport_kit::settings::cached(&self.ctx, EVENTS, tenant).await
     }
 
     /// Today in UTC, for date rules.
@@ -148,11 +141,6 @@ impl App {
     pub async fn write_locking(&self, p: &Principal, locks: Vec<String>) -> Result<Write> {
         self.ctx.write_locking(p, EVENTS, locks).await
     }
-}
-
-/// The cache key of a tenant's settings.
-pub fn settings_key(tenant: &str) -> String {
-    cache::settings_key(EVENTS.stream, tenant)
 }
 
 /// The cache key of a customer.

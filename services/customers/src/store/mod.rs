@@ -16,7 +16,6 @@ pub use relationships::{
     delete_relationship, find_relationship, get_relationship, insert_relationship,
     list_relationships, repoint_relationships,
 };
-pub use settings::{get_settings, put_settings};
 pub use timeline::{
     insert_activity, insert_transfer, list_activities, list_transfers, repoint_timeline,
 };
