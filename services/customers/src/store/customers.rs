@@ -1,6 +1,7 @@
 //! Customers and their child rows (contact keys, tags, shared teams).
 
 use rapport_kit::query::{CursorValue, FieldSpec, OrderBy, SqlFilter};
+use rapport_runtime::storage::one_by_id;
 use rapport_runtime::{
     Error, Result,
     dialect::Dialect,
@@ -366,13 +367,7 @@ pub async fn get_customer(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Customer>> {
-    let sql = format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND id = $2");
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(row_to_customer).transpose()
+    one_by_id(conn, &select(), "id", tenant, id, None, row_to_customer).await
 }
 
 /// A customer by id, locked for the rest of the transaction.
@@ -382,16 +377,21 @@ pub async fn lock_customer(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Customer>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND id = $2{}",
-        dialect.for_update()
-    );
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(row_to_customer).transpose()
+    one_by_id(
+        tx,
+        &select(),
+        "id",
+        tenant,
+        id,
+        Some(dialect),
+        row_to_customer,
+    )
+    .await
+}
+
+/// The select of a customer's columns.
+fn select() -> String {
+    format!("SELECT {COLUMNS} FROM customers")
 }
 
 /// Live customers referred by any of `referrers`, locked for the rest of the transaction.

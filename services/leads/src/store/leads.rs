@@ -202,16 +202,7 @@ pub async fn find_holders(
 
 /// A lead by id.
 pub async fn get_lead(conn: &mut AnyConnection, tenant: &str, id: Uuid) -> Result<Option<Lead>> {
-    one_by_id(
-        conn,
-        &format!("SELECT {COLUMNS} FROM leads"),
-        "id",
-        tenant,
-        id,
-        None,
-        row_to_lead,
-    )
-    .await
+    one_by_id(conn, &select(), "id", tenant, id, None, row_to_lead).await
 }
 
 /// A lead by id, locked until the transaction ends.
@@ -223,7 +214,7 @@ pub async fn lock_lead(
 ) -> Result<Option<Lead>> {
     one_by_id(
         conn,
-        &format!("SELECT {COLUMNS} FROM leads"),
+        &select(),
         "id",
         tenant,
         id,
@@ -573,4 +564,9 @@ pub async fn cooldown_until(
     .bind(rep)
     .fetch_optional(conn)
     .await?)
+}
+
+/// The select of the columns of a row.
+fn select() -> String {
+    format!("SELECT {COLUMNS} FROM leads")
 }

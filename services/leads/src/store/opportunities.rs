@@ -244,7 +244,7 @@ pub(crate) async fn get(
 ) -> Result<Option<Opportunity>> {
     one_by_id(
         conn,
-        &format!("SELECT {COLUMNS} FROM opportunities o"),
+        &select(),
         "o.id",
         tenant,
         id,
@@ -259,7 +259,7 @@ pub(crate) async fn lock(tx: &mut Tx, tenant: &str, id: Uuid) -> Result<Option<O
     let dialect = tx.dialect();
     one_by_id(
         tx,
-        &format!("SELECT {COLUMNS} FROM opportunities o"),
+        &select(),
         "o.id",
         tenant,
         id,
@@ -557,4 +557,9 @@ pub(crate) async fn create_opportunity(
     insert(tx, tenant, &o).await?;
     insert_stage_change(tx, tenant, &o.first_change(actor)).await?;
     Ok(o)
+}
+
+/// The select of the columns of a row.
+fn select() -> String {
+    format!("SELECT {COLUMNS} FROM opportunities o")
 }

@@ -77,16 +77,7 @@ pub(crate) async fn get_task(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Task>> {
-    one_by_id(
-        conn,
-        &format!("SELECT {COLUMNS} FROM tasks"),
-        "id",
-        tenant,
-        id,
-        None,
-        row_to_task,
-    )
-    .await
+    one_by_id(conn, &select(), "id", tenant, id, None, row_to_task).await
 }
 
 /// A task by id, locked for the rest of the transaction.
@@ -96,16 +87,7 @@ pub(crate) async fn lock_task(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Task>> {
-    one_by_id(
-        tx,
-        &format!("SELECT {COLUMNS} FROM tasks"),
-        "id",
-        tenant,
-        id,
-        Some(dialect),
-        row_to_task,
-    )
-    .await
+    one_by_id(tx, &select(), "id", tenant, id, Some(dialect), row_to_task).await
 }
 
 /// Rewrites a task whose stored version is `expected_version`; `false` when it moved on.
@@ -331,4 +313,9 @@ pub(crate) async fn claim_due_reminders(
         }
     }
     Ok(claimed)
+}
+
+/// The select of the columns of a row.
+fn select() -> String {
+    format!("SELECT {COLUMNS} FROM tasks")
 }
