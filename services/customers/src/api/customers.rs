@@ -59,8 +59,8 @@ pub(super) async fn list(
         page_token: &msg.page_token,
         show_deleted: msg.show_deleted,
     };
-    let (query, fingerprint) = customers::list_query(app, &p, &params)?;
-    let (rows, next_page_token) = customers::list(app, &p, query, &fingerprint).await?;
+    let (query, list) = customers::list_query(app, &p, &params)?;
+    let (rows, next_page_token) = customers::list(app, &p, query, &list).await?;
     Ok(pb::ListCustomersResponse {
         customers: rows.iter().map(customer_to_proto).collect(),
         next_page_token,

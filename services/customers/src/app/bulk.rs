@@ -128,6 +128,7 @@ pub fn export(
         show_deleted: false,
     };
     let (mut query, _) = list_query(app, &p, &params)?;
+    query.limit = EXPORT_BATCH;
     let (tx, rx) = mpsc::channel(4);
     let app = app.clone();
     tokio::spawn(async move {

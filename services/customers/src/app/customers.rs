@@ -1,6 +1,6 @@
 //! A customer's life: create, list, update, delete and undelete.
 
-use rapport_kit::query::{self, CursorValue, OrderBy};
+use rapport_kit::query::{self, ListQuery, ListSpec, OrderBy};
 use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result, auth::Principal, storage::Idempotency, validation::Violations, write::Origin,
@@ -27,8 +27,12 @@ use crate::{
 };
 
 /// Orders ListCustomers accepts.
-const ORDER_FIELDS: &[&str] = &["create_time", "update_time", "display_name"];
-const DEFAULT_ORDER: OrderBy = OrderBy::desc("create_time");
+const LIST: ListSpec = ListSpec {
+    filter_fields: FILTER_FIELDS,
+    order_fields: &["create_time", "update_time", "display_name"],
+    default_order: OrderBy::desc("create_time"),
+    text_order_fields: &["display_name"],
+};
 
 /// Creates a customer of `profile`, judged against the tenant's `settings`; a repeated request
 /// id gets its first answer.
@@ -82,102 +86,59 @@ pub struct ListParams<'a> {
     pub show_deleted: bool,
 }
 
-/// The query of `params` over what `p` may see, and its page-token fingerprint; every bad
-/// parameter is reported at once.
+/// The query of `params` over what `p` may see, and the parsed list request that mints its
+/// page tokens; every bad parameter is reported at once.
 pub fn list_query(
     app: &App,
     p: &Principal,
     params: &ListParams<'_>,
-) -> Result<(CustomerQuery, String)> {
-    let mut v = Violations::new();
-    let limit = query::page_size(params.page_size)
-        .map_err(|e| v.add(&e.field, e.description))
-        .unwrap_or(0);
-    let order = query::parse_order_by(params.order_by, ORDER_FIELDS, DEFAULT_ORDER)
-        .map_err(|e| v.add(&e.field, e.description))
-        .unwrap_or(DEFAULT_ORDER);
-    let filter_sql = match query::parse(params.filter) {
-        Err(e) => {
-            v.add(&e.field, e.description);
-            None
-        }
-        Ok(None) => None,
-        Ok(Some(expr)) => match query::to_sql(&expr, FILTER_FIELDS, app.db().dialect(), 2) {
-            Ok(f) => Some(f),
-            Err(errors) => {
-                for e in errors {
-                    v.add(&e.field, e.description);
-                }
-                None
-            }
-        },
-    };
+) -> Result<(CustomerQuery, ListQuery)> {
     let scope = visibility::scope(p);
     let scope_key = scope
         .as_ref()
         .map(|s| format!("{}|{}", s.subject, s.team.as_deref().unwrap_or("")))
         .unwrap_or_default();
-    let fingerprint = query::fingerprint(&[
-        &p.tenant_id,
-        params.filter.trim(),
-        &order.canonical(),
-        if params.show_deleted {
-            "deleted"
-        } else {
-            "live"
+    let list = ListQuery::parse(
+        &LIST,
+        query::ListParams {
+            filter: params.filter,
+            order_by: params.order_by,
+            page_size: params.page_size,
+            page_token: params.page_token,
         },
-        &scope_key,
-    ]);
-    let after = query::decode_cursor(params.page_token, &fingerprint, |c| cursor_fits(c, &order))
-        .map_err(|e| v.add(&e.field, e.description))
-        .unwrap_or_default();
-    v.finish(())?;
-    Ok((
-        CustomerQuery {
-            filter: filter_sql,
-            order,
-            after,
-            limit,
-            show_deleted: params.show_deleted,
-            scope,
-        },
-        fingerprint,
-    ))
+        app.db().dialect(),
+        2,
+        &[
+            &p.tenant_id,
+            if params.show_deleted {
+                "deleted"
+            } else {
+                "live"
+            },
+            &scope_key,
+        ],
+    )?;
+    let q = CustomerQuery {
+        filter: list.filter.clone(),
+        order: list.order,
+        after: list.after.clone(),
+        limit: list.fetch(),
+        show_deleted: params.show_deleted,
+        scope,
+    };
+    Ok((q, list))
 }
 
-/// A cursor is [sort key, id] with the sort key's type; anything else was tampered with.
-fn cursor_fits(cursor: &[CursorValue], order: &OrderBy) -> bool {
-    match cursor {
-        [CursorValue::Text(_), CursorValue::Text(id)] if order.field == "display_name" => {
-            Uuid::parse_str(id).is_ok()
-        }
-        [CursorValue::Int(_), CursorValue::Text(id)] if order.field != "display_name" => {
-            Uuid::parse_str(id).is_ok()
-        }
-        _ => false,
-    }
-}
-
-/// A page of `query` and the next page's token (empty on the last page).
+/// A page of `query` (parsed as `list`) and the next page's token (empty on the last page).
 pub async fn list(
     app: &App,
     p: &Principal,
     query: CustomerQuery,
-    fingerprint: &str,
+    list: &ListQuery,
 ) -> Result<(Vec<Customer>, String)> {
-    let limit = query.limit;
-    let mut q = query;
-    q.limit = limit + 1;
     let mut conn = app.db().pool().acquire().await?;
-    let mut rows = store::list_customers(&mut conn, &p.tenant_id, &q).await?;
-    let next_page_token = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|c| query::encode_token(fingerprint, &store::cursor_of(c, &q.order)))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let mut rows = store::list_customers(&mut conn, &p.tenant_id, &query).await?;
+    let next_page_token = list.next_token(&mut rows, |c| store::cursor_of(c, &list.order));
     Ok((rows, next_page_token))
 }
 
