@@ -73,12 +73,13 @@ pub async fn cached<D: Document>(
         .await
 }
 
-/// Replaces `current` (read in `w`), the settings resource `name`, with `next`: stamps `next` with the write's time and the
+/// Replaces `current` (read in `w`), the settings resource `name`, with `next`, and commits `w`:
+/// stamps `next` with the write's time and the
 /// next version, stores it only if the stored version is still `current`'s, drops the cached
-/// copy at the commit and emits `settings.updated` with `payload(&next)`, which it returns for
-/// the answer. ABORTED when a concurrent change won.
-pub async fn save<D: Document, M: Message + Name>(
-    w: &mut Write,
+/// copy at the commit and emits `settings.updated` with `payload(&next)`, which is also the
+/// answer stored under the write's request id. ABORTED when a concurrent change won.
+pub async fn save<D: Document, M: Message + Name + Default>(
+    mut w: Write,
     source: EventSource,
     name: &str,
     current: &D,
@@ -123,5 +124,5 @@ pub async fn save<D: Document, M: Message + Name>(
     w.invalidate(cache::settings_key(source.stream, &tenant));
     let out = payload(next);
     w.emit("settings.updated", name.to_owned(), &out);
-    Ok(out)
+    w.commit(out).await
 }

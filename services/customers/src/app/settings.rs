@@ -28,16 +28,15 @@ pub async fn update(
     }
     let mut next = patch.apply(&current, app.now());
     // Every replica reads the settings afresh once this commits, and consumers hear of it.
-    let out = settings::save(
-        &mut w,
+    settings::save(
+        w,
         EVENTS,
         SETTINGS_NAME,
         &current,
         &mut next,
         settings_to_proto,
     )
-    .await?;
-    w.commit(out).await
+    .await
 }
 
 /// Whether a customer the caller may see can be contacted as `q` asks.

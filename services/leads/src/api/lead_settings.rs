@@ -76,14 +76,13 @@ pub(super) async fn update(
     if next == current {
         return Ok(settings_to_proto(&current));
     }
-    let out = settings::save(
-        &mut w,
+    settings::save(
+        w,
         EVENTS,
         SETTINGS_NAME,
         &current,
         &mut next,
         settings_to_proto,
     )
-    .await?;
-    w.commit(out).await
+    .await
 }
