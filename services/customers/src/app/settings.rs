@@ -64,3 +64,62 @@ fn has_address(c: &Customer, channel: Channel) -> bool {
         Channel::Im => !p.im_handles.is_empty(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rapport_runtime::{auth::Role, clock::ManualClock};
+    use rapport_testkit::{Backend, TestStores, outbox_events};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_settings_change_is_an_event_and_a_stale_one_changes_nothing() {
+        for backend in Backend::all() {
+            let stores = TestStores::new(backend).await;
+            let app = App::new(
+                stores
+                    .context::<crate::Customers>(&ManualClock::at(1_714_521_600_000_000))
+                    .await,
+            );
+            let admin = Principal {
+                tenant_id: "t1".into(),
+                subject: "admin-1".into(),
+                roles: vec![Role::Admin],
+                team_id: None,
+            };
+            let before = app.settings("t1").await.expect("defaults");
+            let changed = update(
+                &app,
+                &admin,
+                SettingsPatch {
+                    default_region: Some("HK".into()),
+                    ..SettingsPatch::default()
+                },
+            )
+            .await
+            .expect("update");
+            assert_eq!(changed.default_region, "HK");
+            let events = outbox_events(&app.ctx.db).await;
+            let event = events.last().expect("an event");
+            assert_eq!(event.r#type, "rapport.customers.v1.settings.updated");
+            assert_eq!(
+                (event.tenant.as_str(), event.subject.as_str()),
+                ("t1", "settings")
+            );
+            assert_eq!(app.settings("t1").await.expect("read").default_region, "HK");
+
+            let stale = update(
+                &app,
+                &admin,
+                SettingsPatch {
+                    default_region: Some("US".into()),
+                    etag: Some(before.etag()),
+                    ..SettingsPatch::default()
+                },
+            )
+            .await;
+            assert_eq!(stale.expect_err("stale").code(), tonic::Code::Aborted);
+            assert_eq!(outbox_events(&app.ctx.db).await.len(), events.len());
+        }
+    }
+}
