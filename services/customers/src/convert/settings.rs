@@ -1,6 +1,7 @@
 //! Customer settings: proto <-> domain, and the update mask.
 
 use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
+use rapport_kit::mask;
 use rapport_proto::customers as pb;
 use rapport_runtime::clock::to_timestamp;
 use rapport_runtime::validation::{FieldViolation, Violations};
@@ -133,38 +134,36 @@ pub fn parse_get_settings(req: &pb::GetCustomerSettingsRequest) -> Result<(), Ve
     })
 }
 
+/// What UpdateCustomerSettings may change.
+const MASK: mask::Rules = mask::Rules {
+    updatable: &[
+        "duplicate_policy",
+        "duplicate_disclosure",
+        "default_region",
+        "custom_fields",
+    ],
+    immutable: &["name"],
+    output_only: &["update_time", "etag"],
+    ..mask::Rules::new("CustomerSettings")
+};
+
 /// Parses an UpdateCustomerSettings request into the change it asks for. Only fields named in
 /// the mask are read (`*` names them all); output-only fields are ignored.
 pub fn parse_update_settings(
     req: &pb::UpdateCustomerSettingsRequest,
 ) -> Result<SettingsPatch, Vec<FieldViolation>> {
     let mut v = Violations::new();
-    let (mut policy, mut disclosure, mut region, mut fields) = (false, false, false, false);
-    match req.update_mask.as_ref().map(|m| m.paths.as_slice()) {
-        None | Some([]) => v.add(
-            "update_mask",
-            "is required: duplicate_policy, duplicate_disclosure, default_region, custom_fields \
-             or \"*\"",
-        ),
-        Some(paths) => {
-            for path in paths {
-                match path.as_str() {
-                    "*" => (policy, disclosure, region, fields) = (true, true, true, true),
-                    "duplicate_policy" => policy = true,
-                    "duplicate_disclosure" => disclosure = true,
-                    "default_region" => region = true,
-                    "custom_fields" => fields = true,
-                    other => v.add(
-                        "update_mask",
-                        format!(
-                            "{other:?} cannot be updated; use duplicate_policy, \
-                             duplicate_disclosure, default_region, custom_fields or \"*\""
-                        ),
-                    ),
-                }
-            }
-        }
-    }
+    let masked = mask::fields(
+        &MASK,
+        &mask::select(&MASK, &mask::paths(req.update_mask.clone()), &mut v),
+    );
+    let has = |field: &str| masked.contains(&field);
+    let (policy, disclosure, region, fields) = (
+        has("duplicate_policy"),
+        has("duplicate_disclosure"),
+        has("default_region"),
+        has("custom_fields"),
+    );
     let Some(s) = &req.settings else {
         v.add("settings", "is required");
         return Err(v.into_vec());
