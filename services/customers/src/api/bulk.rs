@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     ServerStream,
-    request::{MANAGERS, authorize},
+    support::{MANAGERS, authorize},
 };
 use crate::{
     app::{

@@ -5,7 +5,7 @@ use rapport_proto::customers as pb;
 use rapport_runtime::{Error, Result, error::both, storage::Idempotency, validation::Violations};
 use tonic::Request;
 
-use super::request::{MANAGERS, READERS, WRITERS, authorize, customer_id};
+use super::support::{MANAGERS, READERS, WRITERS, authorize, customer_id};
 use crate::{
     app::{
         App,

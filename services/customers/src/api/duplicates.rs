@@ -7,7 +7,7 @@ use rapport_runtime::{Error, Result, storage::Idempotency, validation::Violation
 use tonic::Request;
 use uuid::Uuid;
 
-use super::request::{MANAGERS, READERS, authorize, customer_id};
+use super::support::{MANAGERS, READERS, authorize, customer_id};
 use crate::{
     app::{
         App,

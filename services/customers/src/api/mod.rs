@@ -8,8 +8,8 @@ mod duplicates;
 mod ownership;
 mod paging;
 mod relationships;
-mod request;
 mod settings;
+mod support;
 mod timeline;
 
 use std::pin::Pin;

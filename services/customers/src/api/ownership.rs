@@ -6,7 +6,7 @@ use tonic::Request;
 
 use super::{
     paging,
-    request::{MANAGERS, READERS, authorize},
+    support::{MANAGERS, READERS, authorize},
 };
 use crate::{
     app::{App, ownership},

@@ -4,7 +4,7 @@ use rapport_proto::customers as pb;
 use rapport_runtime::{Result, storage::Idempotency};
 use tonic::Request;
 
-use super::request::{READERS, WRITERS, authorize};
+use super::support::{READERS, WRITERS, authorize};
 use crate::{
     app::{App, relationships},
     convert::relationship::{

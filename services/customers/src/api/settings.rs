@@ -4,7 +4,7 @@ use rapport_proto::customers as pb;
 use rapport_runtime::Result;
 use tonic::Request;
 
-use super::request::{ADMINS, READERS, authorize};
+use super::support::{ADMINS, READERS, authorize};
 use crate::{
     app::{App, settings},
     convert::{

@@ -6,7 +6,7 @@ use tonic::Request;
 
 use super::{
     paging,
-    request::{READERS, WRITERS, authorize},
+    support::{READERS, WRITERS, authorize},
 };
 use crate::{
     app::{App, timeline},
