@@ -90,34 +90,31 @@ pub async fn save<D: Document, M: Message + Name + Default>(
     next.stamp(now, current.version() + 1);
     let doc = serde_json::to_string(&*next).map_err(Error::internal)?;
     let tenant = w.tenant().to_owned();
-    let done = if current.version() == 0 {
-        sqlx::query(&format!(
+    // The first save inserts; a later one replaces the version it was made from.
+    let sql = if current.version() == 0 {
+        format!(
             "INSERT INTO {} (tenant_id, {}, update_time, version) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
             D::TABLE,
             D::COLUMN
-        ))
-        .bind(&tenant)
-        .bind(doc)
-        .bind(now)
-        .bind(next.version())
-        .execute(&mut **w.tx())
-        .await?
+        )
     } else {
-        sqlx::query(&format!(
+        format!(
             "UPDATE {} SET {} = $2, update_time = $3, version = $4 \
              WHERE tenant_id = $1 AND version = $5",
             D::TABLE,
             D::COLUMN
-        ))
+        )
+    };
+    let mut query = sqlx::query(&sql)
         .bind(&tenant)
         .bind(doc)
         .bind(now)
-        .bind(next.version())
-        .bind(current.version())
-        .execute(&mut **w.tx())
-        .await?
-    };
+        .bind(next.version());
+    if current.version() != 0 {
+        query = query.bind(current.version());
+    }
+    let done = query.execute(&mut **w.tx()).await?;
     if done.rows_affected() != 1 {
         return Err(Error::stale_etag(name));
     }

@@ -37,6 +37,20 @@ pub struct ListParams<'a> {
     pub page_token: &'a str,
 }
 
+/// The list fields of a List request message (`filter`, `order_by`, `page_size`,
+/// `page_token`, as AIP-132 names them): `list_params!(msg)`.
+#[macro_export]
+macro_rules! list_params {
+    ($msg:expr) => {
+        $crate::query::ListParams {
+            filter: &$msg.filter,
+            order_by: &$msg.order_by,
+            page_size: $msg.page_size,
+            page_token: &$msg.page_token,
+        }
+    };
+}
+
 /// A parsed List request.
 #[derive(Debug, Clone)]
 pub struct ListQuery {

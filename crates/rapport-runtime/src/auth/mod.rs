@@ -151,6 +151,17 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The service itself at work in `tenant` (a sweep, say), named `actor` in its events: a
+    /// service account that sees the whole tenant.
+    pub fn system(tenant: &str, actor: &str) -> Self {
+        Self {
+            tenant_id: tenant.to_owned(),
+            subject: actor.to_owned(),
+            roles: vec![Role::ServiceAccount],
+            team_id: None,
+        }
+    }
+
     /// Whether the caller has `role`.
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)

@@ -2,8 +2,8 @@
 
 use rapport_kit::{
     duplicates::{Disclosed, DuplicatePolicy, disclose},
-    mask,
-    query::{ListParams, ListQuery, ListSpec, OrderBy},
+    list_params, mask,
+    query::{ListQuery, ListSpec, OrderBy},
 };
 use rapport_proto::{leads as pb, types};
 use rapport_runtime::storage::Idempotency;
@@ -201,12 +201,7 @@ pub(super) async fn list(
     let scope_key = format!("{s:?}");
     let q = ListQuery::parse(
         &LIST,
-        ListParams {
-            filter: &msg.filter,
-            order_by: &msg.order_by,
-            page_size: msg.page_size,
-            page_token: &msg.page_token,
-        },
+        list_params!(msg),
         api.db().dialect(),
         2,
         &[

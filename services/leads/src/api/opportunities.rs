@@ -3,7 +3,10 @@
 //! their team's and their own, admins, marketers and service accounts all; what a caller may
 //! not see reads as not found.
 
-use rapport_kit::query::{CursorValue, ListParams, ListQuery, ListSpec, OrderBy, Page};
+use rapport_kit::{
+    list_params,
+    query::{CursorValue, ListQuery, ListSpec, OrderBy, Page},
+};
 use rapport_proto::leads as pb;
 use rapport_runtime::storage::Idempotency;
 use rapport_runtime::{
@@ -155,12 +158,7 @@ pub(super) async fn list(
     let scope_key = format!("{scope:?}");
     let q = ListQuery::parse(
         &LIST,
-        ListParams {
-            filter: &msg.filter,
-            order_by: &msg.order_by,
-            page_size: msg.page_size,
-            page_token: &msg.page_token,
-        },
+        list_params!(msg),
         api.db().dialect(),
         2,
         &[&p.tenant_id, "opportunities", &scope_key],

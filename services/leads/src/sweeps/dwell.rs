@@ -5,7 +5,7 @@
 
 use rapport_runtime::{
     Result,
-    auth::{Principal, Role},
+    auth::Principal,
     clock::{DAY, HOUR, Micros},
 };
 
@@ -74,12 +74,7 @@ async fn sweep_batch(
     level: Level,
     cutoff: Micros,
 ) -> Result<(usize, usize)> {
-    let system = Principal {
-        tenant_id: tenant.to_owned(),
-        subject: ACTOR.to_owned(),
-        roles: vec![Role::ServiceAccount],
-        team_id: None,
-    };
+    let system = Principal::system(tenant, ACTOR);
     let mut w = api.write(&system).await?;
     let claimed = store::claim(
         w.tx(),
@@ -158,6 +153,7 @@ fn human(d: Micros) -> String {
 mod tests {
     use std::collections::HashMap;
 
+    use rapport_runtime::auth::Role;
     use rapport_runtime::clock::ManualClock;
     use rapport_testkit::{Backend, TestStores};
     use sqlx::Row;

@@ -6,11 +6,7 @@
 
 use futures::{StreamExt, TryStreamExt};
 use rapport_proto::leads as pb;
-use rapport_runtime::{
-    Result,
-    auth::{Principal, Role},
-    clock::Micros,
-};
+use rapport_runtime::{Result, auth::Principal, clock::Micros};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -41,12 +37,7 @@ const ACTOR: &str = "system";
 
 /// The principal the sweep writes as in `tenant`.
 fn system(tenant: &str) -> Principal {
-    Principal {
-        tenant_id: tenant.to_owned(),
-        subject: ACTOR.to_owned(),
-        roles: vec![Role::ServiceAccount],
-        team_id: None,
-    }
+    Principal::system(tenant, ACTOR)
 }
 
 /// Runs every tenant's follow-up rules at `now`; returns the leads warned or reclaimed.

@@ -2,11 +2,7 @@
 //! restart misses nothing, and a reminder is claimed by one transaction, so replicas sweeping
 //! at once raise it once.
 
-use rapport_runtime::{
-    Result,
-    auth::{Principal, Role},
-    clock::Micros,
-};
+use rapport_runtime::{Result, auth::Principal, clock::Micros};
 
 use crate::app::App;
 use crate::app::alerts::raise_alert;
@@ -49,12 +45,7 @@ pub(crate) async fn remind_due_tasks(api: &App, now: Micros) -> Result<usize> {
 
 /// Claims and reminds up to one batch of `tenant`'s due reminders in one transaction.
 async fn remind_batch(api: &App, tenant: &str, now: Micros) -> Result<usize> {
-    let system = Principal {
-        tenant_id: tenant.to_owned(),
-        subject: ACTOR.to_owned(),
-        roles: vec![Role::ServiceAccount],
-        team_id: None,
-    };
+    let system = Principal::system(tenant, ACTOR);
     let mut w = api.write(&system).await?;
     let claimed =
         store::tasks::claim_due_reminders(w.tx(), api.db().dialect(), tenant, now, BATCH).await?;
@@ -71,6 +62,7 @@ async fn remind_batch(api: &App, tenant: &str, now: Micros) -> Result<usize> {
 mod tests {
     use std::collections::HashMap;
 
+    use rapport_runtime::auth::Role;
     use rapport_runtime::clock::{HOUR, MINUTE, ManualClock};
     use rapport_testkit::{Backend, TestStores, outbox_events};
     use sqlx::Row;
