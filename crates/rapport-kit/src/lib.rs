@@ -4,13 +4,16 @@
 //! repeats:
 //!
 //! - [`names`]: resource names and ids, etags;
-//! - [`query`]: List requests (filter, order, page size and tokens) and their SQL;
+//! - [`query`]: List requests (filter, order, page size and tokens) and their SQL: `ListQuery`
+//!   for a list with a filter and an order, `Page` (the layer under it) for a list in one fixed
+//!   order;
 //! - [`mask`]: update masks, one engine for every resource;
 //! - [`validate`]: shared field validators (money, dates, text limits) and [`contact`]
 //!   (phones, emails);
 //! - [`settings`]: the per-tenant settings document, versioned, cached, with its event;
 //! - [`duplicates`]: the duplicate policy and what a duplicate check may disclose;
-//! - [`peer`]: a peer service's `Status` read back into the runtime's error;
+//! - [`peer`]: a peer service's `Status` read back into what it meant, and the usual answer
+//!   for what a caller does not handle itself;
 //! - [`reply`]: a handler's result as a gRPC reply;
 //! - [`service`]: assembling a service's bundle from generated servers.
 
