@@ -5,6 +5,7 @@
 //! are any text without "/". A parse error is a sentence about the value; the API layer attaches
 //! it to the field the value came from.
 
+use rapport_runtime::Error;
 use uuid::Uuid;
 
 /// `collection/{id}` of a server-assigned id.
@@ -104,16 +105,27 @@ pub fn parse_subject<'a>(collection: &str, name: &'a str) -> Result<&'a str, Str
     }
 }
 
-/// The etag of version `version` of the resource `name`: opaque, changes with every version.
-pub fn etag(name: &str, version: i64) -> String {
+/// The etag of version `version` of the resource `key` names (its name, or its id's bytes):
+/// 16 hex digits of a SHA-256, opaque so clients cannot read a version number into it, and
+/// changing with every version.
+pub fn etag(key: impl AsRef<[u8]>, version: i64) -> String {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
-    hash.update(name.as_bytes());
+    hash.update(key.as_ref());
     hash.update(version.to_be_bytes());
     hash.finalize()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// ABORTED unless `given` is empty (no check asked) or the resource `name`'s `current` etag.
+pub fn check_etag(given: &str, current: &str, name: &str) -> Result<(), Error> {
+    if given.is_empty() || given == current {
+        Ok(())
+    } else {
+        Err(Error::stale_etag(name))
+    }
 }
 
 fn tail<'a>(collection: &str, name: &'a str) -> Result<&'a str, String> {

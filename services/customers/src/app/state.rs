@@ -166,10 +166,7 @@ pub async fn save(tx: &mut Tx, tenant: &str, next: &Customer, read: i64) -> Resu
 
 /// ABORTED unless `given` is empty or `c`'s current etag.
 pub fn check_etag(given: &str, c: &Customer) -> Result<()> {
-    if !given.is_empty() && given != c.etag() {
-        return Err(Error::stale_etag(&c.resource_name()));
-    }
-    Ok(())
+    rapport_kit::names::check_etag(given, &c.etag(), &c.resource_name())
 }
 
 /// FAILED_PRECONDITION when `c` is soft-deleted.

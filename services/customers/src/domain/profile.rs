@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashSet};
 pub use rapport_kit::validate::Date;
 use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::consent::Consent;
@@ -538,13 +537,7 @@ impl Customer {
     /// An opaque value that changes with every version. Hashed so clients cannot read a
     /// version number into it and start depending on it.
     pub fn etag(&self) -> String {
-        let mut hash = Sha256::new();
-        hash.update(self.id.as_bytes());
-        hash.update(self.version.to_be_bytes());
-        hash.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        rapport_kit::names::etag(self.id.as_bytes(), self.version)
     }
 
     /// Whether it is soft-deleted.

@@ -4,7 +4,6 @@
 use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
 use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::custom_fields::CustomFieldDef;
 
@@ -54,13 +53,7 @@ impl Settings {
     /// The etag clients send back to detect concurrent edits: 16 hex digits of a SHA-256 of
     /// the version. Etags are only compared within a tenant, so the tenant is not hashed.
     pub fn etag(&self) -> String {
-        let mut hash = Sha256::new();
-        hash.update(b"settings");
-        hash.update(self.version.to_be_bytes());
-        hash.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        rapport_kit::names::etag("settings", self.version)
     }
 }
 

@@ -93,10 +93,7 @@ pub fn scope(p: &Principal) -> Scope {
 
 /// ABORTED unless `given` is empty or the etag of `name` at `version`.
 pub fn check_etag(given: &str, name: &str, version: i64) -> Result<()> {
-    if !given.is_empty() && given != names::etag(name, version) {
-        return Err(Error::stale_etag(name));
-    }
-    Ok(())
+    names::check_etag(given, &names::etag(name, version), name)
 }
 
 /// ABORTED unless `given` is empty or `lead`'s etag.

@@ -55,7 +55,7 @@ pub(crate) fn store_to_proto(s: &Store) -> pb::Store {
         region: s.region.clone(),
         create_time: Some(to_timestamp(s.create_time)),
         update_time: Some(to_timestamp(s.update_time)),
-        etag: names::etag(&s.name(), s.version),
+        etag: names::etag(s.name(), s.version),
     }
 }
 
@@ -68,7 +68,7 @@ pub(crate) fn team_to_proto(t: &Team) -> pb::Team {
         manager_id: t.manager_id.clone(),
         create_time: Some(to_timestamp(t.create_time)),
         update_time: Some(to_timestamp(t.update_time)),
-        etag: names::etag(&t.name(), t.version),
+        etag: names::etag(t.name(), t.version),
     }
 }
 
@@ -95,7 +95,7 @@ pub(crate) fn rep_to_proto(r: &Rep) -> pb::Rep {
         open_leads: clamp(r.open_leads),
         create_time: Some(to_timestamp(r.create_time)),
         update_time: Some(to_timestamp(r.update_time)),
-        etag: names::etag(&r.name(), r.version),
+        etag: names::etag(r.name(), r.version),
     }
 }
 

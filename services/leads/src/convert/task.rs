@@ -42,7 +42,7 @@ pub(crate) fn task_to_proto(t: &Task) -> pb::Task {
         notes: t.notes.clone(),
         create_time: Some(to_timestamp(t.create_time)),
         update_time: Some(to_timestamp(t.update_time)),
-        etag: names::etag(&t.name(), t.version),
+        etag: names::etag(t.name(), t.version),
     }
 }
 

@@ -205,7 +205,7 @@ impl Lead {
 
     /// The current etag.
     pub fn etag(&self) -> String {
-        names::etag(&self.resource_name(), self.version)
+        names::etag(self.resource_name(), self.version)
     }
 
     /// Whether the lead sits in a public pool.

@@ -96,7 +96,7 @@ impl Opportunity {
 
     /// The current etag.
     pub fn etag(&self) -> String {
-        names::etag(&self.resource_name(), self.version)
+        names::etag(self.resource_name(), self.version)
     }
 
     /// The opportunity after moving to `to` at `now` by `actor`, and the stage change that

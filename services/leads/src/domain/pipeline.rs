@@ -98,7 +98,7 @@ impl Pipeline {
 
     /// The current etag.
     pub fn etag(&self) -> String {
-        names::etag(&self.resource_name(), self.version)
+        names::etag(self.resource_name(), self.version)
     }
 
     /// Whether this is the built-in example the tenant never changed.
