@@ -115,18 +115,13 @@ impl ServiceContext {
             tx.rollback().await?;
             return Ok(Begun::Replayed(done));
         }
-        Ok(Begun::Fresh(Box::new(Write {
-            ctx: self.clone(),
+        Ok(Begun::Fresh(Box::new(Write::start(
+            self.clone(),
             tx,
-            tenant: p.tenant_id.clone(),
-            origin: Origin::of(p),
+            p,
             idempotency,
             source,
-            events: Vec::new(),
-            stale: Vec::new(),
-            deferred: Vec::new(),
-            revoked: Vec::new(),
-        })))
+        ))))
     }
 }
 
@@ -146,21 +141,8 @@ impl ServiceContext {
             tx.rollback().await?;
             return Ok(None);
         }
-        Ok(Some(Write {
-            ctx: self.clone(),
-            tx,
-            tenant: event.tenant.clone(),
-            origin: Origin {
-                actor: SYSTEM.to_owned(),
-                traceparent: crate::telemetry::current_traceparent(),
-            },
-            idempotency: None,
-            source,
-            events: Vec::new(),
-            stale: Vec::new(),
-            deferred: Vec::new(),
-            revoked: Vec::new(),
-        }))
+        let system = Principal::system(&event.tenant, SYSTEM);
+        Ok(Some(Write::start(self.clone(), tx, &system, None, source)))
     }
 
     /// Starts a write that takes no request id.
@@ -208,6 +190,28 @@ macro_rules! begin_write {
 }
 
 impl Write {
+    /// A write in `tx` on behalf of `p`, with nothing recorded yet.
+    fn start(
+        ctx: ServiceContext,
+        tx: Tx,
+        p: &Principal,
+        idempotency: Option<Idempotency>,
+        source: EventSource,
+    ) -> Self {
+        Write {
+            ctx,
+            tx,
+            tenant: p.tenant_id.clone(),
+            origin: Origin::of(p),
+            idempotency,
+            source,
+            events: Vec::new(),
+            stale: Vec::new(),
+            deferred: Vec::new(),
+            revoked: Vec::new(),
+        }
+    }
+
     /// The transaction, for the store's queries.
     pub fn tx(&mut self) -> &mut Tx {
         &mut self.tx
