@@ -13,13 +13,13 @@ The variants are the chart's default values, then, for each service in values.ya
 service disabled but that one, then one turning on the optional parts (autoscaling, existing
 Secrets, a public key, network policy peers, no migration hook, own spread constraints), so that
 every template is rendered at least once (the ServiceMonitor only where the cluster has its CRD,
-so not here), and one adding a service that values.yaml does not name (`orders`, with a copy of
-the first service's block), which must deploy like the others. Then come variants the chart must
-refuse: that added block with a key the schema does not know, a Redis URL the binary does not
-speak (both refused by the values schema), a grace period shorter than the shutdown, a ServiceMonitor
-behind a NetworkPolicy that closes the metrics port, and an upgrade rendered without cluster
-access that would replace the generated token secret (and, beside it, the same upgrade with an
-existing Secret, which must render).
+so not here), and one adding a service that values.yaml does not name (`tickets`, or the next
+free name, with a copy of the first service's block), which must deploy like the others. Then
+come variants the chart must refuse: that added block with a key the schema does not know, a Redis
+URL the binary does not speak (both refused by the values schema), a grace period shorter than the
+shutdown, a ServiceMonitor behind a NetworkPolicy that closes the metrics port, and an upgrade
+rendered without cluster access that would replace the generated token secret (and, beside it, the
+same upgrade with an existing Secret, which must render).
 
 Strict mode as in `helm lint --strict`: any WARNING or ERROR fails the run (INFO does not).
 helm-sdkpy's Lint takes no values and no strict flag, so each variant is linted as a copy of
@@ -62,6 +62,9 @@ STRICT_LOWEST = 2
 HELM_TIMEOUT_SECONDS = 300
 # The server's readiness pass on shutdown (rapport.readinessPassSeconds in the chart).
 READINESS_PASS_SECONDS = 5
+# Names for a service that values.yaml does not name, the first one free: the variants add it by
+# its block alone, and the optional parts name it as a peer run by another release.
+ADDED_SERVICE_NAMES = ("tickets", "partners", "campaigns")
 # The extra template the render checks add to the copy of the chart, and its messages' prefix.
 PROBE_TEMPLATE = "templates/zz-lint-render.yaml"
 PROBE_MARK = "rapport-lint-render "
@@ -95,6 +98,11 @@ def merge(base: dict, override: dict) -> dict:
 def variants(defaults: dict) -> list[Variant]:
     """The variants to lint."""
     services = sorted(defaults.get("services", {}))
+    added_name = next(
+        name
+        for name in (*ADDED_SERVICE_NAMES, *(f"service{i}" for i in range(len(services) + 1)))
+        if name not in services
+    )
     # The chart refuses to install without a database and a Redis; lint mode only logs that
     # (Helm's "funcMap fail" INFO lines for the default values). The other variants give both.
     connections = {
@@ -159,7 +167,7 @@ def variants(defaults: dict) -> list[Variant]:
                     for name in services
                 },
                 "topologySpread": {"whenUnsatisfiable": "DoNotSchedule", "maxSkew": 2},
-                "peers": {"orders": "http://orders.example:50051"},
+                "peers": {added_name: f"http://{added_name}.example:50051"},
                 "postgresql": {"existingSecret": "rapport-database"},
                 "redis": {"existingSecret": "rapport-redis"},
                 "auth": {"publicKey": {"existingSecret": "rapport-issuer"}, "revision": 2},
@@ -201,14 +209,14 @@ def variants(defaults: dict) -> list[Variant]:
     added = copy.deepcopy(defaults["services"][services[0]])
     out.append(
         Variant(
-            "a service added by its values block alone (orders)",
-            merge(connections, {"services": {"orders": added}}),
+            f"a service added by its values block alone ({added_name})",
+            merge(connections, {"services": {added_name: added}}),
         )
     )
     out.append(
         Variant(
             "an added service's block with an unknown key (refused by the values schema)",
-            merge(connections, {"services": {"orders": merge(added, {"replica": 3})}}),
+            merge(connections, {"services": {added_name: merge(added, {"replica": 3})}}),
             schema_error=True,
         )
     )

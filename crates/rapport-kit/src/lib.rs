@@ -15,7 +15,8 @@
 //! - [`peer`]: a peer service's `Status` read back into what it meant, and the usual answer
 //!   for what a caller does not handle itself;
 //! - [`reply`]: a handler's result as a gRPC reply;
-//! - [`service`]: assembling a service's bundle from generated servers.
+//! - [`service`]: assembling a service's bundle from generated servers;
+//! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL.
 
 pub mod contact;
 pub mod duplicates;
@@ -27,5 +28,6 @@ pub mod reply;
 pub mod service;
 pub mod settings;
 pub mod validate;
+pub mod visibility;
 
 pub use reply::{Reply, reply};

@@ -73,6 +73,24 @@ pub async fn cached<D: Document>(
         .await
 }
 
+/// As [`save`] after a caller's update: refuses a stale `etag` (ABORTED), and answers a
+/// change that changes nothing with `current`, writing nothing.
+pub async fn save_changed<D: Document, M: Message + Name + Default>(
+    w: Write,
+    source: EventSource,
+    name: &str,
+    etag: &str,
+    current: &D,
+    mut next: D,
+    payload: impl FnOnce(&D) -> M,
+) -> Result<M> {
+    crate::names::check_etag(etag, &crate::names::etag(name, current.version()), name)?;
+    if next == *current {
+        return Ok(payload(current));
+    }
+    save(w, source, name, current, &mut next, payload).await
+}
+
 /// Replaces `current` (read in `w`), the settings resource `name`, with `next`, and commits `w`:
 /// stamps `next` with the write's time and the
 /// next version, stores it only if the stored version is still `current`'s, drops the cached

@@ -34,7 +34,11 @@ impl Dialect {
                 "(CASE WHEN jsonb_typeof(({column})::jsonb -> '{key}') = 'number' \
                  THEN (({column})::jsonb ->> '{key}')::double precision END)"
             ),
-            Dialect::Sqlite => format!("CAST(json_extract({column}, '$.{key}') AS REAL)"),
+            // As on PostgreSQL, only numbers: a text that looks like one is still text.
+            Dialect::Sqlite => format!(
+                "(CASE WHEN json_type({column}, '$.{key}') IN ('integer', 'real') \
+                 THEN CAST(json_extract({column}, '$.{key}') AS REAL) END)"
+            ),
         }
     }
 

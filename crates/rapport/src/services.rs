@@ -7,6 +7,7 @@ pub fn all() -> Vec<ServiceEntry> {
     vec![
         ServiceEntry::of::<rapport_customers::Customers>(),
         ServiceEntry::of::<rapport_leads::Leads>(),
+        ServiceEntry::of::<rapport_orders::Orders>(),
     ]
 }
 

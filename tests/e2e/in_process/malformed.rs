@@ -1,4 +1,4 @@
-//! What no client should send, sent to every RPC of both services on every backend: payloads
+//! What no client should send, sent to every RPC of every service on every backend: payloads
 //! that do not decode, messages over the size limit, names and filters built to hurt. Each is the
 //! caller's mistake and is answered as one (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, NOT_FOUND),
 //! never INTERNAL, with an answer small enough for a default client to receive.

@@ -1,7 +1,7 @@
 //! Services that call each other, run in this process through the test kit on every backend:
 //! ConvertLead creating customers, a departing rep's hand-over moving them, revocations reaching
-//! both services, and malformed requests to every RPC of both. Unlike the rest of this suite,
-//! these do not start the binary.
+//! both services, and malformed requests to every RPC of every service. Unlike the rest of this
+//! suite, these do not start the binary.
 
 mod convert;
 mod handover;
@@ -25,11 +25,12 @@ pub use leads::{
     clients_with, manager, mask, money, reason, rep, stranger,
 };
 
-/// Both services, in one server: each reaches the other at the server's own address.
+/// Every service, in one server: each reaches the others at the server's own address.
 pub fn services() -> Vec<ServiceEntry> {
     vec![
         ServiceEntry::of::<CustomersService>(),
         ServiceEntry::of::<Leads>(),
+        ServiceEntry::of::<rapport_orders::Orders>(),
     ]
 }
 

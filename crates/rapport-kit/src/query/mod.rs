@@ -53,17 +53,18 @@
 //! # In a service
 //!
 //! ```text
-//! let expr = query::parse(&req.filter)?;
-//! let filter = match &expr { Some(e) => Some(query::to_sql(e, FIELDS, dialect, 2)?), None => None };
-//! let order = query::parse_order_by(&req.order_by, SORTABLE, OrderBy::desc("create_time"))?;
-//! let fp = query::fingerprint(&[tenant, &req.filter, &order.canonical(), ...]);
-//! // WHERE tenant_id = $1 [AND filter] [AND keyset_after(..)] ORDER BY order_sql(..) LIMIT size + 1
+//! let q = ListQuery::parse(&SPEC, list_params!(msg), dialect, 2, &[tenant, scope_key])?;
+//! let mut s = Select::filtered("SELECT … FROM t WHERE tenant_id = $1", 1, q.filter.as_ref());
+//! s.and_visible(&scope, "owner_id", "team_id");
+//! let (sql, binds) = s.list(&q, sort_column, "id")?;
+//! // SELECT … WHERE tenant_id = $1 [AND filter] [AND visible] [AND keyset] ORDER BY … LIMIT size + 1
 //! ```
 
 mod filter;
 mod list;
 mod order;
 mod page;
+mod select;
 mod sql;
 
 pub use filter::{Comparison, Expr, MAX_COMPARISONS, MAX_FILTER_CHARS, Op, parse};
@@ -73,4 +74,5 @@ pub use page::{
     CursorValue, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, decode_cursor, decode_token, encode_token,
     fingerprint, page_size,
 };
+pub use select::Select;
 pub use sql::{FieldKind, FieldSpec, Normalize, SqlFilter, keyset_after, order_sql, to_sql};

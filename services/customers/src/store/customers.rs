@@ -1,6 +1,6 @@
 //! Customers and their child rows (contact keys, tags, shared teams).
 
-use rapport_kit::query::{CursorValue, FieldSpec, OrderBy, SqlFilter};
+use rapport_kit::query::{CursorValue, FieldSpec, OrderBy, Select, SqlFilter};
 use rapport_runtime::storage::one_by_id;
 use rapport_runtime::{
     Error, Result,
@@ -624,7 +624,7 @@ pub async fn list_customers(
     tenant: &str,
     q: &CustomerQuery,
 ) -> Result<Vec<Customer>> {
-    let mut sql = format!(
+    let sql = format!(
         "SELECT {} FROM customers c WHERE c.tenant_id = $1",
         COLUMNS
             .split(", ")
@@ -632,40 +632,26 @@ pub async fn list_customers(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut binds: Vec<BindValue> = Vec::new();
-    let mut next = 2;
-    if let Some(f) = &q.filter {
-        sql.push_str(&format!(" AND ({})", f.sql));
-        next += f.binds.len();
-        binds.extend(f.binds.iter().cloned());
-    }
+    let mut s = Select::filtered(sql, 1, q.filter.as_ref());
     if !q.show_deleted {
-        sql.push_str(" AND c.delete_time IS NULL");
+        s.and("c.delete_time IS NULL");
     }
     if let Some(scope) = &q.scope {
-        let team = scope.team.clone().unwrap_or_default();
-        sql.push_str(&format!(
-            " AND (c.owner_id = ${a} OR (${b} <> '' AND (c.team_id = ${b} OR EXISTS (SELECT 1 FROM \
-             customer_shared_teams s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id AND s.team_id = ${b}))))",
-            a = next,
-            b = next + 1
+        let a = s.bind(BindValue::Text(scope.subject.clone()));
+        let b = s.bind(BindValue::Text(scope.team.clone().unwrap_or_default()));
+        s.and(&format!(
+            "(c.owner_id = ${a} OR (${b} <> '' AND (c.team_id = ${b} OR EXISTS (SELECT 1 FROM \
+             customer_shared_teams s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id \
+             AND s.team_id = ${b}))))"
         ));
-        binds.push(BindValue::Text(scope.subject.clone()));
-        binds.push(BindValue::Text(team));
-        next += 2;
     }
-    let column = sort_column(q.order.field);
-    if !q.after.is_empty() {
-        let after = rapport_kit::query::keyset_after(&q.order, column, "c.id", &q.after, next)
-            .map_err(|v| Error::InvalidArgument(vec![v]))?;
-        sql.push_str(&format!(" AND {}", after.sql));
-        binds.extend(after.binds);
-    }
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {}",
-        rapport_kit::query::order_sql(&q.order, column, "c.id"),
-        q.limit
-    ));
+    let (sql, binds) = s.page(
+        &q.order,
+        &q.after,
+        sort_column(q.order.field),
+        "c.id",
+        q.limit,
+    )?;
     let query = bind_all(sqlx::query(&sql).bind(tenant), &binds);
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(row_to_customer).collect()

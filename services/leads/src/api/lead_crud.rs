@@ -29,7 +29,7 @@ use crate::{
     domain::{
         duplicates::{self, Rules},
         lead::{Behavior, Intent, Lead, LeadInput, State},
-        visibility::Scope,
+        visibility::{Scope, sees_lead},
     },
     store::{self, leads::FILTER_FIELDS},
 };
@@ -170,7 +170,7 @@ async fn judge_duplicates(
         .iter()
         .map(|m| {
             let h = &m.holder;
-            disclose(h, s.sees_lead(&h.owner_id, &h.team_id), rules.disclosure)
+            disclose(h, sees_lead(&s, &h.owner_id, &h.team_id), rules.disclosure)
         })
         .collect();
     if let (DuplicatePolicy::Reject, Some(m), Some(d)) = (rules.policy, found.first(), told.first())

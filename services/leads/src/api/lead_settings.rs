@@ -7,7 +7,6 @@ use tonic::Request;
 
 use super::support::{ADMINS, READERS, authorize};
 use crate::app::App;
-use crate::app::check_etag;
 use crate::convert::{
     lead_settings::{apply, settings_to_proto},
     mask::selected,
@@ -72,16 +71,13 @@ pub(super) async fn update(
         v.add(field, what);
     }
     v.finish(())?;
-    check_etag(&given.etag, SETTINGS_NAME, current.version)?;
-    if next == current {
-        return Ok(settings_to_proto(&current));
-    }
-    settings::save(
+    settings::save_changed(
         w,
         EVENTS,
         SETTINGS_NAME,
+        &given.etag,
         &current,
-        &mut next,
+        next,
         settings_to_proto,
     )
     .await

@@ -29,7 +29,7 @@ use crate::{
         assign::Pick,
         assignment_kind as kind,
         lead::{Lead, State},
-        visibility::Scope,
+        visibility::{Scope, sees_lead},
     },
     store::{self},
 };
@@ -90,7 +90,7 @@ pub(super) async fn claim(api: &App, req: Request<pb::ClaimLeadRequest>) -> Resu
     let mut lead = store::leads::lock_lead(w.tx(), api.db().dialect(), &p.tenant_id, id)
         .await?
         .ok_or_else(|| Error::not_found(crate::domain::lead::lead_name(id)))?;
-    if !scope(&p).sees_lead(&lead.owner_id, &lead.team_id) {
+    if !sees_lead(&scope(&p), &lead.owner_id, &lead.team_id) {
         return Err(taken(&lead, false));
     }
     check_lead_etag(&msg.etag, &lead)?;

@@ -16,7 +16,7 @@ use super::events::EVENTS;
 
 use crate::domain::{
     lead::{Lead, lead_name},
-    visibility::Scope,
+    visibility::{Scope, sees_lead},
 };
 
 /// The service's state, shared by every call of its gRPC services.
@@ -59,7 +59,7 @@ impl App {
         let mut conn = self.db().pool().acquire().await?;
         crate::store::leads::get_lead(&mut conn, &p.tenant_id, id)
             .await?
-            .filter(|l| scope(p).sees_lead(&l.owner_id, &l.team_id))
+            .filter(|l| sees_lead(&scope(p), &l.owner_id, &l.team_id))
             .ok_or_else(|| Error::not_found(lead_name(id)))
     }
 
@@ -67,7 +67,7 @@ impl App {
     pub async fn lock_lead(&self, tx: &mut Tx, p: &Principal, id: Uuid) -> Result<Lead> {
         crate::store::leads::lock_lead(tx, self.db().dialect(), &p.tenant_id, id)
             .await?
-            .filter(|l| scope(p).sees_lead(&l.owner_id, &l.team_id))
+            .filter(|l| sees_lead(&scope(p), &l.owner_id, &l.team_id))
             .ok_or_else(|| Error::not_found(lead_name(id)))
     }
 }

@@ -1,6 +1,6 @@
 //! Alerts raised for people, deduplicated per tenant by their dedupe key.
 
-use rapport_kit::query::{CursorValue, OrderBy, keyset_after, order_sql};
+use rapport_kit::query::{CursorValue, OrderBy, Select};
 use rapport_runtime::{
     Error, Result,
     storage::BindValue,
@@ -117,39 +117,16 @@ pub(crate) async fn list_alerts(
     tenant: &str,
     q: &AlertQuery<'_>,
 ) -> Result<Vec<Alert>> {
-    let mut sql =
-        format!("SELECT {COLUMNS} FROM alerts WHERE tenant_id = $1 AND recipient_id = $2");
-    let mut binds: Vec<BindValue> = Vec::new();
+    let mut s = Select::new(
+        format!("SELECT {COLUMNS} FROM alerts WHERE tenant_id = $1 AND recipient_id = $2"),
+        2,
+    );
     if let Some(kind) = q.kind {
-        binds.push(BindValue::Text(kind.as_str().to_owned()));
-        sql.push_str(&format!(" AND kind = ${}", binds.len() + 2));
+        let n = s.bind(BindValue::Text(kind.as_str().to_owned()));
+        s.and(&format!("kind = ${n}"));
     }
-    match q.scope {
-        Scope::All => {}
-        Scope::Own { subject } => {
-            binds.push(BindValue::Text(subject.clone()));
-            sql.push_str(&format!(" AND recipient_id = ${}", binds.len() + 2));
-        }
-        Scope::Team { subject, team } => {
-            binds.push(BindValue::Text(subject.clone()));
-            binds.push(BindValue::Text(team.clone().unwrap_or_default()));
-            let (a, b) = (binds.len() + 1, binds.len() + 2);
-            sql.push_str(&format!(
-                " AND (recipient_id = ${a} OR (${b} <> '' AND team_id = ${b}))"
-            ));
-        }
-    }
-    if !q.after.is_empty() {
-        let after = keyset_after(&NEWEST_FIRST, "create_time", "id", q.after, binds.len() + 3)
-            .map_err(|v| Error::InvalidArgument(vec![v]))?;
-        sql.push_str(&format!(" AND {}", after.sql));
-        binds.extend(after.binds);
-    }
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {}",
-        order_sql(&NEWEST_FIRST, "create_time", "id"),
-        q.limit
-    ));
+    s.and_visible(q.scope, "recipient_id", "team_id");
+    let (sql, binds) = s.page(&NEWEST_FIRST, q.after, "create_time", "id", q.limit)?;
     let query = bind_all(sqlx::query(&sql).bind(tenant).bind(q.recipient), &binds);
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(row_to_alert).collect()

@@ -1,12 +1,11 @@
 //! Leads, their assignment history and claim cool-downs.
 
-use rapport_kit::query::{CursorValue, FieldSpec, ListQuery, keyset_after, order_sql};
+use rapport_kit::query::{CursorValue, FieldSpec, ListQuery, Select};
 use rapport_runtime::storage::one_by_id;
 use rapport_runtime::{
     Error, Result,
     clock::Micros,
     dialect::Dialect,
-    storage::BindValue,
     storage::bind_all,
     storage::{Statement, bool_int},
 };
@@ -319,47 +318,17 @@ pub async fn list_leads(
     scope: &Scope,
     show_deleted: bool,
 ) -> Result<Vec<Lead>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM leads WHERE tenant_id = $1");
-    let mut binds: Vec<BindValue> = Vec::new();
-    let mut next = 2;
-    if let Some(f) = &q.filter {
-        sql.push_str(&format!(" AND ({})", f.sql));
-        next += f.binds.len();
-        binds.extend(f.binds.iter().cloned());
-    }
+    let mut s = Select::filtered(
+        format!("SELECT {COLUMNS} FROM leads WHERE tenant_id = $1"),
+        1,
+        q.filter.as_ref(),
+    );
     if !show_deleted {
-        sql.push_str(" AND delete_time IS NULL");
+        s.and("delete_time IS NULL");
     }
-    match scope {
-        Scope::All => {}
-        Scope::Own { subject } => {
-            sql.push_str(&format!(" AND (owner_id = '' OR owner_id = ${next})"));
-            binds.push(BindValue::Text(subject.clone()));
-            next += 1;
-        }
-        Scope::Team { subject, team } => {
-            sql.push_str(&format!(
-                " AND (owner_id = '' OR owner_id = ${a} OR (${b} <> '' AND team_id = ${b}))",
-                a = next,
-                b = next + 1
-            ));
-            binds.push(BindValue::Text(subject.clone()));
-            binds.push(BindValue::Text(team.clone().unwrap_or_default()));
-            next += 2;
-        }
-    }
-    let column = sort_column(q.order.field);
-    if !q.after.is_empty() {
-        let after = keyset_after(&q.order, column, "id", &q.after, next)
-            .map_err(|v| Error::InvalidArgument(vec![v]))?;
-        sql.push_str(&format!(" AND {}", after.sql));
-        binds.extend(after.binds);
-    }
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {}",
-        order_sql(&q.order, column, "id"),
-        q.fetch()
-    ));
+    // Leads in a public pool (no owner) are visible to everyone.
+    s.and_visible_or(scope, "owner_id", "team_id", "owner_id = ''");
+    let (sql, binds) = s.list(q, sort_column(q.order.field), "id")?;
     let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
         .fetch_all(conn)
         .await?;

@@ -3,12 +3,10 @@
 
 use rapport_kit::{
     names,
-    query::{CursorValue, FieldSpec, ListQuery, OrderBy, keyset_after, order_sql},
+    query::{CursorValue, FieldSpec, ListQuery, OrderBy, Select},
 };
 use rapport_runtime::storage::one_by_id;
-use rapport_runtime::{
-    Error, Result, clock::Micros, storage::BindValue, storage::Tx, storage::bind_all,
-};
+use rapport_runtime::{Error, Result, clock::Micros, storage::Tx, storage::bind_all};
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 
@@ -313,23 +311,14 @@ pub(crate) async fn list_stage_changes(
     after: &[CursorValue],
     limit: u32,
 ) -> Result<Vec<StageChange>> {
-    let mut sql = String::from(
-        "SELECT id, opportunity_id, pipeline_id, from_stage, to_stage, dwell_micros, actor, owner_id, \
-         team_id, source, opportunity_create_time, create_time FROM stage_changes \
+    let s = Select::new(
+        "SELECT id, opportunity_id, pipeline_id, from_stage, to_stage, dwell_micros, actor, \
+         owner_id, team_id, source, opportunity_create_time, create_time FROM stage_changes \
          WHERE tenant_id = $1 AND opportunity_id = $2",
+        2,
     );
     let order = OrderBy::asc("create_time");
-    let mut binds = Vec::new();
-    if !after.is_empty() {
-        let f = keyset_after(&order, "create_time", "id", after, 3)
-            .map_err(|v| Error::InvalidArgument(vec![v]))?;
-        sql.push_str(&format!(" AND {}", f.sql));
-        binds = f.binds;
-    }
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {limit}",
-        order_sql(&order, "create_time", "id")
-    ));
+    let (sql, binds) = s.page(&order, after, "create_time", "id", limit)?;
     let rows = bind_all(
         sqlx::query(&sql).bind(tenant).bind(opportunity.to_string()),
         &binds,
@@ -382,44 +371,13 @@ pub(crate) async fn list(
     q: &ListQuery,
     scope: &Scope,
 ) -> Result<Vec<Opportunity>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM opportunities o WHERE o.tenant_id = $1");
-    let mut binds: Vec<BindValue> = Vec::new();
-    let mut next = 2;
-    if let Some(f) = &q.filter {
-        sql.push_str(&format!(" AND ({})", f.sql));
-        next += f.binds.len();
-        binds.extend(f.binds.iter().cloned());
-    }
-    match scope {
-        Scope::All => {}
-        Scope::Team { subject, team } => {
-            sql.push_str(&format!(
-                " AND (o.owner_id = ${a} OR (${b} <> '' AND o.team_id = ${b}))",
-                a = next,
-                b = next + 1
-            ));
-            binds.push(BindValue::Text(subject.clone()));
-            binds.push(BindValue::Text(team.clone().unwrap_or_default()));
-            next += 2;
-        }
-        Scope::Own { subject } => {
-            sql.push_str(&format!(" AND o.owner_id = ${next}"));
-            binds.push(BindValue::Text(subject.clone()));
-            next += 1;
-        }
-    }
-    let column = sort_column(q.order.field);
-    if !q.after.is_empty() {
-        let after = keyset_after(&q.order, column, "o.id", &q.after, next)
-            .map_err(|v| Error::InvalidArgument(vec![v]))?;
-        sql.push_str(&format!(" AND {}", after.sql));
-        binds.extend(after.binds);
-    }
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {}",
-        order_sql(&q.order, column, "o.id"),
-        q.fetch()
-    ));
+    let mut s = Select::filtered(
+        format!("SELECT {COLUMNS} FROM opportunities o WHERE o.tenant_id = $1"),
+        1,
+        q.filter.as_ref(),
+    );
+    s.and_visible(scope, "o.owner_id", "o.team_id");
+    let (sql, binds) = s.list(q, sort_column(q.order.field), "o.id")?;
     let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
         .fetch_all(conn)
         .await?;

@@ -1,6 +1,6 @@
 //! Tasks, their lists by due time, and the reminder sweep's claim on due reminders.
 
-use rapport_kit::query::{CursorValue, OrderBy, keyset_after, order_sql};
+use rapport_kit::query::{CursorValue, OrderBy, Select};
 use rapport_runtime::storage::one_by_id;
 use rapport_runtime::{
     Error, Result,
@@ -204,60 +204,32 @@ pub(crate) async fn list_tasks(
     tenant: &str,
     q: &TaskQuery<'_>,
 ) -> Result<Vec<Task>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM tasks WHERE tenant_id = $1 AND assignee_id = $2");
-    let mut binds: Vec<BindValue> = Vec::new();
+    let mut s = Select::new(
+        format!("SELECT {COLUMNS} FROM tasks WHERE tenant_id = $1 AND assignee_id = $2"),
+        2,
+    );
     match q.view {
         TaskView::All => {}
-        TaskView::Open => sql.push_str(" AND complete_time IS NULL"),
+        TaskView::Open => {
+            s.and("complete_time IS NULL");
+        }
         TaskView::Due { before } => {
-            let a = push(&mut binds, BindValue::Int(q.now));
-            let b = push(&mut binds, BindValue::Int(before));
-            sql.push_str(&format!(
-                " AND complete_time IS NULL AND due_time >= ${a} AND due_time < ${b}"
+            let a = s.bind(BindValue::Int(q.now));
+            let b = s.bind(BindValue::Int(before));
+            s.and(&format!(
+                "complete_time IS NULL AND due_time >= ${a} AND due_time < ${b}"
             ));
         }
         TaskView::Overdue => {
-            let a = push(&mut binds, BindValue::Int(q.now));
-            sql.push_str(&format!(" AND complete_time IS NULL AND due_time < ${a}"));
+            let a = s.bind(BindValue::Int(q.now));
+            s.and(&format!("complete_time IS NULL AND due_time < ${a}"));
         }
     }
-    match q.scope {
-        Scope::All => {}
-        Scope::Own { subject } => {
-            let a = push(&mut binds, BindValue::Text(subject.clone()));
-            sql.push_str(&format!(" AND assignee_id = ${a}"));
-        }
-        Scope::Team { subject, team } => {
-            let a = push(&mut binds, BindValue::Text(subject.clone()));
-            let b = push(
-                &mut binds,
-                BindValue::Text(team.clone().unwrap_or_default()),
-            );
-            sql.push_str(&format!(
-                " AND (assignee_id = ${a} OR (${b} <> '' AND team_id = ${b}))"
-            ));
-        }
-    }
-    if !q.after.is_empty() {
-        let after = keyset_after(&BY_DUE, "due_time", "id", q.after, binds.len() + 3)
-            .map_err(|v| Error::InvalidArgument(vec![v]))?;
-        sql.push_str(&format!(" AND {}", after.sql));
-        binds.extend(after.binds);
-    }
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {}",
-        order_sql(&BY_DUE, "due_time", "id"),
-        q.limit
-    ));
+    s.and_visible(q.scope, "assignee_id", "team_id");
+    let (sql, binds) = s.page(&BY_DUE, q.after, "due_time", "id", q.limit)?;
     let query = bind_all(sqlx::query(&sql).bind(tenant).bind(q.assignee), &binds);
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(row_to_task).collect()
-}
-
-/// Binds `v` after `$1` (tenant) and `$2` (assignee) and the binds before it; its placeholder.
-fn push(binds: &mut Vec<BindValue>, v: BindValue) -> usize {
-    binds.push(v);
-    binds.len() + 2
 }
 
 /// Tenants with reminders due at `now` (at most `limit`), for the sweep to visit one by one.

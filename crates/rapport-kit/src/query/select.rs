@@ -1,0 +1,176 @@
+//! A list's SELECT, assembled one way: the statement's own placeholders first (the tenant is
+//! `$1`), then the filter (numbered when it was parsed, right after them), then whatever else
+//! narrows the rows (the caller's visibility, a parent, flags), then the page: the keyset after
+//! the cursor, the order and the limit. Every value travels as a bind value.
+
+use rapport_runtime::{Error, Result, storage::BindValue};
+
+use super::{CursorValue, ListQuery, OrderBy, Page, SqlFilter, keyset_after, order_sql};
+use crate::visibility::Scope;
+
+/// A SELECT under construction.
+#[derive(Debug, Clone)]
+pub struct Select {
+    sql: String,
+    binds: Vec<BindValue>,
+    leading: usize,
+}
+
+impl Select {
+    /// `base` (a SELECT … WHERE with its first condition) using the placeholders `$1` to
+    /// `$leading`, whose values the caller binds first.
+    pub fn new(base: impl Into<String>, leading: usize) -> Self {
+        Self {
+            sql: base.into(),
+            binds: Vec::new(),
+            leading,
+        }
+    }
+
+    /// As [`Select::new`], narrowed by a list's filter (parsed with its placeholders
+    /// numbered from `leading + 1`).
+    pub fn filtered(base: impl Into<String>, leading: usize, filter: Option<&SqlFilter>) -> Self {
+        let mut s = Self::new(base, leading);
+        if let Some(f) = filter {
+            s.sql.push_str(&format!(" AND ({})", f.sql));
+            s.binds.extend(f.binds.iter().cloned());
+        }
+        s
+    }
+
+    /// Adds `value` and returns its placeholder's number, for a condition to name.
+    pub fn bind(&mut self, value: BindValue) -> usize {
+        self.binds.push(value);
+        self.leading + self.binds.len()
+    }
+
+    /// Narrows the rows by `condition`, which names only placeholders from [`Select::bind`].
+    pub fn and(&mut self, condition: &str) -> &mut Self {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+        self
+    }
+
+    /// Keeps the rows `scope` sees, over the columns `owner` and `team`.
+    pub fn and_visible(&mut self, scope: &Scope, owner: &str, team: &str) -> &mut Self {
+        let first = self.leading + self.binds.len() + 1;
+        if let Some(condition) = scope.sql(owner, team, first, &mut self.binds) {
+            self.and(&condition);
+        }
+        self
+    }
+
+    /// Keeps the rows `scope` sees and those `everyone` matches (rows visible to all, such as
+    /// a public pool's).
+    pub fn and_visible_or(
+        &mut self,
+        scope: &Scope,
+        owner: &str,
+        team: &str,
+        everyone: &str,
+    ) -> &mut Self {
+        let first = self.leading + self.binds.len() + 1;
+        if let Some(condition) = scope.sql(owner, team, first, &mut self.binds) {
+            self.and(&format!("({everyone} OR {condition})"));
+        }
+        self
+    }
+
+    /// The statement for one page in `order` after `cursor`, sorted on `sort` with ties broken
+    /// on `id`, `fetch` rows at most; with the values to bind after the leading ones.
+    pub fn page(
+        mut self,
+        order: &OrderBy,
+        cursor: &[CursorValue],
+        sort: &str,
+        id: &str,
+        fetch: u32,
+    ) -> Result<(String, Vec<BindValue>)> {
+        if !cursor.is_empty() {
+            let first = self.leading + self.binds.len() + 1;
+            let after = keyset_after(order, sort, id, cursor, first)
+                .map_err(|v| Error::InvalidArgument(vec![v]))?;
+            self.and(&after.sql);
+            self.binds.extend(after.binds);
+        }
+        self.sql.push_str(&format!(
+            " ORDER BY {} LIMIT {fetch}",
+            order_sql(order, sort, id)
+        ));
+        Ok((self.sql, self.binds))
+    }
+
+    /// The statement for the page `q` asks for, sorted on `sort` (the column of `q`'s order).
+    pub fn list(self, q: &ListQuery, sort: &str, id: &str) -> Result<(String, Vec<BindValue>)> {
+        self.page(&q.order, &q.after, sort, id, q.fetch())
+    }
+
+    /// The statement for `page` of a list in the fixed `order`.
+    pub fn fixed(
+        self,
+        page: &Page,
+        order: &OrderBy,
+        sort: &str,
+        id: &str,
+    ) -> Result<(String, Vec<BindValue>)> {
+        self.page(order, &page.after, sort, id, page.fetch())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_and_the_page_number_their_placeholders_in_turn() {
+        let filter = SqlFilter {
+            sql: "state = $2".into(),
+            binds: vec![BindValue::Text("OPEN".into())],
+        };
+        let mut s = Select::filtered("SELECT x FROM t WHERE tenant_id = $1", 1, Some(&filter));
+        let n = s.bind(BindValue::Int(5));
+        s.and(&format!("size > ${n}"));
+        s.and_visible(
+            &Scope::Own {
+                subject: "rep-1".into(),
+            },
+            "owner_id",
+            "team_id",
+        );
+        let (sql, binds) = s
+            .page(
+                &OrderBy::desc("create_time"),
+                &[CursorValue::Int(9), CursorValue::Text("a".into())],
+                "create_time",
+                "id",
+                51,
+            )
+            .unwrap();
+        assert_eq!(
+            sql,
+            "SELECT x FROM t WHERE tenant_id = $1 AND (state = $2) AND size > $3 AND \
+             owner_id = $4 AND (create_time < $5 OR (create_time = $5 AND id < $6)) \
+             ORDER BY create_time DESC, id DESC LIMIT 51"
+        );
+        assert_eq!(binds.len(), 5);
+    }
+
+    #[test]
+    fn a_first_page_has_no_keyset_and_a_bad_cursor_is_the_callers_mistake() {
+        let s = Select::new("SELECT x FROM t WHERE tenant_id = $1", 1);
+        let (sql, binds) = s
+            .clone()
+            .page(&OrderBy::asc("name"), &[], "name", "id", 11)
+            .unwrap();
+        assert!(sql.ends_with("WHERE tenant_id = $1 ORDER BY name ASC, id ASC LIMIT 11"));
+        assert!(binds.is_empty());
+        let bad = s.page(
+            &OrderBy::asc("name"),
+            &[CursorValue::Null],
+            "name",
+            "id",
+            11,
+        );
+        assert!(matches!(bad, Err(Error::InvalidArgument(_))));
+    }
+}

@@ -1,0 +1,136 @@
+//! The gRPC adapters: each handler authorizes, parses through `convert/`, runs its use case in
+//! `app/` and converts the answer. Nothing else imports this module.
+
+mod calculator;
+mod catalog;
+mod customers;
+mod orders;
+mod support;
+
+use rapport_kit::{Reply, reply};
+use rapport_proto::orders::{
+    self as pb, calculator_service_server::CalculatorService,
+    catalog_service_server::CatalogService, order_service_server::OrderService,
+};
+use tonic::Request;
+
+use crate::app::App;
+
+#[tonic::async_trait]
+impl CatalogService for App {
+    async fn create_category(
+        &self,
+        req: Request<pb::CreateCategoryRequest>,
+    ) -> Reply<pb::Category> {
+        reply(catalog::create_category(self, req).await)
+    }
+
+    async fn get_category(&self, req: Request<pb::GetCategoryRequest>) -> Reply<pb::Category> {
+        reply(catalog::get_category(self, req).await)
+    }
+
+    async fn list_categories(
+        &self,
+        req: Request<pb::ListCategoriesRequest>,
+    ) -> Reply<pb::ListCategoriesResponse> {
+        reply(catalog::list_categories(self, req).await)
+    }
+
+    async fn update_category(
+        &self,
+        req: Request<pb::UpdateCategoryRequest>,
+    ) -> Reply<pb::Category> {
+        reply(catalog::update_category(self, req).await)
+    }
+
+    async fn create_product(&self, req: Request<pb::CreateProductRequest>) -> Reply<pb::Product> {
+        reply(catalog::create_product(self, req).await)
+    }
+
+    async fn get_product(&self, req: Request<pb::GetProductRequest>) -> Reply<pb::Product> {
+        reply(catalog::get_product(self, req).await)
+    }
+
+    async fn list_products(
+        &self,
+        req: Request<pb::ListProductsRequest>,
+    ) -> Reply<pb::ListProductsResponse> {
+        reply(catalog::list_products(self, req).await)
+    }
+
+    async fn update_product(&self, req: Request<pb::UpdateProductRequest>) -> Reply<pb::Product> {
+        reply(catalog::update_product(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl OrderService for App {
+    async fn create_order(&self, req: Request<pb::CreateOrderRequest>) -> Reply<pb::Order> {
+        reply(orders::create(self, req).await)
+    }
+
+    async fn get_order(&self, req: Request<pb::GetOrderRequest>) -> Reply<pb::Order> {
+        reply(orders::get(self, req).await)
+    }
+
+    async fn list_orders(
+        &self,
+        req: Request<pb::ListOrdersRequest>,
+    ) -> Reply<pb::ListOrdersResponse> {
+        reply(orders::list(self, req).await)
+    }
+
+    async fn update_order(&self, req: Request<pb::UpdateOrderRequest>) -> Reply<pb::Order> {
+        reply(orders::update(self, req).await)
+    }
+
+    async fn confirm_order(&self, req: Request<pb::ConfirmOrderRequest>) -> Reply<pb::Order> {
+        reply(orders::confirm(self, req).await)
+    }
+
+    async fn cancel_order(&self, req: Request<pb::CancelOrderRequest>) -> Reply<pb::Order> {
+        reply(orders::cancel(self, req).await)
+    }
+
+    async fn approve_order_discount(
+        &self,
+        req: Request<pb::ApproveOrderDiscountRequest>,
+    ) -> Reply<pb::Order> {
+        reply(orders::approve_discount(self, req).await)
+    }
+
+    async fn add_payment(&self, req: Request<pb::AddPaymentRequest>) -> Reply<pb::Order> {
+        reply(orders::add_payment(self, req).await)
+    }
+
+    async fn list_order_revisions(
+        &self,
+        req: Request<pb::ListOrderRevisionsRequest>,
+    ) -> Reply<pb::ListOrderRevisionsResponse> {
+        reply(orders::revisions(self, req).await)
+    }
+
+    async fn get_order_settings(
+        &self,
+        req: Request<pb::GetOrderSettingsRequest>,
+    ) -> Reply<pb::OrderSettings> {
+        reply(orders::get_settings(self, req).await)
+    }
+
+    async fn update_order_settings(
+        &self,
+        req: Request<pb::UpdateOrderSettingsRequest>,
+    ) -> Reply<pb::OrderSettings> {
+        reply(orders::update_settings(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl CalculatorService for App {
+    async fn compute_loan_schedule(
+        &self,
+        req: Request<pb::ComputeLoanScheduleRequest>,
+    ) -> Reply<pb::LoanSchedule> {
+        reply(calculator::loan_schedule(req))
+    }
+}

@@ -1,0 +1,221 @@
+//! OrderService (OR2): orders, payments, the discount approval, revisions and settings.
+
+use rapport_kit::{
+    list_params, mask,
+    query::{CursorValue, ListQuery, ListSpec, OrderBy, Page},
+};
+use rapport_proto::orders as pb;
+use rapport_runtime::{Error, Result, error::both, storage::Idempotency, validation::Violations};
+use tonic::Request;
+
+use super::{
+    customers,
+    support::{ADMINS, APPROVERS, READERS, WORKERS, authorize, parse_id},
+};
+use crate::{
+    app::{App, orders},
+    convert::{
+        id_in,
+        order::{
+            ORDER_MASK, order_to_proto, parse_new_order, parse_patch, parse_payment,
+            revision_to_proto,
+        },
+        settings::{SETTINGS_MASK, apply, settings_to_proto},
+    },
+    domain::{
+        order::{MAX_REASON, ORDERS},
+        settings::SETTINGS_NAME,
+    },
+    store::orders::ORDER_FILTERS,
+};
+
+/// What ListOrders filters and sorts on.
+const LIST: ListSpec = ListSpec {
+    filter_fields: ORDER_FILTERS,
+    order_fields: &["create_time", "update_time", "confirm_time", "total"],
+    default_order: OrderBy::desc("create_time"),
+    text_order_fields: &[],
+};
+
+pub(super) async fn create(app: &App, req: Request<pb::CreateOrderRequest>) -> Result<pb::Order> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.get_ref();
+    let parsed = match &msg.order {
+        None => Err(Error::invalid("order", "is required")),
+        Some(o) => {
+            let mut v = Violations::new();
+            let new = parse_new_order(o, &mut v);
+            v.finish(new).map_err(Error::from)
+        }
+    };
+    let (idem, new) = both(
+        Idempotency::new(&p, "CreateOrder", &msg.request_id, msg),
+        parsed,
+    )?;
+    let new = new.ok_or_else(|| Error::invalid("order.customer", "is required"))?;
+    customers::check_visible(app, &req, new.customer_id, "order.customer").await?;
+    orders::create(app, p, idem, new).await
+}
+
+pub(super) async fn get(app: &App, req: Request<pb::GetOrderRequest>) -> Result<pb::Order> {
+    let p = authorize(&req, READERS)?;
+    let id = parse_id("name", ORDERS, &req.get_ref().name)?;
+    Ok(order_to_proto(&orders::get(app, &p, id).await?))
+}
+
+pub(super) async fn list(
+    app: &App,
+    req: Request<pb::ListOrdersRequest>,
+) -> Result<pb::ListOrdersResponse> {
+    let p = authorize(&req, READERS)?;
+    let msg = req.get_ref();
+    let scope_key = format!("{:?}", crate::app::scope(&p));
+    let q = ListQuery::parse(
+        &LIST,
+        list_params!(msg),
+        app.db().dialect(),
+        2,
+        &[&p.tenant_id, ORDERS, &scope_key],
+    )?;
+    let (rows, next_page_token) = orders::list(app, &p, &q).await?;
+    Ok(pb::ListOrdersResponse {
+        orders: rows.iter().map(order_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+pub(super) async fn update(app: &App, req: Request<pb::UpdateOrderRequest>) -> Result<pb::Order> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.into_inner();
+    let idem = Idempotency::new(&p, "UpdateOrder", &msg.request_id, &msg);
+    let Some(given) = msg.order else {
+        return Err(Error::invalid("order", "is required"));
+    };
+    let mut v = Violations::new();
+    let selected = mask::select(&ORDER_MASK, &mask::paths(msg.update_mask), &mut v);
+    let fields = mask::fields(&ORDER_MASK, &selected);
+    let id = id_in(ORDERS, &given.name, "order.name", &mut v);
+    let (idem, id) = both(idem, v.finish(id).map_err(Error::from))?;
+    let id = id.unwrap_or_default();
+    // The fields are read against the order as it is (its currency, its other values).
+    let current = orders::get(app, &p, id).await?;
+    let mut v = Violations::new();
+    let patch = parse_patch(&given, &fields, &current, &mut v);
+    v.finish(())?;
+    orders::update(app, &p, idem, id, &given.etag, patch).await
+}
+
+pub(super) async fn confirm(app: &App, req: Request<pb::ConfirmOrderRequest>) -> Result<pb::Order> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.get_ref();
+    let (idem, id) = both(
+        Idempotency::new(&p, "ConfirmOrder", &msg.request_id, msg),
+        parse_id("name", ORDERS, &msg.name),
+    )?;
+    orders::confirm(app, &p, idem, id, &msg.etag).await
+}
+
+pub(super) async fn cancel(app: &App, req: Request<pb::CancelOrderRequest>) -> Result<pb::Order> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.get_ref();
+    let mut v = Violations::new();
+    let id = id_in(ORDERS, &msg.name, "name", &mut v);
+    let reason = rapport_kit::validate::required_text(&mut v, "reason", &msg.reason, MAX_REASON);
+    let (idem, id) = both(
+        Idempotency::new(&p, "CancelOrder", &msg.request_id, msg),
+        v.finish(id).map_err(Error::from),
+    )?;
+    orders::cancel(app, &p, idem, id.unwrap_or_default(), &msg.etag, reason).await
+}
+
+pub(super) async fn approve_discount(
+    app: &App,
+    req: Request<pb::ApproveOrderDiscountRequest>,
+) -> Result<pb::Order> {
+    let p = authorize(&req, APPROVERS)?;
+    let msg = req.get_ref();
+    let (idem, id) = both(
+        Idempotency::new(&p, "ApproveOrderDiscount", &msg.request_id, msg),
+        parse_id("name", ORDERS, &msg.name),
+    )?;
+    orders::approve_discount(app, &p, idem, id, &msg.etag).await
+}
+
+pub(super) async fn add_payment(
+    app: &App,
+    req: Request<pb::AddPaymentRequest>,
+) -> Result<pb::Order> {
+    let p = authorize(&req, WORKERS)?;
+    let msg = req.get_ref();
+    let mut v = Violations::new();
+    let id = id_in(ORDERS, &msg.order, "order", &mut v);
+    let idem = Idempotency::new(&p, "AddPayment", &msg.request_id, msg);
+    let (idem, id) = both(idem, v.finish(id).map_err(Error::from))?;
+    let id = id.unwrap_or_default();
+    // The amount is read in the order's currency.
+    let current = orders::get(app, &p, id).await?;
+    let mut v = Violations::new();
+    let payment = parse_payment(msg.payment.as_ref(), &current.currency, app.now(), &mut v);
+    let payment = v
+        .finish(payment)?
+        .ok_or_else(|| Error::invalid("payment", "is required"))?;
+    orders::add_payment(app, &p, idem, id, &msg.etag, payment).await
+}
+
+pub(super) async fn revisions(
+    app: &App,
+    req: Request<pb::ListOrderRevisionsRequest>,
+) -> Result<pb::ListOrderRevisionsResponse> {
+    let p = authorize(&req, READERS)?;
+    let msg = req.get_ref();
+    let id = parse_id("parent", ORDERS, &msg.parent);
+    let fits = |c: &[CursorValue]| matches!(c, [CursorValue::Int(_)]);
+    let page = Page::parse(
+        &[&p.tenant_id, "revisions", msg.parent.trim()],
+        msg.page_size,
+        &msg.page_token,
+        fits,
+    )
+    .map_err(Error::from);
+    let (id, page) = both(id, page)?;
+    let (rows, next_page_token) = orders::revisions(app, &p, id, &page).await?;
+    Ok(pb::ListOrderRevisionsResponse {
+        revisions: rows.iter().map(|r| revision_to_proto(r, true)).collect(),
+        next_page_token,
+    })
+}
+
+fn check_settings_name(name: &str, field: &str, v: &mut Violations) {
+    if name != SETTINGS_NAME && !name.is_empty() {
+        v.add(field, format!("must be \"{SETTINGS_NAME}\""));
+    }
+}
+
+pub(super) async fn get_settings(
+    app: &App,
+    req: Request<pb::GetOrderSettingsRequest>,
+) -> Result<pb::OrderSettings> {
+    let p = authorize(&req, READERS)?;
+    let mut v = Violations::new();
+    check_settings_name(&req.get_ref().name, "name", &mut v);
+    v.finish(())?;
+    Ok(settings_to_proto(&app.settings(&p.tenant_id).await?))
+}
+
+pub(super) async fn update_settings(
+    app: &App,
+    req: Request<pb::UpdateOrderSettingsRequest>,
+) -> Result<pb::OrderSettings> {
+    let p = authorize(&req, ADMINS)?;
+    let msg = req.into_inner();
+    let mut v = Violations::new();
+    let selected = mask::select(&SETTINGS_MASK, &mask::paths(msg.update_mask), &mut v);
+    let fields = mask::fields(&SETTINGS_MASK, &selected);
+    let Some(given) = msg.settings else {
+        v.add("settings", "is required");
+        return Err(v.finish(()).map_err(Error::from).unwrap_err());
+    };
+    check_settings_name(&given.name, "settings.name", &mut v);
+    v.finish(())?;
+    orders::update_settings(app, &p, &given.etag, |s| apply(&given, &fields, s)).await
+}

@@ -1,0 +1,10 @@
+//! The service's use cases: what loads, decides and writes, whoever asks. Nothing here knows
+//! of gRPC requests: `api/` parses them and calls these.
+
+pub mod catalog;
+pub mod events;
+pub mod orders;
+pub mod state;
+
+pub use events::EVENTS;
+pub use state::{App, scope};

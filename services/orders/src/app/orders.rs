@@ -1,0 +1,415 @@
+//! The orders' use cases: create a draft, change it (each change one revision, refused over a
+//! stale etag), confirm, cancel, approve a discount, record payments, read the history, and
+//! the tenant's settings.
+
+use rapport_kit::{
+    names,
+    query::{CursorValue, ListQuery, Page},
+    settings,
+};
+use rapport_proto::orders as pb;
+use rapport_runtime::{
+    Error, Result,
+    auth::{Principal, Role},
+    storage::Idempotency,
+    validation::Violations,
+    write::Write,
+};
+use uuid::Uuid;
+
+use super::{
+    App, EVENTS,
+    catalog::{Unsellable, snapshots},
+    scope,
+};
+use crate::{
+    convert::{
+        order::{NewOrder, OrderPatch, order_to_proto, revision_to_proto},
+        settings::settings_to_proto,
+    },
+    domain::{
+        catalog::sku_key,
+        order::{LineRequest, Order, Payment, Refusal, order_name},
+        revision::{Kind, Revision},
+        settings::{SETTINGS_NAME, Settings},
+    },
+    store::orders as store,
+};
+
+/// A fresh id for a line or payment: unique within the order and never reused.
+fn new_part_id() -> String {
+    Uuid::now_v7().simple().to_string()
+}
+
+/// The error for a change the order refuses.
+fn refused(o: &Order, r: Refusal) -> Error {
+    let name = o.name();
+    match r {
+        Refusal::State(s) => Error::precondition(
+            "ORDER_STATE",
+            format!("{name} is {} and no longer changes this way", s.as_str()),
+        ),
+        Refusal::NoLines => Error::precondition(
+            "ORDER_EMPTY",
+            format!("{name} has no lines; add at least one before confirming"),
+        ),
+        Refusal::ApprovalPending => Error::precondition(
+            "DISCOUNT_APPROVAL_PENDING",
+            format!("{name}'s discount is above the threshold and waits for a manager's approval"),
+        ),
+        Refusal::NothingToApprove => Error::precondition(
+            "NO_DISCOUNT_TO_APPROVE",
+            format!("{name}'s discount needs no approval"),
+        ),
+        Refusal::Overpaid { balance_due } => Error::invalid(
+            "payment.amount",
+            format!("is more than the balance due, {balance_due}"),
+        ),
+        Refusal::Amounts(problems) => {
+            let mut v = Violations::new();
+            for (field, what) in problems {
+                v.add(field, what);
+            }
+            v.finish(()).map_err(Error::from).unwrap_err()
+        }
+    }
+}
+
+/// Sets `order`'s lines from `requests`: new lines take the catalog's snapshot in the order's
+/// currency; lines named by id keep theirs. Every unsellable SKU and unknown line is reported.
+async fn set_lines(
+    app: &App,
+    tenant: &str,
+    order: &mut Order,
+    requests: &[LineRequest],
+) -> Result<()> {
+    let new_skus: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.id.is_none())
+        .map(|r| r.sku.as_str())
+        .collect();
+    let found = snapshots(app, tenant, &new_skus, &order.currency).await?;
+    let mut v = Violations::new();
+    for (i, r) in requests.iter().enumerate() {
+        if r.id.is_some() {
+            continue;
+        }
+        let why = match found.get(&sku_key(&r.sku)) {
+            Some(Ok(_)) => continue,
+            Some(Err(Unsellable::Discontinued)) => "is discontinued".to_owned(),
+            Some(Err(Unsellable::NoPrice)) => format!("has no list price in {}", order.currency),
+            Some(Err(Unsellable::Unknown)) | None => "is not in the catalog".to_owned(),
+        };
+        v.add(format!("order.lines[{i}].sku"), format!("{} {why}", r.sku));
+    }
+    v.finish(())?;
+    let snapshot_of = |sku: &str| found.get(&sku_key(sku)).and_then(|s| s.clone().ok());
+    order
+        .replace_lines(requests, snapshot_of, new_part_id)
+        .map_err(|problems| {
+            let mut v = Violations::new();
+            for (i, what) in problems {
+                v.add(format!("order.lines[{i}].id"), what);
+            }
+            v.finish(()).map_err(Error::from).unwrap_err()
+        })
+}
+
+fn emit(w: &mut Write, r: &Revision) -> pb::Order {
+    let out = order_to_proto(&r.order);
+    w.emit(
+        &format!("order.{}", r.kind.as_str()),
+        r.order.name(),
+        &pb::OrderChanged {
+            order: Some(out.clone()),
+            revision: Some(revision_to_proto(r, false)),
+        },
+    );
+    out
+}
+
+/// Whether `p` may only act for itself: a rep without a manager's or admin's role.
+fn only_self(p: &Principal) -> bool {
+    !p.roles
+        .iter()
+        .any(|r| matches!(r, Role::Admin | Role::Manager | Role::ServiceAccount))
+}
+
+/// Creates a draft order for a customer the caller was checked to see.
+pub async fn create(
+    app: &App,
+    p: Principal,
+    idem: Option<Idempotency>,
+    new: NewOrder,
+) -> Result<pb::Order> {
+    let owner_id = if new.owner_id.is_empty() {
+        p.subject.clone()
+    } else {
+        new.owner_id
+    };
+    if only_self(&p) && owner_id != p.subject {
+        return Err(Error::PermissionDenied(
+            "a rep creates orders it owns: leave owner_id empty or set it to yourself".into(),
+        ));
+    }
+    let own_team = p.team_id.clone().unwrap_or_default();
+    let team_id = if new.team_id.is_empty() {
+        own_team.clone()
+    } else {
+        new.team_id
+    };
+    if !scope(&p).is_all() && team_id != own_team {
+        return Err(Error::PermissionDenied(format!(
+            "orders you create belong to your own team ({own_team:?}), not {team_id:?}"
+        )));
+    }
+    let settings = app.settings(&p.tenant_id).await?;
+    let now = app.now();
+    let mut order = Order::draft(new.customer_id, owner_id, team_id, new.currency, now);
+    order.refs = new.refs;
+    order.order_discount = new.order_discount;
+    order.notes = new.notes;
+    set_lines(app, &p.tenant_id, &mut order, &new.lines).await?;
+    order.check_amounts().map_err(|r| refused(&order, r))?;
+    order.review_discount(settings.discount_approval_percent);
+
+    let mut w = rapport_runtime::begin_write!(app.ctx, p, idem, EVENTS);
+    let revision = Revision::of(Kind::Created, &p.subject, None, &order);
+    store::insert_order(w.tx(), &p.tenant_id, &order).await?;
+    store::insert_revision(w.tx(), &p.tenant_id, &revision).await?;
+    let out = emit(&mut w, &revision);
+    w.commit(out).await
+}
+
+/// An order the caller may see; NOT_FOUND otherwise (also another tenant's).
+pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<Order> {
+    let mut conn = app.db().pool().acquire().await?;
+    store::get_order(&mut conn, &p.tenant_id, id, None)
+        .await?
+        .filter(|o| scope(p).sees_owned(&o.owner_id, &o.team_id))
+        .ok_or_else(|| Error::not_found(order_name(id)))
+}
+
+/// A page of the orders the caller sees.
+pub async fn list(app: &App, p: &Principal, q: &ListQuery) -> Result<(Vec<Order>, String)> {
+    let mut conn = app.db().pool().acquire().await?;
+    let mut rows = store::list_orders(&mut conn, &p.tenant_id, q, &scope(p)).await?;
+    let next = q.next_token(&mut rows, |o| store::cursor_of(o, &q.order));
+    Ok((rows, next))
+}
+
+/// What a change does to the order, given the tenant's settings; it may refuse.
+type Apply<'a> =
+    Box<dyn FnOnce(&mut Order, &Settings) -> std::result::Result<(), Refusal> + Send + 'a>;
+
+/// One change of an order: what makes the revision, the order prepared outside the
+/// transaction if any, and what the change does.
+struct Change<'a> {
+    kind: Kind,
+    prepared: Option<Order>,
+    apply: Apply<'a>,
+}
+
+impl<'a> Change<'a> {
+    fn new(kind: Kind, apply: Apply<'a>) -> Self {
+        Self {
+            kind,
+            prepared: None,
+            apply,
+        }
+    }
+}
+
+/// Runs one change of an order as one revision: locks the order the caller sees, refuses a
+/// stale etag, applies `change`, and writes the order, the revision and its event together.
+async fn change(
+    app: &App,
+    p: &Principal,
+    idem: Option<Idempotency>,
+    id: Uuid,
+    etag: &str,
+    change: Change<'_>,
+) -> Result<pb::Order> {
+    let settings = app.settings(&p.tenant_id).await?;
+    let mut w = rapport_runtime::begin_write!(app.ctx, p, idem, EVENTS);
+    let dialect = app.db().dialect();
+    let current = store::get_order(w.tx(), &p.tenant_id, id, Some(dialect))
+        .await?
+        .filter(|o| scope(p).sees_owned(&o.owner_id, &o.team_id))
+        .ok_or_else(|| Error::not_found(order_name(id)))?;
+    names::check_etag(
+        etag,
+        &names::etag(id.as_bytes(), current.version),
+        &current.name(),
+    )?;
+    // A change prepared outside the transaction (new lines priced from the catalog) applies
+    // only over the version it was prepared from.
+    let mut next = match change.prepared {
+        Some(p) if p.version == current.version => p,
+        Some(_) => return Err(Error::stale_etag(&current.name())),
+        None => current.clone(),
+    };
+    (change.apply)(&mut next, &settings).map_err(|r| refused(&current, r))?;
+    if next == current {
+        return Ok(order_to_proto(&current));
+    }
+    next.revision = current.revision + 1;
+    next.version = current.version + 1;
+    next.update_time = w.now();
+    let lines_changed = next.lines != current.lines;
+    if !store::update_order(w.tx(), &p.tenant_id, &next, current.version, lines_changed).await? {
+        return Err(Error::stale_etag(&next.name()));
+    }
+    let revision = Revision::of(change.kind, &p.subject, Some(&current), &next);
+    store::insert_revision(w.tx(), &p.tenant_id, &revision).await?;
+    let out = emit(&mut w, &revision);
+    w.commit(out).await
+}
+
+/// Changes an order's content. New lines are priced from the catalog before the write; the
+/// write then applies only over the order they were priced for.
+pub async fn update(
+    app: &App,
+    p: &Principal,
+    idem: Option<Idempotency>,
+    id: Uuid,
+    etag: &str,
+    patch: OrderPatch,
+) -> Result<pb::Order> {
+    let mut prepared = get(app, p, id).await?;
+    prepared.check_open().map_err(|r| refused(&prepared, r))?;
+    if let Some(lines) = &patch.lines {
+        set_lines(app, &p.tenant_id, &mut prepared, lines).await?;
+    }
+    prepared.refs = patch.refs;
+    prepared.order_discount = patch.order_discount;
+    prepared.notes = patch.notes;
+    let apply: Apply = Box::new(|o, s| {
+        o.check_open()?;
+        o.check_amounts()?;
+        o.review_discount(s.discount_approval_percent);
+        Ok(())
+    });
+    let edit = Change {
+        prepared: Some(prepared),
+        ..Change::new(Kind::Updated, apply)
+    };
+    change(app, p, idem, id, etag, edit).await
+}
+
+/// Confirms a draft.
+pub async fn confirm(
+    app: &App,
+    p: &Principal,
+    idem: Option<Idempotency>,
+    id: Uuid,
+    etag: &str,
+) -> Result<pb::Order> {
+    let now = app.now();
+    let apply: Apply = Box::new(move |o, _| o.confirm(now));
+    change(app, p, idem, id, etag, Change::new(Kind::Confirmed, apply)).await
+}
+
+/// Cancels a draft or confirmed order.
+pub async fn cancel(
+    app: &App,
+    p: &Principal,
+    idem: Option<Idempotency>,
+    id: Uuid,
+    etag: &str,
+    reason: String,
+) -> Result<pb::Order> {
+    let now = app.now();
+    let apply: Apply = Box::new(move |o, _| o.cancel(&reason, now));
+    change(app, p, idem, id, etag, Change::new(Kind::Cancelled, apply)).await
+}
+
+/// A manager's approval of the order's current discount.
+pub async fn approve_discount(
+    app: &App,
+    p: &Principal,
+    idem: Option<Idempotency>,
+    id: Uuid,
+    etag: &str,
+) -> Result<pb::Order> {
+    let approver = p.subject.clone();
+    let apply: Apply = Box::new(move |o, _| o.approve_discount(&approver));
+    change(
+        app,
+        p,
+        idem,
+        id,
+        etag,
+        Change::new(Kind::DiscountApproved, apply),
+    )
+    .await
+}
+
+/// Records a payment.
+pub async fn add_payment(
+    app: &App,
+    p: &Principal,
+    idem: Option<Idempotency>,
+    id: Uuid,
+    etag: &str,
+    mut payment: Payment,
+) -> Result<pb::Order> {
+    payment.id = new_part_id();
+    payment.recorded_by = p.subject.clone();
+    let apply: Apply = Box::new(move |o, _| o.add_payment(payment));
+    change(
+        app,
+        p,
+        idem,
+        id,
+        etag,
+        Change::new(Kind::PaymentAdded, apply),
+    )
+    .await
+}
+
+/// A page of an order's revisions, newest first.
+pub async fn revisions(
+    app: &App,
+    p: &Principal,
+    id: Uuid,
+    page: &Page,
+) -> Result<(Vec<Revision>, String)> {
+    get(app, p, id).await?;
+    let before = match page.after.as_slice() {
+        [CursorValue::Int(r)] => Some(*r),
+        _ => None,
+    };
+    let mut conn = app.db().pool().acquire().await?;
+    let mut rows = store::list_revisions(&mut conn, &p.tenant_id, id, before, page.fetch()).await?;
+    let next = page.next_token(&mut rows, |r| vec![CursorValue::Int(r.revision)]);
+    Ok((rows, next))
+}
+
+/// Changes the tenant's settings: `apply` reads the caller's fields over the current ones.
+pub async fn update_settings(
+    app: &App,
+    p: &Principal,
+    etag: &str,
+    apply: impl FnOnce(&mut Settings),
+) -> Result<pb::OrderSettings> {
+    let mut w = app.write(p).await?;
+    let current: Settings = settings::read(w.tx(), &p.tenant_id).await?;
+    let mut next = current.clone();
+    apply(&mut next);
+    let mut v = Violations::new();
+    for (field, what) in next.problems() {
+        v.add(field, what);
+    }
+    v.finish(())?;
+    settings::save_changed(
+        w,
+        EVENTS,
+        SETTINGS_NAME,
+        etag,
+        &current,
+        next,
+        settings_to_proto,
+    )
+    .await
+}

@@ -1,0 +1,50 @@
+//! proto ↔ domain for the orders service: requests parsed with every bad field reported at
+//! once, answers and event payloads built from the domain.
+
+pub mod catalog;
+pub mod loan;
+pub mod order;
+pub mod settings;
+
+use rapport_kit::names;
+use rapport_runtime::{clock::from_timestamp, validation::Violations};
+use uuid::Uuid;
+
+/// The id of a `collection/{id}` name in `field`, reported when it is not one.
+pub fn id_in(collection: &str, name: &str, field: &str, v: &mut Violations) -> Option<Uuid> {
+    match names::parse_id(collection, name) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            v.add(field, e);
+            None
+        }
+    }
+}
+
+/// As [`id_in`] for a name that may be left empty.
+pub fn optional_id_in(
+    collection: &str,
+    name: &str,
+    field: &str,
+    v: &mut Violations,
+) -> Option<Uuid> {
+    if name.trim().is_empty() {
+        None
+    } else {
+        id_in(collection, name, field, v)
+    }
+}
+
+/// A time given in `field`, when given; reported when out of range.
+pub fn optional_time(
+    ts: Option<&prost_types::Timestamp>,
+    field: &str,
+    v: &mut Violations,
+) -> Option<i64> {
+    let ts = ts?;
+    let micros = from_timestamp(ts);
+    if micros.is_none() {
+        v.add(field, "is not a valid time (years 1..9999)");
+    }
+    micros
+}

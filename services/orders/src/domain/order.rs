@@ -1,0 +1,622 @@
+//! Orders (OR2): lines that keep what the product was and cost when it was sold, discounts
+//! with a manager's approval above the tenant's threshold, payments, the states an order goes
+//! through, and what each change may do. Amounts are minor units of the order's currency.
+
+use rapport_kit::names;
+use rapport_runtime::clock::Micros;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The collection of orders.
+pub const ORDERS: &str = "orders";
+/// Lines of an order, at most.
+pub const MAX_LINES: usize = 200;
+/// Units of one line, at most.
+pub const MAX_QUANTITY: i64 = 10_000;
+/// Characters of a cancellation reason, at most.
+pub const MAX_REASON: usize = 500;
+
+/// "orders/{id}".
+pub fn order_name(id: Uuid) -> String {
+    names::format_id(ORDERS, id)
+}
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum State {
+    Draft,
+    Confirmed,
+    DeliveryScheduled,
+    Delivered,
+    Completed,
+    Cancelled,
+}
+
+impl State {
+    /// The stored form, also what filters compare with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Draft => "DRAFT",
+            State::Confirmed => "CONFIRMED",
+            State::DeliveryScheduled => "DELIVERY_SCHEDULED",
+            State::Delivered => "DELIVERED",
+            State::Completed => "COMPLETED",
+            State::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// The state of its stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            State::Draft,
+            State::Confirmed,
+            State::DeliveryScheduled,
+            State::Delivered,
+            State::Completed,
+            State::Cancelled,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether the content (lines, discounts, references) and payments may still change.
+    pub fn is_open(self) -> bool {
+        matches!(self, State::Draft | State::Confirmed)
+    }
+}
+
+/// Whether the discount waits for a manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Approval {
+    NotRequired,
+    Pending,
+    Approved,
+}
+
+/// How a payment was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentMethod {
+    Cash,
+    Card,
+    BankTransfer,
+    WechatPay,
+    Alipay,
+    Financing,
+    Other,
+}
+
+/// What a payment is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentKind {
+    Deposit,
+    Payment,
+}
+
+/// Money received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: String,
+    pub kind: PaymentKind,
+    pub method: PaymentMethod,
+    pub amount: i64,
+    pub pay_time: Micros,
+    pub reference: String,
+    pub recorded_by: String,
+}
+
+/// A line as the caller asks for it: a SKU, how many, the discount on the whole line; `id`
+/// names a line the order already has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRequest {
+    pub id: Option<String>,
+    pub sku: String,
+    pub quantity: i64,
+    pub discount: i64,
+}
+
+/// What the catalog says of a SKU when a line is added: the snapshot the line keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub product_id: Uuid,
+    pub product_name: String,
+    pub category_id: Uuid,
+    pub unit_price: i64,
+    pub unit_cost: i64,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub id: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub discount: i64,
+    pub product_id: Uuid,
+    pub product_name: String,
+    pub category_id: Uuid,
+    pub unit_price: i64,
+    pub unit_cost: i64,
+}
+
+impl Line {
+    /// Unit price × quantity.
+    pub fn list_amount(&self) -> i64 {
+        self.unit_price * self.quantity
+    }
+
+    /// The list amount less the line's discount.
+    pub fn amount(&self) -> i64 {
+        self.list_amount() - self.discount
+    }
+}
+
+/// References of an order to other services' resources, as full names; empty when none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refs {
+    pub store: String,
+    pub partner: String,
+    pub campaign: String,
+    pub opportunity: String,
+}
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub owner_id: String,
+    pub team_id: String,
+    pub refs: Refs,
+    pub currency: String,
+    pub lines: Vec<Line>,
+    pub order_discount: i64,
+    pub payments: Vec<Payment>,
+    pub state: State,
+    pub cancel_reason: String,
+    pub approval: Approval,
+    pub approved_by: String,
+    /// The discount total a manager approved; raising the discount above it asks again.
+    pub approved_discount: i64,
+    pub notes: String,
+    pub revision: i64,
+    pub confirm_time: Option<Micros>,
+    pub cancel_time: Option<Micros>,
+    pub create_time: Micros,
+    pub update_time: Micros,
+    pub version: i64,
+}
+
+/// An order's sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub total: i64,
+    pub paid: i64,
+    pub balance_due: i64,
+}
+
+/// Why an order refuses a change; the caller's answer is FAILED_PRECONDITION (or
+/// INVALID_ARGUMENT for amounts) naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The order is in a state where this cannot happen.
+    State(State),
+    /// Confirming an order without lines.
+    NoLines,
+    /// Confirming while the discount waits for approval.
+    ApprovalPending,
+    /// Approving a discount that needs no approval (or is approved already).
+    NothingToApprove,
+    /// A payment above the balance due.
+    Overpaid { balance_due: i64 },
+    /// Discounts above what they discount, by field.
+    Amounts(Vec<(String, String)>),
+}
+
+impl Order {
+    /// A new draft without lines, discounts or payments.
+    pub fn draft(
+        customer_id: Uuid,
+        owner_id: String,
+        team_id: String,
+        currency: String,
+        now: Micros,
+    ) -> Self {
+        Order {
+            id: Uuid::now_v7(),
+            customer_id,
+            owner_id,
+            team_id,
+            refs: Refs::default(),
+            currency,
+            lines: Vec::new(),
+            order_discount: 0,
+            payments: Vec::new(),
+            state: State::Draft,
+            cancel_reason: String::new(),
+            approval: Approval::NotRequired,
+            approved_by: String::new(),
+            approved_discount: 0,
+            notes: String::new(),
+            revision: 1,
+            confirm_time: None,
+            cancel_time: None,
+            create_time: now,
+            update_time: now,
+            version: 1,
+        }
+    }
+
+    /// "orders/{id}".
+    pub fn name(&self) -> String {
+        order_name(self.id)
+    }
+
+    /// The order's sums.
+    pub fn totals(&self) -> Totals {
+        let subtotal: i64 = self.lines.iter().map(Line::list_amount).sum();
+        let line_discounts: i64 = self.lines.iter().map(|l| l.discount).sum();
+        let discount_total = line_discounts + self.order_discount;
+        let total = subtotal - discount_total;
+        let paid: i64 = self.payments.iter().map(|p| p.amount).sum();
+        Totals {
+            subtotal,
+            discount_total,
+            total,
+            paid,
+            balance_due: (total - paid).max(0),
+        }
+    }
+
+    /// Whether the discount is above `percent` of the subtotal.
+    pub fn discount_above(&self, percent: i32) -> bool {
+        let t = self.totals();
+        i128::from(t.discount_total) * 100 > i128::from(t.subtotal) * i128::from(percent)
+    }
+
+    /// Sets the approval the discount needs under `percent`: an approval holds while the
+    /// discount stays at or below what was approved.
+    pub fn review_discount(&mut self, percent: i32) {
+        if !self.discount_above(percent) {
+            self.approval = Approval::NotRequired;
+            self.approved_by.clear();
+            self.approved_discount = 0;
+        } else if !(self.approval == Approval::Approved
+            && self.totals().discount_total <= self.approved_discount)
+        {
+            self.approval = Approval::Pending;
+            self.approved_by.clear();
+            self.approved_discount = 0;
+        }
+    }
+
+    /// The discounts that exceed what they discount, by field.
+    pub fn amount_problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            if l.discount > l.list_amount() {
+                out.push((
+                    format!("order.lines[{i}].discount"),
+                    format!(
+                        "{} is more than the line's list amount {}",
+                        l.discount,
+                        l.list_amount()
+                    ),
+                ));
+            }
+        }
+        let lines: i64 = self.lines.iter().map(|l| l.amount().max(0)).sum();
+        if self.order_discount > lines {
+            out.push((
+                "order.order_discount".to_owned(),
+                format!(
+                    "{} is more than the lines' amount after their discounts, {lines}",
+                    self.order_discount
+                ),
+            ));
+        }
+        let t = self.totals();
+        if out.is_empty() && t.total < t.paid {
+            out.push((
+                "order".to_owned(),
+                format!(
+                    "the total would be {}, below the {} already paid",
+                    t.total, t.paid
+                ),
+            ));
+        }
+        out
+    }
+
+    /// Refuses content changes unless the order is a draft or confirmed.
+    pub fn check_open(&self) -> Result<(), Refusal> {
+        if self.state.is_open() {
+            Ok(())
+        } else {
+            Err(Refusal::State(self.state))
+        }
+    }
+
+    /// Checks content after a change: discounts within their amounts.
+    pub fn check_amounts(&self) -> Result<(), Refusal> {
+        let problems = self.amount_problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Refusal::Amounts(problems))
+        }
+    }
+
+    /// Confirms a draft.
+    pub fn confirm(&mut self, now: Micros) -> Result<(), Refusal> {
+        if self.state != State::Draft {
+            return Err(Refusal::State(self.state));
+        }
+        if self.lines.is_empty() {
+            return Err(Refusal::NoLines);
+        }
+        if self.approval == Approval::Pending {
+            return Err(Refusal::ApprovalPending);
+        }
+        self.state = State::Confirmed;
+        self.confirm_time = Some(now);
+        Ok(())
+    }
+
+    /// Cancels a draft or confirmed order.
+    pub fn cancel(&mut self, reason: &str, now: Micros) -> Result<(), Refusal> {
+        self.check_open()?;
+        self.state = State::Cancelled;
+        self.cancel_reason = reason.to_owned();
+        self.cancel_time = Some(now);
+        Ok(())
+    }
+
+    /// A manager's approval of the current discount.
+    pub fn approve_discount(&mut self, approver: &str) -> Result<(), Refusal> {
+        self.check_open()?;
+        if self.approval != Approval::Pending {
+            return Err(Refusal::NothingToApprove);
+        }
+        self.approval = Approval::Approved;
+        self.approved_by = approver.to_owned();
+        self.approved_discount = self.totals().discount_total;
+        Ok(())
+    }
+
+    /// Records a payment of at most the balance due.
+    pub fn add_payment(&mut self, payment: Payment) -> Result<(), Refusal> {
+        self.check_open()?;
+        let balance_due = self.totals().balance_due;
+        if payment.amount > balance_due {
+            return Err(Refusal::Overpaid { balance_due });
+        }
+        self.payments.push(payment);
+        Ok(())
+    }
+
+    /// Replaces the lines: a request with the id of a current line keeps that line's snapshot
+    /// (its price stays what was agreed) with the new quantity and discount; the others are new
+    /// lines from `snapshot_of` with fresh ids from `new_id`. Unknown ids are returned.
+    pub fn replace_lines(
+        &mut self,
+        requests: &[LineRequest],
+        snapshot_of: impl Fn(&str) -> Option<Snapshot>,
+        mut new_id: impl FnMut() -> String,
+    ) -> Result<(), Vec<(usize, String)>> {
+        let mut lines = Vec::with_capacity(requests.len());
+        let mut problems = Vec::new();
+        for (i, r) in requests.iter().enumerate() {
+            let kept =
+                r.id.as_ref()
+                    .map(|id| (id, self.lines.iter().find(|l| &l.id == id)));
+            let line = match kept {
+                Some((_, Some(old))) if old.sku.eq_ignore_ascii_case(&r.sku) => Line {
+                    quantity: r.quantity,
+                    discount: r.discount,
+                    ..old.clone()
+                },
+                Some((_, Some(old))) => {
+                    problems.push((
+                        i,
+                        format!(
+                            "line {} is {}; a different SKU is a new line (leave id empty)",
+                            old.id, old.sku
+                        ),
+                    ));
+                    continue;
+                }
+                Some((id, None)) => {
+                    problems.push((i, format!("the order has no line {id}")));
+                    continue;
+                }
+                None => match snapshot_of(&r.sku) {
+                    Some(s) => Line {
+                        id: new_id(),
+                        sku: r.sku.clone(),
+                        quantity: r.quantity,
+                        discount: r.discount,
+                        product_id: s.product_id,
+                        product_name: s.product_name,
+                        category_id: s.category_id,
+                        unit_price: s.unit_price,
+                        unit_cost: s.unit_cost,
+                    },
+                    None => {
+                        problems.push((i, format!("no active product has SKU {}", r.sku)));
+                        continue;
+                    }
+                },
+            };
+            lines.push(line);
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.lines = lines;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(price: i64) -> Snapshot {
+        Snapshot {
+            product_id: Uuid::nil(),
+            product_name: "Sofa".into(),
+            category_id: Uuid::nil(),
+            unit_price: price,
+            unit_cost: price / 2,
+        }
+    }
+
+    fn order() -> Order {
+        Order::draft(
+            Uuid::now_v7(),
+            "rep-1".into(),
+            "north".into(),
+            "CNY".into(),
+            0,
+        )
+    }
+
+    fn line(sku: &str, quantity: i64, discount: i64) -> LineRequest {
+        LineRequest {
+            id: None,
+            sku: sku.into(),
+            quantity,
+            discount,
+        }
+    }
+
+    fn with_lines(requests: &[LineRequest]) -> Order {
+        let mut o = order();
+        let mut n = 0;
+        o.replace_lines(
+            requests,
+            |_| Some(snapshot(10_000)),
+            || {
+                n += 1;
+                format!("l{n}")
+            },
+        )
+        .unwrap();
+        o
+    }
+
+    #[test]
+    fn totals_follow_lines_discounts_and_payments() {
+        let mut o = with_lines(&[line("A", 2, 1_000), line("B", 1, 0)]);
+        o.order_discount = 500;
+        let t = o.totals();
+        assert_eq!(
+            (t.subtotal, t.discount_total, t.total, t.paid, t.balance_due),
+            (30_000, 1_500, 28_500, 0, 28_500)
+        );
+        o.add_payment(payment(8_500)).unwrap();
+        assert_eq!(o.totals().balance_due, 20_000);
+        assert_eq!(
+            o.add_payment(payment(20_001)),
+            Err(Refusal::Overpaid {
+                balance_due: 20_000
+            })
+        );
+    }
+
+    fn payment(amount: i64) -> Payment {
+        Payment {
+            id: "p".into(),
+            kind: PaymentKind::Deposit,
+            method: PaymentMethod::Cash,
+            amount,
+            pay_time: 0,
+            reference: String::new(),
+            recorded_by: "rep-1".into(),
+        }
+    }
+
+    #[test]
+    fn a_discount_above_the_threshold_waits_and_an_approval_holds_until_it_grows() {
+        let mut o = with_lines(&[line("A", 1, 1_000)]);
+        o.review_discount(10);
+        assert_eq!(o.approval, Approval::NotRequired);
+        o.lines[0].discount = 2_000;
+        o.review_discount(10);
+        assert_eq!(o.approval, Approval::Pending);
+        assert_eq!(o.confirm(1), Err(Refusal::ApprovalPending));
+        o.approve_discount("mgr").unwrap();
+        assert_eq!(o.approved_discount, 2_000);
+        o.lines[0].discount = 1_500;
+        o.review_discount(10);
+        assert_eq!(o.approval, Approval::Approved);
+        o.lines[0].discount = 2_500;
+        o.review_discount(10);
+        assert_eq!(o.approval, Approval::Pending);
+        assert_eq!(o.approve_discount("mgr"), Ok(()));
+        assert_eq!(o.approve_discount("mgr"), Err(Refusal::NothingToApprove));
+        o.confirm(5).unwrap();
+        assert_eq!((o.state, o.confirm_time), (State::Confirmed, Some(5)));
+    }
+
+    #[test]
+    fn kept_lines_keep_their_price_and_new_ones_take_the_catalog_s() {
+        let mut o = with_lines(&[line("A", 1, 0)]);
+        let kept = LineRequest {
+            id: Some("l1".into()),
+            ..line("a", 3, 0)
+        };
+        o.replace_lines(
+            &[kept, line("B", 1, 0)],
+            |_| Some(snapshot(99)),
+            || "l2".into(),
+        )
+        .unwrap();
+        assert_eq!(o.lines[0].unit_price, 10_000);
+        assert_eq!(o.lines[0].quantity, 3);
+        assert_eq!((o.lines[1].id.as_str(), o.lines[1].unit_price), ("l2", 99));
+        let unknown = LineRequest {
+            id: Some("l9".into()),
+            ..line("A", 1, 0)
+        };
+        let other_sku = LineRequest {
+            id: Some("l1".into()),
+            ..line("B", 1, 0)
+        };
+        let err = o
+            .replace_lines(
+                &[unknown, other_sku, line("C", 1, 0)],
+                |_| None,
+                String::new,
+            )
+            .unwrap_err();
+        assert_eq!(err.iter().map(|e| e.0).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(o.lines.len(), 2, "a refused change changes nothing");
+    }
+
+    #[test]
+    fn discounts_never_exceed_what_they_discount() {
+        let mut o = with_lines(&[line("A", 1, 10_001)]);
+        o.order_discount = 1;
+        let fields: Vec<String> = o.amount_problems().into_iter().map(|p| p.0).collect();
+        assert_eq!(fields, ["order.lines[0].discount", "order.order_discount"]);
+    }
+
+    #[test]
+    fn states_allow_what_they_allow() {
+        let mut o = order();
+        assert_eq!(o.confirm(1), Err(Refusal::NoLines));
+        o.cancel("changed their mind", 2).unwrap();
+        assert_eq!(o.cancel("again", 3), Err(Refusal::State(State::Cancelled)));
+        assert_eq!(o.confirm(3), Err(Refusal::State(State::Cancelled)));
+        assert_eq!(
+            o.add_payment(payment(1)),
+            Err(Refusal::State(State::Cancelled))
+        );
+        for s in ["DRAFT", "CONFIRMED", "DELIVERY_SCHEDULED", "CANCELLED"] {
+            assert_eq!(State::parse(s).unwrap().as_str(), s);
+        }
+    }
+}

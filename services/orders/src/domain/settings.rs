@@ -1,0 +1,43 @@
+//! The tenant's order settings.
+
+use rapport_runtime::clock::Micros;
+use serde::{Deserialize, Serialize};
+
+/// The settings' resource name.
+pub const SETTINGS_NAME: &str = "orderSettings";
+
+/// What a tenant decides about its orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// A discount above this percentage of the subtotal needs a manager's approval.
+    pub discount_approval_percent: i32,
+    #[serde(skip)]
+    pub update_time: Micros,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            discount_approval_percent: 10,
+            update_time: 0,
+            version: 0,
+        }
+    }
+}
+
+impl Settings {
+    /// What is wrong with the settings, by field.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !(0..=100).contains(&self.discount_approval_percent) {
+            out.push((
+                "settings.discount_approval_percent",
+                format!("must be 0..100, got {}", self.discount_approval_percent),
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,49 @@
+//! The orders service (capabilities OR1, OR2 and OR5 of `docs/capabilities.md`): the product
+//! catalog, orders with their discounts, payments and immutable revisions, and the loan
+//! calculator.
+
+pub mod api;
+mod app;
+mod convert;
+pub mod domain;
+mod store;
+
+use rapport_kit::{serve, service::Bundle};
+use rapport_proto::orders::{
+    calculator_service_server::CalculatorServiceServer,
+    catalog_service_server::CatalogServiceServer, order_service_server::OrderServiceServer,
+};
+use rapport_runtime::{
+    context::{Service, ServiceBundle, ServiceContext},
+    storage::{Migration, Migrations},
+};
+
+/// The orders service, as the binary and the test kit run it.
+pub struct Orders;
+
+// One list serves both backends: the SQL is in the subset both speak.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 100,
+    description: "catalog, orders, revisions",
+    sql: include_str!("../migrations/0100_orders.sql"),
+}];
+
+impl Service for Orders {
+    const NAME: &'static str = "orders";
+
+    fn migrations() -> Migrations {
+        Migrations {
+            postgres: MIGRATIONS,
+            sqlite: MIGRATIONS,
+        }
+    }
+
+    fn build(ctx: ServiceContext) -> ServiceBundle {
+        let app = app::App::new(ctx.clone());
+        let mut bundle = Bundle::new(Self::NAME, &ctx);
+        serve!(bundle, CatalogServiceServer::new(app.clone()));
+        serve!(bundle, OrderServiceServer::new(app.clone()));
+        serve!(bundle, CalculatorServiceServer::new(app.clone()));
+        bundle.finish()
+    }
+}

@@ -1,0 +1,39 @@
+//! SQL of the orders service, written once for PostgreSQL and SQLite (see "Storage" in
+//! `docs/architecture.md`); every query filters on the tenant. Functions take a connection or
+//! transaction so the caller decides what commits together.
+
+pub mod catalog;
+pub mod orders;
+pub mod settings;
+
+use rapport_runtime::{Error, Result};
+use serde::{Serialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+/// Parses an id read back from the database.
+pub(crate) fn uuid(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| Error::internal(format!("bad id in database: {e}")))
+}
+
+/// A value stored as JSON text.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::internal)
+}
+
+/// A value read back from JSON text in `table`.
+pub(crate) fn from_json<T: DeserializeOwned>(table: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in {table}: {e}")))
+}
+
+/// The VALUES rows of a multi-row insert whose first column is the tenant (`$1`): for `rows`
+/// rows, `($1, $a, $a+1, …)` with `width` more placeholders each, numbered from `first`.
+pub(crate) fn value_rows(first: usize, rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let start = first + r * width;
+            let cells: Vec<String> = (start..start + width).map(|i| format!("${i}")).collect();
+            format!("($1, {})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

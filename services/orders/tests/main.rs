@@ -1,0 +1,8 @@
+//! The orders service through its gRPC API, on every backend: one test binary, a module per
+//! area, with the helpers they share in `common`. The customers service runs beside it: an
+//! order's customer is checked there.
+
+mod calculator;
+mod catalog;
+mod common;
+mod orders;
