@@ -16,6 +16,7 @@
 //!   for what a caller does not handle itself;
 //! - [`reply`]: a handler's result as a gRPC reply;
 //! - [`service`]: assembling a service's bundle from generated servers;
+//! - [`sweep`]: sweeps of due items, each handled once across replicas;
 //! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL.
 
 pub mod contact;
@@ -27,6 +28,7 @@ pub mod query;
 pub mod reply;
 pub mod service;
 pub mod settings;
+pub mod sweep;
 pub mod validate;
 pub mod visibility;
 

@@ -155,7 +155,15 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("cannot start a replica on {:?}: {e}", self.backend))
     }
 
-    /// Stops the server gracefully and starts it again on the same stores.
+    /// Stops the server gracefully and leaves it stopped (its stores stay) until
+    /// [`TestServer::restart`], as a deployment with no pod running would be.
+    pub async fn halt(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("graceful shutdown");
+        }
+    }
+
+    /// Stops the server gracefully (unless halted) and starts it again on the same stores.
     pub async fn restart(&mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await.expect("graceful shutdown");

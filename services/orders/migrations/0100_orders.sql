@@ -73,6 +73,10 @@ CREATE TABLE orders (
     revision      BIGINT NOT NULL,
     confirm_time  BIGINT,
     cancel_time   BIGINT,
+    -- When the follow-up visit is due, once delivered; follow_up_reminded is 1 once the sweep
+    -- announced it.
+    follow_up_due      BIGINT,
+    follow_up_reminded INTEGER NOT NULL DEFAULT 0,
     create_time   BIGINT NOT NULL,
     update_time   BIGINT NOT NULL,
     version       BIGINT NOT NULL,
@@ -81,6 +85,24 @@ CREATE TABLE orders (
 CREATE INDEX orders_by_create ON orders (tenant_id, create_time, id);
 CREATE INDEX orders_by_customer ON orders (tenant_id, customer_id);
 CREATE INDEX orders_by_owner ON orders (tenant_id, owner_id);
+CREATE INDEX orders_follow_up_due ON orders (follow_up_reminded, follow_up_due);
+
+-- Delivery appointments; doc holds the delivery as JSON (lines, proof), the columns beside it
+-- are what the reminder sweep and the lists need.
+CREATE TABLE deliveries (
+    tenant_id   TEXT    NOT NULL,
+    order_id    TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    remind_time BIGINT  NOT NULL,
+    reminded    INTEGER NOT NULL DEFAULT 0,
+    doc         TEXT    NOT NULL,
+    create_time BIGINT  NOT NULL,
+    version     BIGINT  NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX deliveries_by_order ON deliveries (tenant_id, order_id, create_time, id);
+CREATE INDEX deliveries_due ON deliveries (state, reminded, remind_time);
 
 -- The current lines of each order, one row each, for reports by product and category.
 CREATE TABLE order_lines (

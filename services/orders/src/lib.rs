@@ -1,17 +1,19 @@
-//! The orders service (capabilities OR1, OR2 and OR5 of `docs/capabilities.md`): the product
-//! catalog, orders with their discounts, payments and immutable revisions, and the loan
-//! calculator.
+//! The orders service (capabilities OR1, OR2, OR3 and OR5 of `docs/capabilities.md`): the
+//! product catalog, orders with their discounts, payments and immutable revisions, the
+//! delivery lifecycle with its reminders and follow-up visits, and the loan calculator.
 
 pub mod api;
 mod app;
 mod convert;
 pub mod domain;
 mod store;
+mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::orders::{
     calculator_service_server::CalculatorServiceServer,
-    catalog_service_server::CatalogServiceServer, order_service_server::OrderServiceServer,
+    catalog_service_server::CatalogServiceServer, delivery_service_server::DeliveryServiceServer,
+    order_service_server::OrderServiceServer,
 };
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
@@ -44,6 +46,10 @@ impl Service for Orders {
         serve!(bundle, CatalogServiceServer::new(app.clone()));
         serve!(bundle, OrderServiceServer::new(app.clone()));
         serve!(bundle, CalculatorServiceServer::new(app.clone()));
+        serve!(bundle, DeliveryServiceServer::new(app.clone()));
+        for job in sweeps::jobs(app) {
+            bundle.job(job);
+        }
         bundle.finish()
     }
 }

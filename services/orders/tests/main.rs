@@ -5,4 +5,5 @@
 mod calculator;
 mod catalog;
 mod common;
+mod deliveries;
 mod orders;

@@ -1,6 +1,9 @@
 //! Tasks, their lists by due time, and the reminder sweep's claim on due reminders.
 
-use rapport_kit::query::{CursorValue, OrderBy, Select};
+use rapport_kit::{
+    query::{CursorValue, OrderBy, Select},
+    sweep::{Claim, claim},
+};
 use rapport_runtime::storage::one_by_id;
 use rapport_runtime::{
     Error, Result,
@@ -248,9 +251,8 @@ pub(crate) async fn tenants_with_due_reminders(
         .collect()
 }
 
-/// Claims up to `limit` of the tenant's due reminders: locks them (skipping rows another
-/// sweep holds) and marks them reminded, in `tx`. A task is claimed by one transaction only,
-/// so its reminder fires once however many sweeps run.
+/// Claims up to `limit` of the tenant's due reminders in `tx` (marks them reminded), so a
+/// task's reminder fires once however many sweeps run.
 pub(crate) async fn claim_due_reminders(
     tx: &mut Tx,
     dialect: Dialect,
@@ -258,33 +260,20 @@ pub(crate) async fn claim_due_reminders(
     now: Micros,
     limit: u32,
 ) -> Result<Vec<Task>> {
-    let sql = format!(
+    let select = format!(
         "SELECT {COLUMNS} FROM tasks WHERE tenant_id = $1 AND reminded = 0 AND remind_time <= $2 \
-         AND complete_time IS NULL ORDER BY remind_time, id LIMIT {limit}{}",
-        dialect.for_update_skip_locked()
+         AND complete_time IS NULL ORDER BY remind_time, id LIMIT {limit}"
     );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(now)
-        .fetch_all(&mut **tx)
-        .await?;
-    let mut claimed = Vec::with_capacity(rows.len());
-    for row in &rows {
+    let due = Claim {
+        table: "tasks",
+        flag: "reminded",
+        select: &select,
+    };
+    claim(tx, dialect, tenant, now, &due, |row| {
         let task = row_to_task(row)?;
-        // Conditional, so a row flipped since it was read (by a sweep that locked it first) is
-        // left to that sweep.
-        let done = sqlx::query(
-            "UPDATE tasks SET reminded = 1 WHERE tenant_id = $1 AND id = $2 AND reminded = 0",
-        )
-        .bind(tenant)
-        .bind(task.id.to_string())
-        .execute(&mut **tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            claimed.push(task);
-        }
-    }
-    Ok(claimed)
+        Ok((task.id.to_string(), task))
+    })
+    .await
 }
 
 /// The select of the columns of a row.

@@ -19,28 +19,15 @@ const ACTOR: &str = "rapport-leads/reminders";
 /// that was not reminded yet; returns how many this call raised. Tasks another sweep holds are
 /// left to it.
 pub(crate) async fn remind_due_tasks(api: &App, now: Micros) -> Result<usize> {
-    let mut total = 0;
-    loop {
-        let tenants = {
+    rapport_kit::sweep::drain(
+        || async move {
             let mut conn = api.db().pool().acquire().await?;
-            store::tasks::tenants_with_due_reminders(&mut conn, now, TENANTS_PER_ROUND).await?
-        };
-        let mut progressed = false;
-        for tenant in &tenants {
-            loop {
-                let n = remind_batch(api, tenant, now).await?;
-                total += n;
-                progressed |= n > 0;
-                if n < BATCH as usize {
-                    break;
-                }
-            }
-        }
-        // Nothing claimable left: what remains is held by another sweep, which raises it.
-        if !progressed {
-            return Ok(total);
-        }
-    }
+            store::tasks::tenants_with_due_reminders(&mut conn, now, TENANTS_PER_ROUND).await
+        },
+        |tenant| async move { remind_batch(api, &tenant, now).await },
+        BATCH as usize,
+    )
+    .await
 }
 
 /// Claims and reminds up to one batch of `tenant`'s due reminders in one transaction.

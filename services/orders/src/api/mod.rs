@@ -4,13 +4,15 @@
 mod calculator;
 mod catalog;
 mod customers;
+mod deliveries;
 mod orders;
 mod support;
 
 use rapport_kit::{Reply, reply};
 use rapport_proto::orders::{
     self as pb, calculator_service_server::CalculatorService,
-    catalog_service_server::CatalogService, order_service_server::OrderService,
+    catalog_service_server::CatalogService, delivery_service_server::DeliveryService,
+    order_service_server::OrderService,
 };
 use tonic::Request;
 
@@ -132,5 +134,51 @@ impl CalculatorService for App {
         req: Request<pb::ComputeLoanScheduleRequest>,
     ) -> Reply<pb::LoanSchedule> {
         reply(calculator::loan_schedule(req))
+    }
+}
+
+#[tonic::async_trait]
+impl DeliveryService for App {
+    async fn schedule_delivery(
+        &self,
+        req: Request<pb::ScheduleDeliveryRequest>,
+    ) -> Reply<pb::Delivery> {
+        reply(deliveries::schedule(self, req).await)
+    }
+
+    async fn get_delivery(&self, req: Request<pb::GetDeliveryRequest>) -> Reply<pb::Delivery> {
+        reply(deliveries::get(self, req).await)
+    }
+
+    async fn list_deliveries(
+        &self,
+        req: Request<pb::ListDeliveriesRequest>,
+    ) -> Reply<pb::ListDeliveriesResponse> {
+        reply(deliveries::list(self, req).await)
+    }
+
+    async fn reschedule_delivery(
+        &self,
+        req: Request<pb::RescheduleDeliveryRequest>,
+    ) -> Reply<pb::Delivery> {
+        reply(deliveries::reschedule(self, req).await)
+    }
+
+    async fn complete_delivery(
+        &self,
+        req: Request<pb::CompleteDeliveryRequest>,
+    ) -> Reply<pb::Delivery> {
+        reply(deliveries::complete(self, req).await)
+    }
+
+    async fn cancel_delivery(
+        &self,
+        req: Request<pb::CancelDeliveryRequest>,
+    ) -> Reply<pb::Delivery> {
+        reply(deliveries::cancel(self, req).await)
+    }
+
+    async fn record_follow_up(&self, req: Request<pb::RecordFollowUpRequest>) -> Reply<pb::Order> {
+        reply(deliveries::follow_up(self, req).await)
     }
 }

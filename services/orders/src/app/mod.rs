@@ -2,6 +2,7 @@
 //! of gRPC requests: `api/` parses them and calls these.
 
 pub mod catalog;
+pub mod deliveries;
 pub mod events;
 pub mod orders;
 pub mod state;

@@ -29,7 +29,7 @@ use crate::{
     },
     domain::{
         catalog::sku_key,
-        order::{LineRequest, Order, Payment, Refusal, order_name},
+        order::{Line, LineRequest, Order, Payment, Refusal, order_name},
         revision::{Kind, Revision},
         settings::{SETTINGS_NAME, Settings},
     },
@@ -42,7 +42,7 @@ fn new_part_id() -> String {
 }
 
 /// The error for a change the order refuses.
-fn refused(o: &Order, r: Refusal) -> Error {
+pub(super) fn refused(o: &Order, r: Refusal) -> Error {
     let name = o.name();
     match r {
         Refusal::State(s) => Error::precondition(
@@ -65,7 +65,7 @@ fn refused(o: &Order, r: Refusal) -> Error {
             "payment.amount",
             format!("is more than the balance due, {balance_due}"),
         ),
-        Refusal::Amounts(problems) => {
+        Refusal::Fields(problems) => {
             let mut v = Violations::new();
             for (field, what) in problems {
                 v.add(field, what);
@@ -115,7 +115,8 @@ async fn set_lines(
         })
 }
 
-fn emit(w: &mut Write, r: &Revision) -> pb::Order {
+/// Emits `order.<kind>` for `r`; the order's answer.
+pub(super) fn emit(w: &mut Write, r: &Revision) -> pb::Order {
     let out = order_to_proto(&r.order);
     w.emit(
         &format!("order.{}", r.kind.as_str()),
@@ -199,19 +200,19 @@ pub async fn list(app: &App, p: &Principal, q: &ListQuery) -> Result<(Vec<Order>
 }
 
 /// What a change does to the order, given the tenant's settings; it may refuse.
-type Apply<'a> =
+pub(super) type Apply<'a> =
     Box<dyn FnOnce(&mut Order, &Settings) -> std::result::Result<(), Refusal> + Send + 'a>;
 
 /// One change of an order: what makes the revision, the order prepared outside the
 /// transaction if any, and what the change does.
-struct Change<'a> {
+pub(super) struct Change<'a> {
     kind: Kind,
     prepared: Option<Order>,
     apply: Apply<'a>,
 }
 
 impl<'a> Change<'a> {
-    fn new(kind: Kind, apply: Apply<'a>) -> Self {
+    pub(super) fn new(kind: Kind, apply: Apply<'a>) -> Self {
         Self {
             kind,
             prepared: None,
@@ -222,7 +223,7 @@ impl<'a> Change<'a> {
 
 /// Runs one change of an order as one revision: locks the order the caller sees, refuses a
 /// stale etag, applies `change`, and writes the order, the revision and its event together.
-async fn change(
+pub(super) async fn run(
     app: &App,
     p: &Principal,
     idem: Option<Idempotency>,
@@ -232,16 +233,8 @@ async fn change(
 ) -> Result<pb::Order> {
     let settings = app.settings(&p.tenant_id).await?;
     let mut w = rapport_runtime::begin_write!(app.ctx, p, idem, EVENTS);
-    let dialect = app.db().dialect();
-    let current = store::get_order(w.tx(), &p.tenant_id, id, Some(dialect))
-        .await?
-        .filter(|o| scope(p).sees_owned(&o.owner_id, &o.team_id))
-        .ok_or_else(|| Error::not_found(order_name(id)))?;
-    names::check_etag(
-        etag,
-        &names::etag(id.as_bytes(), current.version),
-        &current.name(),
-    )?;
+    let current = lock_visible(app, &mut w, p, id).await?;
+    check_etag(etag, &current)?;
     // A change prepared outside the transaction (new lines priced from the catalog) applies
     // only over the version it was prepared from.
     let mut next = match change.prepared {
@@ -253,17 +246,54 @@ async fn change(
     if next == current {
         return Ok(order_to_proto(&current));
     }
+    let revision = save(&mut w, p, &current, next, change.kind).await?;
+    let out = emit(&mut w, &revision);
+    w.commit(out).await
+}
+
+/// An order the caller may see, locked in `w`; NOT_FOUND otherwise (also another tenant's).
+pub(super) async fn lock_visible(
+    app: &App,
+    w: &mut Write,
+    p: &Principal,
+    id: Uuid,
+) -> Result<Order> {
+    let dialect = app.db().dialect();
+    store::get_order(w.tx(), &p.tenant_id, id, Some(dialect))
+        .await?
+        .filter(|o| scope(p).sees_owned(&o.owner_id, &o.team_id))
+        .ok_or_else(|| Error::not_found(order_name(id)))
+}
+
+/// ABORTED unless `etag` is empty or `o`'s current etag.
+pub(super) fn check_etag(etag: &str, o: &Order) -> Result<()> {
+    names::check_etag(etag, &names::etag(o.id.as_bytes(), o.version), &o.name())
+}
+
+/// Writes `next`, a change of `current` locked in `w`, as the order's next revision made by
+/// `p`, and returns that revision (its event is the caller's to emit).
+pub(super) async fn save(
+    w: &mut Write,
+    p: &Principal,
+    current: &Order,
+    mut next: Order,
+    kind: Kind,
+) -> Result<Revision> {
     next.revision = current.revision + 1;
     next.version = current.version + 1;
     next.update_time = w.now();
-    let lines_changed = next.lines != current.lines;
+    // The lines' rows for reports change only with what was sold, not with deliveries.
+    let lines_changed = next
+        .lines
+        .iter()
+        .map(Line::sale)
+        .ne(current.lines.iter().map(Line::sale));
     if !store::update_order(w.tx(), &p.tenant_id, &next, current.version, lines_changed).await? {
         return Err(Error::stale_etag(&next.name()));
     }
-    let revision = Revision::of(change.kind, &p.subject, Some(&current), &next);
+    let revision = Revision::of(kind, &p.subject, Some(current), &next);
     store::insert_revision(w.tx(), &p.tenant_id, &revision).await?;
-    let out = emit(&mut w, &revision);
-    w.commit(out).await
+    Ok(revision)
 }
 
 /// Changes an order's content. New lines are priced from the catalog before the write; the
@@ -294,7 +324,7 @@ pub async fn update(
         prepared: Some(prepared),
         ..Change::new(Kind::Updated, apply)
     };
-    change(app, p, idem, id, etag, edit).await
+    run(app, p, idem, id, etag, edit).await
 }
 
 /// Confirms a draft.
@@ -307,7 +337,7 @@ pub async fn confirm(
 ) -> Result<pb::Order> {
     let now = app.now();
     let apply: Apply = Box::new(move |o, _| o.confirm(now));
-    change(app, p, idem, id, etag, Change::new(Kind::Confirmed, apply)).await
+    run(app, p, idem, id, etag, Change::new(Kind::Confirmed, apply)).await
 }
 
 /// Cancels a draft or confirmed order.
@@ -321,7 +351,7 @@ pub async fn cancel(
 ) -> Result<pb::Order> {
     let now = app.now();
     let apply: Apply = Box::new(move |o, _| o.cancel(&reason, now));
-    change(app, p, idem, id, etag, Change::new(Kind::Cancelled, apply)).await
+    run(app, p, idem, id, etag, Change::new(Kind::Cancelled, apply)).await
 }
 
 /// A manager's approval of the order's current discount.
@@ -334,7 +364,7 @@ pub async fn approve_discount(
 ) -> Result<pb::Order> {
     let approver = p.subject.clone();
     let apply: Apply = Box::new(move |o, _| o.approve_discount(&approver));
-    change(
+    run(
         app,
         p,
         idem,
@@ -357,7 +387,7 @@ pub async fn add_payment(
     payment.id = new_part_id();
     payment.recorded_by = p.subject.clone();
     let apply: Apply = Box::new(move |o, _| o.add_payment(payment));
-    change(
+    run(
         app,
         p,
         idem,

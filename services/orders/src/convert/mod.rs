@@ -2,6 +2,7 @@
 //! once, answers and event payloads built from the domain.
 
 pub mod catalog;
+pub mod delivery;
 pub mod loan;
 pub mod order;
 pub mod settings;

@@ -6,7 +6,7 @@ use rapport_proto::{orders as pb, types as pt};
 use rapport_runtime::{clock::to_timestamp, validation::Violations};
 use uuid::Uuid;
 
-use super::{id_in, optional_time};
+use super::{delivery::follow_up_to_proto, id_in, optional_time};
 use crate::domain::{
     catalog::product_name,
     order::{
@@ -350,6 +350,8 @@ pub fn order_to_proto(o: &Order) -> pb::Order {
                 unit_price: money(c, l.unit_price),
                 unit_cost: money(c, l.unit_cost),
                 amount: money(c, l.amount()),
+                scheduled_quantity: i32::try_from(l.scheduled).unwrap_or(i32::MAX),
+                delivered_quantity: i32::try_from(l.delivered).unwrap_or(i32::MAX),
             })
             .collect(),
         order_discount: money(c, o.order_discount),
@@ -375,6 +377,8 @@ pub fn order_to_proto(o: &Order) -> pb::Order {
         create_time: Some(to_timestamp(o.create_time)),
         update_time: Some(to_timestamp(o.update_time)),
         etag: names::etag(o.id.as_bytes(), o.version),
+        deliver_time: o.deliver_time.map(to_timestamp),
+        follow_up: o.follow_up.as_ref().map(follow_up_to_proto),
     }
 }
 
@@ -390,6 +394,8 @@ pub fn revision_to_proto(r: &Revision, with_order: bool) -> pb::OrderRevision {
             Kind::PaymentAdded => pb::RevisionKind::PaymentAdded,
             Kind::DiscountApproved => pb::RevisionKind::DiscountApproved,
             Kind::Cancelled => pb::RevisionKind::Cancelled,
+            Kind::DeliveryChanged => pb::RevisionKind::DeliveryChanged,
+            Kind::FollowedUp => pb::RevisionKind::FollowedUp,
         }
         .into(),
         actor: r.actor.clone(),

@@ -8,7 +8,11 @@ use crate::domain::settings::{SETTINGS_NAME, Settings};
 
 /// What UpdateOrderSettings accepts.
 pub const SETTINGS_MASK: Rules = Rules {
-    updatable: &["discount_approval_percent"],
+    updatable: &[
+        "discount_approval_percent",
+        "follow_up_days",
+        "delivery_reminder_hours",
+    ],
     immutable: &["name"],
     output_only: &["update_time", "etag"],
     ..Rules::new("OrderSettings")
@@ -17,8 +21,13 @@ pub const SETTINGS_MASK: Rules = Rules {
 /// Reads the fields `fields` names into `into`; ranges are checked by the settings.
 pub fn apply(s: &pb::OrderSettings, fields: &[&str], into: &mut Settings) {
     for field in fields {
-        if *field == "discount_approval_percent" {
-            into.discount_approval_percent = s.discount_approval_percent;
+        match *field {
+            "discount_approval_percent" => {
+                into.discount_approval_percent = s.discount_approval_percent
+            }
+            "follow_up_days" => into.follow_up_days = s.follow_up_days,
+            "delivery_reminder_hours" => into.delivery_reminder_hours = s.delivery_reminder_hours,
+            _ => {}
         }
     }
 }
@@ -28,6 +37,8 @@ pub fn settings_to_proto(s: &Settings) -> pb::OrderSettings {
     pb::OrderSettings {
         name: SETTINGS_NAME.to_owned(),
         discount_approval_percent: s.discount_approval_percent,
+        follow_up_days: s.follow_up_days,
+        delivery_reminder_hours: s.delivery_reminder_hours,
         update_time: (s.version > 0).then(|| to_timestamp(s.update_time)),
         etag: names::etag(SETTINGS_NAME, s.version),
     }

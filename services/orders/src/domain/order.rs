@@ -3,7 +3,7 @@
 //! through, and what each change may do. Amounts are minor units of the order's currency.
 
 use rapport_kit::names;
-use rapport_runtime::clock::Micros;
+use rapport_runtime::clock::{DAY, Micros};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -59,9 +59,18 @@ impl State {
         .find(|st| st.as_str() == s)
     }
 
-    /// Whether the content (lines, discounts, references) and payments may still change.
+    /// Whether the content (lines, discounts, references) may still change: not once a
+    /// delivery is booked.
     pub fn is_open(self) -> bool {
         matches!(self, State::Draft | State::Confirmed)
+    }
+
+    /// Whether payments may still be recorded: until the order is completed or cancelled.
+    pub fn takes_payments(self) -> bool {
+        matches!(
+            self,
+            State::Draft | State::Confirmed | State::DeliveryScheduled | State::Delivered
+        )
     }
 }
 
@@ -114,6 +123,13 @@ pub struct LineRequest {
     pub discount: i64,
 }
 
+/// Some units of one line: what a delivery or a return names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinePart {
+    pub line_id: String,
+    pub quantity: i64,
+}
+
 /// What the catalog says of a SKU when a line is added: the snapshot the line keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -136,9 +152,32 @@ pub struct Line {
     pub category_id: Uuid,
     pub unit_price: i64,
     pub unit_cost: i64,
+    /// Units booked on deliveries not yet made.
+    #[serde(default)]
+    pub scheduled: i64,
+    /// Units delivered.
+    #[serde(default)]
+    pub delivered: i64,
 }
 
 impl Line {
+    /// What was sold on the line, leaving out how far it is delivered: what reports read.
+    pub fn sale(&self) -> (&str, &str, i64, i64, i64, i64) {
+        (
+            &self.id,
+            &self.sku,
+            self.quantity,
+            self.discount,
+            self.unit_price,
+            self.unit_cost,
+        )
+    }
+
+    /// Units neither delivered nor booked for delivery.
+    pub fn undelivered(&self) -> i64 {
+        self.quantity - self.scheduled - self.delivered
+    }
+
     /// Unit price × quantity.
     pub fn list_amount(&self) -> i64 {
         self.unit_price * self.quantity
@@ -148,6 +187,19 @@ impl Line {
     pub fn amount(&self) -> i64 {
         self.list_amount() - self.discount
     }
+}
+
+/// The follow-up visit (回访) after delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub due_time: Micros,
+    pub done_time: Option<Micros>,
+    pub satisfaction: i32,
+    pub notes: String,
+    pub recorded_by: String,
+    /// When the service announced the visit due.
+    #[serde(default)]
+    pub announce_time: Option<Micros>,
 }
 
 /// References of an order to other services' resources, as full names; empty when none.
@@ -184,6 +236,11 @@ pub struct Order {
     pub create_time: Micros,
     pub update_time: Micros,
     pub version: i64,
+    /// When the last line was delivered.
+    #[serde(default)]
+    pub deliver_time: Option<Micros>,
+    #[serde(default)]
+    pub follow_up: Option<FollowUp>,
 }
 
 /// An order's sums.
@@ -210,8 +267,9 @@ pub enum Refusal {
     NothingToApprove,
     /// A payment above the balance due.
     Overpaid { balance_due: i64 },
-    /// Discounts above what they discount, by field.
-    Amounts(Vec<(String, String)>),
+    /// Bad values given for the change, by field (discounts above what they discount,
+    /// quantities above what is left to deliver).
+    Fields(Vec<(String, String)>),
 }
 
 impl Order {
@@ -245,6 +303,8 @@ impl Order {
             create_time: now,
             update_time: now,
             version: 1,
+            deliver_time: None,
+            follow_up: None,
         }
     }
 
@@ -344,7 +404,7 @@ impl Order {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(Refusal::Amounts(problems))
+            Err(Refusal::Fields(problems))
         }
     }
 
@@ -387,12 +447,115 @@ impl Order {
 
     /// Records a payment of at most the balance due.
     pub fn add_payment(&mut self, payment: Payment) -> Result<(), Refusal> {
-        self.check_open()?;
+        if !self.state.takes_payments() {
+            return Err(Refusal::State(self.state));
+        }
         let balance_due = self.totals().balance_due;
         if payment.amount > balance_due {
             return Err(Refusal::Overpaid { balance_due });
         }
         self.payments.push(payment);
+        Ok(())
+    }
+
+    /// Books `parts` for delivery: each names a line and at most what is left of it to
+    /// deliver. The order is then DELIVERY_SCHEDULED.
+    pub fn book(&mut self, parts: &[LinePart]) -> Result<(), Refusal> {
+        if !matches!(self.state, State::Confirmed | State::DeliveryScheduled) {
+            return Err(Refusal::State(self.state));
+        }
+        let mut problems = Vec::new();
+        let mut next = self.lines.clone();
+        for (i, part) in parts.iter().enumerate() {
+            let field = format!("delivery.lines[{i}]");
+            match next.iter_mut().find(|l| l.id == part.line_id) {
+                None => problems.push((
+                    format!("{field}.line_id"),
+                    format!("the order has no line {}", part.line_id),
+                )),
+                Some(l) if part.quantity > l.undelivered() => problems.push((
+                    format!("{field}.quantity"),
+                    format!(
+                        "{} is more than the {} of line {} left to deliver",
+                        part.quantity,
+                        l.undelivered(),
+                        l.id
+                    ),
+                )),
+                Some(l) => l.scheduled += part.quantity,
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Refusal::Fields(problems));
+        }
+        self.lines = next;
+        self.state = State::DeliveryScheduled;
+        Ok(())
+    }
+
+    /// Frees what a called-off delivery booked; the order is CONFIRMED again when nothing is
+    /// booked or delivered.
+    pub fn unbook(&mut self, parts: &[LinePart]) {
+        for part in parts {
+            if let Some(l) = self.lines.iter_mut().find(|l| l.id == part.line_id) {
+                l.scheduled = (l.scheduled - part.quantity).max(0);
+            }
+        }
+        if self
+            .lines
+            .iter()
+            .all(|l| l.scheduled == 0 && l.delivered == 0)
+        {
+            self.state = State::Confirmed;
+        }
+    }
+
+    /// Moves what a delivery booked to delivered. When every line is delivered the order is
+    /// DELIVERED and its follow-up visit is due `follow_up_days` later.
+    pub fn deliver(&mut self, parts: &[LinePart], now: Micros, follow_up_days: i32) {
+        for part in parts {
+            if let Some(l) = self.lines.iter_mut().find(|l| l.id == part.line_id) {
+                let q = part.quantity.min(l.scheduled);
+                l.scheduled -= q;
+                l.delivered += q;
+            }
+        }
+        if self.lines.iter().all(|l| l.delivered >= l.quantity) {
+            self.state = State::Delivered;
+            self.deliver_time = Some(now);
+            self.follow_up = Some(FollowUp {
+                due_time: now + i64::from(follow_up_days) * DAY,
+                done_time: None,
+                satisfaction: 0,
+                notes: String::new(),
+                recorded_by: String::new(),
+                announce_time: None,
+            });
+        }
+    }
+
+    /// Records the follow-up visit of a delivered order, which completes it.
+    pub fn record_follow_up(
+        &mut self,
+        satisfaction: i32,
+        notes: &str,
+        by: &str,
+        now: Micros,
+    ) -> Result<(), Refusal> {
+        if self.state != State::Delivered {
+            return Err(Refusal::State(self.state));
+        }
+        let announced = self.follow_up.as_ref().and_then(|f| f.announce_time);
+        let due_time = self.follow_up.as_ref().map_or(now, |f| f.due_time);
+        self.follow_up = Some(FollowUp {
+            due_time,
+            done_time: Some(now),
+            satisfaction,
+            notes: notes.to_owned(),
+            recorded_by: by.to_owned(),
+            announce_time: announced,
+        });
+        self.state = State::Completed;
         Ok(())
     }
 
@@ -442,6 +605,8 @@ impl Order {
                         category_id: s.category_id,
                         unit_price: s.unit_price,
                         unit_cost: s.unit_cost,
+                        scheduled: 0,
+                        delivered: 0,
                     },
                     None => {
                         problems.push((i, format!("no active product has SKU {}", r.sku)));
@@ -602,6 +767,58 @@ mod tests {
         o.order_discount = 1;
         let fields: Vec<String> = o.amount_problems().into_iter().map(|p| p.0).collect();
         assert_eq!(fields, ["order.lines[0].discount", "order.order_discount"]);
+    }
+
+    fn part(line: &str, quantity: i64) -> LinePart {
+        LinePart {
+            line_id: line.into(),
+            quantity,
+        }
+    }
+
+    #[test]
+    fn deliveries_book_at_most_what_is_left_and_the_last_one_delivers_the_order() {
+        let mut o = with_lines(&[line("A", 2, 0), line("B", 1, 0)]);
+        assert_eq!(o.book(&[part("l1", 1)]), Err(Refusal::State(State::Draft)));
+        o.confirm(1).unwrap();
+        let Err(Refusal::Fields(problems)) = o.book(&[part("l1", 3), part("l9", 1)]) else {
+            panic!("too much and an unknown line are refused");
+        };
+        assert_eq!(problems.len(), 2);
+        assert_eq!(o.lines[0].scheduled, 0, "a refused booking books nothing");
+        o.book(&[part("l1", 1), part("l2", 1)]).unwrap();
+        o.book(&[part("l1", 1)]).unwrap();
+        assert_eq!(o.state, State::DeliveryScheduled);
+        assert!(matches!(o.book(&[part("l1", 1)]), Err(Refusal::Fields(_))));
+        o.unbook(&[part("l1", 1)]);
+        assert_eq!(o.state, State::DeliveryScheduled);
+        o.deliver(&[part("l1", 1), part("l2", 1)], 10, 7);
+        assert_eq!(o.state, State::DeliveryScheduled);
+        o.book(&[part("l1", 1)]).unwrap();
+        o.deliver(&[part("l1", 1)], 20, 7);
+        assert_eq!((o.state, o.deliver_time), (State::Delivered, Some(20)));
+        assert_eq!(o.follow_up.as_ref().unwrap().due_time, 20 + 7 * DAY);
+        o.add_payment(payment(1)).unwrap();
+        o.record_follow_up(5, "Lovely sofa", "rep-1", 30).unwrap();
+        assert_eq!(o.state, State::Completed);
+        assert_eq!(
+            o.record_follow_up(4, "", "rep-1", 31),
+            Err(Refusal::State(State::Completed))
+        );
+        assert_eq!(
+            o.add_payment(payment(1)),
+            Err(Refusal::State(State::Completed))
+        );
+    }
+
+    #[test]
+    fn calling_off_the_only_delivery_confirms_the_order_again() {
+        let mut o = with_lines(&[line("A", 1, 0)]);
+        o.confirm(1).unwrap();
+        o.book(&[part("l1", 1)]).unwrap();
+        o.unbook(&[part("l1", 1)]);
+        assert_eq!(o.state, State::Confirmed);
+        assert_eq!(o.lines[0].undelivered(), 1);
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub enum Kind {
     PaymentAdded,
     DiscountApproved,
     Cancelled,
+    DeliveryChanged,
+    FollowedUp,
 }
 
 impl Kind {
@@ -31,6 +33,8 @@ impl Kind {
             Kind::PaymentAdded => "payment_added",
             Kind::DiscountApproved => "discount_approved",
             Kind::Cancelled => "cancelled",
+            Kind::DeliveryChanged => "delivery_changed",
+            Kind::FollowedUp => "followed_up",
         }
     }
 
@@ -43,6 +47,8 @@ impl Kind {
             Kind::PaymentAdded,
             Kind::DiscountApproved,
             Kind::Cancelled,
+            Kind::DeliveryChanged,
+            Kind::FollowedUp,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -128,6 +134,15 @@ fn flatten(o: &Order) -> BTreeMap<String, String> {
         put(at("quantity"), l.quantity.to_string());
         put(at("unit_price"), l.unit_price.to_string());
         put(at("discount"), nonzero(l.discount));
+        put(at("scheduled"), nonzero(l.scheduled));
+        put(at("delivered"), nonzero(l.delivered));
+    }
+    if let Some(f) = &o.follow_up {
+        put(
+            "follow_up.satisfaction".into(),
+            nonzero(i64::from(f.satisfaction)),
+        );
+        put("follow_up.notes".into(), f.notes.clone());
     }
     for p in &o.payments {
         put(
@@ -197,6 +212,8 @@ mod tests {
             category_id: Uuid::nil(),
             unit_price: 500,
             unit_cost: 200,
+            scheduled: 0,
+            delivered: 0,
         });
         o
     }

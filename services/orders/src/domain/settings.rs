@@ -12,6 +12,10 @@ pub const SETTINGS_NAME: &str = "orderSettings";
 pub struct Settings {
     /// A discount above this percentage of the subtotal needs a manager's approval.
     pub discount_approval_percent: i32,
+    /// The follow-up visit is due this many days after the last delivery.
+    pub follow_up_days: i32,
+    /// A delivery's reminder fires this many hours before its window.
+    pub delivery_reminder_hours: i32,
     #[serde(skip)]
     pub update_time: Micros,
     #[serde(skip)]
@@ -22,6 +26,8 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             discount_approval_percent: 10,
+            follow_up_days: 7,
+            delivery_reminder_hours: 24,
             update_time: 0,
             version: 0,
         }
@@ -36,6 +42,18 @@ impl Settings {
             out.push((
                 "settings.discount_approval_percent",
                 format!("must be 0..100, got {}", self.discount_approval_percent),
+            ));
+        }
+        if !(1..=365).contains(&self.follow_up_days) {
+            out.push((
+                "settings.follow_up_days",
+                format!("must be 1..365, got {}", self.follow_up_days),
+            ));
+        }
+        if !(1..=720).contains(&self.delivery_reminder_hours) {
+            out.push((
+                "settings.delivery_reminder_hours",
+                format!("must be 1..720, got {}", self.delivery_reminder_hours),
             ));
         }
         out

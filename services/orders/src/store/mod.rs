@@ -3,6 +3,7 @@
 //! transaction so the caller decides what commits together.
 
 pub mod catalog;
+pub mod deliveries;
 pub mod orders;
 pub mod settings;
 

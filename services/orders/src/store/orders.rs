@@ -3,6 +3,7 @@
 use rapport_kit::{
     names,
     query::{CursorValue, FieldSpec, ListQuery, OrderBy, Select},
+    sweep::{Claim, claim},
     visibility::Scope,
 };
 use rapport_runtime::{
@@ -57,7 +58,7 @@ fn row_to_order(row: &AnyRow) -> Result<Order> {
     from_json("orders", &row.try_get::<String, _>("doc")?)
 }
 
-/// Binds an order's columns as `$2..$18` after the tenant.
+/// Binds an order's columns as `$2..$20` after the tenant.
 fn order_binds(o: &Order) -> Result<Vec<BindValue>> {
     Ok(vec![
         BindValue::Text(o.id.to_string()),
@@ -75,6 +76,7 @@ fn order_binds(o: &Order) -> Result<Vec<BindValue>> {
         BindValue::Int(o.revision),
         BindValue::OptInt(o.confirm_time),
         BindValue::OptInt(o.cancel_time),
+        BindValue::OptInt(o.follow_up.as_ref().map(|f| f.due_time)),
         BindValue::Int(o.create_time),
         BindValue::Int(o.update_time),
         BindValue::Int(o.version),
@@ -88,8 +90,8 @@ pub(crate) async fn insert_order(tx: &mut Tx, tenant: &str, o: &Order) -> Result
         sqlx::query(
             "INSERT INTO orders (tenant_id, id, customer_id, owner_id, team_id, store, partner, \
              campaign, opportunity, currency_code, state, total, doc, revision, confirm_time, \
-             cancel_time, create_time, update_time, version) VALUES ($1, $2, $3, $4, $5, $6, \
-             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             cancel_time, follow_up_due, create_time, update_time, version) VALUES ($1, $2, $3, \
+             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(tenant),
         &binds,
@@ -115,8 +117,8 @@ pub(crate) async fn update_order(
             "UPDATE orders SET customer_id = $3, owner_id = $4, team_id = $5, store = $6, \
              partner = $7, campaign = $8, opportunity = $9, currency_code = $10, state = $11, \
              total = $12, doc = $13, revision = $14, confirm_time = $15, cancel_time = $16, \
-             create_time = $17, update_time = $18, version = $19 \
-             WHERE tenant_id = $1 AND id = $2 AND version = $20",
+             follow_up_due = $17, create_time = $18, update_time = $19, version = $20 \
+             WHERE tenant_id = $1 AND id = $2 AND version = $21",
         )
         .bind(tenant),
         &binds,
@@ -135,6 +137,18 @@ pub(crate) async fn update_order(
         insert_lines(tx, tenant, o.id, &o.lines).await?;
     }
     Ok(true)
+}
+
+/// Rewrites an order's document as it is, leaving its version (and etag) alone: for what the
+/// service records beside a caller's changes.
+pub(crate) async fn set_doc(tx: &mut Tx, tenant: &str, o: &Order) -> Result<()> {
+    sqlx::query("UPDATE orders SET doc = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(o.id.to_string())
+        .bind(to_json(o)?)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 async fn insert_lines(tx: &mut Tx, tenant: &str, order: Uuid, lines: &[Line]) -> Result<()> {
@@ -278,6 +292,44 @@ pub(crate) async fn list_revisions(
     }
     let rows = q.fetch_all(conn).await?;
     rows.iter().map(row_to_revision).collect()
+}
+
+/// Tenants with follow-up visits due at `now` not yet announced (at most `limit`).
+pub(crate) async fn tenants_with_due_follow_ups(
+    conn: &mut AnyConnection,
+    now: i64,
+    limit: u32,
+) -> Result<Vec<String>> {
+    let sql = format!(
+        "SELECT DISTINCT tenant_id FROM orders WHERE follow_up_reminded = 0 \
+         AND follow_up_due <= $1 AND state = 'DELIVERED' ORDER BY tenant_id LIMIT {limit}"
+    );
+    Ok(sqlx::query_scalar(&sql).bind(now).fetch_all(conn).await?)
+}
+
+/// Claims up to `limit` of the tenant's due follow-up visits in `tx` (marks them announced),
+/// so each is announced once however many sweeps run.
+pub(crate) async fn claim_due_follow_ups(
+    tx: &mut Tx,
+    dialect: Dialect,
+    tenant: &str,
+    now: i64,
+    limit: u32,
+) -> Result<Vec<Order>> {
+    let select = format!(
+        "{SELECT} WHERE o.tenant_id = $1 AND o.follow_up_reminded = 0 AND o.follow_up_due <= $2 \
+         AND o.state = 'DELIVERED' ORDER BY o.follow_up_due, o.id LIMIT {limit}"
+    );
+    let due = Claim {
+        table: "orders",
+        flag: "follow_up_reminded",
+        select: &select,
+    };
+    claim(tx, dialect, tenant, now, &due, |row| {
+        let o = row_to_order(row)?;
+        Ok((o.id.to_string(), o))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use rapport_proto::{
     customers::{self as cpb, customer_service_client::CustomerServiceClient},
     orders::{
         self as pb, calculator_service_client::CalculatorServiceClient,
-        catalog_service_client::CatalogServiceClient, order_service_client::OrderServiceClient,
+        catalog_service_client::CatalogServiceClient,
+        delivery_service_client::DeliveryServiceClient, order_service_client::OrderServiceClient,
     },
 };
 use rapport_runtime::{auth::Role, context::ServiceEntry};
@@ -34,6 +35,7 @@ pub struct Clients {
     pub catalog: CatalogServiceClient<Ch>,
     pub orders: OrderServiceClient<Ch>,
     pub calculator: CalculatorServiceClient<Ch>,
+    pub deliveries: DeliveryServiceClient<Ch>,
     pub customers: CustomerServiceClient<Ch>,
 }
 
@@ -44,6 +46,7 @@ pub fn clients_with(s: &TestServer, bearer: Bearer) -> Clients {
         catalog: CatalogServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         orders: OrderServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         calculator: CalculatorServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+        deliveries: DeliveryServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         customers: CustomerServiceClient::with_interceptor(ch, bearer),
     }
 }
