@@ -63,6 +63,7 @@ CREATE TABLE orders (
     owner_id      TEXT   NOT NULL,
     team_id       TEXT   NOT NULL DEFAULT '',
     store         TEXT   NOT NULL DEFAULT '',
+    region        TEXT   NOT NULL DEFAULT '',
     partner       TEXT   NOT NULL DEFAULT '',
     campaign      TEXT   NOT NULL DEFAULT '',
     opportunity   TEXT   NOT NULL DEFAULT '',

@@ -20,6 +20,7 @@ use crate::domain::{
 pub const ORDER_MASK: Rules = Rules {
     updatable: &[
         "store",
+        "region",
         "partner",
         "campaign",
         "opportunity",
@@ -39,6 +40,8 @@ pub const ORDER_MASK: Rules = Rules {
         "total",
         "paid",
         "balance_due",
+        "refunded",
+        "net_total",
         "cancel_reason",
         "discount_approved_by",
         "revision",
@@ -84,6 +87,7 @@ pub fn parse_new_order(o: &pb::Order, v: &mut Violations) -> Option<NewOrder> {
     let team_id = validate::id(v, "order.team_id", &o.team_id);
     let refs = Refs {
         store: store_ref(&o.store, v),
+        region: validate::text(v, "order.region", &o.region, 100),
         partner: id_ref("partners", &o.partner, "order.partner", v),
         campaign: id_ref("campaigns", &o.campaign, "order.campaign", v),
         opportunity: id_ref("opportunities", &o.opportunity, "order.opportunity", v),
@@ -132,6 +136,7 @@ pub fn parse_patch(
     for field in fields {
         match *field {
             "store" => patch.refs.store = store_ref(&o.store, v),
+            "region" => patch.refs.region = validate::text(v, "order.region", &o.region, 100),
             "partner" => patch.refs.partner = id_ref("partners", &o.partner, "order.partner", v),
             "campaign" => {
                 patch.refs.campaign = id_ref("campaigns", &o.campaign, "order.campaign", v)
@@ -352,6 +357,7 @@ pub fn order_to_proto(o: &Order) -> pb::Order {
                 amount: money(c, l.amount()),
                 scheduled_quantity: i32::try_from(l.scheduled).unwrap_or(i32::MAX),
                 delivered_quantity: i32::try_from(l.delivered).unwrap_or(i32::MAX),
+                returned_quantity: i32::try_from(l.returned).unwrap_or(i32::MAX),
             })
             .collect(),
         order_discount: money(c, o.order_discount),
@@ -379,6 +385,9 @@ pub fn order_to_proto(o: &Order) -> pb::Order {
         etag: names::etag(o.id.as_bytes(), o.version),
         deliver_time: o.deliver_time.map(to_timestamp),
         follow_up: o.follow_up.as_ref().map(follow_up_to_proto),
+        region: o.refs.region.clone(),
+        refunded: money(c, t.refunded),
+        net_total: money(c, t.net_total),
     }
 }
 

@@ -158,6 +158,9 @@ pub struct Line {
     /// Units delivered.
     #[serde(default)]
     pub delivered: i64,
+    /// Units named by returns and exchanges not rejected.
+    #[serde(default)]
+    pub returned: i64,
 }
 
 impl Line {
@@ -206,6 +209,9 @@ pub struct FollowUp {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refs {
     pub store: String,
+    /// Where the order is delivered to or sold in, for market analytics.
+    #[serde(default)]
+    pub region: String,
     pub partner: String,
     pub campaign: String,
     pub opportunity: String,
@@ -241,6 +247,9 @@ pub struct Order {
     pub deliver_time: Option<Micros>,
     #[serde(default)]
     pub follow_up: Option<FollowUp>,
+    /// What returns refunded.
+    #[serde(default)]
+    pub refunded: i64,
 }
 
 /// An order's sums.
@@ -251,6 +260,10 @@ pub struct Totals {
     pub total: i64,
     pub paid: i64,
     pub balance_due: i64,
+    /// What returns refunded.
+    pub refunded: i64,
+    /// total − refunded.
+    pub net_total: i64,
 }
 
 /// Why an order refuses a change; the caller's answer is FAILED_PRECONDITION (or
@@ -305,6 +318,7 @@ impl Order {
             version: 1,
             deliver_time: None,
             follow_up: None,
+            refunded: 0,
         }
     }
 
@@ -326,6 +340,8 @@ impl Order {
             total,
             paid,
             balance_due: (total - paid).max(0),
+            refunded: self.refunded,
+            net_total: total - self.refunded,
         }
     }
 
@@ -607,6 +623,7 @@ impl Order {
                         unit_cost: s.unit_cost,
                         scheduled: 0,
                         delivered: 0,
+                        returned: 0,
                     },
                     None => {
                         problems.push((i, format!("no active product has SKU {}", r.sku)));

@@ -118,6 +118,7 @@ fn flatten(o: &Order) -> BTreeMap<String, String> {
     put("owner_id".into(), o.owner_id.clone());
     put("team_id".into(), o.team_id.clone());
     put("store".into(), o.refs.store.clone());
+    put("region".into(), o.refs.region.clone());
     put("partner".into(), o.refs.partner.clone());
     put("campaign".into(), o.refs.campaign.clone());
     put("opportunity".into(), o.refs.opportunity.clone());
@@ -126,6 +127,7 @@ fn flatten(o: &Order) -> BTreeMap<String, String> {
     put("cancel_reason".into(), o.cancel_reason.clone());
     put("notes".into(), o.notes.clone());
     put("order_discount".into(), nonzero(o.order_discount));
+    put("refunded".into(), nonzero(o.refunded));
     put("discount_approval".into(), approval(o.approval).into());
     put("discount_approved_by".into(), o.approved_by.clone());
     for l in &o.lines {
@@ -136,6 +138,7 @@ fn flatten(o: &Order) -> BTreeMap<String, String> {
         put(at("discount"), nonzero(l.discount));
         put(at("scheduled"), nonzero(l.scheduled));
         put(at("delivered"), nonzero(l.delivered));
+        put(at("returned"), nonzero(l.returned));
     }
     if let Some(f) = &o.follow_up {
         put(
@@ -214,6 +217,7 @@ mod tests {
             unit_cost: 200,
             scheduled: 0,
             delivered: 0,
+            returned: 0,
         });
         o
     }

@@ -26,6 +26,7 @@ pub(crate) const ORDER_FILTERS: &[FieldSpec] = &[
     FieldSpec::text("owner_id", "o.owner_id"),
     FieldSpec::text("team_id", "o.team_id"),
     FieldSpec::text("store", "o.store"),
+    FieldSpec::text("region", "o.region"),
     FieldSpec::text("partner", "o.partner"),
     FieldSpec::text("campaign", "o.campaign"),
     FieldSpec::text("opportunity", "o.opportunity"),
@@ -58,7 +59,7 @@ fn row_to_order(row: &AnyRow) -> Result<Order> {
     from_json("orders", &row.try_get::<String, _>("doc")?)
 }
 
-/// Binds an order's columns as `$2..$20` after the tenant.
+/// Binds an order's columns as `$2..$21` after the tenant.
 fn order_binds(o: &Order) -> Result<Vec<BindValue>> {
     Ok(vec![
         BindValue::Text(o.id.to_string()),
@@ -66,6 +67,7 @@ fn order_binds(o: &Order) -> Result<Vec<BindValue>> {
         BindValue::Text(o.owner_id.clone()),
         BindValue::Text(o.team_id.clone()),
         BindValue::Text(o.refs.store.clone()),
+        BindValue::Text(o.refs.region.clone()),
         BindValue::Text(o.refs.partner.clone()),
         BindValue::Text(o.refs.campaign.clone()),
         BindValue::Text(o.refs.opportunity.clone()),
@@ -88,10 +90,11 @@ pub(crate) async fn insert_order(tx: &mut Tx, tenant: &str, o: &Order) -> Result
     let binds = order_binds(o)?;
     bind_all(
         sqlx::query(
-            "INSERT INTO orders (tenant_id, id, customer_id, owner_id, team_id, store, partner, \
-             campaign, opportunity, currency_code, state, total, doc, revision, confirm_time, \
-             cancel_time, follow_up_due, create_time, update_time, version) VALUES ($1, $2, $3, \
-             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            "INSERT INTO orders (tenant_id, id, customer_id, owner_id, team_id, store, region, \
+             partner, campaign, opportunity, currency_code, state, total, doc, revision, \
+             confirm_time, cancel_time, follow_up_due, create_time, update_time, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21)",
         )
         .bind(tenant),
         &binds,
@@ -115,10 +118,10 @@ pub(crate) async fn update_order(
     let done = bind_all(
         sqlx::query(
             "UPDATE orders SET customer_id = $3, owner_id = $4, team_id = $5, store = $6, \
-             partner = $7, campaign = $8, opportunity = $9, currency_code = $10, state = $11, \
-             total = $12, doc = $13, revision = $14, confirm_time = $15, cancel_time = $16, \
-             follow_up_due = $17, create_time = $18, update_time = $19, version = $20 \
-             WHERE tenant_id = $1 AND id = $2 AND version = $21",
+             region = $7, partner = $8, campaign = $9, opportunity = $10, currency_code = $11, \
+             state = $12, total = $13, doc = $14, revision = $15, confirm_time = $16, \
+             cancel_time = $17, follow_up_due = $18, create_time = $19, update_time = $20, \
+             version = $21 WHERE tenant_id = $1 AND id = $2 AND version = $22",
         )
         .bind(tenant),
         &binds,
