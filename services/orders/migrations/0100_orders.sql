@@ -105,6 +105,19 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_by_order ON deliveries (tenant_id, order_id, create_time, id);
 CREATE INDEX deliveries_due ON deliveries (state, reminded, remind_time);
 
+-- Returns and exchanges; doc holds the return as JSON.
+CREATE TABLE returns (
+    tenant_id   TEXT   NOT NULL,
+    order_id    TEXT   NOT NULL,
+    id          TEXT   NOT NULL,
+    state       TEXT   NOT NULL,
+    doc         TEXT   NOT NULL,
+    create_time BIGINT NOT NULL,
+    version     BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX returns_by_order ON returns (tenant_id, order_id, create_time, id);
+
 -- The current lines of each order, one row each, for reports by product and category.
 CREATE TABLE order_lines (
     tenant_id   TEXT   NOT NULL,

@@ -1,6 +1,6 @@
-//! The orders service (capabilities OR1, OR2, OR3 and OR5 of `docs/capabilities.md`): the
-//! product catalog, orders with their discounts, payments and immutable revisions, the
-//! delivery lifecycle with its reminders and follow-up visits, and the loan calculator.
+//! The orders service (capabilities OR1–OR5 of `docs/capabilities.md`): the product catalog,
+//! orders with their discounts, payments and immutable revisions, the delivery lifecycle with
+//! its reminders and follow-up visits, returns and exchanges, and the loan calculator.
 
 pub mod api;
 mod app;
@@ -13,7 +13,7 @@ use rapport_kit::{serve, service::Bundle};
 use rapport_proto::orders::{
     calculator_service_server::CalculatorServiceServer,
     catalog_service_server::CatalogServiceServer, delivery_service_server::DeliveryServiceServer,
-    order_service_server::OrderServiceServer,
+    order_service_server::OrderServiceServer, return_service_server::ReturnServiceServer,
 };
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
@@ -47,6 +47,7 @@ impl Service for Orders {
         serve!(bundle, OrderServiceServer::new(app.clone()));
         serve!(bundle, CalculatorServiceServer::new(app.clone()));
         serve!(bundle, DeliveryServiceServer::new(app.clone()));
+        serve!(bundle, ReturnServiceServer::new(app.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

@@ -80,32 +80,10 @@ async fn get_delivery(c: &mut Clients, name: &str) -> Result<pb::Delivery, tonic
         .map(|r| r.into_inner())
 }
 
-/// A confirmed order of one sofa and two lamps for a customer of rep-1 (team north).
-async fn confirmed_order(s: &TestServer) -> pb::Order {
-    furniture(s).await;
-    let wang = customer(s, "Wang Fang", "+8613800000001", "rep-1", "north").await;
-    let mut r1 = rep(s, "rep-1", "north");
-    let o = create_order(
-        &mut r1,
-        order(&wang, vec![line("SOFA-3S", 1, 0), line("LAMP", 2, 0)]),
-        "",
-    )
-    .await
-    .expect("create order");
-    r1.orders
-        .confirm_order(pb::ConfirmOrderRequest {
-            name: o.name,
-            ..Default::default()
-        })
-        .await
-        .expect("confirm")
-        .into_inner()
-}
-
 #[tokio::test]
 async fn a_furniture_order_is_delivered_in_two_shipments_and_followed_up() {
     each_backend_at(&services(), T0, async |s, clock| {
-        let o = confirmed_order(s).await;
+        let o = confirmed_order(s, 0).await;
         let (sofa, lamps) = (&o.lines[0], &o.lines[1]);
         let mut r1 = rep(s, "rep-1", "north");
         let first = schedule(
@@ -265,7 +243,7 @@ async fn a_furniture_order_is_delivered_in_two_shipments_and_followed_up() {
 #[tokio::test]
 async fn deliveries_refuse_bad_input_strangers_and_what_their_state_does_not_allow() {
     each_backend_at(&services(), T0, async |s, _clock| {
-        let o = confirmed_order(s).await;
+        let o = confirmed_order(s, 0).await;
         let sofa = &o.lines[0];
         let mut r1 = rep(s, "rep-1", "north");
         let st = assert_code(
@@ -419,7 +397,7 @@ async fn reminders_fire_once_with_two_replicas_and_none_is_missed_after_a_restar
             .clock(clock.clone())
             .start(backend, &services())
             .await;
-        let o = confirmed_order(&s).await;
+        let o = confirmed_order(&s, 0).await;
         let mut r1 = rep(&s, "rep-1", "north");
         let mut booked = Vec::new();
         for (i, l) in o.lines.iter().enumerate() {
@@ -480,7 +458,7 @@ async fn reminders_fire_once_with_two_replicas_and_none_is_missed_after_a_restar
 #[tokio::test]
 async fn a_due_follow_up_is_announced_once() {
     each_backend_at(&services(), T0, async |s, clock| {
-        let o = confirmed_order(s).await;
+        let o = confirmed_order(s, 0).await;
         let mut r1 = rep(s, "rep-1", "north");
         let lines: Vec<pb::DeliveryLine> = o.lines.iter().map(|l| part(l, l.quantity)).collect();
         let d = schedule(&mut r1, &o.name, appointment(lines, T0 + DAY), "")

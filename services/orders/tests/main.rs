@@ -7,3 +7,4 @@ mod catalog;
 mod common;
 mod deliveries;
 mod orders;
+mod returns;

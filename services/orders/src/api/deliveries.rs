@@ -50,7 +50,7 @@ pub(super) async fn get(app: &App, req: Request<pb::GetDeliveryRequest>) -> Resu
     let (order, id) = delivery_id("name", &req.get_ref().name, &mut v);
     v.finish(())?;
     Ok(delivery_to_proto(
-        &deliveries::get(app, &p, order, id).await?,
+        &deliveries::get(app, &p, (order, id)).await?,
     ))
 }
 

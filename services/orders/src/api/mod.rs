@@ -6,13 +6,14 @@ mod catalog;
 mod customers;
 mod deliveries;
 mod orders;
+mod returns;
 mod support;
 
 use rapport_kit::{Reply, reply};
 use rapport_proto::orders::{
     self as pb, calculator_service_server::CalculatorService,
     catalog_service_server::CatalogService, delivery_service_server::DeliveryService,
-    order_service_server::OrderService,
+    order_service_server::OrderService, return_service_server::ReturnService,
 };
 use tonic::Request;
 
@@ -180,5 +181,43 @@ impl DeliveryService for App {
 
     async fn record_follow_up(&self, req: Request<pb::RecordFollowUpRequest>) -> Reply<pb::Order> {
         reply(deliveries::follow_up(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl ReturnService for App {
+    async fn request_return(&self, req: Request<pb::RequestReturnRequest>) -> Reply<pb::Return> {
+        reply(returns::request(self, req).await)
+    }
+
+    async fn get_return(&self, req: Request<pb::GetReturnRequest>) -> Reply<pb::Return> {
+        reply(returns::get(self, req).await)
+    }
+
+    async fn list_returns(
+        &self,
+        req: Request<pb::ListReturnsRequest>,
+    ) -> Reply<pb::ListReturnsResponse> {
+        reply(returns::list(self, req).await)
+    }
+
+    async fn approve_return(&self, req: Request<pb::ApproveReturnRequest>) -> Reply<pb::Return> {
+        reply(returns::approve(self, req).await)
+    }
+
+    async fn reject_return(&self, req: Request<pb::RejectReturnRequest>) -> Reply<pb::Return> {
+        reply(returns::reject(self, req).await)
+    }
+
+    async fn receive_return(&self, req: Request<pb::ReceiveReturnRequest>) -> Reply<pb::Return> {
+        reply(returns::receive(self, req).await)
+    }
+
+    async fn refund_return(&self, req: Request<pb::RefundReturnRequest>) -> Reply<pb::Return> {
+        reply(returns::refund(self, req).await)
+    }
+
+    async fn replace_return(&self, req: Request<pb::ReplaceReturnRequest>) -> Reply<pb::Return> {
+        reply(returns::replace(self, req).await)
     }
 }

@@ -21,7 +21,16 @@ pub const READERS: &[Role] = &[
 ];
 /// Roles that create and change orders.
 pub const WORKERS: &[Role] = &[Role::Admin, Role::Manager, Role::Rep, Role::ServiceAccount];
-/// Roles that approve discounts.
+/// Roles that request returns and receive returned goods: those who change orders, and the
+/// service agents whose tickets they come from.
+pub const RETURN_REQUESTERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Rep,
+    Role::ServiceAgent,
+    Role::ServiceAccount,
+];
+/// Roles that approve discounts and decide, refund and replace returns.
 pub const APPROVERS: &[Role] = &[Role::Admin, Role::Manager, Role::ServiceAccount];
 /// Roles that change the tenant's order settings.
 pub const ADMINS: &[Role] = &[Role::Admin];

@@ -18,11 +18,11 @@ use crate::{
         order::{order_to_proto, revision_to_proto},
     },
     domain::{
-        delivery::{Delivery, DeliveryState, NotScheduled, Proof, Window, delivery_name},
+        delivery::{Delivery, DeliveryState, NotScheduled, Proof, Window},
         order::{Order, State},
         revision::{Kind, Revision},
     },
-    store::{deliveries as store, orders as order_store},
+    store::{children, deliveries as store, orders as order_store},
 };
 
 /// The error for a change a delivery refuses.
@@ -114,14 +114,8 @@ pub async fn schedule(
 }
 
 /// A delivery of an order the caller may see; NOT_FOUND otherwise.
-pub async fn get(app: &App, p: &Principal, order_id: Uuid, id: Uuid) -> Result<Delivery> {
-    orders::get(app, p, order_id)
-        .await
-        .map_err(|_| Error::not_found(delivery_name(order_id, id)))?;
-    let mut conn = app.db().pool().acquire().await?;
-    store::get(&mut conn, &p.tenant_id, order_id, id, None)
-        .await?
-        .ok_or_else(|| Error::not_found(delivery_name(order_id, id)))
+pub async fn get(app: &App, p: &Principal, ids: (Uuid, Uuid)) -> Result<Delivery> {
+    Ok(orders::get_child(app, p, ids).await?.0)
 }
 
 /// A page of an order's deliveries, oldest first.
@@ -131,15 +125,8 @@ pub async fn list(
     order_id: Uuid,
     page: &Page,
 ) -> Result<(Vec<Delivery>, String)> {
-    orders::get(app, p, order_id).await?;
-    let mut conn = app.db().pool().acquire().await?;
-    let mut rows = store::list(&mut conn, &p.tenant_id, order_id, page).await?;
-    let next = page.next_token(&mut rows, |d| {
-        vec![
-            rapport_kit::query::CursorValue::Int(d.create_time),
-            rapport_kit::query::CursorValue::Text(d.id.to_string()),
-        ]
-    });
+    let (rows, next, _) =
+        orders::list_children(app, p, order_id, page, |d: &Delivery| (d.create_time, d.id)).await?;
     Ok((rows, next))
 }
 
@@ -163,18 +150,8 @@ pub async fn change(
 ) -> Result<pb::Delivery> {
     let settings = app.settings(&p.tenant_id).await?;
     let mut w = rapport_runtime::begin_write!(app.ctx, p, idem, EVENTS);
-    let order = lock_visible(app, &mut w, &p, order_id)
-        .await
-        .map_err(|_| Error::not_found(delivery_name(order_id, id)))?;
-    let dialect = app.db().dialect();
-    let current = store::get(w.tx(), &p.tenant_id, order_id, id, Some(dialect))
-        .await?
-        .ok_or_else(|| Error::not_found(delivery_name(order_id, id)))?;
-    names::check_etag(
-        etag,
-        &names::etag(id.as_bytes(), current.version),
-        &current.name(),
-    )?;
+    let (order, current): (Order, Delivery) =
+        orders::lock_child(app, &mut w, &p, (order_id, id), etag).await?;
     let now = w.now();
     let mut d = current.clone();
     let mut next_order = order.clone();
@@ -278,7 +255,7 @@ pub async fn remind_due_deliveries(
         let mut d = d.clone();
         d.reminders_sent += 1;
         // A reminder is not a change the caller makes: the etag stays.
-        store::set_doc(w.tx(), tenant, &d).await?;
+        children::set_doc(w.tx(), (tenant, d.id), &d).await?;
         let Some(order) = order_store::get_order(w.tx(), tenant, d.order_id, None).await? else {
             continue;
         };

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod deliveries;
 pub mod events;
 pub mod orders;
+pub mod returns;
 pub mod state;
 
 pub use events::EVENTS;

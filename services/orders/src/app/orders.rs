@@ -33,7 +33,10 @@ use crate::{
         revision::{Kind, Revision},
         settings::{SETTINGS_NAME, Settings},
     },
-    store::orders as store,
+    store::{
+        children::{self, Child},
+        orders as store,
+    },
 };
 
 /// A fresh id for a line or payment: unique within the order and never reused.
@@ -263,6 +266,71 @@ pub(super) async fn lock_visible(
         .await?
         .filter(|o| scope(p).sees_owned(&o.owner_id, &o.team_id))
         .ok_or_else(|| Error::not_found(order_name(id)))
+}
+
+/// An order's NOT_FOUND said of `name`, a resource under it; other errors as they are.
+fn as_not_found(e: Error, name: &str) -> Error {
+    match e {
+        Error::NotFound(_) => Error::not_found(name),
+        other => other,
+    }
+}
+
+/// The order the caller may see and its child `id` (a delivery, a return), both locked in
+/// `w`, after refusing a stale `etag` of the child; NOT_FOUND naming the child otherwise.
+pub(super) async fn lock_child<T: Child>(
+    app: &App,
+    w: &mut Write,
+    p: &Principal,
+    (order_id, id): (Uuid, Uuid),
+    etag: &str,
+) -> Result<(Order, T)> {
+    let name = T::name_of(order_id, id);
+    let order = lock_visible(app, w, p, order_id)
+        .await
+        .map_err(|e| as_not_found(e, &name))?;
+    let dialect = app.db().dialect();
+    let child: T = children::get(w.tx(), (&p.tenant_id, order_id, id), Some(dialect))
+        .await?
+        .ok_or_else(|| Error::not_found(&name))?;
+    names::check_etag(etag, &names::etag(id.as_bytes(), child.version()), &name)?;
+    Ok((order, child))
+}
+
+/// A child of an order the caller may see, with the order; NOT_FOUND naming the child
+/// otherwise.
+pub(super) async fn get_child<T: Child>(
+    app: &App,
+    p: &Principal,
+    (order_id, id): (Uuid, Uuid),
+) -> Result<(T, Order)> {
+    let name = T::name_of(order_id, id);
+    let order = get(app, p, order_id)
+        .await
+        .map_err(|e| as_not_found(e, &name))?;
+    let mut conn = app.db().pool().acquire().await?;
+    let child = children::get(&mut conn, (&p.tenant_id, order_id, id), None)
+        .await?
+        .ok_or_else(|| Error::not_found(&name))?;
+    Ok((child, order))
+}
+
+/// A page of an order's children of one kind, oldest first, with the order.
+pub(super) async fn list_children<T: Child>(
+    app: &App,
+    p: &Principal,
+    order_id: Uuid,
+    page: &Page,
+    create_time: impl Fn(&T) -> (i64, Uuid),
+) -> Result<(Vec<T>, String, Order)> {
+    let order = get(app, p, order_id).await?;
+    let mut conn = app.db().pool().acquire().await?;
+    let mut rows = children::list(&mut conn, (&p.tenant_id, order_id), page).await?;
+    let next = page.next_token(&mut rows, |c| {
+        let (time, id) = create_time(c);
+        vec![CursorValue::Int(time), CursorValue::Text(id.to_string())]
+    });
+    Ok((rows, next, order))
 }
 
 /// ABORTED unless `etag` is empty or `o`'s current etag.

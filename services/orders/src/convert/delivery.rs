@@ -51,6 +51,36 @@ pub fn parse_window(
     window
 }
 
+/// The lines and quantities a delivery or a return names, under `{resource}.lines`.
+pub fn parse_parts(
+    lines: &[pb::DeliveryLine],
+    resource: &str,
+    v: &mut Violations,
+) -> Vec<LinePart> {
+    let field = format!("{resource}.lines");
+    if lines.is_empty() {
+        v.add(&field, "is required: at least one line and quantity");
+    }
+    validate::capped(v, &field, lines, 200)
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let line_id = l.line_id.trim().to_owned();
+            if line_id.is_empty() {
+                v.add(format!("{field}[{i}].line_id"), "is required");
+            }
+            let quantity = i64::from(l.quantity);
+            if !(1..=MAX_QUANTITY).contains(&quantity) {
+                v.add(
+                    format!("{field}[{i}].quantity"),
+                    format!("must be 1..{MAX_QUANTITY}"),
+                );
+            }
+            LinePart { line_id, quantity }
+        })
+        .collect()
+}
+
 /// Parses a new delivery, reporting every bad field under `delivery.`.
 pub fn parse_new_delivery(d: Option<&pb::Delivery>, now: i64, v: &mut Violations) -> NewDelivery {
     let default = pb::Delivery::default();
@@ -58,30 +88,7 @@ pub fn parse_new_delivery(d: Option<&pb::Delivery>, now: i64, v: &mut Violations
         v.add("delivery", "is required");
         &default
     });
-    if d.lines.is_empty() {
-        v.add(
-            "delivery.lines",
-            "is required: at least one line and quantity",
-        );
-    }
-    let lines = validate::capped(v, "delivery.lines", &d.lines, 200)
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let line_id = l.line_id.trim().to_owned();
-            if line_id.is_empty() {
-                v.add(format!("delivery.lines[{i}].line_id"), "is required");
-            }
-            let quantity = i64::from(l.quantity);
-            if !(1..=MAX_QUANTITY).contains(&quantity) {
-                v.add(
-                    format!("delivery.lines[{i}].quantity"),
-                    format!("must be 1..{MAX_QUANTITY}"),
-                );
-            }
-            LinePart { line_id, quantity }
-        })
-        .collect();
+    let lines = parse_parts(&d.lines, "delivery", v);
     let window = parse_window(
         d.window_start.as_ref(),
         d.window_end.as_ref(),

@@ -244,26 +244,7 @@ pub fn parse_payment(
             PaymentKind::Payment
         }
     };
-    let method = match pb::PaymentMethod::try_from(p.method) {
-        Ok(pb::PaymentMethod::Cash) => Some(PaymentMethod::Cash),
-        Ok(pb::PaymentMethod::Card) => Some(PaymentMethod::Card),
-        Ok(pb::PaymentMethod::BankTransfer) => Some(PaymentMethod::BankTransfer),
-        Ok(pb::PaymentMethod::WechatPay) => Some(PaymentMethod::WechatPay),
-        Ok(pb::PaymentMethod::Alipay) => Some(PaymentMethod::Alipay),
-        Ok(pb::PaymentMethod::Financing) => Some(PaymentMethod::Financing),
-        Ok(pb::PaymentMethod::Other) => Some(PaymentMethod::Other),
-        Ok(pb::PaymentMethod::Unspecified) => {
-            v.add("payment.method", "is required");
-            None
-        }
-        Err(_) => {
-            v.add(
-                "payment.method",
-                format!("{} is not a PaymentMethod", p.method),
-            );
-            None
-        }
-    };
+    let method = payment_method(p.method, "payment.method", v);
     let amount = amount_in(p.amount.as_ref(), currency, "payment.amount", v);
     if amount <= 0 {
         v.add("payment.amount", "is required: more than zero");
@@ -282,6 +263,40 @@ pub fn parse_payment(
         reference,
         recorded_by: String::new(),
     })
+}
+
+/// A required payment method given in `field`.
+pub fn payment_method(raw: i32, field: &str, v: &mut Violations) -> Option<PaymentMethod> {
+    match pb::PaymentMethod::try_from(raw) {
+        Ok(pb::PaymentMethod::Cash) => Some(PaymentMethod::Cash),
+        Ok(pb::PaymentMethod::Card) => Some(PaymentMethod::Card),
+        Ok(pb::PaymentMethod::BankTransfer) => Some(PaymentMethod::BankTransfer),
+        Ok(pb::PaymentMethod::WechatPay) => Some(PaymentMethod::WechatPay),
+        Ok(pb::PaymentMethod::Alipay) => Some(PaymentMethod::Alipay),
+        Ok(pb::PaymentMethod::Financing) => Some(PaymentMethod::Financing),
+        Ok(pb::PaymentMethod::Other) => Some(PaymentMethod::Other),
+        Ok(pb::PaymentMethod::Unspecified) => {
+            v.add(field, "is required");
+            None
+        }
+        Err(_) => {
+            v.add(field, format!("{raw} is not a PaymentMethod"));
+            None
+        }
+    }
+}
+
+/// The proto of a payment method.
+pub fn payment_method_to_proto(m: PaymentMethod) -> pb::PaymentMethod {
+    match m {
+        PaymentMethod::Cash => pb::PaymentMethod::Cash,
+        PaymentMethod::Card => pb::PaymentMethod::Card,
+        PaymentMethod::BankTransfer => pb::PaymentMethod::BankTransfer,
+        PaymentMethod::WechatPay => pb::PaymentMethod::WechatPay,
+        PaymentMethod::Alipay => pb::PaymentMethod::Alipay,
+        PaymentMethod::Financing => pb::PaymentMethod::Financing,
+        PaymentMethod::Other => pb::PaymentMethod::Other,
+    }
 }
 
 fn money(currency: &str, minor_units: i64) -> Option<pt::Money> {
@@ -310,16 +325,7 @@ fn payment_to_proto(currency: &str, p: &Payment) -> pb::Payment {
             PaymentKind::Payment => pb::PaymentKind::Payment,
         }
         .into(),
-        method: match p.method {
-            PaymentMethod::Cash => pb::PaymentMethod::Cash,
-            PaymentMethod::Card => pb::PaymentMethod::Card,
-            PaymentMethod::BankTransfer => pb::PaymentMethod::BankTransfer,
-            PaymentMethod::WechatPay => pb::PaymentMethod::WechatPay,
-            PaymentMethod::Alipay => pb::PaymentMethod::Alipay,
-            PaymentMethod::Financing => pb::PaymentMethod::Financing,
-            PaymentMethod::Other => pb::PaymentMethod::Other,
-        }
-        .into(),
+        method: payment_method_to_proto(p.method).into(),
         amount: money(currency, p.amount),
         pay_time: Some(to_timestamp(p.pay_time)),
         reference: p.reference.clone(),
@@ -405,6 +411,7 @@ pub fn revision_to_proto(r: &Revision, with_order: bool) -> pb::OrderRevision {
             Kind::Cancelled => pb::RevisionKind::Cancelled,
             Kind::DeliveryChanged => pb::RevisionKind::DeliveryChanged,
             Kind::FollowedUp => pb::RevisionKind::FollowedUp,
+            Kind::ReturnChanged => pb::RevisionKind::ReturnChanged,
         }
         .into(),
         actor: r.actor.clone(),

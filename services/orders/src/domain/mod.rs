@@ -4,5 +4,6 @@ pub mod catalog;
 pub mod delivery;
 pub mod loan;
 pub mod order;
+pub mod returns;
 pub mod revision;
 pub mod settings;

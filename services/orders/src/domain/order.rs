@@ -550,6 +550,65 @@ impl Order {
         }
     }
 
+    /// Names `parts` for a return or exchange: each at most what was delivered of its line and
+    /// not named by another; returns their value (each line's amount times the share of its
+    /// units returned, rounded down), the most a refund gives back.
+    pub fn reserve_return(&mut self, parts: &[LinePart]) -> Result<i64, Refusal> {
+        if !matches!(
+            self.state,
+            State::DeliveryScheduled | State::Delivered | State::Completed
+        ) {
+            return Err(Refusal::State(self.state));
+        }
+        let mut problems = Vec::new();
+        let mut next = self.lines.clone();
+        let mut value = 0;
+        for (i, part) in parts.iter().enumerate() {
+            let field = format!("return.lines[{i}]");
+            match next.iter_mut().find(|l| l.id == part.line_id) {
+                None => problems.push((
+                    format!("{field}.line_id"),
+                    format!("the order has no line {}", part.line_id),
+                )),
+                Some(l) if part.quantity > l.delivered - l.returned => problems.push((
+                    format!("{field}.quantity"),
+                    format!(
+                        "{} is more than the {} of line {} delivered and not yet returned",
+                        part.quantity,
+                        l.delivered - l.returned,
+                        l.id
+                    ),
+                )),
+                Some(l) => {
+                    l.returned += part.quantity;
+                    value += i64::try_from(
+                        i128::from(l.amount()) * i128::from(part.quantity) / i128::from(l.quantity),
+                    )
+                    .unwrap_or(0);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Refusal::Fields(problems));
+        }
+        self.lines = next;
+        Ok(value)
+    }
+
+    /// Frees what a rejected return named.
+    pub fn release_return(&mut self, parts: &[LinePart]) {
+        for part in parts {
+            if let Some(l) = self.lines.iter_mut().find(|l| l.id == part.line_id) {
+                l.returned = (l.returned - part.quantity).max(0);
+            }
+        }
+    }
+
+    /// Records a refund of a return: the net total shrinks by it.
+    pub fn refund(&mut self, amount: i64) {
+        self.refunded += amount;
+    }
+
     /// Records the follow-up visit of a delivered order, which completes it.
     pub fn record_follow_up(
         &mut self,
@@ -826,6 +885,29 @@ mod tests {
             o.add_payment(payment(1)),
             Err(Refusal::State(State::Completed))
         );
+    }
+
+    #[test]
+    fn returns_name_at_most_what_was_delivered_and_not_returned() {
+        let mut o = with_lines(&[line("A", 3, 300)]);
+        o.confirm(1).unwrap();
+        assert_eq!(
+            o.reserve_return(&[part("l1", 1)]),
+            Err(Refusal::State(State::Confirmed))
+        );
+        o.book(&[part("l1", 3)]).unwrap();
+        o.deliver(&[part("l1", 2)], 5, 7);
+        // Two delivered, 29,700 for three: one unit is worth 9,900.
+        assert_eq!(o.reserve_return(&[part("l1", 1)]), Ok(9_900));
+        assert!(matches!(
+            o.reserve_return(&[part("l1", 2)]),
+            Err(Refusal::Fields(_))
+        ));
+        o.release_return(&[part("l1", 1)]);
+        assert_eq!(o.reserve_return(&[part("l1", 2)]), Ok(19_800));
+        o.refund(19_800);
+        let t = o.totals();
+        assert_eq!((t.total, t.refunded, t.net_total), (29_700, 19_800, 9_900));
     }
 
     #[test]

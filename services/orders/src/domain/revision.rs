@@ -21,6 +21,7 @@ pub enum Kind {
     Cancelled,
     DeliveryChanged,
     FollowedUp,
+    ReturnChanged,
 }
 
 impl Kind {
@@ -35,6 +36,7 @@ impl Kind {
             Kind::Cancelled => "cancelled",
             Kind::DeliveryChanged => "delivery_changed",
             Kind::FollowedUp => "followed_up",
+            Kind::ReturnChanged => "return_changed",
         }
     }
 
@@ -49,6 +51,7 @@ impl Kind {
             Kind::Cancelled,
             Kind::DeliveryChanged,
             Kind::FollowedUp,
+            Kind::ReturnChanged,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

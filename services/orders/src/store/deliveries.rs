@@ -1,16 +1,8 @@
 //! Deliveries, and the reminder sweep's claim on due reminders.
 
-use rapport_kit::{
-    query::{OrderBy, Page, Select},
-    sweep::{Claim, claim},
-};
-use rapport_runtime::{
-    Result,
-    dialect::Dialect,
-    storage::{Tx, bind_all},
-};
+use rapport_kit::sweep::{Claim, claim};
+use rapport_runtime::{Result, dialect::Dialect, storage::Tx};
 use sqlx::{AnyConnection, Row, any::AnyRow};
-use uuid::Uuid;
 
 use super::{from_json, to_json};
 use crate::domain::delivery::Delivery;
@@ -63,64 +55,6 @@ pub(crate) async fn update(
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Rewrites a delivery's document as it is, leaving its version (and etag) alone: for what
-/// the service records beside a caller's changes.
-pub(crate) async fn set_doc(tx: &mut Tx, tenant: &str, d: &Delivery) -> Result<()> {
-    sqlx::query("UPDATE deliveries SET doc = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(d.id.to_string())
-        .bind(to_json(d)?)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// A delivery of `order` by id, locked for the rest of the transaction when `lock` names the
-/// dialect.
-pub(crate) async fn get(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    order: Uuid,
-    id: Uuid,
-    lock: Option<Dialect>,
-) -> Result<Option<Delivery>> {
-    let sql = format!(
-        "SELECT doc FROM deliveries WHERE tenant_id = $1 AND order_id = $2 AND id = $3{}",
-        lock.map(Dialect::for_update).unwrap_or_default()
-    );
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(order.to_string())
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(row_to_delivery).transpose()
-}
-
-/// The order in which an order's deliveries are listed.
-pub(crate) const OLDEST_FIRST: OrderBy = OrderBy::asc("create_time");
-
-/// A page of an order's deliveries, oldest first.
-pub(crate) async fn list(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    order: Uuid,
-    page: &Page,
-) -> Result<Vec<Delivery>> {
-    let s = Select::new(
-        "SELECT doc FROM deliveries WHERE tenant_id = $1 AND order_id = $2",
-        2,
-    );
-    let (sql, binds) = s.fixed(page, &OLDEST_FIRST, "create_time", "id")?;
-    let rows = bind_all(
-        sqlx::query(&sql).bind(tenant).bind(order.to_string()),
-        &binds,
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(row_to_delivery).collect()
 }
 
 /// Tenants with delivery reminders due at `now` (at most `limit`).

@@ -3,8 +3,10 @@
 //! transaction so the caller decides what commits together.
 
 pub mod catalog;
+pub(crate) mod children;
 pub mod deliveries;
 pub mod orders;
+pub mod returns;
 pub mod settings;
 
 use rapport_runtime::{Error, Result};

@@ -10,6 +10,7 @@ use rapport_proto::{
         self as pb, calculator_service_client::CalculatorServiceClient,
         catalog_service_client::CatalogServiceClient,
         delivery_service_client::DeliveryServiceClient, order_service_client::OrderServiceClient,
+        return_service_client::ReturnServiceClient,
     },
 };
 use rapport_runtime::{auth::Role, context::ServiceEntry};
@@ -36,6 +37,7 @@ pub struct Clients {
     pub orders: OrderServiceClient<Ch>,
     pub calculator: CalculatorServiceClient<Ch>,
     pub deliveries: DeliveryServiceClient<Ch>,
+    pub returns: ReturnServiceClient<Ch>,
     pub customers: CustomerServiceClient<Ch>,
 }
 
@@ -47,6 +49,7 @@ pub fn clients_with(s: &TestServer, bearer: Bearer) -> Clients {
         orders: OrderServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         calculator: CalculatorServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         deliveries: DeliveryServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+        returns: ReturnServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         customers: CustomerServiceClient::with_interceptor(ch, bearer),
     }
 }
@@ -232,4 +235,30 @@ pub async fn get_order(c: &mut Clients, name: &str) -> Result<pb::Order, tonic::
 /// The minor units of an amount.
 pub fn units(m: &Option<rapport_proto::types::Money>) -> i64 {
     m.as_ref().map(|m| m.minor_units).unwrap_or(0)
+}
+
+/// A confirmed order of one sofa (`discount` off) and two lamps for a customer of rep-1
+/// (team north), on the furniture catalog.
+pub async fn confirmed_order(s: &TestServer, discount: i64) -> pb::Order {
+    furniture(s).await;
+    let wang = customer(s, "Wang Fang", "+8613800000001", "rep-1", "north").await;
+    let mut r1 = rep(s, "rep-1", "north");
+    let o = create_order(
+        &mut r1,
+        order(
+            &wang,
+            vec![line("SOFA-3S", 1, discount), line("LAMP", 2, 0)],
+        ),
+        "",
+    )
+    .await
+    .expect("create order");
+    r1.orders
+        .confirm_order(pb::ConfirmOrderRequest {
+            name: o.name,
+            ..Default::default()
+        })
+        .await
+        .expect("confirm")
+        .into_inner()
 }
