@@ -1,12 +1,14 @@
-//! Events the leads service consumes from the customers service: activities on a customer's
+//! Events the leads service consumes: from the customers service, activities on a customer's
 //! timeline count as follow-ups of the leads converted into that customer (LE7), and merged
-//! customers are re-pointed. Each event is applied once (`apply_once`), and the lead's change
-//! emits its own event in the same transaction.
+//! customers are re-pointed; from the orders service, a confirmed order wins the opportunity
+//! it closes. Each event is applied once (`ctx.consume`), and what it changes emits its own
+//! events in the same transaction.
 
 use std::sync::Arc;
 
+use rapport_kit::names;
 use rapport_kit::settings;
-use rapport_proto::{customers as cpb, leads as pb};
+use rapport_proto::{customers as cpb, leads as pb, orders as opb};
 use rapport_runtime::{
     Result,
     clock::from_timestamp,
@@ -15,7 +17,7 @@ use rapport_runtime::{
 };
 
 use crate::{
-    app::{EVENTS, leads::apply_follow_up},
+    app::{EVENTS, leads::apply_follow_up, opportunities::win_by_order},
     convert::lead::lead_to_proto,
     domain::settings::Settings,
     store,
@@ -23,6 +25,9 @@ use crate::{
 
 const ACTIVITY_ADDED: Published<cpb::ActivityAdded> = Published::new("activity.added");
 const MERGED: Published<cpb::CustomersMerged> = Published::new("customers.merged");
+const ORDER_CONFIRMED: Published<opb::OrderChanged> = Published::new("order.confirmed");
+/// The actor of what order events change.
+const ORDER_ACTOR: &str = "rapport-leads/orders";
 
 /// Consumes the customers stream.
 pub struct CustomerEvents {
@@ -101,6 +106,48 @@ impl CustomerEvents {
             now,
         )
         .await?;
+        w.commit(()).await
+    }
+}
+
+/// Consumes the orders stream.
+pub struct OrderEvents {
+    ctx: ServiceContext,
+}
+
+impl OrderEvents {
+    /// The handler, shared.
+    pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
+        Arc::new(OrderEvents { ctx })
+    }
+}
+
+#[tonic::async_trait]
+impl EventHandler for OrderEvents {
+    fn group(&self) -> &'static str {
+        "leads.order-events"
+    }
+
+    fn stream(&self) -> &'static str {
+        "orders"
+    }
+
+    async fn handle(&self, event: &Event) -> Result<()> {
+        let Some(changed) = ORDER_CONFIRMED.payload(event)? else {
+            return Ok(());
+        };
+        // An order that closes no opportunity (or names it badly) changes nothing here.
+        let Some(id) = changed
+            .order
+            .as_ref()
+            .and_then(|o| names::parse_id("opportunities", &o.opportunity).ok())
+        else {
+            return Ok(());
+        };
+        let Some(mut w) = self.ctx.consume(self.group(), event, EVENTS).await? else {
+            return Ok(());
+        };
+        win_by_order(&mut w, &event.tenant, id, ORDER_ACTOR).await?;
         w.commit(()).await
     }
 }

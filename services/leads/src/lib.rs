@@ -84,6 +84,7 @@ impl Service for Leads {
         serve!(bundle, PipelineServiceServer::new(api.clone()));
         serve!(bundle, LeadAnalyticsServiceServer::new(api.clone()));
         bundle.handler(consumers::CustomerEvents::handler(ctx.clone()));
+        bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
         for job in jobs::jobs(api) {
             bundle.job(job);
         }

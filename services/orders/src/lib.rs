@@ -4,6 +4,7 @@
 
 pub mod api;
 mod app;
+mod consumers;
 mod convert;
 pub mod domain;
 mod store;
@@ -48,6 +49,7 @@ impl Service for Orders {
         serve!(bundle, CalculatorServiceServer::new(app.clone()));
         serve!(bundle, DeliveryServiceServer::new(app.clone()));
         serve!(bundle, ReturnServiceServer::new(app.clone()));
+        bundle.handler(consumers::CustomerEvents::handler(ctx.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

@@ -6,12 +6,18 @@
 mod convert;
 mod handover;
 mod malformed;
+mod orders;
 
 // The leads tests' clients and fixtures, shared rather than written again; not every one is
 // used here.
 #[allow(dead_code, unused_imports)]
 #[path = "../../../services/leads/tests/common/mod.rs"]
 mod leads;
+
+// The orders tests' clients and fixtures, shared the same way.
+#[allow(dead_code, unused_imports)]
+#[path = "../../../services/orders/tests/common/mod.rs"]
+mod orders_common;
 
 use rapport_customers::Customers as CustomersService;
 use rapport_leads::Leads;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::support::{READERS, WORKERS, authorize, begin};
 use crate::app::App;
 use crate::app::check_etag;
-use crate::app::opportunities::emit;
+use crate::app::opportunities::{apply_move, emit};
 use crate::app::scope;
 use crate::convert::{
     mask,
@@ -29,7 +29,7 @@ use crate::convert::{
 };
 use crate::{
     domain::{
-        opportunity::{MAX_LOST_REASON, MoveError, Opportunity, State},
+        opportunity::{MAX_LOST_REASON, MoveError, Opportunity},
         pipeline::pipeline_name,
         visibility::Scope,
     },
@@ -265,23 +265,7 @@ pub(super) async fn move_stage(
                 format!("{} is in stage {stage} already", current.resource_name()),
             ),
         })?;
-    if !store::update(w.tx(), &p.tenant_id, &moved, current.version).await? {
-        return Err(Error::stale_etag(&moved.resource_name()));
-    }
-    store::insert_stage_change(w.tx(), &p.tenant_id, &change).await?;
-    if let (State::Won, Some(lead)) = (moved.state, moved.lead_id) {
-        store::mark_lead_won(w.tx(), &p.tenant_id, lead, now).await?;
-    }
-    let out = emit(&mut w, "stage_changed", &moved, Some(&change));
-    match moved.state {
-        State::Won => {
-            emit(&mut w, "won", &moved, Some(&change));
-        }
-        State::Lost => {
-            emit(&mut w, "lost", &moved, Some(&change));
-        }
-        State::Open => {}
-    }
+    let out = apply_move(&mut w, &p.tenant_id, &current, &moved, &change).await?;
     w.commit(out).await
 }
 

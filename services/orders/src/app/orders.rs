@@ -511,3 +511,23 @@ pub async fn update_settings(
     )
     .await
 }
+
+/// The orders of customers merged into `survivor` now belong to it: each is re-pointed as a
+/// revision made by `p` (the service), with its `order.updated` event. Returns how many moved.
+pub async fn repoint_customers(
+    app: &App,
+    w: &mut Write,
+    p: &Principal,
+    merged: &[Uuid],
+    survivor: Uuid,
+) -> Result<usize> {
+    let dialect = app.db().dialect();
+    let orders = store::lock_of_customers(w.tx(), dialect, &p.tenant_id, merged).await?;
+    for current in &orders {
+        let mut next = current.clone();
+        next.customer_id = survivor;
+        let revision = save(w, p, current, next, Kind::Updated).await?;
+        emit(w, &revision);
+    }
+    Ok(orders.len())
+}

@@ -142,6 +142,34 @@ pub(crate) async fn update_order(
     Ok(true)
 }
 
+/// The orders of `customers`, locked for the rest of the transaction.
+pub(crate) async fn lock_of_customers(
+    tx: &mut Tx,
+    dialect: Dialect,
+    tenant: &str,
+    customers: &[Uuid],
+) -> Result<Vec<Order>> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (0..customers.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
+    let sql = format!(
+        "{SELECT} WHERE o.tenant_id = $1 AND o.customer_id IN ({}) ORDER BY o.id{}",
+        list.join(", "),
+        dialect.for_update()
+    );
+    let binds: Vec<BindValue> = customers
+        .iter()
+        .map(|c| BindValue::Text(c.to_string()))
+        .collect();
+    let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(row_to_order).collect()
+}
+
 /// Rewrites an order's document as it is, leaving its version (and etag) alone: for what the
 /// service records beside a caller's changes.
 pub(crate) async fn set_doc(tx: &mut Tx, tenant: &str, o: &Order) -> Result<()> {
