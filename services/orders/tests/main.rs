@@ -4,6 +4,7 @@
 
 mod calculator;
 mod catalog;
+mod charges;
 mod common;
 mod deliveries;
 mod orders;

@@ -217,5 +217,5 @@ pub(super) async fn update_settings(
     };
     check_settings_name(&given.name, "settings.name", &mut v);
     v.finish(())?;
-    orders::update_settings(app, &p, &given.etag, |s| apply(&given, &fields, s)).await
+    orders::update_settings(app, &p, &given.etag, |s, v| apply(&given, &fields, s, v)).await
 }

@@ -335,6 +335,7 @@ pub async fn snapshots(
                     category_id: p.category_id,
                     unit_price: price,
                     unit_cost: v.cost_in(currency),
+                    area_milli: p.area_of(v),
                 }),
             },
         };

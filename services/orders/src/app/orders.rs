@@ -139,6 +139,13 @@ fn only_self(p: &Principal) -> bool {
         .any(|r| matches!(r, Role::Admin | Role::Manager | Role::ServiceAccount))
 }
 
+/// Whether `order` is its customer's first purchase: no other order of the customer was
+/// confirmed.
+async fn first_purchase(app: &App, tenant: &str, order: &Order) -> Result<bool> {
+    let mut conn = app.db().pool().acquire().await?;
+    Ok(!store::customer_has_confirmed(&mut conn, tenant, order.customer_id, order.id).await?)
+}
+
 /// Creates a draft order for a customer the caller was checked to see.
 pub async fn create(
     app: &App,
@@ -174,6 +181,8 @@ pub async fn create(
     order.order_discount = new.order_discount;
     order.notes = new.notes;
     set_lines(app, &p.tenant_id, &mut order, &new.lines).await?;
+    let first = first_purchase(app, &p.tenant_id, &order).await?;
+    order.apply_charges(&settings.charge_rules, first);
     order.check_amounts().map_err(|r| refused(&order, r))?;
     order.review_discount(settings.discount_approval_percent);
 
@@ -382,8 +391,10 @@ pub async fn update(
     prepared.refs = patch.refs;
     prepared.order_discount = patch.order_discount;
     prepared.notes = patch.notes;
-    let apply: Apply = Box::new(|o, s| {
+    let first = first_purchase(app, &p.tenant_id, &prepared).await?;
+    let apply: Apply = Box::new(move |o, s| {
         o.check_open()?;
+        o.apply_charges(&s.charge_rules, first);
         o.check_amounts()?;
         o.review_discount(s.discount_approval_percent);
         Ok(())
@@ -489,13 +500,13 @@ pub async fn update_settings(
     app: &App,
     p: &Principal,
     etag: &str,
-    apply: impl FnOnce(&mut Settings),
+    apply: impl FnOnce(&mut Settings, &mut Violations),
 ) -> Result<pb::OrderSettings> {
     let mut w = app.write(p).await?;
     let current: Settings = settings::read(w.tx(), &p.tenant_id).await?;
     let mut next = current.clone();
-    apply(&mut next);
     let mut v = Violations::new();
+    apply(&mut next, &mut v);
     for (field, what) in next.problems() {
         v.add(field, what);
     }

@@ -6,7 +6,7 @@ use rapport_proto::{orders as pb, types as pt};
 use rapport_runtime::{clock::to_timestamp, validation::Violations};
 use uuid::Uuid;
 
-use super::{delivery::follow_up_to_proto, id_in, optional_time};
+use super::{delivery::follow_up_to_proto, id_in, optional_time, settings::charge_kind_to_proto};
 use crate::domain::{
     catalog::product_name,
     order::{
@@ -42,6 +42,9 @@ pub const ORDER_MASK: Rules = Rules {
         "balance_due",
         "refunded",
         "net_total",
+        "charges",
+        "tax_total",
+        "fee_total",
         "cancel_reason",
         "discount_approved_by",
         "revision",
@@ -394,6 +397,19 @@ pub fn order_to_proto(o: &Order) -> pb::Order {
         region: o.refs.region.clone(),
         refunded: money(c, t.refunded),
         net_total: money(c, t.net_total),
+        charges: o
+            .charges
+            .iter()
+            .map(|ch| pb::Charge {
+                rule: ch.rule.clone(),
+                display_name: ch.display_name.clone(),
+                kind: charge_kind_to_proto(ch.kind).into(),
+                base: money(c, ch.base),
+                amount: money(c, ch.amount),
+            })
+            .collect(),
+        tax_total: money(c, t.tax_total),
+        fee_total: money(c, t.fee_total),
     }
 }
 

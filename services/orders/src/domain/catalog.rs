@@ -12,6 +12,9 @@ use uuid::Uuid;
 pub const CATEGORIES: &str = "categories";
 /// The collection of products.
 pub const PRODUCTS: &str = "products";
+/// The attribute that gives a product's area in square metres (homes), which charge rules
+/// may depend on.
+pub const AREA: &str = "area_m2";
 /// How deep the category tree goes.
 pub const MAX_DEPTH: usize = 10;
 /// Attributes of a product or variant, at most.
@@ -148,6 +151,16 @@ impl Product {
         self.variants
             .iter()
             .find(|v| v.sku.eq_ignore_ascii_case(sku))
+    }
+
+    /// The area of `variant` (its `area_m2` attribute, or the product's), in thousandths of a
+    /// square metre; none when it has none that reads as one.
+    pub fn area_of(&self, variant: &Variant) -> Option<i64> {
+        variant
+            .attributes
+            .get(AREA)
+            .or_else(|| self.attributes.get(AREA))
+            .and_then(|a| super::charges::parse_area(a).ok())
     }
 
     /// The product's and the variant's names, as an order line shows them.

@@ -1,6 +1,7 @@
 //! The orders service's types and rules: no gRPC, no SQL, no I/O.
 
 pub mod catalog;
+pub mod charges;
 pub mod delivery;
 pub mod loan;
 pub mod order;

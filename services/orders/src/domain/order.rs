@@ -3,6 +3,8 @@
 //! through, and what each change may do. Amounts are minor units of the order's currency.
 
 use rapport_kit::names;
+
+use super::charges::{Charge, ChargeKind, ChargeRule, LineBase};
 use rapport_runtime::clock::{DAY, Micros};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -138,6 +140,7 @@ pub struct Snapshot {
     pub category_id: Uuid,
     pub unit_price: i64,
     pub unit_cost: i64,
+    pub area_milli: Option<i64>,
 }
 
 /// One line of an order.
@@ -161,6 +164,9 @@ pub struct Line {
     /// Units named by returns and exchanges not rejected.
     #[serde(default)]
     pub returned: i64,
+    /// The product's area in thousandths of a square metre, when it has one (homes).
+    #[serde(default)]
+    pub area_milli: Option<i64>,
 }
 
 impl Line {
@@ -250,6 +256,9 @@ pub struct Order {
     /// What returns refunded.
     #[serde(default)]
     pub refunded: i64,
+    /// Taxes and fees, as the rules made them when the content last changed.
+    #[serde(default)]
+    pub charges: Vec<Charge>,
 }
 
 /// An order's sums.
@@ -257,6 +266,9 @@ pub struct Order {
 pub struct Totals {
     pub subtotal: i64,
     pub discount_total: i64,
+    pub tax_total: i64,
+    pub fee_total: i64,
+    /// subtotal − discount_total + tax_total + fee_total.
     pub total: i64,
     pub paid: i64,
     pub balance_due: i64,
@@ -319,6 +331,7 @@ impl Order {
             deliver_time: None,
             follow_up: None,
             refunded: 0,
+            charges: Vec::new(),
         }
     }
 
@@ -332,17 +345,47 @@ impl Order {
         let subtotal: i64 = self.lines.iter().map(Line::list_amount).sum();
         let line_discounts: i64 = self.lines.iter().map(|l| l.discount).sum();
         let discount_total = line_discounts + self.order_discount;
-        let total = subtotal - discount_total;
+        let charged = |kind| {
+            self.charges
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| c.amount)
+                .sum::<i64>()
+        };
+        let (tax_total, fee_total) = (charged(ChargeKind::Tax), charged(ChargeKind::Fee));
+        let total = subtotal - discount_total + tax_total + fee_total;
         let paid: i64 = self.payments.iter().map(|p| p.amount).sum();
         Totals {
             subtotal,
             discount_total,
+            tax_total,
+            fee_total,
             total,
             paid,
             balance_due: (total - paid).max(0),
             refunded: self.refunded,
             net_total: total - self.refunded,
         }
+    }
+
+    /// Sets the taxes and fees `rules` make of the order as it is now; `first` says whether it
+    /// is its customer's first purchase.
+    pub fn apply_charges(&mut self, rules: &[ChargeRule], first: bool) {
+        let lines: Vec<LineBase> = self
+            .lines
+            .iter()
+            .map(|l| LineBase {
+                amount: l.amount(),
+                category: l.category_id,
+                area_milli: l.area_milli,
+            })
+            .collect();
+        let t = self.totals();
+        let net = t.subtotal - t.discount_total;
+        self.charges = rules
+            .iter()
+            .filter_map(|r| r.charge(&lines, net, &self.currency, first))
+            .collect();
     }
 
     /// Whether the discount is above `percent` of the subtotal.
@@ -683,6 +726,7 @@ impl Order {
                         scheduled: 0,
                         delivered: 0,
                         returned: 0,
+                        area_milli: s.area_milli,
                     },
                     None => {
                         problems.push((i, format!("no active product has SKU {}", r.sku)));
@@ -711,6 +755,7 @@ mod tests {
             category_id: Uuid::nil(),
             unit_price: price,
             unit_cost: price / 2,
+            area_milli: None,
         }
     }
 

@@ -143,6 +143,9 @@ fn flatten(o: &Order) -> BTreeMap<String, String> {
         put(at("delivered"), nonzero(l.delivered));
         put(at("returned"), nonzero(l.returned));
     }
+    for c in &o.charges {
+        put(format!("charges[{}]", c.rule), c.amount.to_string());
+    }
     if let Some(f) = &o.follow_up {
         put(
             "follow_up.satisfaction".into(),
@@ -221,6 +224,7 @@ mod tests {
             scheduled: 0,
             delivered: 0,
             returned: 0,
+            area_milli: None,
         });
         o
     }

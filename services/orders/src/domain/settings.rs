@@ -3,6 +3,8 @@
 use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 
+use super::charges::{self, ChargeRule};
+
 /// The settings' resource name.
 pub const SETTINGS_NAME: &str = "orderSettings";
 
@@ -16,6 +18,8 @@ pub struct Settings {
     pub follow_up_days: i32,
     /// A delivery's reminder fires this many hours before its window.
     pub delivery_reminder_hours: i32,
+    /// Taxes and fees on orders.
+    pub charge_rules: Vec<ChargeRule>,
     #[serde(skip)]
     pub update_time: Micros,
     #[serde(skip)]
@@ -28,6 +32,7 @@ impl Default for Settings {
             discount_approval_percent: 10,
             follow_up_days: 7,
             delivery_reminder_hours: 24,
+            charge_rules: Vec::new(),
             update_time: 0,
             version: 0,
         }
@@ -36,23 +41,23 @@ impl Default for Settings {
 
 impl Settings {
     /// What is wrong with the settings, by field.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = charges::problems(&self.charge_rules);
         if !(0..=100).contains(&self.discount_approval_percent) {
             out.push((
-                "settings.discount_approval_percent",
+                "settings.discount_approval_percent".to_owned(),
                 format!("must be 0..100, got {}", self.discount_approval_percent),
             ));
         }
         if !(1..=365).contains(&self.follow_up_days) {
             out.push((
-                "settings.follow_up_days",
+                "settings.follow_up_days".to_owned(),
                 format!("must be 1..365, got {}", self.follow_up_days),
             ));
         }
         if !(1..=720).contains(&self.delivery_reminder_hours) {
             out.push((
-                "settings.delivery_reminder_hours",
+                "settings.delivery_reminder_hours".to_owned(),
                 format!("must be 1..720, got {}", self.delivery_reminder_hours),
             ));
         }

@@ -142,6 +142,26 @@ pub(crate) async fn update_order(
     Ok(true)
 }
 
+/// Whether `customer` has a confirmed order (confirmed, in delivery, delivered or completed)
+/// other than `except`.
+pub(crate) async fn customer_has_confirmed(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    customer: Uuid,
+    except: Uuid,
+) -> Result<bool> {
+    let found: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM orders WHERE tenant_id = $1 AND customer_id = $2 AND id <> $3 \
+         AND state IN ('CONFIRMED', 'DELIVERY_SCHEDULED', 'DELIVERED', 'COMPLETED') LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(customer.to_string())
+    .bind(except.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// The orders of `customers`, locked for the rest of the transaction.
 pub(crate) async fn lock_of_customers(
     tx: &mut Tx,
