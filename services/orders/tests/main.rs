@@ -8,4 +8,5 @@ mod charges;
 mod common;
 mod deliveries;
 mod orders;
+mod recommend;
 mod returns;

@@ -146,3 +146,61 @@ async fn merged_customers_orders_move_to_the_survivor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_leads_needs_bring_recommendations_from_the_catalog() {
+    each_backend(&services(), async |s| {
+        o::furniture(s).await;
+        let mut a = admin(s);
+        let mut lead = leads::new_lead("Sun Li", "+8613800000011");
+        lead.needs = Some(pb::Needs {
+            product_lines: vec!["living room".into()],
+            description: "Wants a sofa for a small flat".into(),
+            budget: o::money("CNY", 900_000),
+            ..Default::default()
+        });
+        let lead = a
+            .leads
+            .create_lead(pb::CreateLeadRequest {
+                lead: Some(lead),
+                ..Default::default()
+            })
+            .await
+            .expect("create lead")
+            .into_inner();
+        let mut r1 = o::rep(s, "rep-1", "north");
+        let got = r1
+            .catalog
+            .recommend_products(opb::RecommendProductsRequest {
+                lead: lead.name.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("recommend")
+            .into_inner();
+        let names: Vec<String> = got
+            .recommendations
+            .iter()
+            .map(|r| r.product.as_ref().unwrap().display_name.clone())
+            .collect();
+        // The sofa is in the living room and named in the description, the lamp only in the
+        // living room; the table merely fits the budget.
+        assert_eq!(names, ["Sofa", "Lamp", "Dining table"]);
+        assert_eq!(got.recommendations[2].reasons.len(), 1);
+        assert!(
+            got.recommendations[0]
+                .reasons
+                .iter()
+                .any(|r| r.contains("sofa"))
+        );
+        let missing = r1
+            .catalog
+            .recommend_products(opb::RecommendProductsRequest {
+                lead: "leads/0190a0a0-0000-7000-8000-000000000000".into(),
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(bad_fields(&missing.unwrap_err()), ["lead"]);
+    })
+    .await;
+}

@@ -1,8 +1,9 @@
-//! CatalogService (OR1): categories and products.
+//! CatalogService (OR1, LE11): categories, products and recommendations.
 
 use rapport_kit::{
     list_params, mask,
     query::{CursorValue, ListQuery, ListSpec, OrderBy, Page},
+    validate,
 };
 use rapport_proto::orders as pb;
 use rapport_runtime::{Error, Result, error::both, storage::Idempotency, validation::Violations};
@@ -11,9 +12,12 @@ use tonic::Request;
 use super::support::{CATALOG_EDITORS, CATALOG_READERS, authorize, parse_id};
 use crate::{
     app::{App, catalog},
-    convert::catalog::{
-        CATEGORY_MASK, CategoryFields, PRODUCT_MASK, ProductFields, apply_category, apply_product,
-        category_to_proto, product_to_proto,
+    convert::{
+        catalog::{
+            CATEGORY_MASK, CategoryFields, PRODUCT_MASK, ProductFields, apply_category,
+            apply_product, category_to_proto, product_to_proto,
+        },
+        recommend::{needs_of_customer, needs_of_lead, needs_to_proto, parse_needs},
     },
     domain::catalog::{CATEGORIES, PRODUCTS},
     store::catalog::{PRODUCT_FILTERS, Parent},
@@ -184,4 +188,55 @@ pub(super) async fn update_product(
         apply_product(&given, &selected, into, v)
     })
     .await
+}
+
+pub(super) async fn recommend(
+    app: &App,
+    req: Request<pb::RecommendProductsRequest>,
+) -> Result<pb::RecommendProductsResponse> {
+    let p = authorize(&req, CATALOG_READERS)?;
+    let msg = req.get_ref();
+    let mut v = Violations::new();
+    let given = [
+        msg.needs.is_some(),
+        !msg.lead.trim().is_empty(),
+        !msg.customer.trim().is_empty(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        v.add("needs", "give exactly one of needs, lead and customer");
+    }
+    let lead = crate::convert::optional_id_in("leads", &msg.lead, "lead", &mut v);
+    let customer = crate::convert::optional_id_in("customers", &msg.customer, "customer", &mut v);
+    let limit = match msg.limit {
+        0 => 10,
+        n @ 1..=50 => n as usize,
+        _ => {
+            v.add("limit", "must be 1..50 (0 means 10)");
+            10
+        }
+    };
+    if !msg.currency_code.is_empty() && !validate::is_currency(&msg.currency_code) {
+        v.add("currency_code", "must be an ISO 4217 code, e.g. \"CNY\"");
+    }
+    v.finish(())?;
+    let asked = match (lead, customer) {
+        (Some(id), _) => needs_of_lead(&super::customers::lead(app, &req, id, "lead").await?),
+        (_, Some(id)) => {
+            needs_of_customer(&super::customers::customer(app, &req, id, "customer").await?)
+        }
+        _ => msg.needs.clone().unwrap_or_default(),
+    };
+    let mut v = Violations::new();
+    let (needs, budget_currency) = parse_needs(&asked, &mut v);
+    v.finish(())?;
+    let currency = if msg.currency_code.is_empty() {
+        budget_currency.unwrap_or_else(|| "CNY".to_owned())
+    } else {
+        msg.currency_code.clone()
+    };
+    let recommendations = catalog::recommend(app, &p, &needs, &currency, limit).await?;
+    Ok(pb::RecommendProductsResponse {
+        recommendations,
+        needs: Some(needs_to_proto(&needs, &currency)),
+    })
 }

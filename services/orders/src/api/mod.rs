@@ -64,6 +64,13 @@ impl CatalogService for App {
     async fn update_product(&self, req: Request<pb::UpdateProductRequest>) -> Reply<pb::Product> {
         reply(catalog::update_product(self, req).await)
     }
+
+    async fn recommend_products(
+        &self,
+        req: Request<pb::RecommendProductsRequest>,
+    ) -> Reply<pb::RecommendProductsResponse> {
+        reply(catalog::recommend(self, req).await)
+    }
 }
 
 #[tonic::async_trait]

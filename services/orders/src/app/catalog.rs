@@ -12,12 +12,15 @@ use uuid::Uuid;
 
 use super::{App, EVENTS};
 use crate::{
-    convert::catalog::{CategoryFields, ProductFields, category_to_proto, product_to_proto},
+    convert::{
+        catalog::{CategoryFields, ProductFields, category_to_proto, product_to_proto},
+        recommend::recommendation_to_proto,
+    },
     domain::catalog::{
         Category, MAX_DEPTH, Product, ProductStatus, category_name, makes_cycle, product_name,
         sku_key,
     },
-    domain::order::Snapshot,
+    domain::{order::Snapshot, recommend::Needs},
     store::catalog::{self as store, Parent},
 };
 
@@ -342,4 +345,28 @@ pub async fn snapshots(
         out.insert(sku_key(sku), answer);
     }
     Ok(out)
+}
+
+/// Products recommended for `needs` in `currency`, at most `limit`, best first (LE11).
+pub async fn recommend(
+    app: &App,
+    p: &Principal,
+    needs: &Needs,
+    currency: &str,
+    limit: usize,
+) -> Result<Vec<pb::Recommendation>> {
+    let mut conn = app.db().pool().acquire().await?;
+    let products = store::active_products(&mut conn, &p.tenant_id).await?;
+    let categories = store::category_names(&mut conn, &p.tenant_id).await?;
+    let found = crate::domain::recommend::recommend(
+        needs,
+        &products,
+        |p| categories.get(&p.category_id).cloned().unwrap_or_default(),
+        currency,
+        limit,
+    );
+    Ok(found
+        .iter()
+        .map(|r| recommendation_to_proto(r, currency))
+        .collect())
 }

@@ -5,6 +5,7 @@ pub mod charges;
 pub mod delivery;
 pub mod loan;
 pub mod order;
+pub mod recommend;
 pub mod returns;
 pub mod revision;
 pub mod settings;

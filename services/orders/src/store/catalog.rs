@@ -373,3 +373,38 @@ pub(crate) async fn list_products(
         .await?;
     rows.iter().map(row_to_product).collect()
 }
+
+/// Recommendations look at this many active products at most.
+pub(crate) const MAX_CANDIDATES: u32 = 5_000;
+
+/// The tenant's active products, up to [`MAX_CANDIDATES`], by name.
+pub(crate) async fn active_products(
+    conn: &mut AnyConnection,
+    tenant: &str,
+) -> Result<Vec<Product>> {
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.tenant_id = $1 AND p.status = 'ACTIVE' \
+         ORDER BY p.display_name, p.id LIMIT {MAX_CANDIDATES}"
+    );
+    let rows = sqlx::query(&sql).bind(tenant).fetch_all(conn).await?;
+    rows.iter().map(row_to_product).collect()
+}
+
+/// The display name of each of the tenant's categories.
+pub(crate) async fn category_names(
+    conn: &mut AnyConnection,
+    tenant: &str,
+) -> Result<std::collections::HashMap<Uuid, String>> {
+    let rows = sqlx::query("SELECT id, display_name FROM categories WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                uuid(&r.try_get::<String, _>("id")?)?,
+                r.try_get("display_name")?,
+            ))
+        })
+        .collect()
+}
