@@ -7,6 +7,7 @@
 //! `RAPPORT_TEST_REDIS_URL`; without them they say they were skipped and pass.
 
 mod distributed;
+mod furniture;
 mod in_process;
 mod leads;
 mod standalone;

@@ -14,6 +14,11 @@ use rapport_proto::{
         lead_service_client::LeadServiceClient, pipeline_service_client::PipelineServiceClient,
         sales_org_service_client::SalesOrgServiceClient, task_service_client::TaskServiceClient,
     },
+    orders::{
+        catalog_service_client::CatalogServiceClient,
+        delivery_service_client::DeliveryServiceClient, order_service_client::OrderServiceClient,
+        return_service_client::ReturnServiceClient,
+    },
 };
 use rapport_testkit::scratch::{ScratchDatabase, clear_redis_prefix_blocking, tag};
 use tokio::{
@@ -194,6 +199,11 @@ impl Server {
         CustomerServiceClient::with_interceptor(self.channel().await, Bearer::new(token))
     }
 
+    /// Clients of the orders service's gRPC services sending `token`.
+    pub async fn orders(&self, token: &str) -> OrderClients {
+        OrderClients::new(self.channel().await, token)
+    }
+
     /// Clients of the leads service's gRPC services sending `token`.
     pub async fn leads(&self, token: &str) -> LeadClients {
         LeadClients::new(self.channel().await, token)
@@ -308,6 +318,28 @@ impl LeadClients {
             org: SalesOrgServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             pipelines: PipelineServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             tasks: TaskServiceClient::with_interceptor(channel, bearer),
+        }
+    }
+}
+
+/// Authenticated clients of the orders service: the catalog, orders, deliveries, returns.
+#[derive(Clone)]
+pub struct OrderClients {
+    pub catalog: CatalogServiceClient<Authed>,
+    pub orders: OrderServiceClient<Authed>,
+    pub deliveries: DeliveryServiceClient<Authed>,
+    pub returns: ReturnServiceClient<Authed>,
+}
+
+impl OrderClients {
+    /// Clients on `channel` sending `token`.
+    pub fn new(channel: Channel, token: &str) -> Self {
+        let bearer = Bearer::new(token);
+        Self {
+            catalog: CatalogServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            orders: OrderServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            deliveries: DeliveryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            returns: ReturnServiceClient::with_interceptor(channel, bearer),
         }
     }
 }

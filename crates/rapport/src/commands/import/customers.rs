@@ -1,62 +1,16 @@
 //! `rapport import customers FILE.csv`: streams a CSV file to ImportCustomers with a progress
 //! bar, and reports every row that was not created.
 
-use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+use std::collections::BTreeMap;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rapport_proto::{
     customers::{self as pb, customer_service_client::CustomerServiceClient},
     types,
 };
-use rapport_runtime::config::redacted;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::Outcome;
-
-/// Import subcommands.
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {
-    /// Imports customers from a CSV file with a header row. Columns: display_name, kind
-    /// (person, the default, or organization), family_name, given_name, organization_name, phone, email,
-    /// wechat, qq (several values separated by ";"), province, city, district, street,
-    /// postal_code, source_channel, owner_id, team_id, store_id, lifecycle_stage, grade, tags
-    /// (";"-separated), gender, birth_date (YYYY-MM-DD), occupation, title, and
-    /// custom.<key> for custom fields.
-    Customers(Args),
-}
-
-/// Arguments of `rapport import customers`; `Debug` leaves out the token.
-#[derive(clap::Args)]
-pub struct Args {
-    /// The CSV file.
-    pub file: PathBuf,
-    /// The server.
-    #[arg(long, env = "RAPPORT_ADDR", default_value = "http://127.0.0.1:50051")]
-    pub addr: String,
-    /// A bearer token of an admin or manager.
-    #[arg(long, env = "RAPPORT_TOKEN", hide_env_values = true)]
-    pub token: String,
-    /// Rows per message; each message is imported in one transaction. A thousand imported
-    /// fastest on PostgreSQL (a fifth faster than 500; 2,000 no faster).
-    #[arg(long, default_value_t = 1000)]
-    pub batch_size: usize,
-    /// Write rows that were not created (line, status, customer, problems) to this CSV file; a
-    /// row's line is its line in FILE, the header being line 1.
-    #[arg(long)]
-    pub report: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Args {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Args")
-            .field("file", &self.file)
-            .field("addr", &self.addr)
-            .field("token", &redacted(Some(&self.token)))
-            .field("batch_size", &self.batch_size)
-            .field("report", &self.report)
-            .finish()
-    }
-}
+use super::{Args, bar, connect};
+use crate::commands::Outcome;
 
 const COLUMNS: &[&str] = &[
     "display_name",
@@ -87,8 +41,7 @@ const COLUMNS: &[&str] = &[
 ];
 
 /// Runs the import; exits 0 when every row was read, whatever became of it.
-pub async fn run(cmd: Command) -> Outcome {
-    let Command::Customers(args) = cmd;
+pub async fn run(args: Args, batch_size: usize) -> Outcome {
     let mut reader = csv::Reader::from_path(&args.file)?;
     let headers: Vec<String> = reader
         .headers()?
@@ -108,21 +61,13 @@ pub async fn run(cmd: Command) -> Outcome {
     }
     let total = csv::Reader::from_path(&args.file)?.records().count() as u64;
 
-    let channel = tonic::transport::Endpoint::from_shared(args.addr.clone())?
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await?;
-    let token: tonic::metadata::MetadataValue<_> = format!("Bearer {}", args.token).parse()?;
-    let mut client =
-        CustomerServiceClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
-            req.metadata_mut().insert("authorization", token.clone());
-            Ok(req)
-        })
+    let (channel, auth) = connect(&args).await?;
+    let mut client = CustomerServiceClient::with_interceptor(channel, auth)
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
 
     let (send, recv) = tokio::sync::mpsc::channel::<pb::ImportCustomersRequest>(4);
-    let batch_size = args.batch_size.max(1);
+    let batch_size = batch_size.max(1);
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
     let feeder = tokio::spawn(async move {
         for chunk in rows.chunks(batch_size) {
@@ -137,11 +82,7 @@ pub async fn run(cmd: Command) -> Outcome {
         }
     });
 
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}  {msg}")?
-            .progress_chars("##-"),
-    );
+    let bar = bar(total, "rows")?;
     let mut replies = client
         .import_customers(ReceiverStream::new(recv))
         .await?
