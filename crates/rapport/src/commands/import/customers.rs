@@ -9,7 +9,7 @@ use rapport_proto::{
 };
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{Args, bar, connect};
+use super::{Args, bar, connect, headers};
 use crate::commands::Outcome;
 
 const COLUMNS: &[&str] = &[
@@ -43,22 +43,7 @@ const COLUMNS: &[&str] = &[
 /// Runs the import; exits 0 when every row was read, whatever became of it.
 pub async fn run(args: Args, batch_size: usize) -> Outcome {
     let mut reader = csv::Reader::from_path(&args.file)?;
-    let headers: Vec<String> = reader
-        .headers()?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let unknown: Vec<&String> = headers
-        .iter()
-        .filter(|h| !COLUMNS.contains(&h.as_str()) && !h.starts_with("custom."))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(format!(
-            "unknown columns {unknown:?}; known: {}, custom.<key>",
-            COLUMNS.join(", ")
-        )
-        .into());
-    }
+    let headers = headers(&mut reader, COLUMNS, &["custom."])?;
     let total = csv::Reader::from_path(&args.file)?.records().count() as u64;
 
     let (channel, auth) = connect(&args).await?;

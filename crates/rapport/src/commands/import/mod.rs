@@ -120,3 +120,31 @@ fn bar(total: u64, unit: &str) -> Result<ProgressBar, Box<dyn std::error::Error>
     );
     Ok(bar)
 }
+
+/// The header row of `reader`, trimmed; an error naming every column that is neither one of
+/// `known` nor starts with one of `prefixes`, before anything is sent.
+fn headers(
+    reader: &mut csv::Reader<std::fs::File>,
+    known: &[&str],
+    prefixes: &[&str],
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let headers: Vec<String> = reader
+        .headers()?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let unknown: Vec<&String> = headers
+        .iter()
+        .filter(|h| !known.contains(&h.as_str()) && !prefixes.iter().any(|p| h.starts_with(p)))
+        .collect();
+    if !unknown.is_empty() {
+        let patterns: Vec<String> = prefixes.iter().map(|p| format!("{p}<key>")).collect();
+        return Err(format!(
+            "unknown columns {unknown:?}; known: {}, {}",
+            known.join(", "),
+            patterns.join(", ")
+        )
+        .into());
+    }
+    Ok(headers)
+}

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 use tonic_types::StatusExt;
 
-use super::{Args, Auth, bar, connect};
+use super::{Args, Auth, bar, connect, headers};
 use crate::commands::Outcome;
 
 type Client = CatalogServiceClient<InterceptedService<Channel, Auth>>;
@@ -183,24 +183,7 @@ fn request_id(kind: &str, what: &str) -> String {
 /// Runs the import; exits 0 when every row was read, whatever became of it.
 pub async fn run(args: Args, parallel: usize) -> Outcome {
     let mut reader = csv::Reader::from_path(&args.file)?;
-    let headers: Vec<String> = reader
-        .headers()?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let unknown: Vec<&String> = headers
-        .iter()
-        .filter(|h| {
-            !COLUMNS.contains(&h.as_str()) && !h.starts_with("attr.") && !h.starts_with("variant.")
-        })
-        .collect();
-    if !unknown.is_empty() {
-        return Err(format!(
-            "unknown columns {unknown:?}; known: {}, attr.<key>, variant.<key>",
-            COLUMNS.join(", ")
-        )
-        .into());
-    }
+    let headers = headers(&mut reader, COLUMNS, &["attr.", "variant."])?;
     // Rows of one product stay together, in the order the file first names them.
     let mut groups: Vec<(String, Vec<Row>)> = Vec::new();
     let mut total = 0;
