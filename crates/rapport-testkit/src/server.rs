@@ -46,12 +46,20 @@ pub struct TestServer {
 pub struct TestServerBuilder {
     clock: Option<ManualClock>,
     max_concurrent_requests: Option<usize>,
+    peers: Vec<String>,
 }
 
 impl TestServerBuilder {
     /// Drive time by hand.
     pub fn clock(mut self, clock: ManualClock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Reach the service `name` at `url` (another test server, or a proxy in front of one)
+    /// instead of this server's own address.
+    pub fn peer(mut self, name: &str, url: &str) -> Self {
+        self.peers.push(format!("{name}={url}"));
         self
     }
 
@@ -73,7 +81,7 @@ impl TestServerBuilder {
             redis_prefix: stores.redis_prefix.clone(),
             jwt_secret: None,
             jwt_public_key_file: None,
-            peers: Vec::new(),
+            peers: self.peers,
             request_timeout_secs: 30,
             max_concurrent_requests: self.max_concurrent_requests.unwrap_or(1024),
             max_message_bytes: 4 * 1024 * 1024,

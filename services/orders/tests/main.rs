@@ -7,6 +7,7 @@ mod catalog;
 mod charges;
 mod common;
 mod deliveries;
+mod faults;
 mod orders;
 mod recommend;
 mod returns;
