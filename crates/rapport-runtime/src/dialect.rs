@@ -59,6 +59,15 @@ impl Dialect {
         }
     }
 
+    /// As [`Dialect::for_update`], locking only the rows of the table named (or aliased)
+    /// `table`: a select that outer-joins other rows to it cannot lock those, and need not.
+    pub fn for_update_of(self, table: &str) -> String {
+        match self {
+            Dialect::Postgres => format!(" FOR UPDATE OF {table}"),
+            Dialect::Sqlite => String::new(),
+        }
+    }
+
     /// A statement taking transaction-scoped locks on the text keys `$1..$n`, in byte order (as
     /// Rust sorts them, so chunks of a longer sorted list lock in one global order), so
     /// writers checking the same keys (e.g. phone numbers for duplicates) take turns without

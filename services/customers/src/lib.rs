@@ -1,15 +1,19 @@
-//! The customers service (capabilities CU1–CU10 of `docs/capabilities.md`): profiles with
-//! custom fields, validation and normalization, duplicates and merge, relationships, timeline,
-//! ownership, consent, bulk work.
+//! The customers service (capabilities CU1–CU10 and CU12 of `docs/capabilities.md`):
+//! profiles with custom fields, validation and normalization, duplicates and merge,
+//! relationships, timeline, ownership, consent, bulk work, and the value of customers kept
+//! from the orders service's events.
 //!
 //! `api` is the gRPC face; `app` the use cases it calls; `convert` reads requests into
-//! `domain` values and writes them back as protos; `store` is the SQL.
+//! `domain` values and writes them back as protos; `store` is the SQL; `consumers` and
+//! `sweeps` are the event handlers and periodic jobs.
 
 mod api;
 mod app;
+mod consumers;
 pub mod convert;
 pub mod domain;
 mod store;
+mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::customers::customer_service_server::CustomerServiceServer;
@@ -22,9 +26,9 @@ use rapport_runtime::{
 pub struct Customers;
 
 // Most SQL is in the subset both backends speak and shared; a migration that must differ gets
-// a file per backend (or, as 102, only the backend that needs it).
+// a file per backend (or, as 102 and 104, only the backend that needs it).
 /// The migrations both backends run.
-const SHARED: [Migration; 2] = [
+const SHARED: [Migration; 3] = [
     Migration {
         version: 100,
         description: "customers",
@@ -34,6 +38,11 @@ const SHARED: [Migration; 2] = [
         version: 101,
         description: "covering index for duplicate lookups",
         sql: include_str!("../migrations/0101_contacts_covering.sql"),
+    },
+    Migration {
+        version: 103,
+        description: "customer value: order ledger and figures",
+        sql: include_str!("../migrations/0103_customer_value.sql"),
     },
 ];
 
@@ -48,6 +57,12 @@ const POSTGRES: &[Migration] = &[
         description: "text columns compare bytewise",
         sql: include_str!("../migrations/postgres/0102_bytewise_text.sql"),
     },
+    SHARED[2],
+    Migration {
+        version: 104,
+        description: "customer value text compares bytewise",
+        sql: include_str!("../migrations/postgres/0104_customer_value_bytewise.sql"),
+    },
 ];
 
 impl Service for Customers {
@@ -61,8 +76,13 @@ impl Service for Customers {
     }
 
     fn build(ctx: ServiceContext) -> ServiceBundle {
+        let app = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
-        serve!(bundle, CustomerServiceServer::new(app::App::new(ctx)));
+        serve!(bundle, CustomerServiceServer::new(app.clone()));
+        bundle.handler(consumers::OrderEvents::handler(ctx));
+        for job in sweeps::jobs(app) {
+            bundle.job(job);
+        }
         bundle.finish()
     }
 }

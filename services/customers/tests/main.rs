@@ -10,3 +10,4 @@ mod ownership;
 mod relationships;
 mod settings;
 mod timeline;
+mod value;

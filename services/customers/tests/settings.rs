@@ -153,6 +153,10 @@ async fn update_changes_only_the_masked_settings() {
             duplicate_disclosure: rapport_proto::types::DuplicateDisclosure::Hidden.into(),
             default_region: "US".into(),
             custom_fields: vec![def("house_size", pb::CustomFieldType::Number, &[])],
+            value_rules: Some(pb::ValueRules {
+                churn_days: 90,
+                ..Default::default()
+            }),
             update_time: Some(prost_types::Timestamp {
                 seconds: 1,
                 nanos: 0,
@@ -170,6 +174,7 @@ async fn update_changes_only_the_masked_settings() {
             pb::DuplicatePolicy::Reject as i32
         );
         assert!(region_only.custom_fields.is_empty());
+        assert_eq!(region_only.value_rules, before.value_rules);
         assert_eq!(
             region_only.duplicate_disclosure,
             rapport_proto::types::DuplicateDisclosure::Masked as i32,
@@ -226,6 +231,7 @@ async fn update_changes_only_the_masked_settings() {
             rapport_proto::types::DuplicateDisclosure::Masked as i32
         );
         assert!(all.custom_fields.is_empty());
+        assert_eq!(all.value_rules, before.value_rules, "the default rules");
         assert_eq!(get_settings(&mut c).await, all);
 
         // Another tenant's settings are its own.

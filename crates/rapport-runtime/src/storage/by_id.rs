@@ -9,8 +9,8 @@ use crate::{Result, dialect::Dialect};
 /// The resource `id` of `tenant`, decoded by `decode`; `None` when there is none. `select` is
 /// `SELECT <columns> FROM <table> [alias]` and `id_column` the id's column as the select names
 /// it (`id`, `o.id`), next to which the tenant column is found. With `lock`, the row stays
-/// locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's writer holds the
-/// whole database already).
+/// locked until the transaction ends (`FOR UPDATE`, of the alias's row alone when the id
+/// column has one, on PostgreSQL; SQLite's writer holds the whole database already).
 pub async fn one_by_id<T>(
     conn: &mut AnyConnection,
     select: &str,
@@ -21,10 +21,14 @@ pub async fn one_by_id<T>(
     decode: impl Fn(&AnyRow) -> Result<T>,
 ) -> Result<Option<T>> {
     let alias = id_column.strip_suffix("id").unwrap_or_default();
-    let sql = format!(
-        "{select} WHERE {alias}tenant_id = $1 AND {id_column} = $2{}",
-        lock.map(Dialect::for_update).unwrap_or_default()
-    );
+    // With an alias, only the resource's own row is locked, so the select may outer-join
+    // rows derived from it.
+    let lock = match (lock, alias.strip_suffix('.')) {
+        (None, _) => String::new(),
+        (Some(dialect), Some(table)) => dialect.for_update_of(table),
+        (Some(dialect), None) => dialect.for_update().to_owned(),
+    };
+    let sql = format!("{select} WHERE {alias}tenant_id = $1 AND {id_column} = $2{lock}");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(id.to_string())

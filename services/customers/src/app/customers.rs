@@ -29,7 +29,16 @@ use crate::{
 /// Orders ListCustomers accepts.
 const LIST: ListSpec = ListSpec {
     filter_fields: FILTER_FIELDS,
-    order_fields: &["create_time", "update_time", "display_name"],
+    order_fields: &[
+        "create_time",
+        "update_time",
+        "display_name",
+        "value.order_count",
+        "value.total_spent",
+        "value.average_order_value",
+        "value.profit_contribution",
+        "value.last_order_time",
+    ],
     default_order: OrderBy::desc("create_time"),
     text_order_fields: &["display_name"],
 };

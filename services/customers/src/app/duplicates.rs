@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{
     events,
     state::{App, begin, invalidate, require_live, save},
-    visibility,
+    value, visibility,
 };
 use crate::{
     convert::customer::customer_to_proto,
@@ -100,7 +100,7 @@ pub async fn merge(
         .copied()
         .filter(|d| !merged_ids.contains(d))
         .collect();
-    let kept = Customer {
+    let mut kept = Customer {
         profile,
         possible_duplicates,
         ..survivor.next_version(now)
@@ -116,6 +116,8 @@ pub async fn merge(
         store::repoint_relationships(w.tx(), &p.tenant_id, survivor_id, m.id).await?;
         store::repoint_timeline(w.tx(), &p.tenant_id, survivor_id, m.id).await?;
     }
+    // The survivor is the customer who placed the merged ones' orders.
+    kept.value = value::merged(&mut w, &p.tenant_id, survivor_id, merged_ids).await?;
     // Customers referred by a merged one were referred by the person the survivor now is.
     let mut changed = all.clone();
     for r in store::lock_referred_by(w.tx(), app.db().dialect(), &p.tenant_id, merged_ids).await? {

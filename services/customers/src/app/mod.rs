@@ -15,6 +15,7 @@ pub mod relationships;
 pub mod settings;
 pub mod state;
 pub mod timeline;
+pub mod value;
 pub mod visibility;
 
 pub use state::App;

@@ -4,7 +4,7 @@ use rapport_kit::settings;
 use rapport_proto::customers as pb;
 use rapport_runtime::{Error, Result, auth::Principal};
 
-use super::{events::EVENTS, state::App};
+use super::{events::EVENTS, state::App, value};
 use crate::{
     convert::{consent::ContactPermissionQuery, settings::settings_to_proto},
     domain::{
@@ -27,6 +27,14 @@ pub async fn update(
         return Err(Error::stale_etag(SETTINGS_NAME));
     }
     let mut next = patch.apply(&current, app.now());
+    value::rules_changed(
+        &mut w,
+        &p.tenant_id,
+        &current.value_rules,
+        &next.value_rules,
+        app.now(),
+    )
+    .await?;
     // Every replica reads the settings afresh once this commits, and consumers hear of it.
     settings::save(
         w,

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::consent::{consent_from_proto, consent_to_proto};
 use super::enums::*;
 use super::json::{json_to_struct, struct_to_json};
+use super::value::value_to_proto;
 use crate::domain::contact::{self, ContactKey, EmailAddress, ImHandle, PhoneNumber};
 use crate::domain::custom_fields::{self, CustomFieldDef};
 use crate::domain::names;
@@ -642,6 +643,7 @@ pub fn customer_to_proto(c: &Customer) -> pb::Customer {
         update_time: Some(to_timestamp(c.update_time)),
         delete_time: c.delete_time.map(to_timestamp),
         etag: c.etag(),
+        value: c.value.as_ref().map(value_to_proto),
         ..profile_to_proto(&c.profile)
     }
 }

@@ -47,6 +47,7 @@ pub const RULES: Rules = Rules {
         "etag",
         "possible_duplicates",
         "merged_into",
+        "value",
     ],
     nested: &[
         Nested {

@@ -9,5 +9,7 @@ pub mod enums;
 #[cfg(test)]
 mod fixtures;
 pub mod json;
+pub mod order;
 pub mod relationship;
 pub mod settings;
+pub mod value;

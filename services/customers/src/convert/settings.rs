@@ -1,24 +1,17 @@
 //! Customer settings: proto <-> domain, and the update mask.
 
 use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
-use rapport_kit::mask;
+use rapport_kit::mask::{self, Nested, Selected};
 use rapport_proto::customers as pb;
 use rapport_runtime::clock::to_timestamp;
 use rapport_runtime::validation::{FieldViolation, Violations};
 
+use super::value::{RULE_FIELDS, parse_rules, rules_to_proto};
 use crate::domain::custom_fields::{
     CustomFieldDef, CustomFieldDefInput, CustomFieldType, parse_definitions,
 };
 use crate::domain::names;
 use crate::domain::settings::{self, Settings, SettingsPatch};
-
-/// The fields UpdateCustomerSettings may change.
-pub const UPDATABLE_FIELDS: [&str; 4] = [
-    "duplicate_policy",
-    "duplicate_disclosure",
-    "default_region",
-    "custom_fields",
-];
 
 /// The domain disclosure of a proto enum value: UNSPECIFIED is MASKED (as documented); `None`
 /// for unknown values.
@@ -118,6 +111,7 @@ pub fn settings_to_proto(s: &Settings) -> pb::CustomerSettings {
             .iter()
             .map(custom_field_def_to_proto)
             .collect(),
+        value_rules: Some(rules_to_proto(&s.value_rules)),
         // Settings never saved have no change time to tell.
         update_time: (s.update_time != 0).then(|| to_timestamp(s.update_time)),
         etag: s.etag(),
@@ -141,9 +135,14 @@ const MASK: mask::Rules = mask::Rules {
         "duplicate_disclosure",
         "default_region",
         "custom_fields",
+        "value_rules",
     ],
     immutable: &["name"],
     output_only: &["update_time", "etag"],
+    nested: &[Nested {
+        parent: "value_rules",
+        children: RULE_FIELDS,
+    }],
     ..mask::Rules::new("CustomerSettings")
 };
 
@@ -153,11 +152,10 @@ pub fn parse_update_settings(
     req: &pb::UpdateCustomerSettingsRequest,
 ) -> Result<SettingsPatch, Vec<FieldViolation>> {
     let mut v = Violations::new();
-    let masked = mask::fields(
-        &MASK,
-        &mask::select(&MASK, &mask::paths(req.update_mask.clone()), &mut v),
-    );
+    let selected = mask::select(&MASK, &mask::paths(req.update_mask.clone()), &mut v);
+    let masked = mask::fields(&MASK, &selected);
     let has = |field: &str| masked.contains(&field);
+    let rule_fields = value_rule_fields(&selected);
     let (policy, disclosure, region, fields) = (
         has("duplicate_policy"),
         has("duplicate_disclosure"),
@@ -205,13 +203,36 @@ pub fn parse_update_settings(
                 .collect();
             patch.custom_fields = Some(parse_definitions(&inputs, v));
         }
+        if !rule_fields.is_empty() {
+            patch.value_rules = v.nested("value_rules", |v| {
+                parse_rules(s.value_rules.as_ref(), &rule_fields, v)
+            });
+        }
     });
     v.finish(patch)
+}
+
+/// The fields of the value rules `selected` names: all of them for `value_rules` (or `*`),
+/// else those named one by one, in field order.
+fn value_rule_fields(selected: &[Selected]) -> Vec<&'static str> {
+    let whole = selected.contains(&Selected::Field("value_rules"));
+    RULE_FIELDS
+        .iter()
+        .copied()
+        .filter(|&child| {
+            whole
+                || selected.contains(&Selected::Child {
+                    parent: "value_rules",
+                    child,
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::value::{ValueRules, ValueRulesPatch};
     use prost_types::FieldMask;
 
     fn fields(v: &[FieldViolation]) -> Vec<&str> {
@@ -247,6 +268,10 @@ mod tests {
                 def("floor_area", pb::CustomFieldType::Number, &[]),
                 def("style", pb::CustomFieldType::Enum, &["modern", "classic"]),
             ],
+            value_rules: Some(pb::ValueRules {
+                churn_days: 180,
+                ..Default::default()
+            }),
             update_time: Some(prost_types::Timestamp {
                 seconds: -1,
                 nanos: -1,
@@ -330,8 +355,63 @@ mod tests {
                 duplicate_disclosure: None,
                 default_region: None,
                 custom_fields: None,
+                value_rules: ValueRulesPatch::default(),
                 etag: Some("abc".into()),
             }
+        );
+    }
+
+    #[test]
+    fn value_rules_update_as_a_whole_or_one_by_one() {
+        let whole = parse_update_settings(&update(full(), &["value_rules"])).unwrap();
+        assert_eq!(
+            whole.value_rules.apply(&ValueRules::default()),
+            ValueRules {
+                churn_days: 180,
+                ..ValueRules::default()
+            }
+        );
+        assert_eq!(whole.duplicate_policy, None);
+
+        let mut s = full();
+        s.value_rules = Some(pb::ValueRules {
+            churn_days: 90,
+            vip_min_score: 99,
+            ..Default::default()
+        });
+        let one = parse_update_settings(&update(s, &["value_rules.churn_days"])).unwrap();
+        assert_eq!(
+            one.value_rules,
+            ValueRulesPatch {
+                churn_days: Some(90),
+                ..ValueRulesPatch::default()
+            }
+        );
+
+        let mut s = full();
+        s.value_rules = Some(pb::ValueRules {
+            vip_min_score: 0,
+            churn_days: -1,
+            recency_days: vec![1],
+            ..Default::default()
+        });
+        let err = parse_update_settings(&update(
+            s,
+            &[
+                "value_rules.churn_days",
+                "value_rules.recency_days",
+                "value_rules.vip_min_score",
+                "value_rules.nothing",
+            ],
+        ))
+        .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "update_mask",
+                "settings.value_rules.recency_days",
+                "settings.value_rules.churn_days"
+            ]
         );
     }
 

@@ -150,6 +150,7 @@ pub fn judge(
         delete_time: None,
         version: 1,
         profile,
+        value: None,
     };
     let p = &c.profile;
     holders.push(DuplicateHit::new(

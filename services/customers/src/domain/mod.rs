@@ -12,4 +12,5 @@ pub mod profile;
 pub mod relationship;
 pub mod settings;
 pub mod transfer;
+pub mod value;
 pub mod visibility;

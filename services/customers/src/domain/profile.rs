@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::consent::Consent;
 pub use super::contact::{ContactKey, EmailAddress, ImHandle, ImPlatform, PhoneNumber};
 use super::names;
+use super::value::CustomerValue;
 
 /// Longest display name.
 pub const MAX_DISPLAY_NAME: usize = 200;
@@ -526,6 +527,9 @@ pub struct Customer {
     pub delete_time: Option<Micros>,
     /// Incremented on every change.
     pub version: i64,
+    /// What its orders are worth; `None` without a confirmed order. Kept beside the profile
+    /// from order events: changing it is not a change of the customer (no new version).
+    pub value: Option<CustomerValue>,
 }
 
 impl Customer {
@@ -746,6 +750,7 @@ mod tests {
             update_time: 1,
             delete_time: None,
             version: 1,
+            value: None,
         };
         let first = customer.etag();
         assert_eq!(first.len(), 16);

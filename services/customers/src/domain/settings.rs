@@ -1,11 +1,13 @@
 //! The tenant's settings of the customers service: the duplicate policy, the region used
-//! to read phone numbers written without "+", and the custom field schema.
+//! to read phone numbers written without "+", the custom field schema and the thresholds of
+//! customer value.
 
 use rapport_kit::duplicates::{Disclosure, DuplicatePolicy};
 use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 
 use super::custom_fields::CustomFieldDef;
+use super::value::{ValueRules, ValueRulesPatch};
 
 /// The region used when a tenant never chose one: Rapport's first users are in China.
 pub const DEFAULT_REGION: &str = "CN";
@@ -24,6 +26,9 @@ pub struct Settings {
     pub default_region: String,
     #[serde(default)]
     pub custom_fields: Vec<CustomFieldDef>,
+    /// How customers' value is scored, graded and grouped (CU12).
+    #[serde(default)]
+    pub value_rules: ValueRules,
     /// When they were last changed; 0 while never saved.
     #[serde(default)]
     pub update_time: Micros,
@@ -39,6 +44,7 @@ impl Default for Settings {
             duplicate_disclosure: Disclosure::Masked,
             default_region: DEFAULT_REGION.to_owned(),
             custom_fields: Vec::new(),
+            value_rules: ValueRules::default(),
             update_time: 0,
             version: 0,
         }
@@ -81,6 +87,7 @@ pub struct SettingsPatch {
     pub duplicate_disclosure: Option<Disclosure>,
     pub default_region: Option<String>,
     pub custom_fields: Option<Vec<CustomFieldDef>>,
+    pub value_rules: ValueRulesPatch,
     /// When set, must equal the current settings' etag.
     pub etag: Option<String>,
 }
@@ -104,6 +111,7 @@ impl SettingsPatch {
             custom_fields: self
                 .custom_fields
                 .unwrap_or_else(|| current.custom_fields.clone()),
+            value_rules: self.value_rules.apply(&current.value_rules),
             update_time: now,
             version: current.version + 1,
         }
@@ -141,6 +149,10 @@ mod tests {
             duplicate_disclosure: Disclosure::Hidden,
             default_region: "HK".into(),
             custom_fields: vec![field("floor_area")],
+            value_rules: ValueRules {
+                churn_days: 90,
+                ..ValueRules::default()
+            },
             update_time: 5,
             version: 2,
         };

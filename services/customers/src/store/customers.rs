@@ -12,15 +12,23 @@ use rapport_runtime::{
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 
-use super::{placeholders, uuid};
+use super::{
+    placeholders, uuid,
+    value::{VALUE_COLUMNS, VALUE_JOIN, value_of_row},
+};
 use crate::domain::{
     contact::{ContactKey, ContactKind},
     duplicates::DuplicateHit,
     profile::Customer,
+    value::{
+        CustomerValue,
+        grade::{GRADE_NAMES, GROUP_NAMES},
+    },
 };
 
-const COLUMNS: &str =
-    "id, profile, possible_duplicates, merged_into, create_time, update_time, delete_time, version";
+/// A customer's own columns, of `customers c`; its figures come from [`VALUE_JOIN`].
+const COLUMNS: &str = "c.id, c.profile, c.possible_duplicates, c.merged_into, c.create_time, \
+     c.update_time, c.delete_time, c.version";
 
 /// Fields ListCustomers can filter on (the AIP-160 subset documented on ListCustomersRequest).
 pub const FILTER_FIELDS: &[FieldSpec] = &[
@@ -68,6 +76,24 @@ pub const FILTER_FIELDS: &[FieldSpec] = &[
         "(CASE WHEN c.birth_date LIKE '____-__-__' THEN c.birth_date END)",
     ),
     FieldSpec::json("custom_fields", "c.custom"),
+    // Value (CU12): a customer without a confirmed order has no figures, and reads as zero
+    // counts and amounts, no grade or group, and no last order time.
+    FieldSpec::enumeration("value.grade", "COALESCE(v.grade, '')", GRADE_NAMES),
+    FieldSpec::enumeration("value.group", "COALESCE(v.value_group, '')", GROUP_NAMES),
+    FieldSpec::int("value.order_count", "COALESCE(v.order_count, 0)"),
+    FieldSpec::int("value.total_spent", "COALESCE(v.total_spent, 0)"),
+    FieldSpec::int(
+        "value.average_order_value",
+        "COALESCE(v.average_order_value, 0)",
+    ),
+    FieldSpec::int(
+        "value.profit_contribution",
+        "COALESCE(v.profit_contribution, 0)",
+    ),
+    FieldSpec::int("value.recency_score", "COALESCE(v.recency_score, 0)"),
+    FieldSpec::int("value.frequency_score", "COALESCE(v.frequency_score, 0)"),
+    FieldSpec::int("value.monetary_score", "COALESCE(v.monetary_score, 0)"),
+    FieldSpec::timestamp("value.last_order_time", "v.last_order_time"),
 ];
 
 // Filters name phones in E.164 ("+86…"): a filter has no tenant region to read a local number in.
@@ -208,6 +234,7 @@ fn row_to_customer(row: &AnyRow) -> Result<Customer> {
         update_time: row.try_get("update_time")?,
         delete_time: row.try_get("delete_time")?,
         version: row.try_get("version")?,
+        value: value_of_row(row)?,
     })
 }
 
@@ -367,7 +394,7 @@ pub async fn get_customer(
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<Customer>> {
-    one_by_id(conn, &select(), "id", tenant, id, None, row_to_customer).await
+    one_by_id(conn, &select(), "c.id", tenant, id, None, row_to_customer).await
 }
 
 /// A customer by id, locked for the rest of the transaction.
@@ -380,7 +407,7 @@ pub async fn lock_customer(
     one_by_id(
         tx,
         &select(),
-        "id",
+        "c.id",
         tenant,
         id,
         Some(dialect),
@@ -389,9 +416,9 @@ pub async fn lock_customer(
     .await
 }
 
-/// The select of a customer's columns.
+/// The select of customers `c` with their figures.
 fn select() -> String {
-    format!("SELECT {COLUMNS} FROM customers")
+    format!("SELECT {COLUMNS}, {VALUE_COLUMNS} FROM customers c {VALUE_JOIN}")
 }
 
 /// Live customers referred by any of `referrers`, locked for the rest of the transaction.
@@ -405,10 +432,11 @@ pub async fn lock_referred_by(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND delete_time IS NULL AND referrer_id IN ({}) \
-         ORDER BY id{}",
+        "{} WHERE c.tenant_id = $1 AND c.delete_time IS NULL AND c.referrer_id IN ({}) \
+         ORDER BY c.id{}",
+        select(),
         placeholders(2, referrers.len()),
-        dialect.for_update()
+        dialect.for_update_of("c")
     );
     let ids: Vec<String> = referrers.iter().map(Uuid::to_string).collect();
     let q = ids
@@ -609,11 +637,16 @@ pub struct CustomerQuery {
     pub scope: Option<RepScope>,
 }
 
-/// The column a ListCustomers order field sorts on.
+/// The column a ListCustomers order field sorts on (never NULL, as keyset pages need).
 pub fn sort_column(field: &str) -> &'static str {
     match field {
         "display_name" => "c.display_name",
         "update_time" => "c.update_time",
+        "value.order_count" => "COALESCE(v.order_count, 0)",
+        "value.total_spent" => "COALESCE(v.total_spent, 0)",
+        "value.average_order_value" => "COALESCE(v.average_order_value, 0)",
+        "value.profit_contribution" => "COALESCE(v.profit_contribution, 0)",
+        "value.last_order_time" => "COALESCE(v.last_order_time, 0)",
         _ => "c.create_time",
     }
 }
@@ -624,14 +657,7 @@ pub async fn list_customers(
     tenant: &str,
     q: &CustomerQuery,
 ) -> Result<Vec<Customer>> {
-    let sql = format!(
-        "SELECT {} FROM customers c WHERE c.tenant_id = $1",
-        COLUMNS
-            .split(", ")
-            .map(|c| format!("c.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let sql = format!("{} WHERE c.tenant_id = $1", select());
     let mut s = Select::filtered(sql, 1, q.filter.as_ref());
     if !q.show_deleted {
         s.and("c.delete_time IS NULL");
@@ -659,9 +685,15 @@ pub async fn list_customers(
 
 /// The cursor after `c` in `order`.
 pub fn cursor_of(c: &Customer, order: &OrderBy) -> Vec<CursorValue> {
+    let value = |figure: fn(&CustomerValue) -> i64| c.value.as_ref().map(figure).unwrap_or(0);
     let key = match order.field {
         "display_name" => CursorValue::Text(c.profile.display_name.clone()),
         "update_time" => CursorValue::Int(c.update_time),
+        "value.order_count" => CursorValue::Int(value(|v| v.order_count)),
+        "value.total_spent" => CursorValue::Int(value(|v| v.total_spent)),
+        "value.average_order_value" => CursorValue::Int(value(|v| v.average_order_value)),
+        "value.profit_contribution" => CursorValue::Int(value(|v| v.profit_contribution)),
+        "value.last_order_time" => CursorValue::Int(value(|v| v.last_order_time)),
         _ => CursorValue::Int(c.create_time),
     };
     vec![key, CursorValue::Text(c.id.to_string())]

@@ -6,6 +6,7 @@ mod customers;
 mod relationships;
 mod settings;
 mod timeline;
+pub mod value;
 
 pub use customers::{
     CustomerQuery, FILTER_FIELDS, RepScope, contact_locks, cursor_of, customer_statements,

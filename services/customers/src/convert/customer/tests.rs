@@ -619,6 +619,7 @@ fn customers_carry_their_output_fields() {
         update_time: 1_700_000_000_500_000,
         delete_time: Some(1_700_000_001_000_000),
         version: 3,
+        value: None,
     };
     let msg = customer_to_proto(&customer);
     assert_eq!(msg.name, format!("customers/{id}"));
