@@ -367,16 +367,26 @@ async fn a_furniture_order_from_lead_to_return() {
     assert_eq!(units(&after.refunded), 499_900);
     assert_eq!(units(&after.net_total), 899_900);
 
-    // The customer is the one the lead became.
+    // The customer the lead became keeps its value current from the order's events: one
+    // order, net of the refund, a single high-value order (group C).
     let mut c = server.customers(&admin).await;
-    let got = c
-        .get_customer(cpb::GetCustomerRequest {
-            name: customer.clone(),
-        })
-        .await
-        .expect("customer")
-        .into_inner();
-    assert_eq!(got.display_name, "Wang Fang");
+    let mut value = cpb::CustomerValue::default();
+    until("the customer's value follows the refund", async || {
+        let got = c
+            .get_customer(cpb::GetCustomerRequest {
+                name: customer.clone(),
+            })
+            .await
+            .expect("customer")
+            .into_inner();
+        value = got.value.unwrap_or_default();
+        units(&value.total_spent) == 899_900
+    })
+    .await;
+    assert_eq!(value.order_count, 1);
+    assert_eq!(value.group(), cpb::ValueGroup::C);
+    assert_eq!(value.grade(), cpb::ValueGrade::Normal);
+    assert_eq!(units(&value.profit_contribution), 649_800 - 499_900);
 }
 
 fn units(m: &Option<types::Money>) -> i64 {

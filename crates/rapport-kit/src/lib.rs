@@ -4,6 +4,7 @@
 //! repeats:
 //!
 //! - [`names`]: resource names and ids, etags;
+//! - [`cached`]: a resource as its Get answers it, through the cache;
 //! - [`query`]: List requests (filter, order, page size and tokens) and their SQL: `ListQuery`
 //!   for a list with a filter and an order, `Page` (the layer under it) for a list in one fixed
 //!   order;
@@ -19,6 +20,7 @@
 //! - [`sweep`]: sweeps of due items, each handled once across replicas;
 //! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL.
 
+pub mod cached;
 pub mod contact;
 pub mod duplicates;
 pub mod mask;

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Every kind of orders event that carries the order after its change.
-const ORDER_CHANGED: [Published<opb::OrderChanged>; 10] = [
+const ORDER_CHANGED: [Published<opb::OrderChanged>; 11] = [
     Published::new("order.created"),
     Published::new("order.updated"),
     Published::new("order.confirmed"),
@@ -30,6 +30,7 @@ const ORDER_CHANGED: [Published<opb::OrderChanged>; 10] = [
     Published::new("order.delivered"),
     Published::new("order.followed_up"),
     Published::new("order.follow_up_due"),
+    Published::new("order.return_changed"),
 ];
 
 /// Consumes the orders stream.

@@ -35,7 +35,10 @@ async fn a_cut_customers_service_makes_orders_wait_not_half_written() {
         let st = assert_code(cut, Code::Unavailable);
         assert!(st.message().contains("retry"), "{}", st.message());
         // What exists is still read.
-        assert_eq!(get_order(&mut r1, &first.name).await.unwrap().name, first.name);
+        assert_eq!(
+            get_order(&mut r1, &first.name).await.unwrap().name,
+            first.name
+        );
         let listed = r1
             .orders
             .list_orders(pb::ListOrdersRequest::default())

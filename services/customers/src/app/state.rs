@@ -3,7 +3,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use prost::Message;
 use rapport_proto::customers as pb;
 use rapport_runtime::{
     Error, Result,
@@ -81,21 +80,9 @@ impl App {
     /// tenant's id).
     pub async fn get_visible(&self, p: &Principal, id: Uuid) -> Result<pb::Customer> {
         let key = customer_key(&p.tenant_id, id);
-        let cached = match self.ctx.cache.get(&key).await {
-            Some(bytes) => pb::Customer::decode(bytes.as_slice()).ok(),
-            None => None,
-        };
-        let customer = match cached {
-            Some(c) => c,
-            None => {
-                let c = customer_to_proto(&self.load(&p.tenant_id, id).await?);
-                self.ctx
-                    .cache
-                    .set(&key, &c.encode_to_vec(), CUSTOMER_TTL)
-                    .await;
-                c
-            }
-        };
+        let load = async { Ok(customer_to_proto(&self.load(&p.tenant_id, id).await?)) };
+        let customer: pb::Customer =
+            rapport_kit::cached::message(&self.ctx.cache, &key, CUSTOMER_TTL, load).await?;
         if !may_see(
             p,
             &customer.owner_id,

@@ -51,7 +51,7 @@ fn peer_refusal(service: &'static str, status: &tonic::Status, name: &str, field
         (_, Refused::Invalid(_)) => Error::invalid(field, refusal.message),
         _ => refusal.into_error(
             &format!("{name} could not be read"),
-            "nothing was written, try again",
+            "nothing was written; retry with the same request_id",
         ),
     }
 }

@@ -60,7 +60,7 @@ pub(super) async fn create(app: &App, req: Request<pb::CreateOrderRequest>) -> R
 pub(super) async fn get(app: &App, req: Request<pb::GetOrderRequest>) -> Result<pb::Order> {
     let p = authorize(&req, READERS)?;
     let id = parse_id("name", ORDERS, &req.get_ref().name)?;
-    Ok(order_to_proto(&orders::get(app, &p, id).await?))
+    orders::get_answer(app, &p, id).await
 }
 
 pub(super) async fn list(

@@ -229,6 +229,7 @@ pub async fn announce_due_follow_ups(
         }
         // What the order is, unchanged but for the announcement: its version stays.
         order_store::set_doc(w.tx(), tenant, &o).await?;
+        orders::invalidate(w, tenant, o.id);
         w.emit(
             "order.follow_up_due",
             o.name(),

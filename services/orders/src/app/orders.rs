@@ -29,6 +29,7 @@ use crate::{
     },
     domain::{
         catalog::sku_key,
+        charges::{ChargeRule, FirstPurchase},
         order::{Line, LineRequest, Order, Payment, Refusal, order_name},
         revision::{Kind, Revision},
         settings::{SETTINGS_NAME, Settings},
@@ -139,9 +140,17 @@ fn only_self(p: &Principal) -> bool {
         .any(|r| matches!(r, Role::Admin | Role::Manager | Role::ServiceAccount))
 }
 
-/// Whether `order` is its customer's first purchase: no other order of the customer was
-/// confirmed.
-async fn first_purchase(app: &App, tenant: &str, order: &Order) -> Result<bool> {
+/// Whether `order` is its customer's first purchase (no other order of the customer was
+/// confirmed), asked only when one of `rules` depends on it.
+async fn first_purchase(
+    app: &App,
+    tenant: &str,
+    order: &Order,
+    rules: &[ChargeRule],
+) -> Result<bool> {
+    if rules.iter().all(|r| r.first_purchase == FirstPurchase::Any) {
+        return Ok(false);
+    }
     let mut conn = app.db().pool().acquire().await?;
     Ok(!store::customer_has_confirmed(&mut conn, tenant, order.customer_id, order.id).await?)
 }
@@ -181,7 +190,7 @@ pub async fn create(
     order.order_discount = new.order_discount;
     order.notes = new.notes;
     set_lines(app, &p.tenant_id, &mut order, &new.lines).await?;
-    let first = first_purchase(app, &p.tenant_id, &order).await?;
+    let first = first_purchase(app, &p.tenant_id, &order, &settings.charge_rules).await?;
     order.apply_charges(&settings.charge_rules, first);
     order.check_amounts().map_err(|r| refused(&order, r))?;
     order.review_discount(settings.discount_approval_percent);
@@ -201,6 +210,37 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<Order> {
         .await?
         .filter(|o| scope(p).sees_owned(&o.owner_id, &o.team_id))
         .ok_or_else(|| Error::not_found(order_name(id)))
+}
+
+/// How long a cached order answer lives; every change drops it sooner.
+const ORDER_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The cache key of an order's answer.
+fn order_key(tenant: &str, id: Uuid) -> String {
+    rapport_runtime::cache::key(EVENTS.stream, tenant, "order", &id.to_string())
+}
+
+/// Drops the cached answer of order `id` once `w` commits.
+pub(super) fn invalidate(w: &mut Write, tenant: &str, id: Uuid) {
+    w.invalidate(order_key(tenant, id));
+}
+
+/// An order the caller may see, as GetOrder answers it: from the cache when there, else from
+/// the database; NOT_FOUND otherwise (also another tenant's).
+pub async fn get_answer(app: &App, p: &Principal, id: Uuid) -> Result<pb::Order> {
+    let key = order_key(&p.tenant_id, id);
+    let load = async {
+        let mut conn = app.db().pool().acquire().await?;
+        store::get_order(&mut conn, &p.tenant_id, id, None)
+            .await?
+            .map(|o| order_to_proto(&o))
+            .ok_or_else(|| Error::not_found(order_name(id)))
+    };
+    let order = rapport_kit::cached::message(&app.ctx.cache, &key, ORDER_TTL, load).await?;
+    if !scope(p).sees_owned(&order.owner_id, &order.team_id) {
+        return Err(Error::not_found(order_name(id)));
+    }
+    Ok(order)
 }
 
 /// A page of the orders the caller sees.
@@ -368,6 +408,7 @@ pub(super) async fn save(
     if !store::update_order(w.tx(), &p.tenant_id, &next, current.version, lines_changed).await? {
         return Err(Error::stale_etag(&next.name()));
     }
+    invalidate(w, &p.tenant_id, next.id);
     let revision = Revision::of(kind, &p.subject, Some(current), &next);
     store::insert_revision(w.tx(), &p.tenant_id, &revision).await?;
     Ok(revision)
@@ -391,7 +432,8 @@ pub async fn update(
     prepared.refs = patch.refs;
     prepared.order_discount = patch.order_discount;
     prepared.notes = patch.notes;
-    let first = first_purchase(app, &p.tenant_id, &prepared).await?;
+    let rules = app.settings(&p.tenant_id).await?.charge_rules;
+    let first = first_purchase(app, &p.tenant_id, &prepared, &rules).await?;
     let apply: Apply = Box::new(move |o, s| {
         o.check_open()?;
         o.apply_charges(&s.charge_rules, first);
