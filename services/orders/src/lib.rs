@@ -13,6 +13,7 @@ use rapport_kit::{serve, service::Bundle};
 use rapport_proto::orders::{
     calculator_service_server::CalculatorServiceServer,
     catalog_service_server::CatalogServiceServer, delivery_service_server::DeliveryServiceServer,
+    order_analytics_service_server::OrderAnalyticsServiceServer,
     order_service_server::OrderServiceServer,
 };
 use rapport_runtime::{
@@ -24,11 +25,18 @@ use rapport_runtime::{
 pub struct Orders;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "catalog, orders, revisions",
-    sql: include_str!("../migrations/0100_orders.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "catalog, orders, revisions",
+        sql: include_str!("../migrations/0100_orders.sql"),
+    },
+    Migration {
+        version: 101,
+        description: "analytics facts",
+        sql: include_str!("../migrations/0101_analytics.sql"),
+    },
+];
 
 impl Service for Orders {
     const NAME: &'static str = "orders";
@@ -47,6 +55,7 @@ impl Service for Orders {
         serve!(bundle, OrderServiceServer::new(app.clone()));
         serve!(bundle, CalculatorServiceServer::new(app.clone()));
         serve!(bundle, DeliveryServiceServer::new(app.clone()));
+        serve!(bundle, OrderAnalyticsServiceServer::new(app.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

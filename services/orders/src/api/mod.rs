@@ -1,6 +1,7 @@
 //! The gRPC adapters: each handler authorizes, parses through `convert/`, runs its use case in
 //! `app/` and converts the answer. Nothing else imports this module.
 
+mod analytics;
 mod calculator;
 mod catalog;
 mod customers;
@@ -12,7 +13,7 @@ use rapport_kit::{Reply, reply};
 use rapport_proto::orders::{
     self as pb, calculator_service_server::CalculatorService,
     catalog_service_server::CatalogService, delivery_service_server::DeliveryService,
-    order_service_server::OrderService,
+    order_analytics_service_server::OrderAnalyticsService, order_service_server::OrderService,
 };
 use tonic::Request;
 
@@ -180,5 +181,36 @@ impl DeliveryService for App {
 
     async fn record_follow_up(&self, req: Request<pb::RecordFollowUpRequest>) -> Reply<pb::Order> {
         reply(deliveries::follow_up(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl OrderAnalyticsService for App {
+    async fn get_market_report(
+        &self,
+        req: Request<pb::GetMarketReportRequest>,
+    ) -> Reply<pb::GetMarketReportResponse> {
+        reply(analytics::market(self, req).await)
+    }
+
+    async fn get_deal_report(
+        &self,
+        req: Request<pb::GetDealReportRequest>,
+    ) -> Reply<pb::GetDealReportResponse> {
+        reply(analytics::deals(self, req).await)
+    }
+
+    async fn get_sales_performance(
+        &self,
+        req: Request<pb::GetSalesPerformanceRequest>,
+    ) -> Reply<pb::GetSalesPerformanceResponse> {
+        reply(analytics::sales(self, req).await)
+    }
+
+    async fn get_profitability(
+        &self,
+        req: Request<pb::GetProfitabilityRequest>,
+    ) -> Reply<pb::GetProfitabilityResponse> {
+        reply(analytics::profitability(self, req).await)
     }
 }
