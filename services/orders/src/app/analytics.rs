@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use rapport_runtime::{Error, Result, auth::Principal};
-use sqlx::{Any, AnyConnection, pool::PoolConnection};
 
 use super::{App, scope};
 use crate::{
@@ -76,25 +75,18 @@ fn banded(bands: &Bands, mut groups: BTreeMap<String, Both>) -> Vec<(String, Bot
         .collect()
 }
 
-/// A connection, and the slice of `p`'s tenant (its team's, for a manager) that `period`
-/// reads: the month, and the month before when `previous`.
-async fn open(
-    app: &App,
-    p: &Principal,
-    period: &Period,
-    previous: bool,
-) -> Result<(Slice, PoolConnection<Any>)> {
-    let team = team_limit(p)?;
+/// The slice of `p`'s tenant (its team's, for a manager) that `period` reads: the month, and
+/// the month before when `previous`.
+fn slice(p: &Principal, period: &Period, previous: bool) -> Result<Slice> {
     let w = period.window();
-    let slice = Slice {
+    Ok(Slice {
         tenant: p.tenant_id.clone(),
         currency: period.currency.clone(),
-        team,
+        team: team_limit(p)?,
         from: if previous { w.previous } else { w.start },
         split: w.start,
         to: w.end,
-    };
-    Ok((slice, app.db().pool().acquire().await?))
+    })
 }
 
 /// Shares by price band, region and category in `period`'s month against the month before.
@@ -104,11 +96,15 @@ pub async fn market(
     period: &Period,
     bands: &Bands,
 ) -> Result<MarketReport> {
-    let (s, mut conn) = open(app, p, period, true).await?;
-    let conn: &mut AnyConnection = &mut conn;
-    let regions = by_key(store::order_sums(conn, &s, OrderKey::Region).await?);
-    let by_band = by_key(store::order_sums(conn, &s, OrderKey::Band(bands)).await?);
-    let categories = by_key(store::line_sums(conn, &s, LineKey::Category).await?);
+    let s = slice(p, period, true)?;
+    // Each read on a connection of its own, so they run side by side.
+    let pool = app.db().pool();
+    let (regions, by_band, categories) = futures::try_join!(
+        async { store::order_sums(&mut *pool.acquire().await?, &s, OrderKey::Region).await },
+        async { store::order_sums(&mut *pool.acquire().await?, &s, OrderKey::Band(bands)).await },
+        async { store::line_sums(&mut *pool.acquire().await?, &s, LineKey::Category).await },
+    )?;
+    let (regions, by_band, categories) = (by_key(regions), by_key(by_band), by_key(categories));
     // Every order has a region (empty or not), so the regions add up to the month.
     let total = whole(&regions);
     let units = whole(&categories);
@@ -127,13 +123,17 @@ pub async fn market(
 /// Customers, repurchase, the structure by band and region and the conversion from
 /// opportunities in `period`'s month.
 pub async fn deals(app: &App, p: &Principal, period: &Period, bands: &Bands) -> Result<DealReport> {
-    let (s, mut conn) = open(app, p, period, false).await?;
-    let conn: &mut AnyConnection = &mut conn;
-    let regions = by_key(store::order_sums(conn, &s, OrderKey::Region).await?);
-    let by_band = by_key(store::order_sums(conn, &s, OrderKey::Band(bands)).await?);
-    let opportunity = by_key(store::order_sums(conn, &s, OrderKey::Opportunity).await?);
-    let (in_month, repeat_in_month) = store::month_customers(conn, &s).await?;
-    let (new, to_date, repeat_to_date) = store::first_orders(conn, &s).await?;
+    let s = slice(p, period, false)?;
+    let pool = app.db().pool();
+    let (regions, by_band, opportunity, (in_month, repeat_in_month), firsts) = futures::try_join!(
+        async { store::order_sums(&mut *pool.acquire().await?, &s, OrderKey::Region).await },
+        async { store::order_sums(&mut *pool.acquire().await?, &s, OrderKey::Band(bands)).await },
+        async { store::order_sums(&mut *pool.acquire().await?, &s, OrderKey::Opportunity).await },
+        async { store::month_customers(&mut *pool.acquire().await?, &s).await },
+        async { store::first_orders(&mut *pool.acquire().await?, &s).await },
+    )?;
+    let (regions, by_band, opportunity) = (by_key(regions), by_key(by_band), by_key(opportunity));
+    let (new, to_date, repeat_to_date) = firsts;
     let total = whole(&regions).current;
     let figures = |parts: Vec<(String, Both)>| -> Vec<(String, Figures)> {
         parts
@@ -166,13 +166,13 @@ pub async fn sales(
     group: SalesGroup,
     limit: usize,
 ) -> Result<analytics::Board> {
-    let (s, mut conn) = open(app, p, period, true).await?;
-    let conn: &mut AnyConnection = &mut conn;
+    let s = slice(p, period, true)?;
     let key = match group {
         SalesGroup::Rep => OrderKey::Owner,
         SalesGroup::Team => OrderKey::Team,
     };
-    let mut groups = by_key(store::order_sums(conn, &s, key).await?);
+    let mut conn = app.db().pool().acquire().await?;
+    let mut groups = by_key(store::order_sums(&mut conn, &s, key).await?);
     // Orders without a team are on no team's line.
     groups.remove("");
     let standings = named(groups, group.collection())
@@ -189,8 +189,13 @@ pub async fn profitability(
     period: &Period,
     limit: usize,
 ) -> Result<ProfitReport> {
-    let (s, mut conn) = open(app, p, period, false).await?;
-    let conn: &mut AnyConnection = &mut conn;
+    let s = slice(p, period, false)?;
+    let pool = app.db().pool();
+    let (customers, products, categories) = futures::try_join!(
+        async { store::order_sums(&mut *pool.acquire().await?, &s, OrderKey::Customer).await },
+        async { store::line_sums(&mut *pool.acquire().await?, &s, LineKey::Product).await },
+        async { store::line_sums(&mut *pool.acquire().await?, &s, LineKey::Category).await },
+    )?;
     let margins = |rows: Vec<Sums>, collection: &str| -> Vec<Margin> {
         rows.into_iter()
             .map(|r| Margin {
@@ -201,18 +206,9 @@ pub async fn profitability(
             })
             .collect()
     };
-    let customers = margins(
-        store::order_sums(conn, &s, OrderKey::Customer).await?,
-        "customers",
-    );
-    let products = margins(
-        store::line_sums(conn, &s, LineKey::Product).await?,
-        "products",
-    );
-    let categories = margins(
-        store::line_sums(conn, &s, LineKey::Category).await?,
-        "categories",
-    );
+    let customers = margins(customers, "customers");
+    let products = margins(products, "products");
+    let categories = margins(categories, "categories");
     let total = customers.iter().fold(
         Margin {
             key: String::new(),
