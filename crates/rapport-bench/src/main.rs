@@ -9,6 +9,7 @@ mod leads;
 mod leads_funnel;
 mod load;
 mod memory;
+mod orders_analytics;
 mod pool;
 mod raw;
 mod report;
@@ -40,6 +41,9 @@ enum Command {
     /// The leads service on PostgreSQL + Redis: AssignLead under concurrency, the reclaim sweep
     /// over a million leads and funnel analytics, each beside its raw SQL baseline.
     Leads(leads::Args),
+    /// The orders service on PostgreSQL: each analytics report over a million orders beside
+    /// the straightforward SQL over the orders and their lines.
+    OrdersAnalytics(orders_analytics::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -58,6 +62,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Customers(args) => customers::run(args).await,
             Command::Leads(args) => leads::run(args).await,
+            Command::OrdersAnalytics(args) => orders_analytics::run(args).await,
         }
     });
     // Server tasks still draining in the background end with the process.
