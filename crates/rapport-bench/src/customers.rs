@@ -90,7 +90,6 @@ pub struct Plan {
 
 impl Plan {
     fn of(args: Args) -> Plan {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let window = Duration::from_secs(
             args.duration_secs
                 .unwrap_or(if args.quick { 2 } else { 10 })
@@ -106,14 +105,8 @@ impl Plan {
             import_batch: args.import_batch,
             import_streams: args.import_streams,
             workers_per_connection: args.workers_per_connection as usize,
-            postgres: args
-                .postgres_url
-                .filter(|v| !v.trim().is_empty())
-                .or_else(|| env("RAPPORT_TEST_POSTGRES_URL")),
-            redis: args
-                .redis_url
-                .filter(|v| !v.trim().is_empty())
-                .or_else(|| env("RAPPORT_TEST_REDIS_URL")),
+            postgres: stores::url_or(args.postgres_url.as_deref(), "RAPPORT_TEST_POSTGRES_URL"),
+            redis: stores::url_or(args.redis_url.as_deref(), "RAPPORT_TEST_REDIS_URL"),
         }
     }
 }

@@ -67,10 +67,6 @@ const DB_CONNECTIONS: u32 = 8;
 /// Tenant of the sweep's data.
 const SWEEP_TENANT: &str = "bench-sweep";
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 fn progress(what: &str) {
     eprintln!("rapport-bench: {what}");
 }
@@ -84,19 +80,10 @@ fn now_micros() -> i64 {
 
 /// Runs the benchmark and prints its report.
 pub async fn run(args: Args) -> Result<()> {
-    let admin = args
-        .postgres_url
-        .clone()
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| env("RAPPORT_TEST_POSTGRES_URL"))
-        .ok_or(
-            "rapport-bench leads needs PostgreSQL (--postgres-url or RAPPORT_BENCH_POSTGRES_URL)",
-        )?;
-    let redis = args
-        .redis_url
-        .clone()
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| env("RAPPORT_TEST_REDIS_URL"))
+    let admin = stores::url_or(args.postgres_url.as_deref(), "RAPPORT_TEST_POSTGRES_URL").ok_or(
+        "rapport-bench leads needs PostgreSQL (--postgres-url or RAPPORT_BENCH_POSTGRES_URL)",
+    )?;
+    let redis = stores::url_or(args.redis_url.as_deref(), "RAPPORT_TEST_REDIS_URL")
         .ok_or("rapport-bench leads needs Redis (--redis-url or RAPPORT_BENCH_REDIS_URL)")?;
     stores::redis_reachable(&redis).await?;
     let tag = uuid::Uuid::now_v7().simple().to_string();

@@ -10,13 +10,17 @@
 //! reached it and a histogram of dwells in whole hours), so the service reads what it would
 //! have kept itself.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rapport_proto::leads::{self as pb, lead_analytics_service_client::LeadAnalyticsServiceClient};
 use rapport_runtime::storage::Db;
 use sqlx::{Executor, Row};
 
-use crate::{Result, load::quantile_ms, stores::BenchServer};
+use crate::{
+    Result,
+    load::{quantile_ms, sorted_micros},
+    stores::BenchServer,
+};
 
 /// The tenant the funnel's data is generated in.
 pub const FUNNEL_TENANT: &str = "bench-funnel";
@@ -186,8 +190,8 @@ pub async fn funnel(server: &BenchServer, db: &Db, opportunities: i64) -> Result
             expected = baseline(db, s.key, s.window).await?;
             raw.push(t.elapsed());
         }
-        let service = micros(service);
-        let raw = micros(raw);
+        let service = sorted_micros(service);
+        let raw = sorted_micros(raw);
         let p50 = quantile_ms(&service, 0.5);
         let checks = format!(
             "{}; {}",
@@ -223,16 +227,6 @@ fn timestamp(micros: i64) -> prost_types::Timestamp {
         seconds: micros.div_euclid(1_000_000),
         nanos: 0,
     }
-}
-
-/// Sorted microsecond samples, as the load module keeps them.
-fn micros(samples: Vec<Duration>) -> Vec<u32> {
-    let mut us: Vec<u32> = samples
-        .into_iter()
-        .map(|d| u32::try_from(d.as_micros()).unwrap_or(u32::MAX))
-        .collect();
-    us.sort_unstable();
-    us
 }
 
 /// One stage of one group as the baseline computes it: key, stage, reached, median dwell (µs).

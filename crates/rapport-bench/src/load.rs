@@ -37,6 +37,16 @@ impl Outcome {
     }
 }
 
+/// `samples` in microseconds, sorted, as [`quantile_ms`] reads them.
+pub fn sorted_micros(samples: Vec<Duration>) -> Vec<u32> {
+    let mut us: Vec<u32> = samples
+        .into_iter()
+        .map(|d| u32::try_from(d.as_micros()).unwrap_or(u32::MAX))
+        .collect();
+    us.sort_unstable();
+    us
+}
+
 /// The `q` quantile (nearest rank) of sorted microsecond samples, in milliseconds; 0 when empty.
 pub fn quantile_ms(sorted_us: &[u32], q: f64) -> f64 {
     if sorted_us.is_empty() {

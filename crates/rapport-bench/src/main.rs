@@ -10,6 +10,7 @@ mod leads_funnel;
 mod load;
 mod memory;
 mod orders;
+mod orders_analytics;
 mod pool;
 mod raw;
 mod report;
@@ -44,6 +45,9 @@ enum Command {
     /// The orders service on PostgreSQL + Redis: CreateOrder with five lines and GetOrder, each
     /// beside its raw SQL baseline, and the idle memory of `rapport serve`.
     Orders(orders::Args),
+    /// The orders service on PostgreSQL: each analytics report over a million orders beside
+    /// the straightforward SQL over the orders and their lines.
+    OrdersAnalytics(orders_analytics::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -63,6 +67,7 @@ fn main() -> std::process::ExitCode {
             Command::Customers(args) => customers::run(args).await,
             Command::Leads(args) => leads::run(args).await,
             Command::Orders(args) => orders::run(args).await,
+            Command::OrdersAnalytics(args) => orders_analytics::run(args).await,
         }
     });
     // Server tasks still draining in the background end with the process.

@@ -31,6 +31,16 @@ pub const TENANT: &str = "bench";
 
 pub use rapport_testkit::scratch::{ScratchDatabase, clear_redis_prefix, drop_database};
 
+/// The URL a flag (or its `RAPPORT_BENCH_*` variable) gives, else the one the test suites'
+/// variable `fallback` gives (`RAPPORT_TEST_POSTGRES_URL`, `RAPPORT_TEST_REDIS_URL`); none when
+/// both are empty.
+pub fn url_or(flag: Option<&str>, fallback: &str) -> Option<String> {
+    let given = |v: &str| !v.trim().is_empty();
+    flag.filter(|v| given(v))
+        .map(str::to_owned)
+        .or_else(|| std::env::var(fallback).ok().filter(|v| given(v)))
+}
+
 /// Whether Redis at `url` answers.
 pub async fn redis_reachable(url: &str) -> Result<()> {
     let client = redis::Client::open(url)?;
@@ -135,13 +145,20 @@ impl BenchServer {
 
     /// Credentials of an admin of `tenant`.
     pub fn admin_of(&self, tenant: &str) -> Result<Bearer> {
-        let token = self.keys.issue(
-            tenant,
-            "bench-admin",
-            &[Role::Admin],
-            None,
-            Duration::from_secs(24 * 3600),
-        )?;
+        self.user_of(tenant, "bench-admin", &[Role::Admin], None)
+    }
+
+    /// Credentials of `subject` of `tenant` with `roles`, in `team` if given.
+    pub fn user_of(
+        &self,
+        tenant: &str,
+        subject: &str,
+        roles: &[Role],
+        team: Option<&str>,
+    ) -> Result<Bearer> {
+        let token =
+            self.keys
+                .issue(tenant, subject, roles, team, Duration::from_secs(24 * 3600))?;
         Bearer::new(&token)
     }
 

@@ -68,6 +68,17 @@ impl EventHandler for OrderEvents {
 impl OrderEvents {
     /// The order's customer's ledger and figures follow the order.
     async fn order_changed(&self, event: &Event, changed: &opb::OrderChanged) -> Result<()> {
+        // An order never confirmed (a draft, or a draft called off) never counted and cannot
+        // count without a later confirmed revision: its events write nothing, not even the
+        // record that they were applied, so the drafts of a busy store cost the consumer
+        // nothing.
+        if changed
+            .order
+            .as_ref()
+            .is_some_and(|o| o.confirm_time.is_none())
+        {
+            return Ok(());
+        }
         let Some(entry) = ledger_entry(changed) else {
             tracing::warn!(event = %event.id, "an order event without a readable order; skipped");
             return Ok(());

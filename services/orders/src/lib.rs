@@ -14,6 +14,7 @@ use rapport_kit::{serve, service::Bundle};
 use rapport_proto::orders::{
     calculator_service_server::CalculatorServiceServer,
     catalog_service_server::CatalogServiceServer, delivery_service_server::DeliveryServiceServer,
+    order_analytics_service_server::OrderAnalyticsServiceServer,
     order_service_server::OrderServiceServer, return_service_server::ReturnServiceServer,
 };
 use rapport_runtime::{
@@ -25,11 +26,18 @@ use rapport_runtime::{
 pub struct Orders;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "catalog, orders, revisions",
-    sql: include_str!("../migrations/0100_orders.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "catalog, orders, revisions",
+        sql: include_str!("../migrations/0100_orders.sql"),
+    },
+    Migration {
+        version: 101,
+        description: "analytics facts",
+        sql: include_str!("../migrations/0101_analytics.sql"),
+    },
+];
 
 impl Service for Orders {
     const NAME: &'static str = "orders";
@@ -50,6 +58,7 @@ impl Service for Orders {
         serve!(bundle, DeliveryServiceServer::new(app.clone()));
         serve!(bundle, ReturnServiceServer::new(app.clone()));
         bundle.handler(consumers::CustomerEvents::handler(ctx.clone()));
+        serve!(bundle, OrderAnalyticsServiceServer::new(app.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

@@ -2,6 +2,7 @@
 //! area, with the helpers they share in `common`. The customers service runs beside it: an
 //! order's customer is checked there.
 
+mod analytics;
 mod calculator;
 mod catalog;
 mod charges;

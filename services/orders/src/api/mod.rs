@@ -1,6 +1,7 @@
 //! The gRPC adapters: each handler authorizes, parses through `convert/`, runs its use case in
 //! `app/` and converts the answer. Nothing else imports this module.
 
+mod analytics;
 mod calculator;
 mod catalog;
 mod customers;
@@ -13,7 +14,8 @@ use rapport_kit::{Reply, reply};
 use rapport_proto::orders::{
     self as pb, calculator_service_server::CalculatorService,
     catalog_service_server::CatalogService, delivery_service_server::DeliveryService,
-    order_service_server::OrderService, return_service_server::ReturnService,
+    order_analytics_service_server::OrderAnalyticsService, order_service_server::OrderService,
+    return_service_server::ReturnService,
 };
 use tonic::Request;
 
@@ -226,5 +228,36 @@ impl ReturnService for App {
 
     async fn replace_return(&self, req: Request<pb::ReplaceReturnRequest>) -> Reply<pb::Return> {
         reply(returns::replace(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl OrderAnalyticsService for App {
+    async fn get_market_report(
+        &self,
+        req: Request<pb::GetMarketReportRequest>,
+    ) -> Reply<pb::GetMarketReportResponse> {
+        reply(analytics::market(self, req).await)
+    }
+
+    async fn get_deal_report(
+        &self,
+        req: Request<pb::GetDealReportRequest>,
+    ) -> Reply<pb::GetDealReportResponse> {
+        reply(analytics::deals(self, req).await)
+    }
+
+    async fn get_sales_performance(
+        &self,
+        req: Request<pb::GetSalesPerformanceRequest>,
+    ) -> Reply<pb::GetSalesPerformanceResponse> {
+        reply(analytics::sales(self, req).await)
+    }
+
+    async fn get_profitability(
+        &self,
+        req: Request<pb::GetProfitabilityRequest>,
+    ) -> Reply<pb::GetProfitabilityResponse> {
+        reply(analytics::profitability(self, req).await)
     }
 }

@@ -1,6 +1,7 @@
 //! proto ↔ domain for the orders service: requests parsed with every bad field reported at
 //! once, answers and event payloads built from the domain.
 
+pub mod analytics;
 pub mod catalog;
 pub mod delivery;
 pub mod loan;

@@ -1,5 +1,6 @@
 //! The orders service's types and rules: no gRPC, no SQL, no I/O.
 
+pub mod analytics;
 pub mod catalog;
 pub mod charges;
 pub mod delivery;

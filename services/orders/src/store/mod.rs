@@ -2,6 +2,7 @@
 //! `docs/architecture.md`); every query filters on the tenant. Functions take a connection or
 //! transaction so the caller decides what commits together.
 
+pub mod analytics;
 pub mod catalog;
 pub(crate) mod children;
 pub mod deliveries;

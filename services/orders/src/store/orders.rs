@@ -101,7 +101,8 @@ pub(crate) async fn insert_order(tx: &mut Tx, tenant: &str, o: &Order) -> Result
     )
     .execute(&mut **tx)
     .await?;
-    insert_lines(tx, tenant, o.id, &o.lines).await
+    insert_lines(tx, tenant, o.id, &o.lines).await?;
+    super::analytics::upsert_facts(tx, tenant, o).await
 }
 
 /// Rewrites an order whose stored version is `expected` (its lines too when `lines_changed`);
@@ -139,6 +140,7 @@ pub(crate) async fn update_order(
             .await?;
         insert_lines(tx, tenant, o.id, &o.lines).await?;
     }
+    super::analytics::upsert_facts(tx, tenant, o).await?;
     Ok(true)
 }
 
