@@ -1,6 +1,7 @@
-//! The orders service (capabilities OR1–OR5 of `docs/capabilities.md`): the product catalog,
-//! orders with their discounts, payments and immutable revisions, the delivery lifecycle with
-//! its reminders and follow-up visits, returns and exchanges, and the loan calculator.
+//! The orders service (capabilities OR1–OR6 and LE11 of `docs/capabilities.md`): the product
+//! catalog and recommendations, orders with their discounts, taxes, payments and immutable
+//! revisions, the delivery lifecycle with its reminders and follow-up visits, returns and
+//! exchanges, the loan calculator, and order analytics.
 
 pub mod api;
 mod app;
