@@ -1,7 +1,8 @@
 //! A resource as its Get answers it, through the service's cache: the encoded message when
 //! cached (a hit costs one decode, no database), else loaded and cached. Whoever changes the
-//! resource drops the key at the commit (`Write::invalidate`), so a cached copy is never older
-//! than the last committed change seen by this replica's cache.
+//! resource drops the key at the commit (`Write::invalidate`), and a load that raced with such a
+//! drop is not cached (`Cache::fill`), so this process never serves a copy older than its last
+//! committed change.
 
 use std::time::Duration;
 
@@ -23,7 +24,8 @@ pub async fn message<M: Message + Default>(
     {
         return Ok(m);
     }
+    let token = cache.fill_token();
     let m = load.await?;
-    cache.set(key, &m.encode_to_vec(), ttl).await;
+    cache.fill(key, &m.encode_to_vec(), ttl, token).await;
     Ok(m)
 }

@@ -53,6 +53,9 @@ pub struct Cache {
     backend: Backend,
     /// In front of Redis, for [`Cache::read_through_near`]; the other backends need none.
     near: Option<moka::future::Cache<String, Entry>>,
+    /// Bumped by every invalidation in this process, so a value loaded before one is not
+    /// cached after it (see [`Cache::fill`]).
+    invalidations: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
@@ -110,6 +113,7 @@ impl Cache {
         Self {
             backend: Backend::Memory(in_process(max_entries)),
             near: None,
+            invalidations: Arc::default(),
         }
     }
 
@@ -142,6 +146,7 @@ impl Cache {
         Ok(Self {
             backend: Backend::Redis(redis),
             near: Some(in_process(NEAR_ENTRIES)),
+            invalidations: Arc::default(),
         })
     }
 
@@ -150,6 +155,7 @@ impl Cache {
         Self {
             backend: Backend::Disabled,
             near: None,
+            invalidations: Arc::default(),
         }
     }
 
@@ -219,9 +225,10 @@ impl Cache {
         {
             return Ok(v);
         }
+        let token = self.fill_token();
         let v = load.await?;
         if let Ok(bytes) = serde_json::to_vec(&v) {
-            self.set(key, &bytes, ttl).await;
+            self.fill(key, &bytes, ttl, token).await;
         }
         Ok(v)
     }
@@ -243,7 +250,11 @@ impl Cache {
         {
             return Ok(v);
         }
+        let token = self.fill_token();
         let v = self.read_through(key, ttl, load).await?;
+        if self.fill_token() != token {
+            return Ok(v);
+        }
         if let Ok(bytes) = serde_json::to_vec(&v) {
             let entry = Entry {
                 value: Arc::from(bytes),
@@ -254,8 +265,24 @@ impl Cache {
         Ok(v)
     }
 
+    /// What a read that misses takes before it loads from the source of truth, to hand to
+    /// [`Cache::fill`] afterwards.
+    pub fn fill_token(&self) -> u64 {
+        self.invalidations.load(Ordering::Acquire)
+    }
+
+    /// Caches `value`, loaded after `token` was taken, unless an invalidation happened in this
+    /// process since: the load may then have read what that change replaced, and caching it
+    /// after the invalidation would serve it until its TTL. Skipping costs one more miss.
+    pub async fn fill(&self, key: &str, value: &[u8], ttl: Duration, token: u64) {
+        if self.fill_token() == token {
+            self.set(key, value, ttl).await;
+        }
+    }
+
     /// Removes `key`.
     pub async fn delete(&self, key: &str) {
+        self.invalidations.fetch_add(1, Ordering::AcqRel);
         if let Some(near) = &self.near {
             near.invalidate(key).await;
         }
@@ -271,6 +298,7 @@ impl Cache {
         if keys.is_empty() {
             return;
         }
+        self.invalidations.fetch_add(1, Ordering::AcqRel);
         if let Some(near) = &self.near {
             for key in keys {
                 near.invalidate(key).await;
@@ -552,6 +580,25 @@ fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_load_that_raced_an_invalidation_is_not_cached() {
+        let cache = Cache::memory(100);
+        let ttl = Duration::from_secs(60);
+        // A read misses and loads the old value; meanwhile a write commits and invalidates.
+        let token = cache.fill_token();
+        cache.delete("k").await;
+        cache.fill("k", b"old", ttl, token).await;
+        assert_eq!(
+            cache.get("k").await,
+            None,
+            "the old value must not be cached"
+        );
+        // A read after the invalidation caches what it loaded.
+        let token = cache.fill_token();
+        cache.fill("k", b"new", ttl, token).await;
+        assert_eq!(cache.get("k").await.as_deref(), Some(&b"new"[..]));
+    }
 
     fn redis_url(test: &str) -> Option<String> {
         let url = std::env::var("RAPPORT_TEST_REDIS_URL")
