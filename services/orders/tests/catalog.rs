@@ -443,3 +443,116 @@ async fn products_are_searched_filtered_and_their_skus_stay_unique() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn typed_attributes_are_checked_and_compared_as_their_type() {
+    each_backend(&services(), async |s| {
+        let mut a = admin(s);
+        let def = |key: &str, t: pb::AttributeType, options: &[&str]| pb::AttributeDefinition {
+            key: key.into(),
+            display_name: key.replace('_', " "),
+            r#type: t.into(),
+            required: key == "style",
+            options: options.iter().map(|o| (*o).to_owned()).collect(),
+        };
+        let set = |defs: Vec<pb::AttributeDefinition>| pb::UpdateOrderSettingsRequest {
+            settings: Some(pb::OrderSettings {
+                attribute_definitions: defs,
+                ..Default::default()
+            }),
+            update_mask: mask(&["attribute_definitions"]),
+        };
+        let st = assert_code(
+            a.orders
+                .update_order_settings(set(vec![
+                    def("Area", pb::AttributeType::Number, &[]),
+                    def("style", pb::AttributeType::Enum, &[]),
+                ]))
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(
+            sorted_bad_fields(&st),
+            [
+                "settings.attribute_definitions[0].key",
+                "settings.attribute_definitions[1].options"
+            ]
+        );
+        a.orders
+            .update_order_settings(set(vec![
+                def("area_m2", pb::AttributeType::Number, &[]),
+                def("style", pb::AttributeType::Enum, &["nordic", "modern"]),
+            ]))
+            .await
+            .expect("define attributes");
+
+        let homes = category(&mut a, "Homes", "").await;
+        let home = |name: &str, sku: &str, attrs: &[(&str, &str)]| {
+            let mut p = product(name, &homes, vec![variant(sku, 100, 50)]);
+            p.attributes = attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            p
+        };
+        let bad = a
+            .catalog
+            .create_product(pb::CreateProductRequest {
+                product: Some(home(
+                    "Loft",
+                    "LOFT",
+                    &[("area_m2", "big"), ("style", "baroque")],
+                )),
+                request_id: String::new(),
+            })
+            .await;
+        let st = assert_code(bad, Code::InvalidArgument);
+        assert_eq!(
+            sorted_bad_fields(&st),
+            ["product.attributes.area_m2", "product.attributes.style"]
+        );
+        let missing = a
+            .catalog
+            .create_product(pb::CreateProductRequest {
+                product: Some(home("Flat", "FLAT", &[("area_m2", "88")])),
+                request_id: String::new(),
+            })
+            .await;
+        assert_eq!(
+            bad_fields(&assert_code(missing, Code::InvalidArgument)),
+            ["product.attributes.style"]
+        );
+        let villa = create_product(
+            &mut a,
+            home(
+                "Villa",
+                "VILLA",
+                &[("area_m2", "144.5"), ("style", "modern"), ("view", "lake")],
+            ),
+        )
+        .await;
+        assert_eq!(villa.attributes["area_m2"], "144.5");
+        assert_eq!(
+            villa.attributes["view"], "lake",
+            "attributes without a definition are text"
+        );
+        create_product(
+            &mut a,
+            home("Flat", "FLAT", &[("area_m2", "88"), ("style", "nordic")]),
+        )
+        .await;
+        assert_eq!(
+            list_names(&mut a, "attributes.area_m2 > 90", "").await,
+            ["Villa"]
+        );
+        assert_eq!(
+            list_names(&mut a, "attributes.area_m2 <= 90", "").await,
+            ["Flat"]
+        );
+        assert_eq!(
+            list_names(&mut a, "attributes.style = nordic", "").await,
+            ["Flat"]
+        );
+    })
+    .await;
+}

@@ -459,7 +459,7 @@ fn parse_custom_fields(
     } else {
         Cow::Borrowed(defs)
     };
-    custom_fields::check_values(&defs, &json, v)
+    custom_fields::check_values(&defs, &json, (custom_fields::LIST, false), v)
 }
 
 fn parse_important_dates(msg: &pb::Customer, v: &mut Violations) -> Vec<ImportantDate> {

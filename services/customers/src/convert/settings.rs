@@ -201,7 +201,11 @@ pub fn parse_update_settings(
                 .iter()
                 .map(custom_field_input_from_proto)
                 .collect();
-            patch.custom_fields = Some(parse_definitions(&inputs, v));
+            patch.custom_fields = Some(parse_definitions(
+                &inputs,
+                crate::domain::custom_fields::LIST,
+                v,
+            ));
         }
         if !rule_fields.is_empty() {
             patch.value_rules = v.nested("value_rules", |v| {

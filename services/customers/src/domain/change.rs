@@ -66,7 +66,12 @@ impl Change {
         }
         let mut v = Violations::new();
         let values: Map<_, _> = profile.custom_fields.clone().into_iter().collect();
-        custom_fields::check_values(&settings.custom_fields, &values, &mut v);
+        custom_fields::check_values(
+            &settings.custom_fields,
+            &values,
+            (custom_fields::LIST, false),
+            &mut v,
+        );
         match v.into_vec().first() {
             Some(problem) => Err(problem.to_string()),
             None => Ok(()),

@@ -1,9 +1,9 @@
 //! The catalog's use cases: categories in a tree, products whose SKUs are unique in the
 //! tenant, and the snapshot an order line takes of a SKU.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use rapport_kit::{names, query::ListQuery, query::Page};
+use rapport_kit::{fields, names, query::ListQuery, query::Page};
 use rapport_proto::orders as pb;
 use rapport_runtime::{
     Error, Result, auth::Principal, storage::Idempotency, validation::Violations, write::Write,
@@ -184,6 +184,26 @@ pub async fn update_category(
     w.commit(out).await
 }
 
+/// Types `attributes` by the tenant's definitions (numbers as numbers, …), reporting values
+/// that do not have their type and required attributes that are missing.
+fn type_attributes(
+    defs: &[rapport_kit::fields::CustomFieldDef],
+    attributes: &BTreeMap<String, serde_json::Value>,
+    v: &mut Violations,
+) -> BTreeMap<String, serde_json::Value> {
+    let given: serde_json::Map<String, serde_json::Value> = attributes
+        .iter()
+        .map(|(k, value)| {
+            let typed = match (defs.iter().find(|d| &d.key == k), value) {
+                (Some(def), serde_json::Value::String(text)) => fields::from_text(def, text),
+                _ => value.clone(),
+            };
+            (k.clone(), typed)
+        })
+        .collect();
+    fields::check_values(defs, &given, ("attributes", true), v)
+}
+
 /// INVALID_ARGUMENT unless the product's category exists and its SKUs are free.
 async fn check_product(
     w: &mut Write,
@@ -215,6 +235,10 @@ pub async fn create_product(
     idem: Option<Idempotency>,
     given: ProductFields,
 ) -> Result<pb::Product> {
+    let defs = app.settings(&p.tenant_id).await?.attribute_definitions;
+    let mut v = Violations::with_prefix("product");
+    let attributes = type_attributes(&defs, &given.attributes, &mut v);
+    v.finish(())?;
     let mut w = rapport_runtime::begin_write!(app.ctx, p, idem, EVENTS);
     let now = w.now();
     let product = Product {
@@ -223,7 +247,7 @@ pub async fn create_product(
         category_id: given.category_id.unwrap_or_default(),
         description: given.description,
         status: given.status,
-        attributes: given.attributes,
+        attributes,
         variants: given.variants,
         create_time: now,
         update_time: now,
@@ -276,13 +300,15 @@ pub async fn update_product(
     let mut fields = ProductFields::of(&current);
     let mut v = Violations::with_prefix("product");
     apply(&mut fields, &mut v);
+    let defs = app.settings(&p.tenant_id).await?.attribute_definitions;
+    let attributes = type_attributes(&defs, &fields.attributes, &mut v);
     v.finish(())?;
     let next = Product {
         display_name: fields.display_name,
         category_id: fields.category_id.unwrap_or(current.category_id),
         description: fields.description,
         status: fields.status,
-        attributes: fields.attributes,
+        attributes,
         variants: fields.variants,
         update_time: w.now(),
         version: current.version + 1,

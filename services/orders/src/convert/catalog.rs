@@ -9,12 +9,13 @@ use rapport_kit::{
 };
 use rapport_proto::{orders as pb, types as pt};
 use rapport_runtime::{clock::to_timestamp, validation::Violations};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::optional_id_in;
 use crate::domain::catalog::{
     CATEGORIES, Category, MAX_ATTRIBUTE_VALUE, MAX_ATTRIBUTES, MAX_PRICE, MAX_VARIANTS, Price,
-    Product, ProductStatus, Variant, is_attribute_key, is_sku, repeated_skus,
+    Product, ProductStatus, Variant, is_attribute_key, is_sku, repeated_skus, text_of,
 };
 
 /// What UpdateCategory accepts.
@@ -91,7 +92,8 @@ pub struct ProductFields {
     pub category_id: Option<Uuid>,
     pub description: String,
     pub status: ProductStatus,
-    pub attributes: BTreeMap<String, String>,
+    /// As given: text, typed by the tenant's definitions before the product is written.
+    pub attributes: BTreeMap<String, Value>,
     pub variants: Vec<Variant>,
 }
 
@@ -145,7 +147,7 @@ pub fn apply_product(
             }
             Selected::Field("status") => into.status = status(p.status, v),
             Selected::Field("attributes") => {
-                into.attributes = attributes(&p.attributes, "attributes", v)
+                into.attributes = as_values(attributes(&p.attributes, "attributes", v))
             }
             Selected::Key { key, .. } => {
                 let field = format!("attributes.{key}");
@@ -155,7 +157,8 @@ pub fn apply_product(
                     }
                     Some(value) => {
                         let one = BTreeMap::from([(key.clone(), value.to_owned())]);
-                        into.attributes.extend(attributes(&one, &field, v));
+                        into.attributes
+                            .extend(as_values(attributes(&one, &field, v)));
                     }
                 }
                 if into.attributes.len() > MAX_ATTRIBUTES {
@@ -180,6 +183,12 @@ fn status(raw: i32, v: &mut Violations) -> ProductStatus {
             ProductStatus::Active
         }
     }
+}
+
+fn as_values(text: BTreeMap<String, String>) -> BTreeMap<String, Value> {
+    text.into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect()
 }
 
 fn attributes(
@@ -293,7 +302,11 @@ pub fn product_to_proto(p: &Product) -> pb::Product {
             ProductStatus::Discontinued => pb::ProductStatus::Discontinued,
         }
         .into(),
-        attributes: p.attributes.clone(),
+        attributes: p
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), text_of(v)))
+            .collect(),
         variants: p
             .variants
             .iter()

@@ -1,6 +1,10 @@
 //! The order settings as a resource, with its charge rules.
 
-use rapport_kit::{mask::Rules, names, validate};
+use rapport_kit::{
+    fields::{CustomFieldDef, CustomFieldDefInput, CustomFieldType, parse_definitions},
+    mask::Rules,
+    names, validate,
+};
 use rapport_proto::{orders as pb, types as pt};
 use rapport_runtime::{clock::to_timestamp, validation::Violations};
 
@@ -17,6 +21,7 @@ pub const SETTINGS_MASK: Rules = Rules {
         "follow_up_days",
         "delivery_reminder_hours",
         "charge_rules",
+        "attribute_definitions",
     ],
     immutable: &["name"],
     output_only: &["update_time", "etag"],
@@ -41,8 +46,52 @@ pub fn apply(s: &pb::OrderSettings, fields: &[&str], into: &mut Settings, v: &mu
                     .map(|(i, r)| parse_rule(r, &format!("settings.charge_rules[{i}]"), v))
                     .collect();
             }
+            "attribute_definitions" => {
+                let inputs: Vec<CustomFieldDefInput> = s
+                    .attribute_definitions
+                    .iter()
+                    .map(definition_input)
+                    .collect();
+                into.attribute_definitions =
+                    parse_definitions(&inputs, "settings.attribute_definitions", v);
+            }
             _ => {}
         }
+    }
+}
+
+const TYPES: [(pb::AttributeType, CustomFieldType); 6] = [
+    (pb::AttributeType::String, CustomFieldType::String),
+    (pb::AttributeType::Number, CustomFieldType::Number),
+    (pb::AttributeType::Integer, CustomFieldType::Integer),
+    (pb::AttributeType::Boolean, CustomFieldType::Boolean),
+    (pb::AttributeType::Date, CustomFieldType::Date),
+    (pb::AttributeType::Enum, CustomFieldType::Enum),
+];
+
+fn definition_input(d: &pb::AttributeDefinition) -> CustomFieldDefInput {
+    CustomFieldDefInput {
+        key: d.key.trim().to_owned(),
+        display_name: d.display_name.clone(),
+        field_type: TYPES
+            .iter()
+            .find(|(p, _)| *p as i32 == d.r#type)
+            .map(|(_, t)| *t),
+        required: d.required,
+        options: d.options.clone(),
+    }
+}
+
+fn definition_to_proto(d: &CustomFieldDef) -> pb::AttributeDefinition {
+    pb::AttributeDefinition {
+        key: d.key.clone(),
+        display_name: d.display_name.clone(),
+        r#type: TYPES
+            .iter()
+            .find(|(_, t)| *t == d.field_type)
+            .map_or(0, |(p, _)| *p as i32),
+        required: d.required,
+        options: d.options.clone(),
     }
 }
 
@@ -135,6 +184,11 @@ pub fn settings_to_proto(s: &Settings) -> pb::OrderSettings {
         follow_up_days: s.follow_up_days,
         delivery_reminder_hours: s.delivery_reminder_hours,
         charge_rules: s.charge_rules.iter().map(rule_to_proto).collect(),
+        attribute_definitions: s
+            .attribute_definitions
+            .iter()
+            .map(definition_to_proto)
+            .collect(),
         update_time: (s.version > 0).then(|| to_timestamp(s.update_time)),
         etag: names::etag(SETTINGS_NAME, s.version),
     }

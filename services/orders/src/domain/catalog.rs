@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rapport_kit::names;
 use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// The collection of categories.
@@ -126,14 +127,15 @@ fn amount_in(prices: &[Price], currency: &str) -> Option<i64> {
 }
 
 /// A product of the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Product {
     pub id: Uuid,
     pub display_name: String,
     pub category_id: Uuid,
     pub description: String,
     pub status: ProductStatus,
-    pub attributes: BTreeMap<String, String>,
+    /// Typed by the tenant's attribute definitions (numbers for NUMBER, …), text otherwise.
+    pub attributes: BTreeMap<String, Value>,
     pub variants: Vec<Variant>,
     pub create_time: Micros,
     pub update_time: Micros,
@@ -156,11 +158,11 @@ impl Product {
     /// The area of `variant` (its `area_m2` attribute, or the product's), in thousandths of a
     /// square metre; none when it has none that reads as one.
     pub fn area_of(&self, variant: &Variant) -> Option<i64> {
-        variant
-            .attributes
-            .get(AREA)
-            .or_else(|| self.attributes.get(AREA))
-            .and_then(|a| super::charges::parse_area(a).ok())
+        let text = match variant.attributes.get(AREA) {
+            Some(a) => a.clone(),
+            None => self.attributes.get(AREA).map(text_of)?,
+        };
+        super::charges::parse_area(&text).ok()
     }
 
     /// The product's and the variant's names, as an order line shows them.
@@ -170,6 +172,14 @@ impl Product {
         } else {
             format!("{} ({})", self.display_name, variant.display_name)
         }
+    }
+}
+
+/// An attribute's value as text: what the API shows and what matching reads.
+pub fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

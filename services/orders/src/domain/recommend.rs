@@ -22,7 +22,7 @@ pub struct Needs {
 }
 
 /// A product recommended, with the variant that fits best.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation<'a> {
     pub product: &'a Product,
     pub variant: &'a Variant,
@@ -50,8 +50,8 @@ pub fn words(text: &str) -> Vec<String> {
 fn attribute<'a>(p: &'a Product, v: &'a Variant, key: &str) -> Option<&'a str> {
     v.attributes
         .get(key)
-        .or_else(|| p.attributes.get(key))
         .map(String::as_str)
+        .or_else(|| p.attributes.get(key).and_then(serde_json::Value::as_str))
 }
 
 /// Scores `v` of `p` (in category `category_name`) at `price` for `needs`.
@@ -184,7 +184,7 @@ mod tests {
             status: ProductStatus::Active,
             attributes: attrs
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
                 .collect(),
             variants: prices
                 .iter()

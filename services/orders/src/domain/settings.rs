@@ -3,6 +3,8 @@
 use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 
+use rapport_kit::fields::CustomFieldDef;
+
 use super::charges::{self, ChargeRule};
 
 /// The settings' resource name.
@@ -20,6 +22,8 @@ pub struct Settings {
     pub delivery_reminder_hours: i32,
     /// Taxes and fees on orders.
     pub charge_rules: Vec<ChargeRule>,
+    /// The typed product attributes.
+    pub attribute_definitions: Vec<CustomFieldDef>,
     #[serde(skip)]
     pub update_time: Micros,
     #[serde(skip)]
@@ -33,6 +37,7 @@ impl Default for Settings {
             follow_up_days: 7,
             delivery_reminder_hours: 24,
             charge_rules: Vec::new(),
+            attribute_definitions: Vec::new(),
             update_time: 0,
             version: 0,
         }
