@@ -310,6 +310,20 @@ pub fn full_date(v: &mut Violations, field: &str, date: Option<&pt::Date>) -> Op
     full
 }
 
+/// A time a request may give in `field`, `None` when absent; out of range is reported.
+pub fn optional_time(
+    ts: Option<&prost_types::Timestamp>,
+    field: &str,
+    v: &mut Violations,
+) -> Option<rapport_runtime::clock::Micros> {
+    let ts = ts?;
+    let micros = rapport_runtime::clock::from_timestamp(ts);
+    if micros.is_none() {
+        v.add(field, "is not a valid time (years 1..9999)");
+    }
+    micros
+}
+
 /// An amount of money: an ISO 4217 currency and integer minor units, never negative.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {

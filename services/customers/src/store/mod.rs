@@ -21,13 +21,7 @@ pub use timeline::{
     insert_activity, insert_transfer, list_activities, list_transfers, repoint_timeline,
 };
 
-use rapport_runtime::{Error, Result};
-use uuid::Uuid;
-
-/// Parses an id read back from the database.
-fn uuid(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|e| Error::internal(format!("bad id in database: {e}")))
-}
+use rapport_runtime::storage::id_column as uuid;
 
 /// `$first, $first+1, …` for `n` values, comma-separated.
 fn placeholders(first: usize, n: usize) -> String {

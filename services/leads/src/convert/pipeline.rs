@@ -6,7 +6,7 @@ use rapport_kit::names;
 use rapport_kit::validate::{full_date, money, money_to_proto};
 use rapport_proto::{leads as pb, types as pt};
 use rapport_runtime::{
-    clock::{Micros, from_timestamp, to_timestamp},
+    clock::{Micros, to_timestamp},
     validation::Violations,
 };
 use uuid::Uuid;
@@ -355,19 +355,7 @@ pub(crate) fn name_of(id: Uuid) -> String {
     opportunity_name(id)
 }
 
-/// A time of a request, `None` when absent; out of range is reported.
-pub(crate) fn optional_time(
-    ts: Option<&prost_types::Timestamp>,
-    field: &str,
-    v: &mut Violations,
-) -> Option<Micros> {
-    let ts = ts?;
-    let micros = from_timestamp(ts);
-    if micros.is_none() {
-        v.add(field, "is not a valid time (years 1..9999)");
-    }
-    micros
-}
+pub(crate) use rapport_kit::validate::optional_time;
 
 #[cfg(test)]
 mod tests {

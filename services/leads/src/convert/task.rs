@@ -3,7 +3,7 @@
 use rapport_kit::names;
 use rapport_proto::leads as pb;
 use rapport_runtime::{
-    clock::{Micros, from_timestamp, to_timestamp},
+    clock::{Micros, to_timestamp},
     validation::Violations,
 };
 
@@ -101,19 +101,7 @@ pub(crate) fn required_time(
     }
 }
 
-/// A time the request may set, reported on `field` when out of range.
-pub(crate) fn optional_time(
-    ts: Option<&prost_types::Timestamp>,
-    field: &str,
-    v: &mut Violations,
-) -> Option<Micros> {
-    let ts = ts?;
-    let micros = from_timestamp(ts);
-    if micros.is_none() {
-        v.add(field, "is not a valid time (years 1..9999)");
-    }
-    micros
-}
+pub(crate) use rapport_kit::validate::optional_time;
 
 /// What CreateTask asks for, parsed; the assignee is empty when the caller left it out.
 #[derive(Debug)]

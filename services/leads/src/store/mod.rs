@@ -16,13 +16,7 @@ pub mod settings;
 pub mod tasks;
 pub(crate) mod transfers;
 
-use rapport_runtime::{Error, Result};
-use uuid::Uuid;
-
-/// Parses an id read back from the database.
-pub(crate) fn uuid(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|e| Error::internal(format!("bad id in database: {e}")))
-}
+pub(crate) use rapport_runtime::storage::id_column as uuid;
 
 /// `$first, $first+1, …` for `n` values, comma-separated.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {

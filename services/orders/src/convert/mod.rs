@@ -11,7 +11,7 @@ pub mod returns;
 pub mod settings;
 
 use rapport_kit::names;
-use rapport_runtime::{clock::from_timestamp, validation::Violations};
+use rapport_runtime::validation::Violations;
 use uuid::Uuid;
 
 /// The id of a `collection/{id}` name in `field`, reported when it is not one.
@@ -39,16 +39,4 @@ pub fn optional_id_in(
     }
 }
 
-/// A time given in `field`, when given; reported when out of range.
-pub fn optional_time(
-    ts: Option<&prost_types::Timestamp>,
-    field: &str,
-    v: &mut Violations,
-) -> Option<i64> {
-    let ts = ts?;
-    let micros = from_timestamp(ts);
-    if micros.is_none() {
-        v.add(field, "is not a valid time (years 1..9999)");
-    }
-    micros
-}
+pub use rapport_kit::validate::optional_time;

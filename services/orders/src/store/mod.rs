@@ -12,12 +12,8 @@ pub mod settings;
 
 use rapport_runtime::{Error, Result};
 use serde::{Serialize, de::DeserializeOwned};
-use uuid::Uuid;
 
-/// Parses an id read back from the database.
-pub(crate) fn uuid(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|e| Error::internal(format!("bad id in database: {e}")))
-}
+pub(crate) use rapport_runtime::storage::id_column as uuid;
 
 /// A value stored as JSON text.
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String> {
