@@ -19,19 +19,8 @@ use crate::{
 };
 
 /// Every kind of orders event that carries the order after its change.
-const ORDER_CHANGED: [Published<opb::OrderChanged>; 11] = [
-    Published::new("order.created"),
-    Published::new("order.updated"),
-    Published::new("order.confirmed"),
-    Published::new("order.payment_added"),
-    Published::new("order.discount_approved"),
-    Published::new("order.cancelled"),
-    Published::new("order.delivery_changed"),
-    Published::new("order.delivered"),
-    Published::new("order.followed_up"),
-    Published::new("order.follow_up_due"),
-    Published::new("order.return_changed"),
-];
+/// Every change of an order: each `order.*` event carries the order as it became.
+const ORDER_CHANGED: Published<opb::OrderChanged> = Published::family("order.");
 
 /// Consumes the orders stream.
 pub struct OrderEvents {
@@ -56,12 +45,10 @@ impl EventHandler for OrderEvents {
     }
 
     async fn handle(&self, event: &Event) -> Result<()> {
-        for kind in &ORDER_CHANGED {
-            if let Some(changed) = kind.payload(event)? {
-                return self.order_changed(event, &changed).await;
-            }
+        match ORDER_CHANGED.payload(event)? {
+            Some(changed) => self.order_changed(event, &changed).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
