@@ -97,12 +97,8 @@ pub(super) async fn update(app: &App, req: Request<pb::UpdateOrderRequest>) -> R
     let id = id_in(ORDERS, &given.name, "order.name", &mut v);
     let (idem, id) = both(idem, v.finish(id).map_err(Error::from))?;
     let id = id.unwrap_or_default();
-    // The fields are read against the order as it is (its currency, its other values).
-    let current = orders::get(app, &p, id).await?;
-    let mut v = Violations::new();
-    let patch = parse_patch(&given, &fields, &current, &mut v);
-    v.finish(())?;
-    orders::update(app, &p, idem, id, &given.etag, patch).await
+    let parse = |current: &_, v: &mut Violations| parse_patch(&given, &fields, current, v);
+    orders::update(app, &p, idem, id, &given.etag, parse).await
 }
 
 pub(super) async fn confirm(app: &App, req: Request<pb::ConfirmOrderRequest>) -> Result<pb::Order> {

@@ -422,9 +422,13 @@ pub async fn update(
     idem: Option<Idempotency>,
     id: Uuid,
     etag: &str,
-    patch: OrderPatch,
+    parse: impl FnOnce(&Order, &mut Violations) -> OrderPatch,
 ) -> Result<pb::Order> {
     let mut prepared = get(app, p, id).await?;
+    // The fields are read against the order as it is (its currency, its other values).
+    let mut v = Violations::new();
+    let patch = parse(&prepared, &mut v);
+    v.finish(())?;
     prepared.check_open().map_err(|r| refused(&prepared, r))?;
     if let Some(lines) = &patch.lines {
         set_lines(app, &p.tenant_id, &mut prepared, lines).await?;
