@@ -220,9 +220,9 @@ pub(super) async fn recommend(
     }
     v.finish(())?;
     let asked = match (lead, customer) {
-        (Some(id), _) => needs_of_lead(&super::customers::lead(app, &req, id, "lead").await?),
+        (Some(id), _) => needs_of_lead(&super::peers::lead(app, &req, id, "lead").await?),
         (_, Some(id)) => {
-            needs_of_customer(&super::customers::customer(app, &req, id, "customer").await?)
+            needs_of_customer(&super::peers::customer(app, &req, id, "customer").await?)
         }
         _ => msg.needs.clone().unwrap_or_default(),
     };

@@ -4,9 +4,9 @@
 mod analytics;
 mod calculator;
 mod catalog;
-mod customers;
 mod deliveries;
 mod orders;
+mod peers;
 mod returns;
 mod support;
 

@@ -9,7 +9,7 @@ use rapport_runtime::{Error, Result, error::both, storage::Idempotency, validati
 use tonic::Request;
 
 use super::{
-    customers,
+    peers,
     support::{ADMINS, APPROVERS, READERS, WORKERS, authorize, parse_id},
 };
 use crate::{
@@ -53,7 +53,7 @@ pub(super) async fn create(app: &App, req: Request<pb::CreateOrderRequest>) -> R
         parsed,
     )?;
     let new = new.ok_or_else(|| Error::invalid("order.customer", "is required"))?;
-    customers::check_visible(app, &req, new.customer_id, "order.customer").await?;
+    peers::check_visible(app, &req, new.customer_id, "order.customer").await?;
     orders::create(app, p, idem, new).await
 }
 
