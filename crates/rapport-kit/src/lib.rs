@@ -21,6 +21,7 @@
 //! - [`sweep`]: sweeps of due items, each handled once across replicas;
 //! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL.
 
+pub mod assign;
 pub mod cached;
 pub mod contact;
 pub mod duplicates;

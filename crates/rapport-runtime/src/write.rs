@@ -222,6 +222,11 @@ impl Write {
         self.ctx.clock.now()
     }
 
+    /// The SQL dialect of the write's database, for statements that differ by backend.
+    pub fn dialect(&self) -> crate::dialect::Dialect {
+        self.ctx.db.dialect()
+    }
+
     /// The tenant the write is confined to.
     pub fn tenant(&self) -> &str {
         &self.tenant

@@ -8,6 +8,7 @@ pub fn all() -> Vec<ServiceEntry> {
         ServiceEntry::of::<rapport_customers::Customers>(),
         ServiceEntry::of::<rapport_leads::Leads>(),
         ServiceEntry::of::<rapport_orders::Orders>(),
+        ServiceEntry::of::<rapport_tickets::Tickets>(),
     ]
 }
 

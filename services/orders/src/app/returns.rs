@@ -47,6 +47,15 @@ pub async fn request(
 ) -> Result<pb::Return> {
     let mut w = rapport_runtime::begin_write!(app.ctx, p, idem, EVENTS);
     let current = lock_visible(app, &mut w, &p, order_id).await?;
+    // A ticket asks once: whoever retries its approval gets the return it already made.
+    if !new.ticket.is_empty()
+        && let Some(made) = store::of_order(w.tx(), &p.tenant_id, order_id)
+            .await?
+            .into_iter()
+            .find(|r| r.ticket == new.ticket && r.state != ReturnState::Rejected)
+    {
+        return Ok(return_to_proto(&made, &current.currency));
+    }
     let mut next = current.clone();
     let value = next
         .reserve_return(&new.lines)

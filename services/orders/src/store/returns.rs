@@ -39,3 +39,17 @@ pub(crate) async fn update(tx: &mut Tx, tenant: &str, r: &Return, expected: i64)
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The returns of an order, oldest first (an order has a handful).
+pub(crate) async fn of_order(tx: &mut Tx, tenant: &str, order: uuid::Uuid) -> Result<Vec<Return>> {
+    let docs: Vec<String> = sqlx::query_scalar(
+        "SELECT doc FROM returns WHERE tenant_id = $1 AND order_id = $2 ORDER BY create_time, id",
+    )
+    .bind(tenant)
+    .bind(order.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    docs.iter()
+        .map(|d| super::from_json("returns", d))
+        .collect()
+}
