@@ -1,12 +1,14 @@
 //! Services that call each other, run in this process through the test kit on every backend:
 //! ConvertLead creating customers, a departing rep's hand-over moving them, revocations reaching
-//! both services, and malformed requests to every RPC of every service. Unlike the rest of this
+//! both services, a store's complaint and a return request through the tickets service, and
+//! malformed requests to every RPC of every service. Unlike the rest of this
 //! suite, these do not start the binary.
 
 mod convert;
 mod handover;
 mod malformed;
 mod orders;
+mod tickets;
 
 // The leads tests' clients and fixtures, shared rather than written again; not every one is
 // used here.
@@ -18,6 +20,12 @@ mod leads;
 #[allow(dead_code, unused_imports)]
 #[path = "../../../services/orders/tests/common/mod.rs"]
 mod orders_common;
+
+// The tickets tests' clients and fixtures (agents, queues, the Shanghai calendar, the survey
+// inbox), shared the same way.
+#[allow(dead_code, unused_imports)]
+#[path = "../../../services/tickets/tests/common/mod.rs"]
+mod tickets_common;
 
 use rapport_customers::Customers as CustomersService;
 use rapport_leads::Leads;
@@ -37,6 +45,7 @@ pub fn services() -> Vec<ServiceEntry> {
         ServiceEntry::of::<CustomersService>(),
         ServiceEntry::of::<Leads>(),
         ServiceEntry::of::<rapport_orders::Orders>(),
+        ServiceEntry::of::<rapport_tickets::Tickets>(),
     ]
 }
 
