@@ -19,6 +19,8 @@
 //! - [`reply`]: a handler's result as a gRPC reply;
 //! - [`service`]: assembling a service's bundle from generated servers;
 //! - [`sweep`]: sweeps of due items, each handled once across replicas;
+//! - [`assign`]: assignment of items to members of a pool: ranking by strategy with its
+//!   reasons, and the take in SQL that never goes over a member's capacity;
 //! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL.
 
 pub mod assign;

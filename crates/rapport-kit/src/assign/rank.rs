@@ -46,6 +46,25 @@ pub struct Member<A = ()> {
     pub attrs: A,
 }
 
+impl<A> Member<A> {
+    /// An available member with room for `capacity` items, none held yet, weight 1, in no
+    /// team; set the rest as needed.
+    pub fn new(id: impl Into<String>, capacity: i64, attrs: A) -> Member<A> {
+        Member {
+            id: id.into(),
+            team: String::new(),
+            status: Status::Available,
+            skills: Vec::new(),
+            capacity,
+            open: 0,
+            weight: 1,
+            last_assign_time: 0,
+            assigned_total: 0,
+            attrs,
+        }
+    }
+}
+
 /// The orders that need nothing but the members' counters, so SQL can apply them too
 /// ([`super::Counters::sql_order`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,8 +136,11 @@ pub struct Among<'a, A> {
     /// Never this member (an item's former holder).
     pub exclude: Option<&'a str>,
     /// Only members this keeps.
-    pub keep: Option<&'a dyn Fn(&Member<A>) -> bool>,
+    pub keep: Option<Keep<'a, A>>,
 }
+
+/// A caller's test of a member.
+type Keep<'a, A> = &'a dyn Fn(&Member<A>) -> bool;
 
 impl<A> Default for Among<'_, A> {
     fn default() -> Self {
@@ -310,16 +332,10 @@ mod tests {
 
     fn member(id: &str, open: i64, cap: i64, last: i64) -> Member {
         Member {
-            id: id.into(),
             team: "t".into(),
-            status: Status::Available,
-            skills: vec![],
-            capacity: cap,
             open,
-            weight: 1,
             last_assign_time: last,
-            assigned_total: 0,
-            attrs: (),
+            ..Member::new(id, cap, ())
         }
     }
 

@@ -107,7 +107,7 @@ impl Counters {
         only: &[Only<'_>],
         now: Micros,
     ) -> Result<Option<Taken>> {
-        let mut filters = String::new();
+        let mut conditions = String::new();
         let mut values = Vec::with_capacity(only.len());
         for o in only {
             let n = 3 + values.len();
@@ -124,27 +124,16 @@ impl Counters {
                     (format!("{column} IN ({select})"), value)
                 }
             };
-            filters.push_str(" AND ");
-            filters.push_str(&condition);
+            conditions.push_str(" AND ");
+            conditions.push_str(&condition);
             values.push(value);
         }
-        let sql = self.take_one(&format!(
-            "(SELECT id FROM {table} WHERE tenant_id = $1{filters} AND {available} AND {room} \
-             ORDER BY {order} LIMIT 1{lock})",
-            table = self.table,
-            available = self.available,
-            room = self.room(),
-            lock = dialect.for_update_skip_locked()
-        ));
-        let mut q = sqlx::query(&sql).bind(tenant).bind(now);
-        for v in values {
-            q = q.bind(v);
-        }
-        q.fetch_optional(conn)
-            .await?
-            .as_ref()
-            .map(taken)
-            .transpose()
+        let choice = Choice {
+            conditions,
+            order: order.to_owned(),
+            values,
+        };
+        self.take_first(conn, dialect, tenant, choice, now).await
     }
 
     /// Gives one item to the first of `candidates` (in list order, e.g. a [`super::Plan`]'s)
@@ -160,31 +149,18 @@ impl Counters {
         if candidates.is_empty() {
             return Ok(None);
         }
-        let first = 3;
-        let list: Vec<String> = (first..first + candidates.len())
-            .map(|n| format!("${n}"))
+        let list: Vec<String> = (0..candidates.len())
+            .map(|i| format!("${}", 3 + i))
             .collect();
         let rank: String = (0..candidates.len())
-            .map(|i| format!(" WHEN ${} THEN {i}", first + i))
+            .map(|i| format!(" WHEN ${} THEN {i}", 3 + i))
             .collect();
-        let sql = self.take_one(&format!(
-            "(SELECT id FROM {table} WHERE tenant_id = $1 AND id IN ({list}) AND {available} \
-             AND {room} ORDER BY CASE id{rank} END LIMIT 1{lock})",
-            table = self.table,
-            list = list.join(", "),
-            available = self.available,
-            room = self.room(),
-            lock = dialect.for_update_skip_locked()
-        ));
-        let mut q = sqlx::query(&sql).bind(tenant).bind(now);
-        for c in candidates {
-            q = q.bind(c);
-        }
-        q.fetch_optional(conn)
-            .await?
-            .as_ref()
-            .map(taken)
-            .transpose()
+        let choice = Choice {
+            conditions: format!(" AND id IN ({})", list.join(", ")),
+            order: format!("CASE id{rank} END"),
+            values: candidates.iter().map(String::as_str).collect(),
+        };
+        self.take_first(conn, dialect, tenant, choice, now).await
     }
 
     /// Gives one item to the member `id` (a manager's pick, a member's own item) if it is
@@ -224,9 +200,8 @@ impl Counters {
         let sql = format!(
             "UPDATE {table} SET {open} = {open} + 1, last_assign_time = $3, \
              assigned_total = assigned_total + 1{set} \
-             WHERE tenant_id = $1 AND id = $2 AND {available} AND {room}{within} \
-             RETURNING id, team_id, {open}, {capacity}",
-            room = self.room()
+             WHERE tenant_id = $1 AND id = $2 AND {available} AND {open} < {capacity}{within} \
+             RETURNING id, team_id, {open}, {capacity}"
         );
         let mut q = sqlx::query(&sql).bind(tenant).bind(id).bind(now);
         if let Some((_, day)) = daily {
@@ -318,27 +293,57 @@ impl Counters {
         Ok(())
     }
 
-    /// The condition of room for one more item.
-    fn room(&self) -> String {
-        format!("{} < {}", self.open, self.capacity)
-    }
-
-    /// The UPDATE giving one item to the member `pick` (a subquery selecting its id, binding the
-    /// tenant as `$1`) selects, checking room again; `$2` is the time of the take.
-    fn take_one(&self, pick: &str) -> String {
+    /// Gives one item to the first member `choice` orders that is available and has room,
+    /// skipping on PostgreSQL members another taker holds. The UPDATE checks room again: the
+    /// row it locks is the truth.
+    async fn take_first(
+        &self,
+        conn: &mut AnyConnection,
+        dialect: Dialect,
+        tenant: &str,
+        choice: Choice<'_>,
+        now: Micros,
+    ) -> Result<Option<Taken>> {
+        let Choice {
+            conditions,
+            order,
+            values,
+        } = choice;
         let Counters {
             table,
             open,
             capacity,
+            available,
             ..
         } = *self;
-        format!(
+        let sql = format!(
             "UPDATE {table} SET {open} = {open} + 1, last_assign_time = $2, \
              assigned_total = assigned_total + 1 \
-             WHERE tenant_id = $1 AND {open} < {capacity} AND id = {pick} \
-             RETURNING id, team_id, {open}, {capacity}"
-        )
+             WHERE tenant_id = $1 AND {open} < {capacity} AND id = (SELECT id FROM {table} \
+               WHERE tenant_id = $1{conditions} AND {available} AND {open} < {capacity} \
+               ORDER BY {order} LIMIT 1{lock}) \
+             RETURNING id, team_id, {open}, {capacity}",
+            lock = dialect.for_update_skip_locked()
+        );
+        let mut q = sqlx::query(&sql).bind(tenant).bind(now);
+        for v in values {
+            q = q.bind(v);
+        }
+        q.fetch_optional(conn)
+            .await?
+            .as_ref()
+            .map(taken)
+            .transpose()
     }
+}
+
+/// Which members a take chooses among, beyond available with room, and in what order.
+struct Choice<'a> {
+    /// Conditions, each starting " AND ", reading `values` as `$3` on.
+    conditions: String,
+    /// The SQL order, best first.
+    order: String,
+    values: Vec<&'a str>,
 }
 
 /// A row RETURNING `id, team_id, open, capacity`.
@@ -430,6 +435,14 @@ mod tests {
             .unwrap()
     }
 
+    /// Runs `test` on a fresh desk on every backend of this run.
+    async fn each_desk(test: impl AsyncFn(&Db, Backend)) {
+        for backend in Backend::all() {
+            let stores = TestStores::new(backend).await;
+            test(&desk(&stores).await, backend).await;
+        }
+    }
+
     async fn in_order(db: &Db, order: &str, only: &[Only<'_>], now: Micros) -> Option<Taken> {
         let mut tx = db.begin().await.unwrap();
         let t = AGENTS
@@ -449,17 +462,15 @@ mod tests {
 
     #[tokio::test]
     async fn takes_go_in_order_to_available_members_with_room() {
-        for backend in Backend::all() {
-            let stores = TestStores::new(backend).await;
-            let db = desk(&stores).await;
-            agent(&db, "t1", "a", "north", "AVAILABLE", 1, 0).await;
-            agent(&db, "t1", "b", "north", "AVAILABLE", 2, 1).await;
-            agent(&db, "t1", "c", "north", "ABSENT", 5, 0).await;
-            agent(&db, "t1", "d", "south", "AVAILABLE", 5, 2).await;
+        each_desk(async |db: &Db, backend| {
+            agent(db, "t1", "a", "north", "AVAILABLE", 1, 0).await;
+            agent(db, "t1", "b", "north", "AVAILABLE", 2, 1).await;
+            agent(db, "t1", "c", "north", "ABSENT", 5, 0).await;
+            agent(db, "t1", "d", "south", "AVAILABLE", 5, 2).await;
             // Another tenant's agent, first in every order, which no take may touch.
-            agent(&db, "t2", "a0", "north", "AVAILABLE", 9, -1).await;
+            agent(db, "t2", "a0", "north", "AVAILABLE", 9, -1).await;
             for a in ["a", "b", "c"] {
-                member_of(&db, "q1", a).await;
+                member_of(db, "q1", a).await;
             }
             let rr = AGENTS.sql_order(Strategy::RoundRobin);
             let queue = [Only::In {
@@ -469,7 +480,7 @@ mod tests {
             }];
             let mut taken = Vec::new();
             for now in 10..14 {
-                taken.push(in_order(&db, &rr, &queue, now).await);
+                taken.push(in_order(db, &rr, &queue, now).await);
             }
             assert_eq!(ids(&taken), ["a", "b", "b", "-"], "{backend:?}");
             assert_eq!(
@@ -483,12 +494,12 @@ mod tests {
             );
             let south = [Only::Equals("team_id", "south"), Only::NotEquals("id", "x")];
             let least = AGENTS.sql_order(Strategy::LeastLoaded);
-            let t = in_order(&db, &least, &south, 20).await.unwrap();
+            let t = in_order(db, &least, &south, 20).await.unwrap();
             assert_eq!((t.id.as_str(), t.open), ("d", 1));
             let not_d = [Only::NotEquals("id", "d")];
-            assert_eq!(in_order(&db, &least, &not_d, 21).await, None, "a, b full");
+            assert_eq!(in_order(db, &least, &not_d, 21).await, None, "a, b full");
             let weighted = AGENTS.sql_order(Strategy::Weighted);
-            assert_eq!(in_order(&db, &weighted, &[], 22).await.unwrap().id, "d");
+            assert_eq!(in_order(db, &weighted, &[], 22).await.unwrap().id, "d");
 
             // A plan's list: the absent and the full are passed over.
             let list: Vec<String> = ["c", "a", "d"].map(String::from).into();
@@ -512,16 +523,15 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(other, 0, "{backend:?}");
-        }
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn a_named_take_says_why_not_and_counts_daily_picks() {
-        for backend in Backend::all() {
-            let stores = TestStores::new(backend).await;
-            let db = desk(&stores).await;
-            agent(&db, "t1", "a", "north", "AVAILABLE", 3, 0).await;
-            agent(&db, "t1", "c", "", "ABSENT", 5, 0).await;
+        each_desk(async |db: &Db, backend| {
+            agent(db, "t1", "a", "north", "AVAILABLE", 3, 0).await;
+            agent(db, "t1", "c", "", "ABSENT", 5, 0).await;
             let mut tx = db.begin().await.unwrap();
             let mut named = async |id: &str, daily: Option<(&DailyLimit, i64)>| {
                 AGENTS
@@ -551,8 +561,8 @@ mod tests {
             AGENTS.give_back(&mut tx, "t1", "a", 1).await.unwrap();
             AGENTS.give_back(&mut tx, "t1", "", 1).await.unwrap();
             tx.commit().await.unwrap();
-            assert_eq!(open(&db, "a").await, 2);
-            agent(&db, "t1", "b", "", "AVAILABLE", 3, 0).await;
+            assert_eq!(open(db, "a").await, 2);
+            agent(db, "t1", "b", "", "AVAILABLE", 3, 0).await;
             let mut tx = db.begin().await.unwrap();
             AGENTS
                 .take_named(&mut tx, "t1", "b", None, 6)
@@ -564,18 +574,21 @@ mod tests {
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
-            assert_eq!((open(&db, "a").await, open(&db, "b").await), (0, 0));
-        }
+            assert_eq!(
+                (open(db, "a").await, open(db, "b").await),
+                (0, 0),
+                "{backend:?}"
+            );
+        })
+        .await;
     }
 
     /// The guarantee: many takers at once fill every place and never one more.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_takes_never_overfill() {
-        for backend in Backend::all() {
-            let stores = TestStores::new(backend).await;
-            let db = desk(&stores).await;
+        each_desk(async |db: &Db, backend| {
             for a in 0..4 {
-                agent(&db, "t1", &format!("a{a}"), "", "AVAILABLE", 3, 0).await;
+                agent(db, "t1", &format!("a{a}"), "", "AVAILABLE", 3, 0).await;
             }
             let mut tasks = Vec::new();
             for worker in 0..24i64 {
@@ -593,13 +606,14 @@ mod tests {
             // A taker finding every member with room held by others takes none; the places
             // it left are still there afterwards, and none more.
             let rr = AGENTS.sql_order(Strategy::RoundRobin);
-            while in_order(&db, &rr, &[], 99).await.is_some() {
+            while in_order(db, &rr, &[], 99).await.is_some() {
                 won += 1;
             }
             assert_eq!(won, 12, "{backend:?}");
             for a in 0..4 {
-                assert_eq!(open(&db, &format!("a{a}")).await, 3, "{backend:?}");
+                assert_eq!(open(db, &format!("a{a}")).await, 3, "{backend:?}");
             }
-        }
+        })
+        .await;
     }
 }

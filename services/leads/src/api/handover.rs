@@ -125,18 +125,21 @@ pub(super) async fn hand_over(
     let mut lead_owner = std::collections::HashMap::new();
     for mut lead in leads {
         if lead.counts_against_capacity() {
-            store::assign::give_back(w.tx(), &p.tenant_id, &rep, 1).await?;
+            store::assign::REPS
+                .give_back(w.tx(), &p.tenant_id, &rep, 1)
+                .await?;
         }
         cooldowns.push((lead.id, rep.clone()));
         // The next taker in turn with room, if any; else the lead goes back to its pool.
         let mut placed = None;
         for k in 0..takers.len() {
             let target = &takers[(turn + k) % takers.len()];
-            if let Ok(team) =
-                store::assign::take_rep(w.tx(), &p.tenant_id, &target.rep, None, now).await?
-            {
+            let taken = store::assign::REPS
+                .take_named(w.tx(), &p.tenant_id, &target.rep, None, now)
+                .await?;
+            if let Ok(t) = taken {
                 turn = (turn + k + 1) % takers.len();
-                placed = Some((target, team));
+                placed = Some((target, t.team));
                 break;
             }
         }

@@ -338,7 +338,9 @@ pub(super) async fn delete(api: &App, req: Request<pb::DeleteLeadRequest>) -> Re
     check_lead_etag(&msg.etag, &lead)?;
     require_live(&lead)?;
     if lead.counts_against_capacity() {
-        store::assign::give_back(w.tx(), &p.tenant_id, &lead.owner_id, 1).await?;
+        store::assign::REPS
+            .give_back(w.tx(), &p.tenant_id, &lead.owner_id, 1)
+            .await?;
     }
     let now = api.now();
     lead.delete_time = Some(now);
@@ -361,8 +363,11 @@ pub(super) async fn undelete(api: &App, req: Request<pb::UndeleteLeadRequest>) -
     lead.delete_time = None;
     // Back in its owner's private pool only if the owner still has room; else the public pool.
     if !lead.owner_id.is_empty() && !lead.won {
-        match store::assign::take_rep(w.tx(), &p.tenant_id, &lead.owner_id, None, now).await? {
-            Ok(team) => lead.team_id = team,
+        let taken = store::assign::REPS
+            .take_named(w.tx(), &p.tenant_id, &lead.owner_id, None, now)
+            .await?;
+        match taken {
+            Ok(t) => lead.team_id = t.team,
             Err(_) => {
                 lead.owner_id.clear();
                 lead.team_id.clear();

@@ -107,9 +107,12 @@ pub(super) async fn claim(api: &App, req: Request<pb::ClaimLeadRequest>) -> Resu
             ),
         ));
     }
-    let team = store::assign::take_rep(w.tx(), &p.tenant_id, &p.subject, Some(now / DAY), now)
+    let claim = Some((&store::assign::CLAIMS, now / DAY));
+    let team = store::assign::REPS
+        .take_named(w.tx(), &p.tenant_id, &p.subject, claim, now)
         .await?
-        .map_err(|r| refusal(&p.subject, r))?;
+        .map_err(|r| refusal(&p.subject, r))?
+        .team;
     let reason = format!("claimed from the {} pool", pool_label(&lead));
     move_lead(
         &mut w,
@@ -175,7 +178,9 @@ pub(super) async fn release(api: &App, req: Request<pb::ReleaseLeadRequest>) -> 
     }
     let owner = lead.owner_id.clone();
     if lead.counts_against_capacity() {
-        store::assign::give_back(w.tx(), &p.tenant_id, &owner, 1).await?;
+        store::assign::REPS
+            .give_back(w.tx(), &p.tenant_id, &owner, 1)
+            .await?;
     }
     store::leads::set_cooldowns(
         w.tx(),

@@ -1,6 +1,7 @@
 //! Changes to leads that more than one caller makes: saving a lead with its event, follow-ups,
 //! assignment by strategy, moving a lead to a new owner.
 
+use rapport_kit::assign::{Only, Refusal};
 use rapport_proto::leads as pb;
 use rapport_runtime::{Error, Result, clock::Micros, storage::Tx, write::Write};
 use uuid::Uuid;
@@ -10,12 +11,12 @@ use crate::{
     convert::lead::{assignment_to_proto, lead_to_proto},
     domain::{
         alert::{AlertKind, NewAlert},
-        assign::{self, Kind, Pick, Plan},
+        assign::{self, Kind, Pick, WORDS},
         assignment_kind as kind,
         lead::{Lead, State},
         settings::{Settings, Strategy},
     },
-    store::{self, assign::Refusal, leads::AssignmentRow},
+    store::{self, assign::REPS, leads::AssignmentRow},
 };
 
 /// Writes `lead` (locked in `w`), emits `event` with it and commits, answering the lead.
@@ -50,9 +51,8 @@ pub(crate) async fn take_named(
     rep: &str,
     now: Micros,
 ) -> Result<String> {
-    store::assign::take_rep(tx, tenant, rep, None, now)
-        .await?
-        .map_err(|r| refusal(rep, r))
+    let taken = REPS.take_named(tx, tenant, rep, None, now).await?;
+    Ok(taken.map_err(|r| refusal(rep, r))?.team)
 }
 
 /// Tells the owner a lead turned HIGH intent (LE10).
@@ -90,26 +90,31 @@ pub(crate) async fn assign_by_strategy(
     let tenant = w.tenant().to_owned();
     let chosen = pick.strategy.unwrap_or(settings.default_strategy);
     let dialect = api.db().dialect();
-    let (rep, rep_team, kind, reason) = if let Some(order) = assign::sql_order(chosen) {
+    let (rep, rep_team, kind, reason) = if let Some(order) = assign::counters_only(chosen) {
         // Counter-only strategies pick the rep in SQL, in the statement that takes its place.
-        let taken =
-            store::assign::take_rep_in_order(w.tx(), dialect, &tenant, pick, order, now).await?;
+        let mut only = Vec::new();
+        only.extend(pick.team.map(|t| Only::Equals("team_id", t)));
+        only.extend(pick.exclude.map(|r| Only::NotEquals("id", r)));
+        let sql_order = REPS.sql_order(order);
+        let taken = REPS
+            .take_in_order(w.tx(), dialect, &tenant, &sql_order, &only, now)
+            .await?;
         let Some(t) = taken else {
             return Ok(None);
         };
-        let reason = assign::sql_reason(chosen, &t.rep, t.open_leads, t.capacity);
-        (t.rep, t.team, kind_of(Kind::Strategy(chosen)), reason)
+        let reason = t.reason(order, &WORDS);
+        (t.id, t.team, kind_of(Kind::Strategy(chosen)), reason)
     } else {
-        let mut reps = store::assign::rep_loads(w.tx(), &tenant).await?;
-        reps.retain(|r| Some(r.id.as_str()) != pick.exclude);
-        let plan: Plan = assign::plan(lead, settings, pick.strategy, pick.team, &reps);
-        let taken =
-            store::assign::take_first_rep(w.tx(), dialect, &tenant, &plan.candidates, now).await?;
-        let Some((rep, rep_team)) = taken else {
+        let reps = store::assign::rep_loads(w.tx(), &tenant).await?;
+        let (plan_kind, plan) = assign::plan(lead, settings, pick, &reps);
+        let taken = REPS
+            .take_first_of(w.tx(), dialect, &tenant, &plan.candidates, now)
+            .await?;
+        let Some(t) = taken else {
             return Ok(None);
         };
-        let reason = plan.reason(&rep);
-        (rep, rep_team, kind_of(plan.kind), reason)
+        let reason = plan.reason(&t.id);
+        (t.id, t.team, kind_of(plan_kind), reason)
     };
     let m = Move {
         to: &rep,
@@ -224,7 +229,7 @@ pub(crate) fn refusal(rep: &str, r: Refusal) -> Error {
             "REP_UNKNOWN",
             format!("reps/{rep} is not in the sales organization; create the rep first"),
         ),
-        Refusal::NotActive(s) => Error::precondition(
+        Refusal::Unavailable(s) => Error::precondition(
             "REP_NOT_ACTIVE",
             format!("reps/{rep} is {s} and takes no leads"),
         ),

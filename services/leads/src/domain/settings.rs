@@ -32,19 +32,6 @@ pub enum Strategy {
     SkillsMatch,
 }
 
-impl Strategy {
-    /// How the strategy reads in an assignment's reason.
-    pub fn label(self) -> &'static str {
-        match self {
-            Strategy::RoundRobin => "round-robin",
-            Strategy::Weighted => "weighted",
-            Strategy::LeastLoaded => "least-loaded",
-            Strategy::RuleBased => "rule-based",
-            Strategy::SkillsMatch => "skills match",
-        }
-    }
-}
-
 /// A rule of rule-based assignment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignmentRule {

@@ -243,7 +243,9 @@ async fn take_back_batch(
         }
     }
     let per_owner: Vec<(&str, i64)> = per_owner.iter().map(|(r, n)| (r.as_str(), *n)).collect();
-    store::assign::give_back_many(w.tx(), tenant, &per_owner).await?;
+    store::assign::REPS
+        .give_back_many(w.tx(), tenant, &per_owner)
+        .await?;
     let n = taken.len();
     w.commit(()).await?;
     Ok(n)
