@@ -71,13 +71,24 @@ async fn a_store_complaint_from_creation_to_the_answered_survey_and_a_return_req
 
         // First response after 30 minutes; then the customer is asked for a photo.
         clock.advance(30 * MINUTE);
-        comment(&mut owner, &ticket.name, "Sorry! Could you send a photo?", true, false)
-            .await
-            .unwrap();
+        comment(
+            &mut owner,
+            &ticket.name,
+            "Sorry! Could you send a photo?",
+            true,
+            false,
+        )
+        .await
+        .unwrap();
         clock.advance(30 * MINUTE);
-        set_state(&mut owner, &ticket.name, pb::TicketState::PendingCustomer, "photo")
-            .await
-            .unwrap();
+        set_state(
+            &mut owner,
+            &ticket.name,
+            pb::TicketState::PendingCustomer,
+            "photo",
+        )
+        .await
+        .unwrap();
 
         // The photo comes on Wednesday 17:00, after a weekend (with a make-up Sunday) spent
         // waiting: seven working hours are left: one on Wednesday, none over October 1–7, six
@@ -88,18 +99,26 @@ async fn a_store_complaint_from_creation_to_the_answered_survey_and_a_return_req
             .unwrap();
         let back = get(&mut owner, &ticket.name).await.unwrap();
         let res = target(&back, pb::SlaTargetKind::Resolution);
-        assert_eq!(micros(&res.due_time), FRI_10 + 13 * DAY + 6 * HOUR + 30 * MINUTE);
+        assert_eq!(
+            micros(&res.due_time),
+            FRI_10 + 13 * DAY + 6 * HOUR + 30 * MINUTE
+        );
 
         // The agent answers on October 8 at 09:30, but the replacement is late: resolution
         // breaches at 16:30 and the ticket goes to the supervisor.
         clock.set(FRI_10 + 13 * DAY - 30 * MINUTE);
-        comment(&mut owner, &ticket.name, "A new sofa is on its way", true, false)
-            .await
-            .unwrap();
+        comment(
+            &mut owner,
+            &ticket.name,
+            "A new sofa is on its way",
+            true,
+            false,
+        )
+        .await
+        .unwrap();
         clock.set(FRI_10 + 13 * DAY + 6 * HOUR + 31 * MINUTE);
         eventually("the breach escalates the ticket", async || {
-            get(&mut owner, &ticket.name).await.unwrap().state
-                == pb::TicketState::Escalated as i32
+            get(&mut owner, &ticket.name).await.unwrap().state == pb::TicketState::Escalated as i32
         })
         .await;
         let escalated = get(&mut owner, &ticket.name).await.unwrap();
@@ -111,9 +130,14 @@ async fn a_store_complaint_from_creation_to_the_answered_survey_and_a_return_req
 
         // Resolved; the survey goes out and is answered once.
         clock.advance(HOUR);
-        set_state(&mut owner, &ticket.name, pb::TicketState::Resolved, "sofa replaced")
-            .await
-            .unwrap();
+        set_state(
+            &mut owner,
+            &ticket.name,
+            pb::TicketState::Resolved,
+            "sofa replaced",
+        )
+        .await
+        .unwrap();
         eventually("the survey is announced", async || {
             !survey_tokens(&ticket.name).is_empty()
         })

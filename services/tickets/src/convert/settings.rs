@@ -248,11 +248,16 @@ fn conditions_to_proto(c: &Conditions) -> pb::TicketConditions {
 /// "HH:MM" as minutes after midnight; "24:00" only as an end.
 fn minutes(text: &str, end: bool) -> Option<u16> {
     let (h, m) = text.trim().split_once(':')?;
-    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    if h == 24 && m == 0 && end {
-        return Some(1440);
+    let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(h) || !two_digits(m) {
+        return None;
     }
-    (h < 24 && m < 60 && h.to_string().len() <= 2 && m < 60).then_some(h * 60 + m)
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    match (h, m) {
+        (24, 0) if end => Some(1440),
+        (h, m) if h < 24 && m < 60 => Some(h * 60 + m),
+        _ => None,
+    }
 }
 
 fn day_hours(d: Option<&pb::DayHours>, at: &str, v: &mut Violations) -> Vec<(u16, u16)> {

@@ -2,8 +2,6 @@
 //! customers and orders services) for each caller of the test kit, agents and queues, and
 //! customers to raise tickets for.
 
-#![allow(dead_code)]
-
 use rapport_customers::Customers;
 use rapport_orders::Orders;
 use rapport_proto::{
