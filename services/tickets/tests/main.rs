@@ -2,8 +2,10 @@
 //! area, with the helpers they share in `common`. The customers and orders services run beside
 //! it: a ticket's customer and order are checked there, and returns are created there.
 
+mod analytics;
 #[allow(dead_code)]
 mod common;
+mod faults;
 mod returns;
 mod routing;
 mod sla;

@@ -461,3 +461,118 @@ async fn tenant_types_check_their_typed_fields() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn another_tenant_meets_not_found_in_every_rpc_that_names_a_ticket() {
+    each_backend(&services(), async |s| {
+        let queue = care_queue(s).await;
+        let wang = customer(s, "Wang Fang", "+8613800138000", "rep-1", "north").await;
+        let mut a = admin(s);
+        let t = create(&mut a, complaint(&wang, &queue), "").await.unwrap();
+        let dup = create(&mut a, complaint(&wang, &queue), "").await.unwrap();
+        let mut x = stranger(s);
+        let name = t.name.clone();
+        let nf = |r: Result<(), tonic::Status>, what: &str| {
+            let st = r.expect_err(what);
+            assert_eq!(st.code(), Code::NotFound, "{what}: {st:?}");
+        };
+        nf(get(&mut x, &name).await.map(drop), "get");
+        nf(
+            x.tickets
+                .update_ticket(pb::UpdateTicketRequest {
+                    ticket: Some(pb::Ticket {
+                        name: name.clone(),
+                        subject: "mine now".into(),
+                        ..Default::default()
+                    }),
+                    update_mask: mask(&["subject"]),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            "update",
+        );
+        nf(
+            x.tickets
+                .assign_ticket(pb::AssignTicketRequest {
+                    name: name.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            "assign",
+        );
+        nf(
+            set_state(&mut x, &name, pb::TicketState::Resolved, "")
+                .await
+                .map(drop),
+            "state",
+        );
+        nf(
+            comment(&mut x, &name, "hi", true, false).await.map(drop),
+            "comment",
+        );
+        nf(
+            x.tickets
+                .list_comments(pb::ListCommentsRequest {
+                    parent: name.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            "comments",
+        );
+        nf(
+            x.tickets
+                .list_ticket_events(pb::ListTicketEventsRequest {
+                    parent: name.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            "events",
+        );
+        nf(
+            x.tickets
+                .merge_tickets(pb::MergeTicketsRequest {
+                    name: name.clone(),
+                    merged: vec![dup.name.clone()],
+                    request_id: String::new(),
+                })
+                .await
+                .map(drop),
+            "merge",
+        );
+        nf(
+            x.tickets
+                .approve_return_request(pb::ApproveReturnRequestRequest {
+                    name: name.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            "approve",
+        );
+        nf(
+            x.queues
+                .get_agent(pb::GetAgentRequest {
+                    name: "agents/ag-1".into(),
+                })
+                .await
+                .map(drop),
+            "agent",
+        );
+        // Nothing changed for the owner.
+        let now = get(&mut a, &name).await.unwrap();
+        assert_eq!(now.etag, t.etag);
+        // No credential, a garbled one: UNAUTHENTICATED.
+        for bearer in [
+            rapport_testkit::Bearer::none(),
+            rapport_testkit::Bearer::raw("Bearer nope"),
+        ] {
+            let mut anon = clients_with(s, bearer);
+            assert_code(get(&mut anon, &name).await, Code::Unauthenticated);
+        }
+    })
+    .await;
+}

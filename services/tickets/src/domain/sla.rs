@@ -149,10 +149,15 @@ impl Target {
             .flatten();
     }
 
-    /// Counts the working time since the clock started, and stands it still.
+    /// Counts the working time since the clock started, and stands it still. A deadline that
+    /// passed before the sweep saw it is a breach all the same.
     fn halt(&mut self, cal: &Calendar, now: Micros, to: Clock) {
         if let Clock::Running { since } = self.clock {
             self.used += cal.working_between(since, now);
+        }
+        if self.used > self.budget {
+            self.breached = true;
+            self.state = SlaState::Breached;
         }
         self.clock = to;
         self.due = None;
@@ -349,6 +354,20 @@ mod tests {
         let first = sla.get(TargetKind::FirstResponse).unwrap();
         assert_eq!((first.state, first.breached), (SlaState::Met, true));
         assert_eq!(first.used, 2 * HOUR);
+    }
+
+    #[test]
+    fn a_deadline_passed_unseen_is_a_breach_when_met() {
+        let cal = Calendar::always();
+        let mut sla = Sla::start("p", "", &targets(), &cal, 0);
+        sla.meet(TargetKind::FirstResponse, &cal, 2 * HOUR);
+        let first = sla.get(TargetKind::FirstResponse).unwrap();
+        assert_eq!((first.state, first.breached), (SlaState::Met, true));
+        sla.meet(TargetKind::Resolution, &cal, 8 * HOUR);
+        assert!(
+            !sla.get(TargetKind::Resolution).unwrap().breached,
+            "met right at the deadline"
+        );
     }
 
     #[test]
