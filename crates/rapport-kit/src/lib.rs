@@ -17,7 +17,9 @@
 //! - [`peer`]: a peer service's `Status` read back into what it meant, and the usual answer
 //!   for what a caller does not handle itself;
 //! - [`reply`]: a handler's result as a gRPC reply;
-//! - [`service`]: assembling a service's bundle from generated servers;
+//! - [`service`]: assembling a service's bundle from generated servers, and the state its use
+//!   cases start from;
+//! - [`customer_merges`]: following `customers.merged` in every service that keeps customers;
 //! - [`sweep`]: sweeps of due items, each handled once across replicas;
 //! - [`assign`]: assignment of items to members of a pool: ranking by strategy with its
 //!   reasons, and the take in SQL that never goes over a member's capacity;
@@ -26,6 +28,7 @@
 pub mod assign;
 pub mod cached;
 pub mod contact;
+pub mod customer_merges;
 pub mod duplicates;
 pub mod fields;
 pub mod mask;

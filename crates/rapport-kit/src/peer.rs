@@ -98,6 +98,25 @@ impl Refusal {
     }
 }
 
+/// What a peer answered when asked, on a caller's behalf, for `name` that the caller named in
+/// `field`: NOT_FOUND reads as a bad field (it does not exist or the caller may not see it,
+/// alike, so the answer discloses nothing), the peer's INVALID_ARGUMENT as one too; a peer that
+/// does not answer is UNAVAILABLE, and nothing was written.
+pub fn as_field(service: &'static str, status: &Status, name: &str, field: &str) -> Error {
+    let refusal = Refusal::read(service, status);
+    match (refusal.code, &refusal.refused) {
+        (Code::NotFound, _) => Error::invalid(
+            field,
+            format!("{name} does not exist or you may not see it"),
+        ),
+        (_, Refused::Invalid(_)) => Error::invalid(field, refusal.message),
+        _ => refusal.into_error(
+            &format!("{name} could not be read"),
+            "nothing was written; retry with the same request_id",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,13 @@ use std::{convert::Infallible, sync::Arc};
 
 use futures::future::BoxFuture;
 use rapport_runtime::{
-    auth::Auth,
+    Result,
+    auth::{Auth, Principal},
+    clock::Micros,
     context::{AddRoutes, ServiceBundle, ServiceContext},
     events::EventHandler,
+    storage::Db,
+    write::{EventSource, Write},
 };
 use tonic::{body::Body, server::NamedService, service::Routes};
 
@@ -105,4 +109,37 @@ macro_rules! serve {
                 .max_encoding_message_size(limit),
         )
     }};
+}
+
+/// What a service's use cases start from: its context and its event stream, with the time, the
+/// database and writes. A service's state wraps it (the gRPC traits are
+/// implemented on the service's own type) and dereferences to it.
+#[derive(Clone)]
+pub struct State {
+    /// The service's context.
+    pub ctx: ServiceContext,
+    /// Where the service's events go.
+    pub events: EventSource,
+}
+
+impl State {
+    /// The state of a service on `ctx` announcing on `events`.
+    pub fn new(ctx: ServiceContext, events: EventSource) -> Self {
+        Self { ctx, events }
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> Micros {
+        self.ctx.clock.now()
+    }
+
+    /// The service's database.
+    pub fn db(&self) -> &Db {
+        &self.ctx.db
+    }
+
+    /// Starts a write that takes no request id.
+    pub async fn write(&self, p: &Principal) -> Result<Write> {
+        self.ctx.write(p, self.events).await
+    }
 }

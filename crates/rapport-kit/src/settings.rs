@@ -10,6 +10,7 @@ use rapport_runtime::{
     Error, Result, cache,
     clock::Micros,
     context::ServiceContext,
+    validation::Violations,
     write::{EventSource, Write},
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -27,6 +28,37 @@ pub trait Document:
     fn version(&self) -> i64;
     /// Sets the time and version the table keeps beside the document.
     fn stamp(&mut self, update_time: Micros, version: i64);
+    /// What is wrong with the document as a whole, by field (ranges, rules that contradict
+    /// each other); checked on every change. None by default.
+    fn problems(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// Checks the settings resource name a request gives in `field`: `name` or empty.
+pub fn check_name(given: &str, name: &str, field: &str, v: &mut Violations) {
+    if given != name && !given.is_empty() {
+        v.add(field, format!("must be \"{name}\""));
+    }
+}
+
+/// A caller's change of the tenant's settings, read in `w`: the current document and the next
+/// one, `apply` having read the caller's fields over it, with the next one's
+/// [`Document::problems`] added to `v`. `v` is left open for the checks a service makes in the
+/// database; finish it, then [`save_changed`].
+pub async fn change<D: Document>(
+    w: &mut Write,
+    v: &mut Violations,
+    apply: impl FnOnce(&mut D, &mut Violations),
+) -> Result<(D, D)> {
+    let tenant = w.tenant().to_owned();
+    let current: D = read(w.tx(), &tenant).await?;
+    let mut next = current.clone();
+    apply(&mut next, v);
+    for (field, what) in next.problems() {
+        v.add(field, what);
+    }
+    Ok((current, next))
 }
 
 /// The tenant's settings as stored; the defaults when it never saved any.

@@ -377,6 +377,31 @@ pub fn money_to_proto(m: &Money) -> pt::Money {
     }
 }
 
+/// The id of a `collection/{id}` name given in `field`, reported when it is not one.
+pub fn id_in(collection: &str, name: &str, field: &str, v: &mut Violations) -> Option<uuid::Uuid> {
+    match crate::names::parse_id(collection, name) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            v.add(field, e);
+            None
+        }
+    }
+}
+
+/// As [`id_in`] for a name that may be left empty.
+pub fn optional_id_in(
+    collection: &str,
+    name: &str,
+    field: &str,
+    v: &mut Violations,
+) -> Option<uuid::Uuid> {
+    if name.trim().is_empty() {
+        None
+    } else {
+        id_in(collection, name, field, v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

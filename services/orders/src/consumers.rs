@@ -1,64 +1,38 @@
 //! Events the orders service consumes from the customers service: when customers are merged,
-//! their orders move to the surviving customer. Each event is applied once (`ctx.consume`),
-//! and each order it moves is a revision with its own event, in the same transaction.
+//! their orders move to the surviving customer, each as a revision with its own event, in the
+//! transaction that applies the merge once (the kit's `customer_merges`).
 
 use std::sync::Arc;
 
-use rapport_kit::names;
-use rapport_proto::customers as cpb;
+use rapport_kit::customer_merges::{self, Repoint};
 use rapport_runtime::{
-    Result,
-    auth::Principal,
-    context::ServiceContext,
-    events::{Event, EventHandler, Published},
+    Result, auth::Principal, context::ServiceContext, events::EventHandler, write::Write,
 };
+use uuid::Uuid;
 
 use crate::app::{App, EVENTS, orders::repoint_customers};
 
-const MERGED: Published<cpb::CustomersMerged> = Published::new("customers.merged");
 /// The actor of what customer events change.
 const ACTOR: &str = "rapport-orders/customers";
 
-/// Consumes the customers stream.
-pub struct CustomerEvents {
-    app: App,
-}
-
-impl CustomerEvents {
-    /// The handler, shared.
-    pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
-        Arc::new(CustomerEvents { app: App::new(ctx) })
-    }
-}
+/// Moves orders of merged customers.
+struct Orders(App);
 
 #[tonic::async_trait]
-impl EventHandler for CustomerEvents {
-    fn group(&self) -> &'static str {
-        "orders.customer-events"
+impl Repoint for Orders {
+    async fn repoint(
+        &self,
+        w: &mut Write,
+        p: &Principal,
+        merged: &[Uuid],
+        survivor: Uuid,
+    ) -> Result<usize> {
+        repoint_customers(&self.0, w, p, merged, survivor).await
     }
+}
 
-    fn stream(&self) -> &'static str {
-        "customers"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<()> {
-        let Some(merged) = MERGED.payload(event)? else {
-            return Ok(());
-        };
-        // Names that do not parse name no order of this service.
-        let Ok(survivor) = names::parse_id("customers", &merged.survivor) else {
-            return Ok(());
-        };
-        let gone: Vec<_> = merged
-            .merged
-            .iter()
-            .filter_map(|m| names::parse_id("customers", m).ok())
-            .collect();
-        let Some(mut w) = self.app.ctx.consume(self.group(), event, EVENTS).await? else {
-            return Ok(());
-        };
-        let system = Principal::system(&event.tenant, ACTOR);
-        repoint_customers(&self.app, &mut w, &system, &gone, survivor).await?;
-        w.commit(()).await
-    }
+/// The consumer of the customers stream.
+pub fn customer_events(ctx: ServiceContext) -> Arc<dyn EventHandler> {
+    let app = App::new(ctx.clone());
+    customer_merges::handler(ctx, ("orders.customer-events", EVENTS, ACTOR), Orders(app))
 }

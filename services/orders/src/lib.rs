@@ -58,7 +58,7 @@ impl Service for Orders {
         serve!(bundle, CalculatorServiceServer::new(app.clone()));
         serve!(bundle, DeliveryServiceServer::new(app.clone()));
         serve!(bundle, ReturnServiceServer::new(app.clone()));
-        bundle.handler(consumers::CustomerEvents::handler(ctx.clone()));
+        bundle.handler(consumers::customer_events(ctx.clone()));
         serve!(bundle, OrderAnalyticsServiceServer::new(app.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);

@@ -1,70 +1,56 @@
 //! Events the tickets service consumes: when customers are merged their tickets move to the
-//! surviving customer, and a return created from a ticket is followed through the orders
-//! service's return events. Each event is applied once (`ctx.consume`), in the same
-//! transaction as what it changes.
+//! surviving customer (the kit's `customer_merges`), and a return created from a ticket is
+//! followed through the orders service's return events. Each event is applied once
+//! (`ctx.consume`), in the same transaction as what it changes.
 
 use std::sync::Arc;
 
-use rapport_kit::names;
-use rapport_proto::{customers as cpb, orders as opb};
+use rapport_kit::{
+    customer_merges::{self, Repoint},
+    names,
+};
+use rapport_proto::orders as opb;
 use rapport_runtime::{
     Result,
     auth::Principal,
     context::ServiceContext,
     events::{Event, EventHandler, Published},
+    write::Write,
 };
+use uuid::Uuid;
 
 use crate::app::{App, EVENTS, tickets};
 
-const MERGED: Published<cpb::CustomersMerged> = Published::new("customers.merged");
 const RETURN: Published<opb::ReturnChanged> = Published::family("return.");
 /// The actor of what customer events change.
 const CUSTOMERS_ACTOR: &str = "rapport-tickets/customers";
 /// The actor of what order events change.
 const ORDERS_ACTOR: &str = "rapport-tickets/orders";
 
-/// Consumes the customers stream.
-pub struct CustomerEvents {
-    app: App,
-}
-
-impl CustomerEvents {
-    /// The handler, shared.
-    pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
-        Arc::new(CustomerEvents { app: App::new(ctx) })
-    }
-}
+/// Moves tickets of merged customers.
+struct Tickets(App);
 
 #[tonic::async_trait]
-impl EventHandler for CustomerEvents {
-    fn group(&self) -> &'static str {
-        "tickets.customer-events"
+impl Repoint for Tickets {
+    async fn repoint(
+        &self,
+        w: &mut Write,
+        p: &Principal,
+        merged: &[Uuid],
+        survivor: Uuid,
+    ) -> Result<usize> {
+        tickets::repoint_customers(&self.0, w, p, merged, survivor).await
     }
+}
 
-    fn stream(&self) -> &'static str {
-        "customers"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<()> {
-        let Some(merged) = MERGED.payload(event)? else {
-            return Ok(());
-        };
-        // Names that do not parse name no ticket of this service.
-        let Ok(survivor) = names::parse_id("customers", &merged.survivor) else {
-            return Ok(());
-        };
-        let gone: Vec<_> = merged
-            .merged
-            .iter()
-            .filter_map(|m| names::parse_id("customers", m).ok())
-            .collect();
-        let Some(mut w) = self.app.ctx.consume(self.group(), event, EVENTS).await? else {
-            return Ok(());
-        };
-        let system = Principal::system(&event.tenant, CUSTOMERS_ACTOR);
-        tickets::repoint_customers(&self.app, &mut w, &system, &gone, survivor).await?;
-        w.commit(()).await
-    }
+/// The consumer of the customers stream.
+pub fn customer_events(ctx: ServiceContext) -> Arc<dyn EventHandler> {
+    let app = App::new(ctx.clone());
+    customer_merges::handler(
+        ctx,
+        ("tickets.customer-events", EVENTS, CUSTOMERS_ACTOR),
+        Tickets(app),
+    )
 }
 
 /// Consumes the orders stream: returns that name a ticket.

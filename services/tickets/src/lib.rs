@@ -50,7 +50,7 @@ impl Service for Tickets {
         serve!(bundle, TicketServiceServer::new(app.clone()));
         serve!(bundle, QueueServiceServer::new(app.clone()));
         serve!(bundle, TicketAnalyticsServiceServer::new(app.clone()));
-        bundle.handler(consumers::CustomerEvents::handler(ctx.clone()));
+        bundle.handler(consumers::customer_events(ctx.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);

@@ -33,9 +33,7 @@ const MASK: Rules = Rules {
 };
 
 fn check_name(name: &str, field: &str, v: &mut Violations) {
-    if name != SETTINGS_NAME && !name.is_empty() {
-        v.add(field, format!("must be \"{SETTINGS_NAME}\""));
-    }
+    settings::check_name(name, SETTINGS_NAME, field, v);
 }
 
 pub(super) async fn get(
@@ -64,12 +62,9 @@ pub(super) async fn update(
     };
     check_name(&given.name, "settings.name", &mut v);
     let mut w = api.write(&p).await?;
-    let current: Settings = settings::read(w.tx(), &p.tenant_id).await?;
-    let mut next = current.clone();
-    apply(&given, &fields, &mut next, &mut v);
-    for (field, what) in next.problems() {
-        v.add(field, what);
-    }
+    let (current, next) =
+        settings::change::<Settings>(&mut w, &mut v, |next, v| apply(&given, &fields, next, v))
+            .await?;
     v.finish(())?;
     settings::save_changed(
         w,

@@ -38,4 +38,8 @@ impl settings::Document for Settings {
         self.update_time = update_time;
         self.version = version;
     }
+
+    fn problems(&self) -> Vec<(String, String)> {
+        Settings::problems(self)
+    }
 }

@@ -182,9 +182,7 @@ pub(super) async fn revisions(
 }
 
 fn check_settings_name(name: &str, field: &str, v: &mut Violations) {
-    if name != SETTINGS_NAME && !name.is_empty() {
-        v.add(field, format!("must be \"{SETTINGS_NAME}\""));
-    }
+    rapport_kit::settings::check_name(name, SETTINGS_NAME, field, v);
 }
 
 pub(super) async fn get_settings(

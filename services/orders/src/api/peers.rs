@@ -2,16 +2,13 @@
 //! own visibility: whether a customer exists and the caller may see it, and what a customer
 //! or a lead needs.
 
-use rapport_kit::{
-    names,
-    peer::{Refusal, Refused},
-};
+use rapport_kit::{names, peer};
 use rapport_proto::{
     customers::{self as cpb, customer_service_client::CustomerServiceClient},
     leads::{self as lpb, lead_service_client::LeadServiceClient},
 };
 use rapport_runtime::{Error, Result, peers::Peers};
-use tonic::{Code, Request};
+use tonic::Request;
 use uuid::Uuid;
 
 use crate::app::App;
@@ -38,24 +35,6 @@ pub(super) async fn check_visible<T>(
     Ok(())
 }
 
-/// What a peer answered when asked for `name` named in `field`: NOT_FOUND reads as a bad
-/// field (it does not exist or the caller may not see it, alike); a peer that does not answer
-/// is UNAVAILABLE.
-fn peer_refusal(service: &'static str, status: &tonic::Status, name: &str, field: &str) -> Error {
-    let refusal = Refusal::read(service, status);
-    match (refusal.code, &refusal.refused) {
-        (Code::NotFound, _) => Error::invalid(
-            field,
-            format!("{name} does not exist or you may not see it"),
-        ),
-        (_, Refused::Invalid(_)) => Error::invalid(field, refusal.message),
-        _ => refusal.into_error(
-            &format!("{name} could not be read"),
-            "nothing was written; retry with the same request_id",
-        ),
-    }
-}
-
 /// The customer `id`, read on the caller's behalf.
 pub(super) async fn customer<T>(
     app: &App,
@@ -70,7 +49,7 @@ pub(super) async fn customer<T>(
         .get_customer(call)
         .await
         .map(|r| r.into_inner())
-        .map_err(|s| peer_refusal("customers", &s, &name, field))
+        .map_err(|s| peer::as_field("customers", &s, &name, field))
 }
 
 /// The lead `id`, read from the leads service on the caller's behalf.
@@ -87,5 +66,5 @@ pub(super) async fn lead<T>(
         .get_lead(call)
         .await
         .map(|r| r.into_inner())
-        .map_err(|s| peer_refusal("leads", &s, &name, field))
+        .map_err(|s| peer::as_field("leads", &s, &name, field))
 }

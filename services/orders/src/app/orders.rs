@@ -549,13 +549,8 @@ pub async fn update_settings(
     apply: impl FnOnce(&mut Settings, &mut Violations),
 ) -> Result<pb::OrderSettings> {
     let mut w = app.write(p).await?;
-    let current: Settings = settings::read(w.tx(), &p.tenant_id).await?;
-    let mut next = current.clone();
     let mut v = Violations::new();
-    apply(&mut next, &mut v);
-    for (field, what) in next.problems() {
-        v.add(field, what);
-    }
+    let (current, next) = settings::change::<Settings>(&mut w, &mut v, apply).await?;
     v.finish(())?;
     settings::save_changed(
         w,

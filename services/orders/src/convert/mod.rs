@@ -10,33 +10,6 @@ pub mod recommend;
 pub mod returns;
 pub mod settings;
 
-use rapport_kit::names;
-use rapport_runtime::validation::Violations;
-use uuid::Uuid;
-
-/// The id of a `collection/{id}` name in `field`, reported when it is not one.
-pub fn id_in(collection: &str, name: &str, field: &str, v: &mut Violations) -> Option<Uuid> {
-    match names::parse_id(collection, name) {
-        Ok(id) => Some(id),
-        Err(e) => {
-            v.add(field, e);
-            None
-        }
-    }
-}
-
-/// As [`id_in`] for a name that may be left empty.
-pub fn optional_id_in(
-    collection: &str,
-    name: &str,
-    field: &str,
-    v: &mut Violations,
-) -> Option<Uuid> {
-    if name.trim().is_empty() {
-        None
-    } else {
-        id_in(collection, name, field, v)
-    }
-}
+pub use rapport_kit::validate::{id_in, optional_id_in};
 
 pub use rapport_kit::validate::optional_time;

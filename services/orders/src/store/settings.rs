@@ -17,4 +17,8 @@ impl Document for Settings {
         self.update_time = update_time;
         self.version = version;
     }
+
+    fn problems(&self) -> Vec<(String, String)> {
+        Settings::problems(self)
+    }
 }

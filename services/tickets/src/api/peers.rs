@@ -3,7 +3,7 @@
 
 use rapport_kit::{
     names,
-    peer::{Refusal, Refused},
+    peer::{self, Refusal},
 };
 use rapport_proto::{
     customers::{self as cpb, customer_service_client::CustomerServiceClient},
@@ -17,24 +17,6 @@ use tonic::{Code, Request};
 use uuid::Uuid;
 
 use crate::app::App;
-
-/// What a peer answered when asked for `name` named in `field`: NOT_FOUND reads as a bad
-/// field (it does not exist or the caller may not see it, alike); a peer that does not answer
-/// is UNAVAILABLE.
-fn peer_refusal(service: &'static str, status: &tonic::Status, name: &str, field: &str) -> Error {
-    let refusal = Refusal::read(service, status);
-    match (refusal.code, &refusal.refused) {
-        (Code::NotFound, _) => Error::invalid(
-            field,
-            format!("{name} does not exist or you may not see it"),
-        ),
-        (_, Refused::Invalid(_)) => Error::invalid(field, refusal.message),
-        _ => refusal.into_error(
-            &format!("{name} could not be read"),
-            "nothing was written; retry with the same request_id",
-        ),
-    }
-}
 
 /// The customer `id`, read on the caller's behalf; INVALID_ARGUMENT on `field` when it does
 /// not exist, is hidden from the caller, deleted or merged.
@@ -51,7 +33,7 @@ pub(super) async fn live_customer<T>(
         .get_customer(call)
         .await
         .map(|r| r.into_inner())
-        .map_err(|s| peer_refusal("customers", &s, &name, field))?;
+        .map_err(|s| peer::as_field("customers", &s, &name, field))?;
     if c.delete_time.is_some() || !c.merged_into.is_empty() {
         return Err(Error::invalid(
             field,
@@ -86,7 +68,7 @@ pub(super) async fn order_of<T>(
         .get_order(call)
         .await
         .map(|r| r.into_inner())
-        .map_err(|s| peer_refusal("orders", &s, &name, field))?;
+        .map_err(|s| peer::as_field("orders", &s, &name, field))?;
     if o.customer != names::format_id("customers", customer) {
         return Err(Error::invalid(
             field,

@@ -46,13 +46,8 @@ pub async fn update(
     apply: impl FnOnce(&mut Settings, &mut Violations),
 ) -> Result<pb::TicketSettings> {
     let mut w = app.write(p).await?;
-    let current: Settings = settings::read(w.tx(), &p.tenant_id).await?;
-    let mut next = current.clone();
     let mut v = Violations::new();
-    apply(&mut next, &mut v);
-    for (field, what) in next.problems() {
-        v.add(field, what);
-    }
+    let (current, next) = settings::change::<Settings>(&mut w, &mut v, apply).await?;
     for (field, queue) in named_queues(&next) {
         if !queues::exists(w.tx(), &p.tenant_id, &queue).await? {
             v.add(field, format!("queues/{queue} does not exist"));

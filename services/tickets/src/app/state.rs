@@ -1,48 +1,38 @@
 //! The service's state, shared by every call: its context, the tenant's settings through the
 //! cache, and who sees which tickets.
 
+use rapport_kit::service::State;
 use rapport_runtime::{
     Result,
     auth::{Principal, Role},
-    clock::Micros,
     context::ServiceContext,
-    storage::Db,
-    write::Write,
 };
 
 use super::events::EVENTS;
 use crate::domain::settings::Settings;
 
-/// The service's state, shared by every call of its gRPC services.
+/// The service's state, shared by every call of its gRPC services: the kit's state (time,
+/// database, writes) with the service's events and settings.
 #[derive(Clone)]
-pub struct App {
-    pub(crate) ctx: ServiceContext,
-}
+pub struct App(State);
 
 impl App {
     /// The service over `ctx`.
     pub fn new(ctx: ServiceContext) -> Self {
-        Self { ctx }
+        Self(State::new(ctx, EVENTS))
     }
 
-    /// Now, by the service's clock.
-    pub fn now(&self) -> Micros {
-        self.ctx.clock.now()
-    }
-
-    /// The service's database.
-    pub fn db(&self) -> &Db {
-        &self.ctx.db
-    }
-
-    /// Starts a write that takes no request id.
-    pub async fn write(&self, p: &Principal) -> Result<Write> {
-        self.ctx.write(p, EVENTS).await
-    }
-
-    /// The tenant's ticket settings.
+    /// The tenant's settings.
     pub async fn settings(&self, tenant: &str) -> Result<Settings> {
         rapport_kit::settings::cached(&self.ctx, EVENTS, tenant).await
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
     }
 }
 
