@@ -4,9 +4,11 @@
 //! the peer meant instead of matching status codes by hand, and [`Refusal::into_error`] gives
 //! the usual answer for the cases a caller does not handle itself.
 
-use rapport_runtime::{Error, validation::FieldViolation};
-use tonic::{Code, Status};
+use rapport_proto::customers::{self as cpb, customer_service_client::CustomerServiceClient};
+use rapport_runtime::{Error, Result, peers::Peers, validation::FieldViolation};
+use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
+use uuid::Uuid;
 
 /// What a peer's refusal means to its caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +117,46 @@ pub fn as_field(service: &'static str, status: &Status, name: &str, field: &str)
             "nothing was written; retry with the same request_id",
         ),
     }
+}
+
+/// The customer `id`, read from the customers service on the caller of `req`'s behalf, so the
+/// customers service applies its visibility; a customer the caller may not see (or another
+/// tenant's) reads as a bad `field`, as one that does not exist.
+pub async fn customer<T>(
+    peers: &Peers,
+    req: &Request<T>,
+    id: Uuid,
+    field: &str,
+) -> Result<cpb::Customer> {
+    let name = crate::names::format_id("customers", id);
+    let mut client = CustomerServiceClient::new(peers.channel("customers")?);
+    let call = Peers::request(req, cpb::GetCustomerRequest { name: name.clone() });
+    client
+        .get_customer(call)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|s| as_field("customers", &s, &name, field))
+}
+
+/// As [`customer`], refusing a customer that is deleted or merged (what a new order or ticket
+/// names must be a live customer).
+pub async fn live_customer<T>(
+    peers: &Peers,
+    req: &Request<T>,
+    id: Uuid,
+    field: &str,
+) -> Result<cpb::Customer> {
+    let c = customer(peers, req, id, field).await?;
+    if c.delete_time.is_some() || !c.merged_into.is_empty() {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{} is deleted or merged; use the surviving customer",
+                c.name
+            ),
+        ));
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

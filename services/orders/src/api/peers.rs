@@ -4,10 +4,10 @@
 
 use rapport_kit::{names, peer};
 use rapport_proto::{
-    customers::{self as cpb, customer_service_client::CustomerServiceClient},
+    customers as cpb,
     leads::{self as lpb, lead_service_client::LeadServiceClient},
 };
-use rapport_runtime::{Error, Result, peers::Peers};
+use rapport_runtime::{Result, peers::Peers};
 use tonic::Request;
 use uuid::Uuid;
 
@@ -22,17 +22,9 @@ pub(super) async fn check_visible<T>(
     id: Uuid,
     field: &str,
 ) -> Result<()> {
-    let c = customer(app, req, id, field).await?;
-    if c.delete_time.is_some() || !c.merged_into.is_empty() {
-        return Err(Error::invalid(
-            field,
-            format!(
-                "{} is deleted or merged; order for the surviving customer",
-                c.name
-            ),
-        ));
-    }
-    Ok(())
+    peer::live_customer(&app.ctx.peers, req, id, field)
+        .await
+        .map(drop)
 }
 
 /// The customer `id`, read on the caller's behalf.
@@ -42,14 +34,7 @@ pub(super) async fn customer<T>(
     id: Uuid,
     field: &str,
 ) -> Result<cpb::Customer> {
-    let name = names::format_id("customers", id);
-    let mut client = CustomerServiceClient::new(app.ctx.peers.channel("customers")?);
-    let call = Peers::request(req, cpb::GetCustomerRequest { name: name.clone() });
-    client
-        .get_customer(call)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(|s| peer::as_field("customers", &s, &name, field))
+    peer::customer(&app.ctx.peers, req, id, field).await
 }
 
 /// The lead `id`, read from the leads service on the caller's behalf.

@@ -9,7 +9,7 @@ use rapport_kit::{
 use rapport_runtime::{
     Error, Result,
     dialect::Dialect,
-    storage::{BindValue, Tx, bind_all, one_by_id},
+    storage::{BindValue, Tx, all_with, bind_all, one_by_id},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -171,25 +171,17 @@ pub(crate) async fn lock_of_customers(
     tenant: &str,
     customers: &[Uuid],
 ) -> Result<Vec<Order>> {
-    if customers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list: Vec<String> = (0..customers.len())
-        .map(|i| format!("${}", i + 2))
-        .collect();
-    let sql = format!(
-        "{SELECT} WHERE o.tenant_id = $1 AND o.customer_id IN ({}) ORDER BY o.id{}",
-        list.join(", "),
-        dialect.for_update()
-    );
-    let binds: Vec<BindValue> = customers
-        .iter()
-        .map(|c| BindValue::Text(c.to_string()))
-        .collect();
-    let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(row_to_order).collect()
+    let columns = ("o.customer_id", "o.id");
+    all_with(
+        tx,
+        SELECT,
+        columns,
+        tenant,
+        customers,
+        Some(dialect),
+        row_to_order,
+    )
+    .await
 }
 
 /// Rewrites an order's document as it is, leaving its version (and etag) alone: for what the

@@ -6,7 +6,7 @@ use rapport_kit::{
     peer::{self, Refusal},
 };
 use rapport_proto::{
-    customers::{self as cpb, customer_service_client::CustomerServiceClient},
+    customers as cpb,
     orders::{
         self as opb, order_service_client::OrderServiceClient,
         return_service_client::ReturnServiceClient,
@@ -26,21 +26,7 @@ pub(super) async fn live_customer<T>(
     id: Uuid,
     field: &str,
 ) -> Result<cpb::Customer> {
-    let name = names::format_id("customers", id);
-    let mut client = CustomerServiceClient::new(app.ctx.peers.channel("customers")?);
-    let call = Peers::request(req, cpb::GetCustomerRequest { name: name.clone() });
-    let c = client
-        .get_customer(call)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(|s| peer::as_field("customers", &s, &name, field))?;
-    if c.delete_time.is_some() || !c.merged_into.is_empty() {
-        return Err(Error::invalid(
-            field,
-            format!("{name} is deleted or merged; use the surviving customer"),
-        ));
-    }
-    Ok(c)
+    peer::live_customer(&app.ctx.peers, req, id, field).await
 }
 
 /// Whether the caller of `req` may see the customer `id` (a rep reading its tickets).

@@ -7,7 +7,7 @@ use rapport_kit::{
 use rapport_runtime::{
     Result,
     dialect::Dialect,
-    storage::{BindValue, Tx, bind_all, one_by_id},
+    storage::{BindValue, Tx, all_with, bind_all, one_by_id},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -270,25 +270,17 @@ pub(crate) async fn lock_of_customers(
     tenant: &str,
     customers: &[Uuid],
 ) -> Result<Vec<Ticket>> {
-    if customers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list: Vec<String> = (0..customers.len())
-        .map(|i| format!("${}", i + 2))
-        .collect();
-    let sql = format!(
-        "{SELECT} WHERE t.tenant_id = $1 AND t.customer_id IN ({}) ORDER BY t.id{}",
-        list.join(", "),
-        dialect.for_update()
-    );
-    let binds: Vec<BindValue> = customers
-        .iter()
-        .map(|c| BindValue::Text(c.to_string()))
-        .collect();
-    let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(row_to_ticket).collect()
+    let columns = ("t.customer_id", "t.id");
+    all_with(
+        tx,
+        SELECT,
+        columns,
+        tenant,
+        customers,
+        Some(dialect),
+        row_to_ticket,
+    )
+    .await
 }
 
 /// Tenants with SLA work due at `now` (at most `limit`).
