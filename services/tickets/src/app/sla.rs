@@ -46,15 +46,19 @@ pub async fn sweep_due(
         let events = advance(w, &settings, &system, &mut next, now).await?;
         next.version = current.version + 1;
         next.update_time = now;
-        // The row is locked: the version check only guards against a bug, never a race.
-        store::update(w.tx(), tenant, &next, current.version).await?;
+        // The row is locked until the commit, so its rewrite rides with it (one round trip on
+        // PostgreSQL for the whole batch).
+        w.defer(store::update_locked_statement(tenant, &next)?)
+            .await?;
         if let Some(last) = events.last() {
             let kind = last.kind.clone();
             emit(w, &kind, &next, last);
         }
         all_events.extend(events);
     }
-    history::insert_events(w.tx(), tenant, &all_events).await?;
+    for s in history::events_statements(tenant, &all_events) {
+        w.defer(s).await?;
+    }
     Ok(due.len())
 }
 

@@ -115,7 +115,9 @@ pub async fn create(
     }
     let queue = queue_named(&mut w, &p.tenant_id, &t.queue_id.clone(), "ticket.queue").await?;
     let detail = routing::route(&mut w, &p.tenant_id, &mut t, &queue, &why_queue).await?;
-    store::insert(w.tx(), &p.tenant_id, &t).await?;
+    // Deferred: on PostgreSQL the ticket, its history, the events and the request id's record
+    // reach the database in one round trip at commit.
+    w.defer(store::insert_statement(&p.tenant_id, &t)?).await?;
     let created = entry(&w, &t, "created", &p.subject, t.subject.clone());
     let routed = entry(
         &w,
@@ -128,7 +130,9 @@ pub async fn create(
         &p.subject,
         detail,
     );
-    history::insert_events(w.tx(), &p.tenant_id, &[created.clone(), routed]).await?;
+    for s in history::events_statements(&p.tenant_id, &[created.clone(), routed]) {
+        w.defer(s).await?;
+    }
     let out = emit(&mut w, "created", &t, &created);
     w.commit(out).await
 }
@@ -220,7 +224,9 @@ pub(super) async fn save(
     if !store::update(w.tx(), tenant, &next, current.version).await? {
         return Err(Error::stale_etag(&next.name()));
     }
-    history::insert_events(w.tx(), tenant, &events).await?;
+    for s in history::events_statements(tenant, &events) {
+        w.defer(s).await?;
+    }
     let last = events
         .last()
         .cloned()

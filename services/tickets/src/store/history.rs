@@ -4,7 +4,7 @@ use rapport_kit::query::{CursorValue, OrderBy, Page, Select};
 use rapport_runtime::{
     Result,
     clock::Micros,
-    storage::{BindValue, Tx, bind_all},
+    storage::{Statement, Tx, bind_all},
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row, any::AnyRow};
@@ -107,48 +107,34 @@ pub(crate) async fn move_comments(tx: &mut Tx, tenant: &str, from: Uuid, to: Uui
     Ok(())
 }
 
-/// Appends history entries.
-pub(crate) async fn insert_events(tx: &mut Tx, tenant: &str, events: &[Event]) -> Result<()> {
-    for chunk in events.chunks(100) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = 2 + i * 7;
-                format!(
-                    "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b,
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                )
+/// The INSERTs appending history entries, 100 rows each, to run now or with the commit.
+pub(crate) fn events_statements(tenant: &str, events: &[Event]) -> Vec<Statement> {
+    events
+        .chunks(100)
+        .map(|chunk| {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = 2 + i * 7;
+                    let cells: Vec<String> = (b..b + 7).map(|n| format!("${n}")).collect();
+                    format!("($1, {})", cells.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO ticket_events (tenant_id, ticket_id, id, kind, actor_id, detail, \
+                 rule, create_time) VALUES {}",
+                rows.join(", ")
+            );
+            chunk.iter().fold(Statement::new(sql).bind(tenant), |s, e| {
+                s.bind(e.ticket_id.to_string())
+                    .bind(e.id.to_string())
+                    .bind(e.kind.clone())
+                    .bind(e.actor_id.clone())
+                    .bind(e.detail.clone())
+                    .bind(e.rule.clone())
+                    .bind(e.create_time)
             })
-            .collect();
-        let sql = format!(
-            "INSERT INTO ticket_events (tenant_id, ticket_id, id, kind, actor_id, detail, rule, \
-             create_time) VALUES {}",
-            rows.join(", ")
-        );
-        let binds: Vec<BindValue> = chunk
-            .iter()
-            .flat_map(|e| {
-                [
-                    BindValue::Text(e.ticket_id.to_string()),
-                    BindValue::Text(e.id.to_string()),
-                    BindValue::Text(e.kind.clone()),
-                    BindValue::Text(e.actor_id.clone()),
-                    BindValue::Text(e.detail.clone()),
-                    BindValue::Text(e.rule.clone()),
-                    BindValue::Int(e.create_time),
-                ]
-            })
-            .collect();
-        bind_all(sqlx::query(&sql).bind(tenant), &binds)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
+        })
+        .collect()
 }
 
 fn row_to_event(row: &AnyRow) -> Result<Event> {

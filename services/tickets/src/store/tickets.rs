@@ -7,7 +7,7 @@ use rapport_kit::{
 use rapport_runtime::{
     Result,
     dialect::Dialect,
-    storage::{BindValue, Tx, all_with, bind_all, one_by_id},
+    storage::{BindValue, Statement, Tx, all_with, bind_all, one_by_id},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -134,34 +134,50 @@ const COLUMNS: &str = "tenant_id, id, ticket_type, priority, channel, state, cus
      resolution_seconds, resolved_by, resolve_time, reopen_count, satisfaction, waiting, doc, \
      create_time, update_time, version";
 
-/// Inserts a new ticket.
-pub(crate) async fn insert(tx: &mut Tx, tenant: &str, t: &Ticket) -> Result<()> {
-    let binds = binds(t)?;
+/// The INSERT of a new ticket, to run now or with the write's commit.
+pub(crate) fn insert_statement(tenant: &str, t: &Ticket) -> Result<Statement> {
     let placeholders: Vec<String> = (1..=29).map(|i| format!("${i}")).collect();
     let sql = format!(
         "INSERT INTO tickets ({COLUMNS}) VALUES ({})",
         placeholders.join(", ")
     );
-    bind_all(sqlx::query(&sql).bind(tenant), &binds)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    Ok(binds(t)?
+        .into_iter()
+        .fold(Statement::new(sql).bind(tenant), Statement::bind))
 }
 
-/// Rewrites a ticket whose stored version is `expected`; `false` when it moved on.
-pub(crate) async fn update(tx: &mut Tx, tenant: &str, t: &Ticket, expected: i64) -> Result<bool> {
-    let mut binds = binds(t)?;
-    binds.push(BindValue::Int(expected));
+/// The rewrite of a ticket the write holds locked, to run with the write's commit: no version
+/// check, since nobody else can change the row meanwhile.
+pub(crate) fn update_locked_statement(tenant: &str, t: &Ticket) -> Result<Statement> {
+    Ok(binds(t)?.into_iter().fold(
+        Statement::new(update_sql(false)).bind(tenant),
+        Statement::bind,
+    ))
+}
+
+fn update_sql(check_version: bool) -> String {
     let sets: Vec<String> = COLUMNS
         .split(", ")
         .enumerate()
         .skip(2)
         .map(|(i, c)| format!("{} = ${}", c.trim(), i + 1))
         .collect();
-    let sql = format!(
-        "UPDATE tickets SET {} WHERE tenant_id = $1 AND id = $2 AND version = $30",
-        sets.join(", ")
-    );
+    format!(
+        "UPDATE tickets SET {} WHERE tenant_id = $1 AND id = $2{}",
+        sets.join(", "),
+        if check_version {
+            " AND version = $30"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Rewrites a ticket whose stored version is `expected`; `false` when it moved on.
+pub(crate) async fn update(tx: &mut Tx, tenant: &str, t: &Ticket, expected: i64) -> Result<bool> {
+    let mut binds = binds(t)?;
+    binds.push(BindValue::Int(expected));
+    let sql = update_sql(true);
     let done = bind_all(sqlx::query(&sql).bind(tenant), &binds)
         .execute(&mut **tx)
         .await?;
