@@ -132,7 +132,7 @@ pub(super) async fn list(
         Sees::All => Visible::All,
         Sees::Team(team) => Visible::Team(team),
         Sees::Agent(agent) => Visible::Agent(agent),
-        Sees::CustomersItSees => {
+        Sees::ItsCustomers => {
             let Some(customer) = pinned_customer(&msg.filter) else {
                 return Err(Error::invalid(
                     "filter",

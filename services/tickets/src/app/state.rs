@@ -56,7 +56,7 @@ pub enum Sees {
     /// A service agent: its queues' and those assigned to it.
     Agent(String),
     /// A rep: those of customers the customers service lets it see, read-only.
-    CustomersItSees,
+    ItsCustomers,
 }
 
 /// Which tickets `p` sees; the widest of its roles.
@@ -68,6 +68,6 @@ pub fn sees(p: &Principal) -> Sees {
     } else if p.has_role(Role::ServiceAgent) {
         Sees::Agent(p.subject.clone())
     } else {
-        Sees::CustomersItSees
+        Sees::ItsCustomers
     }
 }

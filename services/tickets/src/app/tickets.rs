@@ -147,7 +147,7 @@ async fn sees_ticket(app: &App, p: &Principal, t: &Ticket) -> Result<Option<bool
                 Some(queue_store::is_member(&mut conn, &p.tenant_id, &t.queue_id, &agent).await?)
             }
         }
-        Sees::CustomersItSees => None,
+        Sees::ItsCustomers => None,
     })
 }
 
@@ -198,7 +198,7 @@ pub(super) async fn lock_visible(
             t.assignee == agent
                 || queue_store::is_member(w.tx(), &p.tenant_id, &t.queue_id, &agent).await?
         }
-        Sees::CustomersItSees => false,
+        Sees::ItsCustomers => false,
     };
     if !visible {
         return Err(Error::not_found(ticket_name(id)));

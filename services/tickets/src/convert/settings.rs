@@ -252,7 +252,7 @@ fn minutes(text: &str, end: bool) -> Option<u16> {
     if h == 24 && m == 0 && end {
         return Some(1440);
     }
-    (h < 24 && m < 60 && h.to_string().len() <= 2 && m < 60).then_some(h * 60 + m)
+    (h < 24 && m < 60 && h.to_string().len() <= 2).then_some(h * 60 + m)
 }
 
 fn day_hours(d: Option<&pb::DayHours>, at: &str, v: &mut Violations) -> Vec<(u16, u16)> {
