@@ -16,6 +16,8 @@ mod raw;
 mod report;
 mod service;
 mod stores;
+mod tickets;
+mod tickets_data;
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +50,10 @@ enum Command {
     /// The orders service on PostgreSQL: each analytics report over a million orders beside
     /// the straightforward SQL over the orders and their lines.
     OrdersAnalytics(orders_analytics::Args),
+    /// The tickets service on PostgreSQL + Redis: CreateTicket with routing and the SLA, the
+    /// SLA sweep over a million open tickets and the ticket report, each beside its raw SQL
+    /// baseline.
+    Tickets(tickets::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,6 +74,7 @@ fn main() -> std::process::ExitCode {
             Command::Leads(args) => leads::run(args).await,
             Command::Orders(args) => orders::run(args).await,
             Command::OrdersAnalytics(args) => orders_analytics::run(args).await,
+            Command::Tickets(args) => tickets::run(args).await,
         }
     });
     // Server tasks still draining in the background end with the process.

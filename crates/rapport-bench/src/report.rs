@@ -388,7 +388,7 @@ fn mb(bytes: u64) -> f64 {
 }
 
 /// `12345.6` as `12,346`.
-fn thousands(x: f64) -> String {
+pub fn thousands(x: f64) -> String {
     let n = x.round().max(0.0) as u64;
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
@@ -410,9 +410,96 @@ fn short(why: &str) -> &'static str {
     }
 }
 
+/// A table of targets: each row a scenario, what the service did, its raw baseline, the ratio
+/// of the two, the target and whether it was met. A row without a verdict (a baseline, a note)
+/// says "–".
+#[derive(Debug, Default)]
+pub struct TargetTable {
+    rows: Vec<[String; 6]>,
+}
+
+impl TargetTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a row; `met` is None when the row holds no target.
+    pub fn row(
+        &mut self,
+        scenario: impl Into<String>,
+        service: impl Into<String>,
+        raw: impl Into<String>,
+        ratio: impl Into<String>,
+        target: impl Into<String>,
+        met: Option<bool>,
+    ) {
+        let verdict = match met {
+            Some(true) => "yes",
+            Some(false) => "**NO**",
+            None => "–",
+        };
+        self.rows.push([
+            scenario.into(),
+            service.into(),
+            raw.into(),
+            ratio.into(),
+            target.into(),
+            verdict.to_owned(),
+        ]);
+    }
+
+    /// The table as markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| Scenario | Service | Raw baseline | Ratio | Target | Met? |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        for r in &self.rows {
+            let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        out
+    }
+}
+
+/// A load run in one cell: throughput, p50 and p99, and errors if any (with the first).
+pub fn load_cell(o: &Outcome) -> String {
+    let mut cell = format!(
+        "{}/s, p50 {:.2} ms, p99 {:.2} ms",
+        thousands(o.throughput()),
+        o.quantile_ms(0.5),
+        o.quantile_ms(0.99)
+    );
+    if o.errors > 0 {
+        let _ = write!(
+            cell,
+            ", {} errors (first: {})",
+            o.errors,
+            o.first_error.as_deref().unwrap_or_default()
+        );
+    }
+    cell
+}
+
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{TargetTable, thousands};
+
+    #[test]
+    fn target_rows_say_whether_they_were_met() {
+        let mut t = TargetTable::new();
+        t.row("a", "1 ms", "–", "–", "< 2 ms", Some(true));
+        t.row("b | c", "3 ms", "–", "–", "< 2 ms", Some(false));
+        t.row("raw", "–", "5 ms", "–", "", None);
+        let md = t.markdown();
+        assert!(md.contains("| a | 1 ms | – | – | < 2 ms | yes |"), "{md}");
+        assert!(
+            md.contains("| b \\| c | 3 ms | – | – | < 2 ms | **NO** |"),
+            "{md}"
+        );
+        assert!(md.contains("| raw | – | 5 ms | – |  | – |"), "{md}");
+    }
 
     #[test]
     fn thousands_separators() {

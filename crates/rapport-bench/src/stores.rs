@@ -9,8 +9,9 @@ use rapport_runtime::{
     auth::{JwtKeys, Role},
     clock::SystemClock,
     config::{MetricsListen, ServerArgs},
-    context::ServiceEntry,
+    context::{Service, ServiceEntry},
     server::Running,
+    storage::{Db, PoolSettings},
     suite,
 };
 use tonic::{
@@ -39,6 +40,24 @@ pub fn url_or(flag: Option<&str>, fallback: &str) -> Option<String> {
     flag.filter(|v| given(v))
         .map(str::to_owned)
         .or_else(|| std::env::var(fallback).ok().filter(|v| given(v)))
+}
+
+/// A Redis key prefix of one run's own, so its keys can be deleted at the end.
+pub fn run_prefix() -> String {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    format!("rapport-bench:{}:", &tag[tag.len() - 12..])
+}
+
+/// Opens `url` as service `S` does (its schema, a pool of `connections`) and applies its
+/// migrations: the database a raw baseline runs on, or the bench's own view of a service's.
+pub async fn open_migrated<S: Service>(url: &str, connections: u32) -> Result<Db> {
+    let settings = PoolSettings {
+        max_connections: connections,
+        ..PoolSettings::default()
+    };
+    let db = Db::connect(url, S::NAME, settings).await?;
+    db.migrate(&S::migrations()).await?;
+    Ok(db)
 }
 
 /// Whether Redis at `url` answers.

@@ -7,7 +7,7 @@ use rapport_runtime::{
     access::Revocations,
     auth::{Auth, JwtKeys},
     cache::Cache,
-    clock::ManualClock,
+    clock::{ManualClock, SharedClock},
     context::{Service, ServiceContext},
     events::{Bus, Event, unpack},
     peers::Peers,
@@ -111,19 +111,27 @@ impl TestStores {
         }
         .expect("open the database");
         db.migrate(&S::migrations()).await.expect("migrate");
-        ServiceContext {
-            db: db.clone(),
-            cache: Cache::memory(100),
-            bus: Bus::memory(),
-            clock: Arc::new(clock.clone()),
-            auth: Auth::new(
-                Arc::new(JwtKeys::hs256(b"rapport-test-context-secret")),
-                Revocations::new(db.clone()),
-            ),
-            peers: Peers::new(&[], None).expect("peers"),
-            max_message_bytes: 1 << 20,
-            outbox_waker: Arc::default(),
-        }
+        context_over(db, Arc::new(clock.clone()))
+    }
+}
+
+/// A service's context over `db` (opened and migrated by the caller) with an in-process cache
+/// and bus, no peers and `clock`: what [`TestStores::context`] gives, for any database, e.g.
+/// a benchmark that runs a service's job on data it loaded itself. Events written go to the
+/// outbox of `db`; no relay publishes them.
+pub fn context_over(db: Db, clock: SharedClock) -> ServiceContext {
+    ServiceContext {
+        db: db.clone(),
+        cache: Cache::memory(100),
+        bus: Bus::memory(),
+        clock,
+        auth: Auth::new(
+            Arc::new(JwtKeys::hs256(b"rapport-test-context-secret")),
+            Revocations::new(db),
+        ),
+        peers: Peers::new(&[], None).expect("peers"),
+        max_message_bytes: 1 << 20,
+        outbox_waker: Arc::default(),
     }
 }
 

@@ -13,5 +13,5 @@ pub mod users;
 pub mod values;
 pub mod wait;
 
-pub use backend::{Backend, TestStores, outbox_events};
+pub use backend::{Backend, TestStores, context_over, outbox_events};
 pub use server::{Bearer, TestServer, TestServerBuilder, each_backend, each_backend_at};
