@@ -181,17 +181,13 @@ pub(super) async fn revisions(
     })
 }
 
-fn check_settings_name(name: &str, field: &str, v: &mut Violations) {
-    rapport_kit::settings::check_name(name, SETTINGS_NAME, field, v);
-}
-
 pub(super) async fn get_settings(
     app: &App,
     req: Request<pb::GetOrderSettingsRequest>,
 ) -> Result<pb::OrderSettings> {
     let p = authorize(&req, READERS)?;
     let mut v = Violations::new();
-    check_settings_name(&req.get_ref().name, "name", &mut v);
+    rapport_kit::settings::check_name(&req.get_ref().name, SETTINGS_NAME, "name", &mut v);
     v.finish(())?;
     Ok(settings_to_proto(&app.settings(&p.tenant_id).await?))
 }
@@ -209,7 +205,7 @@ pub(super) async fn update_settings(
         v.add("settings", "is required");
         return Err(v.finish(()).map_err(Error::from).unwrap_err());
     };
-    check_settings_name(&given.name, "settings.name", &mut v);
+    rapport_kit::settings::check_name(&given.name, SETTINGS_NAME, "settings.name", &mut v);
     v.finish(())?;
     orders::update_settings(app, &p, &given.etag, |s, v| apply(&given, &fields, s, v)).await
 }

@@ -83,11 +83,11 @@ async fn advance(
         let detail = format!("{} is {}", tr.kind.as_str(), tr.to.as_str());
         events.push(entry(w, t, kind, &system.subject, detail));
     }
-    let rules = settings.escalation_rules.clone();
-    let fired: Vec<(String, Vec<Action>)> = escalation::fire(&rules, t, &transitions)
-        .into_iter()
-        .map(|f| (f.rule.display_name.clone(), f.rule.actions.clone()))
-        .collect();
+    let fired: Vec<(String, Vec<Action>)> =
+        escalation::fire(&settings.escalation_rules, t, &transitions)
+            .into_iter()
+            .map(|f| (f.rule.display_name.clone(), f.rule.actions.clone()))
+            .collect();
     for (rule, actions) in fired {
         for action in actions {
             let detail = act(w, settings, system, t, &action, &rule).await?;

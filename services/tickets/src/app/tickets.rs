@@ -12,6 +12,7 @@ use rapport_runtime::{
     write::Write,
 };
 use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use super::{
@@ -137,20 +138,16 @@ pub async fn create(
     w.commit(out).await
 }
 
-/// Whether `p` sees `t` by its own roles; None for a rep, whose sight the customers service
-/// decides (the caller checks the customer).
-async fn sees_ticket(app: &App, p: &Principal, t: &Ticket) -> Result<Option<bool>> {
+/// Whether `p` sees `t` by its own roles, asking `conn` about queue membership; None for a
+/// rep, whose sight the customers service decides (the caller checks the customer).
+async fn sees_ticket(conn: &mut AnyConnection, p: &Principal, t: &Ticket) -> Result<Option<bool>> {
     Ok(match sees(p) {
         Sees::All => Some(true),
         Sees::Team(team) => Some(t.team_id == team),
-        Sees::Agent(agent) => {
-            if t.assignee == agent {
-                Some(true)
-            } else {
-                let mut conn = app.db().pool().acquire().await?;
-                Some(queue_store::is_member(&mut conn, &p.tenant_id, &t.queue_id, &agent).await?)
-            }
-        }
+        Sees::Agent(agent) => Some(
+            t.assignee == agent
+                || queue_store::is_member(conn, &p.tenant_id, &t.queue_id, &agent).await?,
+        ),
         Sees::TheirCustomers => None,
     })
 }
@@ -162,8 +159,7 @@ pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<(Ticket, bool)> {
     let t = store::get(&mut conn, &p.tenant_id, id, None)
         .await?
         .ok_or_else(|| Error::not_found(ticket_name(id)))?;
-    drop(conn);
-    match sees_ticket(app, p, &t).await? {
+    match sees_ticket(&mut conn, p, &t).await? {
         Some(true) => Ok((t, false)),
         Some(false) => Err(Error::not_found(ticket_name(id))),
         None => Ok((t, true)),
@@ -195,15 +191,8 @@ pub(super) async fn lock_visible(
     let t = store::get(w.tx(), &p.tenant_id, id, Some(dialect))
         .await?
         .ok_or_else(|| Error::not_found(ticket_name(id)))?;
-    let visible = match sees(p) {
-        Sees::All => true,
-        Sees::Team(team) => t.team_id == team,
-        Sees::Agent(agent) => {
-            t.assignee == agent
-                || queue_store::is_member(w.tx(), &p.tenant_id, &t.queue_id, &agent).await?
-        }
-        Sees::TheirCustomers => false,
-    };
+    // Reps change nothing: their roles never reach here, and None hides the ticket.
+    let visible = sees_ticket(w.tx(), p, &t).await? == Some(true);
     if !visible {
         return Err(Error::not_found(ticket_name(id)));
     }
@@ -508,7 +497,7 @@ pub async fn merge(
     for id in &all {
         let visible = match by_id.get(id) {
             None => false,
-            Some(t) => sees_ticket(app, p, t).await? == Some(true),
+            Some(t) => sees_ticket(w.tx(), p, t).await? == Some(true),
         };
         if !visible {
             return Err(Error::not_found(ticket_name(*id)));

@@ -201,15 +201,16 @@ pub(crate) async fn lock_many(
     tenant: &str,
     ids: &[Uuid],
 ) -> Result<Vec<Ticket>> {
-    let mut ids = ids.to_vec();
-    ids.sort();
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(t) = get(tx, tenant, id, Some(dialect)).await? {
-            out.push(t);
-        }
-    }
-    Ok(out)
+    all_with(
+        tx,
+        SELECT,
+        ("t.id", "t.id"),
+        tenant,
+        ids,
+        Some(dialect),
+        row_to_ticket,
+    )
+    .await
 }
 
 /// Who sees which tickets, in SQL.
