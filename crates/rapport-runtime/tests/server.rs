@@ -76,11 +76,23 @@ async fn status(health: &mut HealthClient<Channel>, service: &str) -> ServingSta
         .status()
 }
 
+/// Readiness starts NOT_SERVING and turns SERVING once the first check has run in the
+/// background: a test that starts a server waits for that rather than racing it.
+async fn ready(health: &mut HealthClient<Channel>) {
+    tokio::time::timeout(WAIT, async {
+        while status(health, "").await != ServingStatus::Serving {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the server becomes ready");
+}
+
 #[tokio::test]
 async fn health_reports_serving_and_liveness() {
     let running = start(Duration::ZERO).await;
     let mut health = HealthClient::new(channel(running.addr).await);
-    assert_eq!(status(&mut health, "").await, ServingStatus::Serving);
+    ready(&mut health).await;
     assert_eq!(status(&mut health, LIVENESS).await, ServingStatus::Serving);
     let unknown = health
         .check(HealthCheckRequest {
@@ -300,7 +312,7 @@ async fn shutdown_reports_not_serving_before_the_port_closes() {
     let addr = running.addr;
     let ch = channel(addr).await;
     let mut health = HealthClient::new(ch.clone());
-    assert_eq!(status(&mut health, "").await, ServingStatus::Serving);
+    ready(&mut health).await;
 
     // A watcher sees the change as it happens.
     let mut watch = health
