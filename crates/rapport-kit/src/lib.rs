@@ -13,6 +13,7 @@
 //!   (phones, emails);
 //! - [`settings`]: the per-tenant settings document, versioned, cached, with its event;
 //! - [`duplicates`]: the duplicate policy and what a duplicate check may disclose;
+//! - [`enums`]: proto enums read and written through one table per enum;
 //! - [`fields`]: tenant-defined typed fields (custom fields, product attributes);
 //! - [`peer`]: a peer service's `Status` read back into what it meant, and the usual answer
 //!   for what a caller does not handle itself;
@@ -30,6 +31,7 @@ pub mod cached;
 pub mod contact;
 pub mod customer_merges;
 pub mod duplicates;
+pub mod enums;
 pub mod fields;
 pub mod mask;
 pub mod names;

@@ -7,7 +7,9 @@
 
 use prost::{Message, Name};
 use rapport_runtime::{
-    Error, Result, cache,
+    Error, Result,
+    auth::Principal,
+    cache,
     clock::Micros,
     context::ServiceContext,
     validation::Violations,
@@ -103,6 +105,23 @@ pub async fn cached<D: Document>(
             load,
         )
         .await
+}
+
+/// A caller's change of the tenant's settings, in one write of `state`, when nothing beyond
+/// the document's own [`Document::problems`] needs checking: [`change`] with `apply`, then
+/// [`save_changed`] under the settings resource `name` and `etag`.
+pub async fn update<D: Document, M: Message + Name + Default>(
+    state: &crate::service::State,
+    p: &Principal,
+    (name, etag): (&str, &str),
+    apply: impl FnOnce(&mut D, &mut Violations),
+    payload: impl FnOnce(&D) -> M,
+) -> Result<M> {
+    let mut w = state.write(p).await?;
+    let mut v = Violations::new();
+    let (current, next) = change::<D>(&mut w, &mut v, apply).await?;
+    v.finish(())?;
+    save_changed(w, state.events, name, etag, &current, next, payload).await
 }
 
 /// As [`save`] after a caller's update: refuses a stale `etag` (ABORTED), and answers a

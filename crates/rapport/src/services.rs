@@ -9,6 +9,7 @@ pub fn all() -> Vec<ServiceEntry> {
         ServiceEntry::of::<rapport_leads::Leads>(),
         ServiceEntry::of::<rapport_orders::Orders>(),
         ServiceEntry::of::<rapport_tickets::Tickets>(),
+        ServiceEntry::of::<rapport_partners::Partners>(),
     ]
 }
 

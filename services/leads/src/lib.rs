@@ -85,6 +85,7 @@ impl Service for Leads {
         serve!(bundle, LeadAnalyticsServiceServer::new(api.clone()));
         bundle.handler(consumers::CustomerEvents::handler(ctx.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
+        bundle.handler(consumers::PartnerEvents::handler(ctx.clone()));
         for job in jobs::jobs(api) {
             bundle.job(job);
         }

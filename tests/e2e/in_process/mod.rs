@@ -46,6 +46,7 @@ pub fn services() -> Vec<ServiceEntry> {
         ServiceEntry::of::<Leads>(),
         ServiceEntry::of::<rapport_orders::Orders>(),
         ServiceEntry::of::<rapport_tickets::Tickets>(),
+        ServiceEntry::of::<rapport_partners::Partners>(),
     ]
 }
 

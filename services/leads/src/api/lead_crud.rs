@@ -92,32 +92,7 @@ pub(super) async fn create(api: &App, req: Request<pb::CreateLeadRequest>) -> Re
     )?;
     let settings = api.settings(&p.tenant_id).await?;
     let now = api.now();
-    let mut lead = Lead {
-        id: Uuid::now_v7(),
-        input,
-        state: State::New,
-        unqualified_reason: String::new(),
-        owner_id: String::new(),
-        team_id: String::new(),
-        locked: false,
-        behavior_points: 0,
-        follow_up_count: 0,
-        score: 0,
-        intent: Intent::Low,
-        recall: false,
-        call_flag: false,
-        assign_time: None,
-        last_follow_up_time: None,
-        state_change_time: now,
-        customer_id: String::new(),
-        opportunity_id: String::new(),
-        won: false,
-        create_time: now,
-        update_time: now,
-        delete_time: None,
-        version: 1,
-        possible_duplicates: Vec::new(),
-    };
+    let mut lead = Lead::new(Uuid::now_v7(), input, now);
     lead.rescore(&settings.grades());
     let locks = contact_locks(&p.tenant_id, &lead.input);
     let mut w = rapport_runtime::begin_write!(api.ctx, p, idem, EVENTS, locks);

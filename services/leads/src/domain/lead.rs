@@ -198,6 +198,37 @@ pub struct Lead {
 }
 
 impl Lead {
+    /// A new lead `id` of `input`, created at `now`: NEW, in a public pool, unscored (rescore
+    /// it with the tenant's grades).
+    pub fn new(id: Uuid, input: LeadInput, now: Micros) -> Self {
+        Lead {
+            id,
+            input,
+            state: State::New,
+            unqualified_reason: String::new(),
+            owner_id: String::new(),
+            team_id: String::new(),
+            locked: false,
+            behavior_points: 0,
+            follow_up_count: 0,
+            score: 0,
+            intent: Intent::Low,
+            recall: false,
+            call_flag: false,
+            assign_time: None,
+            last_follow_up_time: None,
+            state_change_time: now,
+            customer_id: String::new(),
+            opportunity_id: String::new(),
+            won: false,
+            create_time: now,
+            update_time: now,
+            delete_time: None,
+            version: 1,
+            possible_duplicates: Vec::new(),
+        }
+    }
+
     /// `leads/{id}`.
     pub fn resource_name(&self) -> String {
         lead_name(self.id)

@@ -548,20 +548,7 @@ pub async fn update_settings(
     etag: &str,
     apply: impl FnOnce(&mut Settings, &mut Violations),
 ) -> Result<pb::OrderSettings> {
-    let mut w = app.write(p).await?;
-    let mut v = Violations::new();
-    let (current, next) = settings::change::<Settings>(&mut w, &mut v, apply).await?;
-    v.finish(())?;
-    settings::save_changed(
-        w,
-        EVENTS,
-        SETTINGS_NAME,
-        etag,
-        &current,
-        next,
-        settings_to_proto,
-    )
-    .await
+    settings::update(app, p, (SETTINGS_NAME, etag), apply, settings_to_proto).await
 }
 
 /// The orders of customers merged into `survivor` now belong to it: each is re-pointed as a

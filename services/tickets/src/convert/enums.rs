@@ -2,6 +2,7 @@
 //! ways, UNSPECIFIED as None.
 
 use prost::UnknownEnumValue;
+use rapport_kit::enums::{read, write};
 use rapport_proto::tickets as pb;
 
 use crate::domain::{
@@ -9,29 +10,6 @@ use crate::domain::{
     sla::{SlaState, TargetKind},
     ticket::{Channel, Priority, State},
 };
-
-/// Reads `raw` through `table`: None for UNSPECIFIED (0), an error for an undefined number.
-fn read<P: Copy + Into<i32>, D: Copy>(
-    table: &[(P, D)],
-    raw: i32,
-) -> Result<Option<D>, UnknownEnumValue> {
-    if raw == 0 {
-        return Ok(None);
-    }
-    table
-        .iter()
-        .find(|(p, _)| (*p).into() == raw)
-        .map(|(_, d)| Some(*d))
-        .ok_or(UnknownEnumValue(raw))
-}
-
-/// Writes `d` through `table`.
-fn write<P: Copy + Into<i32>, D: Copy + PartialEq>(table: &[(P, D)], d: D) -> i32 {
-    table
-        .iter()
-        .find(|(_, x)| *x == d)
-        .map_or(0, |(p, _)| (*p).into())
-}
 
 const PRIORITIES: [(pb::Priority, Priority); 4] = [
     (pb::Priority::Low, Priority::Low),

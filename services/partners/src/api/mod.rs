@@ -1,0 +1,152 @@
+//! The gRPC adapters: each handler authorizes, parses through `convert/`, runs its use case in
+//! `app/` and converts the answer. Nothing else imports this module.
+
+mod partners;
+mod peers;
+mod registrations;
+mod support;
+mod tiers;
+
+use rapport_kit::{Reply, reply};
+use rapport_proto::partners::{
+    self as pb, partner_service_server::PartnerService,
+    registration_service_server::RegistrationService, tier_service_server::TierService,
+};
+use tonic::Request;
+
+use crate::app::App;
+
+#[tonic::async_trait]
+impl PartnerService for App {
+    async fn create_partner(&self, req: Request<pb::CreatePartnerRequest>) -> Reply<pb::Partner> {
+        reply(partners::create(self, req).await)
+    }
+
+    async fn get_partner(&self, req: Request<pb::GetPartnerRequest>) -> Reply<pb::Partner> {
+        reply(partners::get(self, req).await)
+    }
+
+    async fn list_partners(
+        &self,
+        req: Request<pb::ListPartnersRequest>,
+    ) -> Reply<pb::ListPartnersResponse> {
+        reply(partners::list(self, req).await)
+    }
+
+    async fn update_partner(&self, req: Request<pb::UpdatePartnerRequest>) -> Reply<pb::Partner> {
+        reply(partners::update(self, req).await)
+    }
+
+    async fn change_partner_state(
+        &self,
+        req: Request<pb::ChangePartnerStateRequest>,
+    ) -> Reply<pb::Partner> {
+        reply(partners::change_state(self, req).await)
+    }
+
+    async fn complete_onboarding_item(
+        &self,
+        req: Request<pb::CompleteOnboardingItemRequest>,
+    ) -> Reply<pb::Partner> {
+        reply(partners::complete_item(self, req).await)
+    }
+
+    async fn list_attributions(
+        &self,
+        req: Request<pb::ListAttributionsRequest>,
+    ) -> Reply<pb::ListAttributionsResponse> {
+        reply(partners::attributions(self, req).await)
+    }
+
+    async fn get_partner_settings(
+        &self,
+        req: Request<pb::GetPartnerSettingsRequest>,
+    ) -> Reply<pb::PartnerSettings> {
+        reply(partners::get_settings(self, req).await)
+    }
+
+    async fn update_partner_settings(
+        &self,
+        req: Request<pb::UpdatePartnerSettingsRequest>,
+    ) -> Reply<pb::PartnerSettings> {
+        reply(partners::update_settings(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl TierService for App {
+    async fn create_tier(&self, req: Request<pb::CreateTierRequest>) -> Reply<pb::Tier> {
+        reply(tiers::create(self, req).await)
+    }
+
+    async fn get_tier(&self, req: Request<pb::GetTierRequest>) -> Reply<pb::Tier> {
+        reply(tiers::get(self, req).await)
+    }
+
+    async fn list_tiers(&self, req: Request<pb::ListTiersRequest>) -> Reply<pb::ListTiersResponse> {
+        reply(tiers::list(self, req).await)
+    }
+
+    async fn update_tier(&self, req: Request<pb::UpdateTierRequest>) -> Reply<pb::Tier> {
+        reply(tiers::update(self, req).await)
+    }
+
+    async fn evaluate_partner_tier(
+        &self,
+        req: Request<pb::EvaluatePartnerTierRequest>,
+    ) -> Reply<pb::Partner> {
+        reply(tiers::evaluate(self, req).await)
+    }
+
+    async fn list_tier_changes(
+        &self,
+        req: Request<pb::ListTierChangesRequest>,
+    ) -> Reply<pb::ListTierChangesResponse> {
+        reply(tiers::changes(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl RegistrationService for App {
+    async fn create_registration(
+        &self,
+        req: Request<pb::CreateRegistrationRequest>,
+    ) -> Reply<pb::Registration> {
+        reply(registrations::create(self, req).await)
+    }
+
+    async fn get_registration(
+        &self,
+        req: Request<pb::GetRegistrationRequest>,
+    ) -> Reply<pb::Registration> {
+        reply(registrations::get(self, req).await)
+    }
+
+    async fn list_registrations(
+        &self,
+        req: Request<pb::ListRegistrationsRequest>,
+    ) -> Reply<pb::ListRegistrationsResponse> {
+        reply(registrations::list(self, req).await)
+    }
+
+    async fn check_registration_conflicts(
+        &self,
+        req: Request<pb::CheckRegistrationConflictsRequest>,
+    ) -> Reply<pb::Registration> {
+        reply(registrations::check_conflicts(self, req).await)
+    }
+
+    async fn approve_registration(
+        &self,
+        req: Request<pb::ApproveRegistrationRequest>,
+    ) -> Reply<pb::Registration> {
+        reply(registrations::approve(self, req).await)
+    }
+
+    async fn reject_registration(
+        &self,
+        req: Request<pb::RejectRegistrationRequest>,
+    ) -> Reply<pb::Registration> {
+        reply(registrations::reject(self, req).await)
+    }
+}

@@ -1,0 +1,66 @@
+//! What the handlers share: the roles of each kind of method, reading names and pages.
+
+use rapport_kit::{
+    names,
+    query::{CursorValue, Page},
+};
+use rapport_runtime::{
+    Error, Result,
+    auth::{Principal, Role},
+};
+use uuid::Uuid;
+
+pub use rapport_runtime::auth::authorize;
+
+/// Everyone of the tenant, partners included (each sees what its role allows).
+pub const READERS: &[Role] = &Role::ALL;
+/// The tenant's staff who read partners' business.
+pub const STAFF: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Rep,
+    Role::ServiceAgent,
+    Role::Marketer,
+    Role::ServiceAccount,
+];
+/// Who manages partners, evaluates tiers and decides registrations: channel managers.
+pub const MANAGERS: &[Role] = &[Role::Admin, Role::Manager, Role::ServiceAccount];
+/// Who registers deals: partners for themselves, managers for a partner.
+pub const REGISTRANTS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Partner,
+    Role::ServiceAccount,
+];
+/// Who reads registrations.
+pub const REGISTRATION_READERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Rep,
+    Role::Partner,
+    Role::ServiceAccount,
+];
+/// Who defines tiers and changes the settings.
+pub const ADMINS: &[Role] = &[Role::Admin, Role::ServiceAccount];
+
+/// The id in a `collection/{id}` name given in `field`.
+pub fn parse_id(field: &str, collection: &str, name: &str) -> Result<Uuid> {
+    names::parse_id(collection, name).map_err(|e| Error::invalid(field, e))
+}
+
+/// A page of a list in one fixed order whose cursor is (a time or rank, an id) or (a name,
+/// an id), for `p`'s tenant and the query named by `parts`.
+pub fn page(p: &Principal, parts: &[&str], size: i32, token: &str) -> Result<Page> {
+    let fits = |c: &[CursorValue]| {
+        matches!(
+            c,
+            [
+                CursorValue::Int(_) | CursorValue::Text(_),
+                CursorValue::Text(_)
+            ]
+        )
+    };
+    let mut query = vec![p.tenant_id.as_str()];
+    query.extend_from_slice(parts);
+    Page::parse(&query, size, token, fits).map_err(Error::from)
+}

@@ -1,0 +1,59 @@
+//! The partners service (capabilities PA1–PA3 of `docs/capabilities.md`): partners of four
+//! kinds with their lifecycle and onboarding checklist, tiers with criteria and benefits
+//! re-evaluated daily, and deal registration with conflict detection against registrations,
+//! leads and customers, whose approval makes an attributed lead in the leads service.
+
+pub mod api;
+mod app;
+mod consumers;
+mod convert;
+pub mod domain;
+mod store;
+pub mod sweeps;
+
+use rapport_kit::{serve, service::Bundle};
+use rapport_proto::partners::{
+    partner_service_server::PartnerServiceServer,
+    registration_service_server::RegistrationServiceServer, tier_service_server::TierServiceServer,
+};
+use rapport_runtime::{
+    context::{Service, ServiceBundle, ServiceContext},
+    storage::{Migration, Migrations},
+};
+
+pub use app::App;
+
+/// The partners service, as the binary and the test kit run it.
+pub struct Partners;
+
+// One list serves both backends: the SQL is in the subset both speak.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 100,
+    description: "partners, tiers, registrations, attributions",
+    sql: include_str!("../migrations/0100_partners.sql"),
+}];
+
+impl Service for Partners {
+    const NAME: &'static str = "partners";
+
+    fn migrations() -> Migrations {
+        Migrations {
+            postgres: MIGRATIONS,
+            sqlite: MIGRATIONS,
+        }
+    }
+
+    fn build(ctx: ServiceContext) -> ServiceBundle {
+        let app = app::App::new(ctx.clone());
+        let mut bundle = Bundle::new(Self::NAME, &ctx);
+        serve!(bundle, PartnerServiceServer::new(app.clone()));
+        serve!(bundle, TierServiceServer::new(app.clone()));
+        serve!(bundle, RegistrationServiceServer::new(app.clone()));
+        bundle.handler(consumers::LeadEvents::handler(ctx.clone()));
+        bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
+        for job in sweeps::jobs(app) {
+            bundle.job(job);
+        }
+        bundle.finish()
+    }
+}
