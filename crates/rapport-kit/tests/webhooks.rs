@@ -324,3 +324,16 @@ async fn nothing_is_sent_without_a_secret() {
     assert_eq!(a.error.as_deref(), Some("no signing secret"));
     assert!(log.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_host_name_is_sent_to_an_address_it_resolved_to_under_its_own_name() {
+    let (addr, log) = receiver().await;
+    let url = format!("http://localhost:{}/ok", addr.port());
+    let a = send(&loopback_sender(), &url, &[Secret::generate()]).await;
+    assert_eq!(a.status, Some(200), "{a:?}");
+    let got = log.lock().unwrap().clone();
+    assert_eq!(
+        header(&got[0], "host"),
+        format!("localhost:{}", addr.port())
+    );
+}
