@@ -24,7 +24,9 @@
 //! - [`sweep`]: sweeps of due items, each handled once across replicas;
 //! - [`assign`]: assignment of items to members of a pool: ranking by strategy with its
 //!   reasons, and the take in SQL that never goes over a member's capacity;
-//! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL.
+//! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL;
+//! - [`webhooks`]: Standard Webhooks delivery without the database: secrets, signatures, the
+//!   retry schedule, the target policy against server-side request forgery, the sender.
 
 pub mod assign;
 pub mod cached;
@@ -43,5 +45,6 @@ pub mod settings;
 pub mod sweep;
 pub mod validate;
 pub mod visibility;
+pub mod webhooks;
 
 pub use reply::{Reply, reply};
