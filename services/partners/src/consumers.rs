@@ -16,7 +16,8 @@ use rapport_runtime::{
 };
 
 use crate::{
-    app::{App, EVENTS, registrations},
+    app::{App, EVENTS, commissions, registrations},
+    convert::commission::order_view,
     domain::partner::PARTNERS,
     store::attributions::{self, Attribution, Kind},
 };
@@ -159,34 +160,41 @@ impl EventHandler for OrderEvents {
         let Some(order) = changed.order else {
             return Ok(());
         };
-        let Ok(partner) = names::parse_id(PARTNERS, &order.partner) else {
+        let partner = names::parse_id(PARTNERS, &order.partner).ok();
+        let view = order_view(&order);
+        // An order without a partner matters only if it once had one.
+        if partner.is_none() && !self.app.credited(&event.tenant, &view.id).await? {
             return Ok(());
-        };
-        let (currency, amount) = counted(&order);
+        }
         let Some(mut w) = self.app.ctx.consume(self.group(), event, EVENTS).await? else {
             return Ok(());
         };
-        let now = w.now();
-        let at = order
-            .create_time
-            .as_ref()
-            .and_then(from_timestamp)
-            .unwrap_or(now);
-        attributions::upsert(
-            w.tx(),
-            &event.tenant,
-            &Attribution {
-                partner_id: partner,
-                resource: order.name.clone(),
-                kind: Kind::Order,
-                currency,
-                amount,
-                converted: false,
-                create_time: at,
-                update_time: now,
-            },
-        )
-        .await?;
+        if let Some(partner) = partner {
+            let (currency, amount) = counted(&order);
+            let now = w.now();
+            let at = order
+                .create_time
+                .as_ref()
+                .and_then(from_timestamp)
+                .unwrap_or(now);
+            attributions::upsert(
+                w.tx(),
+                &event.tenant,
+                &Attribution {
+                    partner_id: partner,
+                    resource: order.name.clone(),
+                    kind: Kind::Order,
+                    currency,
+                    amount,
+                    converted: false,
+                    create_time: at,
+                    update_time: now,
+                },
+            )
+            .await?;
+        }
+        let settings = self.app.settings(&event.tenant).await?;
+        commissions::reconcile(&mut w, &settings, &view, partner).await?;
         w.commit(()).await
     }
 }

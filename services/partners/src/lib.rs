@@ -1,7 +1,9 @@
-//! The partners service (capabilities PA1–PA3 of `docs/capabilities.md`): partners of four
+//! The partners service (capabilities PA1–PA4 and PA7 of `docs/capabilities.md`): partners of four
 //! kinds with their lifecycle and onboarding checklist, tiers with criteria and benefits
 //! re-evaluated daily, and deal registration with conflict detection against registrations,
-//! leads and customers, whose approval makes an attributed lead in the leads service.
+//! leads and customers, whose approval makes an attributed lead in the leads service;
+//! commissions accrued and reversed from the orders' events, with monthly statements; and the
+//! partner report.
 
 pub mod api;
 mod app;
@@ -13,6 +15,8 @@ pub mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::partners::{
+    commission_service_server::CommissionServiceServer,
+    partner_analytics_service_server::PartnerAnalyticsServiceServer,
     partner_service_server::PartnerServiceServer,
     registration_service_server::RegistrationServiceServer, tier_service_server::TierServiceServer,
 };
@@ -27,11 +31,18 @@ pub use app::App;
 pub struct Partners;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "partners, tiers, registrations, attributions",
-    sql: include_str!("../migrations/0100_partners.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "partners, tiers, registrations, attributions",
+        sql: include_str!("../migrations/0100_partners.sql"),
+    },
+    Migration {
+        version: 130,
+        description: "commission accruals, lines and statements",
+        sql: include_str!("../migrations/0130_commissions.sql"),
+    },
+];
 
 impl Service for Partners {
     const NAME: &'static str = "partners";
@@ -49,6 +60,8 @@ impl Service for Partners {
         serve!(bundle, PartnerServiceServer::new(app.clone()));
         serve!(bundle, TierServiceServer::new(app.clone()));
         serve!(bundle, RegistrationServiceServer::new(app.clone()));
+        serve!(bundle, CommissionServiceServer::new(app.clone()));
+        serve!(bundle, PartnerAnalyticsServiceServer::new(app.clone()));
         bundle.handler(consumers::LeadEvents::handler(ctx.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
         for job in sweeps::jobs(app) {

@@ -3,6 +3,7 @@
 //! beside it: approved registrations become leads there, conflicts are looked for there, and
 //! what partners bring is learned from their events.
 
+mod commissions;
 #[allow(dead_code)]
 mod common;
 mod partners;

@@ -1,6 +1,8 @@
 //! The gRPC adapters: each handler authorizes, parses through `convert/`, runs its use case in
 //! `app/` and converts the answer. Nothing else imports this module.
 
+mod analytics;
+mod commissions;
 mod partners;
 mod peers;
 mod registrations;
@@ -9,8 +11,10 @@ mod tiers;
 
 use rapport_kit::{Reply, reply};
 use rapport_proto::partners::{
-    self as pb, partner_service_server::PartnerService,
-    registration_service_server::RegistrationService, tier_service_server::TierService,
+    self as pb, commission_service_server::CommissionService,
+    partner_analytics_service_server::PartnerAnalyticsService,
+    partner_service_server::PartnerService, registration_service_server::RegistrationService,
+    tier_service_server::TierService,
 };
 use tonic::Request;
 
@@ -148,5 +152,61 @@ impl RegistrationService for App {
         req: Request<pb::RejectRegistrationRequest>,
     ) -> Reply<pb::Registration> {
         reply(registrations::reject(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl CommissionService for App {
+    async fn list_commission_lines(
+        &self,
+        req: Request<pb::ListCommissionLinesRequest>,
+    ) -> Reply<pb::ListCommissionLinesResponse> {
+        reply(commissions::lines(self, req).await)
+    }
+
+    async fn create_commission_adjustment(
+        &self,
+        req: Request<pb::CreateCommissionAdjustmentRequest>,
+    ) -> Reply<pb::CommissionLine> {
+        reply(commissions::adjust(self, req).await)
+    }
+
+    async fn get_statement(&self, req: Request<pb::GetStatementRequest>) -> Reply<pb::Statement> {
+        reply(commissions::get_statement(self, req).await)
+    }
+
+    async fn list_statements(
+        &self,
+        req: Request<pb::ListStatementsRequest>,
+    ) -> Reply<pb::ListStatementsResponse> {
+        reply(commissions::list_statements(self, req).await)
+    }
+
+    async fn approve_statement(
+        &self,
+        req: Request<pb::ApproveStatementRequest>,
+    ) -> Reply<pb::Statement> {
+        reply(commissions::approve(self, req).await)
+    }
+
+    async fn pay_statement(&self, req: Request<pb::PayStatementRequest>) -> Reply<pb::Statement> {
+        reply(commissions::pay(self, req).await)
+    }
+
+    async fn export_statement(
+        &self,
+        req: Request<pb::ExportStatementRequest>,
+    ) -> Reply<pb::ExportStatementResponse> {
+        reply(commissions::export(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl PartnerAnalyticsService for App {
+    async fn get_partner_report(
+        &self,
+        req: Request<pb::GetPartnerReportRequest>,
+    ) -> Reply<pb::PartnerReport> {
+        reply(analytics::report(self, req).await)
     }
 }

@@ -1,6 +1,8 @@
 //! The service's use cases: what loads, decides and writes, whoever asks. Nothing here knows
 //! of gRPC requests: `api/` parses them and calls these.
 
+pub mod analytics;
+pub mod commissions;
 pub mod events;
 pub mod partners;
 pub mod registrations;

@@ -22,6 +22,12 @@ impl App {
         Self(State::new(ctx, EVENTS))
     }
 
+    /// Whether any line of `order` was ever credited to a partner.
+    pub async fn credited(&self, tenant: &str, order: &str) -> Result<bool> {
+        let mut conn = self.db().pool().acquire().await?;
+        crate::store::commissions::credited(&mut conn, tenant, order).await
+    }
+
     /// The tenant's settings.
     pub async fn settings(&self, tenant: &str) -> Result<Settings> {
         rapport_kit::settings::cached(&self.ctx, EVENTS, tenant).await

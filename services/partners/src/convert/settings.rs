@@ -4,7 +4,10 @@ use rapport_kit::{mask::Rules, names, validate};
 use rapport_proto::partners as pb;
 use rapport_runtime::{clock::to_timestamp, validation::Violations};
 
-use crate::domain::settings::{MAX_STEPS, SETTINGS_NAME, Settings, Step};
+use crate::domain::{
+    commission::Bracket,
+    settings::{MAX_BRACKETS, MAX_STEPS, SETTINGS_NAME, Settings, Step},
+};
 
 /// What UpdatePartnerSettings accepts.
 pub const SETTINGS_MASK: Rules = Rules {
@@ -13,6 +16,8 @@ pub const SETTINGS_MASK: Rules = Rules {
         "approval_hours",
         "registration_days",
         "tier_window_days",
+        "holding_days",
+        "rebate_brackets",
     ],
     immutable: &["name"],
     output_only: &["update_time", "etag"],
@@ -41,6 +46,31 @@ pub fn apply(s: &pb::PartnerSettings, fields: &[&str], into: &mut Settings, v: &
             "approval_hours" => into.approval_hours = s.approval_hours,
             "registration_days" => into.registration_days = s.registration_days,
             "tier_window_days" => into.tier_window_days = s.tier_window_days,
+            "holding_days" => into.holding_days = s.holding_days,
+            "rebate_brackets" => {
+                let given = validate::capped(
+                    v,
+                    "settings.rebate_brackets",
+                    &s.rebate_brackets,
+                    MAX_BRACKETS,
+                );
+                into.rebate_brackets = given
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, b)| {
+                        let field = format!("settings.rebate_brackets[{i}].min_sales");
+                        let Some(m) = validate::money(v, &field, b.min_sales.as_ref()) else {
+                            v.add(field, "is required");
+                            return None;
+                        };
+                        Some(Bracket {
+                            currency: m.currency_code,
+                            min_sales: m.minor_units,
+                            bps: b.bps,
+                        })
+                    })
+                    .collect();
+            }
             _ => {}
         }
     }
@@ -61,6 +91,18 @@ pub fn settings_to_proto(s: &Settings) -> pb::PartnerSettings {
         approval_hours: s.approval_hours,
         registration_days: s.registration_days,
         tier_window_days: s.tier_window_days,
+        holding_days: s.holding_days,
+        rebate_brackets: s
+            .rebate_brackets
+            .iter()
+            .map(|b| pb::RebateBracket {
+                min_sales: Some(rapport_proto::types::Money {
+                    currency_code: b.currency.clone(),
+                    minor_units: b.min_sales,
+                }),
+                bps: b.bps,
+            })
+            .collect(),
         update_time: Some(to_timestamp(s.update_time)),
         etag: names::etag(SETTINGS_NAME, s.version),
     }

@@ -3,11 +3,16 @@
 use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 
+use super::commission::Bracket;
+
 /// The settings' resource name.
 pub const SETTINGS_NAME: &str = "partnerSettings";
 
 /// Most steps of the onboarding checklist.
 pub const MAX_STEPS: usize = 30;
+
+/// Most volume-rebate brackets.
+pub const MAX_BRACKETS: usize = 20;
 
 /// One step of the onboarding checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +33,10 @@ pub struct Settings {
     pub registration_days: i32,
     /// Tier criteria look back this many days.
     pub tier_window_days: i32,
+    /// Commission lines become payable this many days after their order completed.
+    pub holding_days: i32,
+    /// Volume rebates on a month's statement.
+    pub rebate_brackets: Vec<Bracket>,
     #[serde(skip)]
     pub update_time: Micros,
     #[serde(skip)]
@@ -50,6 +59,8 @@ impl Default for Settings {
             approval_hours: 48,
             registration_days: 90,
             tier_window_days: 90,
+            holding_days: 30,
+            rebate_brackets: Vec::new(),
             update_time: 0,
             version: 0,
         }
@@ -79,6 +90,28 @@ impl Settings {
         range("approval_hours", self.approval_hours, 1, 720);
         range("registration_days", self.registration_days, 1, 730);
         range("tier_window_days", self.tier_window_days, 7, 730);
+        range("holding_days", self.holding_days, 0, 365);
+        if self.rebate_brackets.len() > MAX_BRACKETS {
+            out.push((
+                "settings.rebate_brackets".into(),
+                format!("has more than {MAX_BRACKETS} brackets"),
+            ));
+        }
+        for (i, b) in self.rebate_brackets.iter().enumerate() {
+            let field = format!("settings.rebate_brackets[{i}]");
+            if b.min_sales <= 0 {
+                out.push((
+                    format!("{field}.min_sales"),
+                    "must be more than zero".into(),
+                ));
+            }
+            if !(1..=10_000).contains(&b.bps) {
+                out.push((
+                    format!("{field}.bps"),
+                    format!("must be 1..10000, got {}", b.bps),
+                ));
+            }
+        }
         if self.onboarding_checklist.len() > MAX_STEPS {
             out.push((
                 "settings.onboarding_checklist".into(),
@@ -114,6 +147,11 @@ impl Settings {
     /// How long an approved registration holds, in microseconds.
     pub fn registration_micros(&self) -> Micros {
         i64::from(self.registration_days) * 86_400_000_000
+    }
+
+    /// How long a completed order's commission is held, in microseconds.
+    pub fn holding_micros(&self) -> Micros {
+        i64::from(self.holding_days) * 86_400_000_000
     }
 
     /// How far tier criteria look back, in microseconds.

@@ -79,7 +79,7 @@ impl Stats {
 }
 
 /// Groups digits by thousands: 1200000 → "1,200,000".
-fn grouped(n: i64) -> String {
+pub fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

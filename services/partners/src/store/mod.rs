@@ -2,7 +2,9 @@
 //! the tenant. Functions take a connection or transaction so the caller decides what commits
 //! together.
 
+pub mod analytics;
 pub mod attributions;
+pub mod commissions;
 pub mod partners;
 pub mod registrations;
 pub mod settings;

@@ -1,5 +1,6 @@
-//! The service's periodic sweeps: approved registrations that expire lapse (PA3), and every
-//! tenant's active partners are re-evaluated against the tiers once a day (PA2). Each reads
+//! The service's periodic sweeps: approved registrations that expire lapse (PA3), every
+//! tenant's active partners are re-evaluated against the tiers once a day (PA2), and last
+//! month's commission statements are generated once per partner (PA4). Each reads
 //! the time from the service clock, so tests drive them with a manual clock, and each is driven
 //! by the rows' own state, so a restart misses nothing and replicas handle each item once.
 
@@ -9,26 +10,33 @@ use futures::future::BoxFuture;
 use rapport_kit::sweep::drain;
 use rapport_runtime::{Result, jobs::every};
 
-use crate::app::{App, registrations, tiers};
+use crate::app::{App, commissions, registrations, tiers};
 
 /// How often expired registrations are looked for: one indexed query when none is due.
 pub const LAPSE_PERIOD: Duration = Duration::from_secs(1);
 /// How often tenants are checked for a due tier evaluation: one query when none is due.
 pub const TIER_PERIOD: Duration = Duration::from_secs(2);
+/// How often last month's statements are looked for: one indexed query when none is due.
+pub const STATEMENT_PERIOD: Duration = Duration::from_secs(2);
 /// How often each tenant's partners are re-evaluated, in microseconds: daily.
 pub const EVALUATE_EVERY: i64 = 24 * 3_600 * 1_000_000;
 
 /// The loops to run until shutdown.
 pub fn jobs(app: App) -> Vec<BoxFuture<'static, ()>> {
     let a = app.clone();
+    let b = app.clone();
     vec![
         every("partners.lapse", LAPSE_PERIOD, move || {
             let app = a.clone();
             Box::pin(async move { lapse(&app).await })
         }),
         every("partners.tiers", TIER_PERIOD, move || {
-            let app = app.clone();
+            let app = b.clone();
             Box::pin(async move { evaluate_tiers(&app).await })
+        }),
+        every("partners.statements", STATEMENT_PERIOD, move || {
+            let app = app.clone();
+            Box::pin(async move { commissions::generate_statements(&app).await })
         }),
     ]
 }
