@@ -8,7 +8,7 @@ use rapport_proto::customers::customer_service_client::CustomerServiceClient;
 use rapport_runtime::{
     auth::{JwtKeys, Role},
     clock::SystemClock,
-    config::{MetricsListen, ServerArgs},
+    config::{Listen, ServerArgs},
     context::{Service, ServiceEntry},
     server::Running,
     storage::{Db, PoolSettings},
@@ -112,7 +112,8 @@ impl BenchServer {
         };
         let args = ServerArgs {
             listen: "127.0.0.1:0".parse()?,
-            metrics_listen: MetricsListen(None),
+            metrics_listen: Listen(None),
+            http_listen: Listen(None),
             data_dir: dir.path().to_path_buf(),
             database_url,
             redis_url,
