@@ -5,14 +5,14 @@
 //!   prost-build;
 //! - `_aliases.rs`, one short alias per `rapport.<name>.v1` package (`customers` for
 //!   `rapport::customers::v1`), made here from the package list;
-//! - `rapport_descriptor.bin`, the encoded file descriptor set, for gRPC reflection.
+//! - `rapport_descriptor.bin`, the encoded file descriptor set, for gRPC reflection and the
+//!   HTTP/JSON gateway. It is encoded by protox itself, which keeps extension options such as
+//!   `google.api.http` (prost's own types drop fields they do not know).
 //!
 //! So a new package needs no edit of this crate: its files are found, compiled, included and
 //! aliased by name.
 
 use std::{collections::BTreeMap, env, fmt::Write as _, fs, path::PathBuf};
-
-use prost::Message;
 
 /// Aliases that cannot be the package's own name, which is a Rust keyword.
 const RENAMED: &[(&str, &str)] = &[("type", "types")];
@@ -27,9 +27,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     files.sort();
     println!("cargo:rerun-if-changed={}", root.display());
 
-    let fds = protox::compile(&files, [&root])?;
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&files)?;
+    let fds = compiler.file_descriptor_set();
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(out.join("rapport_descriptor.bin"), fds.encode_to_vec())?;
+    fs::write(
+        out.join("rapport_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
     let aliases = aliases(fds.file.iter().map(|f| f.package()))?;
     fs::write(out.join("_aliases.rs"), aliases)?;
 

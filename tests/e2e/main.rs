@@ -8,6 +8,7 @@
 
 mod distributed;
 mod furniture;
+mod http;
 mod in_process;
 mod leads;
 mod standalone;

@@ -90,6 +90,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The Prometheus address.
     pub metrics: SocketAddr,
+    /// The HTTP/JSON gateway address.
+    pub http: SocketAddr,
     /// Everything it wrote, stdout and stderr, for failure messages.
     output: Arc<Mutex<String>>,
     lines: mpsc::UnboundedReceiver<String>,
@@ -106,11 +108,13 @@ impl Server {
     /// not matter.
     pub fn start_at(addr: SocketAddr, args: &[&str], env: &[(&str, &str)]) -> Server {
         let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let http = loopback(free_port());
         let mut cmd = rapport();
         cmd.arg("serve")
             .args(args)
             .env("RAPPORT_LISTEN", addr.to_string())
             .env("RAPPORT_METRICS_LISTEN", metrics.to_string())
+            .env("RAPPORT_HTTP_LISTEN", http.to_string())
             .env("RAPPORT_LOG_FORMAT", "json")
             .env("RAPPORT_SHUTDOWN_DRAIN_SECS", "0")
             .env("RAPPORT_REPLICA", "e2e")
@@ -131,6 +135,7 @@ impl Server {
             child,
             addr,
             metrics,
+            http,
             output,
             lines,
         }

@@ -546,7 +546,7 @@ async fn fresh_create(
 
 /// A CreateCustomer worker per client, each making customers from its own seed (`seed` + its
 /// index), keeping the names it got back in `names`.
-fn creators(
+pub fn creators(
     clients: &[Client],
     generator: &Generator,
     seed: u64,
@@ -588,7 +588,7 @@ async fn analyze_url(url: Option<&str>) {
 }
 
 /// `concurrency` clients, one HTTP/2 connection per few of them.
-async fn clients(
+pub async fn clients(
     server: &BenchServer,
     concurrency: usize,
     per_connection: usize,
@@ -605,7 +605,7 @@ async fn clients(
     Ok(out)
 }
 
-fn take(v: &Mutex<Vec<String>>) -> Vec<String> {
+pub fn take(v: &Mutex<Vec<String>>) -> Vec<String> {
     v.lock()
         .map(|mut v| std::mem::take(&mut *v))
         .unwrap_or_default()

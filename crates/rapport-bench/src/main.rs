@@ -5,6 +5,7 @@
 
 mod customers;
 mod data;
+mod gateway;
 mod leads;
 mod leads_funnel;
 mod load;
@@ -54,6 +55,9 @@ enum Command {
     /// SLA sweep over a million open tickets and the ticket report, each beside its raw SQL
     /// baseline.
     Tickets(tickets::Args),
+    /// The HTTP/JSON gateway: GetCustomer over HTTP/JSON beside the same call over gRPC, on one
+    /// standalone server (SQLite), in the same run.
+    Gateway(gateway::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -75,6 +79,7 @@ fn main() -> std::process::ExitCode {
             Command::Orders(args) => orders::run(args).await,
             Command::OrdersAnalytics(args) => orders_analytics::run(args).await,
             Command::Tickets(args) => tickets::run(args).await,
+            Command::Gateway(args) => gateway::run(args).await,
         }
     });
     // Server tasks still draining in the background end with the process.

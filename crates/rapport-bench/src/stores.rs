@@ -8,7 +8,7 @@ use rapport_proto::customers::customer_service_client::CustomerServiceClient;
 use rapport_runtime::{
     auth::{JwtKeys, Role},
     clock::SystemClock,
-    config::{MetricsListen, ServerArgs},
+    config::{Listen, ServerArgs},
     context::{Service, ServiceEntry},
     server::Running,
     storage::{Db, PoolSettings},
@@ -77,6 +77,8 @@ pub async fn redis_reachable(url: &str) -> Result<()> {
 pub struct BenchServer {
     /// The gRPC address.
     pub addr: std::net::SocketAddr,
+    /// The HTTP/JSON gateway's address.
+    pub http_addr: Option<std::net::SocketAddr>,
     keys: Arc<JwtKeys>,
     running: Option<Running>,
     _dir: tempfile::TempDir,
@@ -112,7 +114,9 @@ impl BenchServer {
         };
         let args = ServerArgs {
             listen: "127.0.0.1:0".parse()?,
-            metrics_listen: MetricsListen(None),
+            metrics_listen: Listen(None),
+            // The HTTP/JSON gateway too, on a port of its own (the gateway scenario calls it).
+            http_listen: Listen(Some("127.0.0.1:0".parse()?)),
             data_dir: dir.path().to_path_buf(),
             database_url,
             redis_url,
@@ -143,6 +147,7 @@ impl BenchServer {
         .await?;
         Ok(BenchServer {
             addr: running.addr,
+            http_addr: running.http_addr,
             keys,
             running: Some(running),
             _dir: dir,
@@ -175,10 +180,20 @@ impl BenchServer {
         roles: &[Role],
         team: Option<&str>,
     ) -> Result<Bearer> {
-        let token =
-            self.keys
-                .issue(tenant, subject, roles, team, Duration::from_secs(24 * 3600))?;
-        Bearer::new(&token)
+        Bearer::new(&self.token_of(tenant, subject, roles, team)?)
+    }
+
+    /// A token of `subject` of `tenant` with `roles`, in `team` if given, valid for a day.
+    pub fn token_of(
+        &self,
+        tenant: &str,
+        subject: &str,
+        roles: &[Role],
+        team: Option<&str>,
+    ) -> Result<String> {
+        Ok(self
+            .keys
+            .issue(tenant, subject, roles, team, Duration::from_secs(24 * 3600))?)
     }
 
     /// A client on `channel` acting as an admin of the benchmark tenant.

@@ -13,7 +13,12 @@ pub struct ServerArgs {
 
     /// Address of the Prometheus /metrics HTTP port; "off" disables it.
     #[arg(long, env = "RAPPORT_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
-    pub metrics_listen: MetricsListen,
+    pub metrics_listen: Listen,
+
+    /// Address of the HTTP/JSON gateway (every RPC with an HTTP binding, and /openapi.json);
+    /// "off" disables it.
+    #[arg(long, env = "RAPPORT_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: Listen,
 
     /// Directory for standalone state: one SQLite file per service and the JWT signing secret.
     #[arg(long, env = "RAPPORT_DATA_DIR", default_value = "rapport-data")]
@@ -91,6 +96,7 @@ impl std::fmt::Debug for ServerArgs {
         f.debug_struct("ServerArgs")
             .field("listen", &self.listen)
             .field("metrics_listen", &self.metrics_listen)
+            .field("http_listen", &self.http_listen)
             .field("data_dir", &self.data_dir)
             .field("database_url", &redacted(self.database_url.as_deref()))
             .field("redis_url", &redacted(self.redis_url.as_deref()))
@@ -119,18 +125,18 @@ pub fn redacted(value: Option<&str>) -> &'static str {
     }
 }
 
-/// Where metrics are served, if anywhere.
+/// Where a port of the server (metrics, the HTTP gateway) is served, if anywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricsListen(pub Option<SocketAddr>);
+pub struct Listen(pub Option<SocketAddr>);
 
-impl std::str::FromStr for MetricsListen {
+impl std::str::FromStr for Listen {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.eq_ignore_ascii_case("off") {
-            return Ok(MetricsListen(None));
+            return Ok(Listen(None));
         }
         s.parse()
-            .map(|a| MetricsListen(Some(a)))
+            .map(|a| Listen(Some(a)))
             .map_err(|e| format!("{e}: expected host:port or off"))
     }
 }

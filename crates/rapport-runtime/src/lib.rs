@@ -13,6 +13,7 @@ pub mod conventions;
 pub mod dialect;
 pub mod error;
 pub mod events;
+pub mod gateway;
 pub mod jobs;
 pub mod peers;
 pub mod server;

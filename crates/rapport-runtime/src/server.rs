@@ -1,4 +1,5 @@
-//! Server bootstrap: one gRPC port serving the given services with health (readiness follows
+//! Server bootstrap: one gRPC port serving the given services (and, beside it, the HTTP/JSON
+//! gateway to them, calling the same service stack) with health (readiness follows
 //! each service's database and cache; `liveness` only says the process runs), reflection v1 and
 //! v1alpha, deadlines, a global concurrency limit with load shedding, message size limits,
 //! connection ageing, telemetry, Prometheus metrics, outbox relays, event handlers and jobs;
@@ -18,6 +19,7 @@ use crate::{
     context::ServiceBundle,
     conventions::ConventionsLayer,
     events::{Bus, Consumers, Relay, RelayHandle, run_handler},
+    gateway::{self, Gateway, GatewayOptions},
     shed::ShedLayer,
     storage::Db,
     telemetry::{GrpcTelemetryLayer, Metrics},
@@ -46,6 +48,10 @@ pub struct ServerOptions {
     pub drain: Duration,
     /// Where to serve /metrics, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where to serve the HTTP/JSON gateway, if anywhere.
+    pub http_listen: Option<SocketAddr>,
+    /// Largest message accepted, bytes; the gateway refuses larger bodies.
+    pub max_message_bytes: usize,
     /// This replica's name in event consumer groups.
     pub replica: String,
 }
@@ -68,6 +74,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The bound metrics address, if metrics are served.
     pub metrics_addr: Option<SocketAddr>,
+    /// The bound HTTP/JSON gateway address, if it is served.
+    pub http_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     done: JoinHandle<Result<()>>,
 }
@@ -247,6 +255,30 @@ pub async fn start_on(
         .layer(ShedLayer::new(options.max_concurrent_requests))
         .service(routes);
 
+    // The gateway calls the very stack the gRPC port serves, so both ports behave alike.
+    let (http_stop_tx, http_stop) = oneshot::channel::<()>();
+    let (http_addr, http_task) = match options.http_listen {
+        Some(haddr) => {
+            let gateway = Gateway::new(
+                &all_names,
+                gateway::boxed(service.clone()),
+                GatewayOptions {
+                    max_body_bytes: options.max_message_bytes,
+                    request_timeout: options.request_timeout,
+                },
+            )?;
+            let listener = TcpListener::bind(haddr)
+                .await
+                .map_err(|e| Error::internal(format!("cannot serve HTTP on {haddr}: {e}")))?;
+            let (bound, task) = gateway::serve(gateway, listener, async move {
+                let _ = http_stop.await;
+            })
+            .map_err(Error::internal)?;
+            (Some(bound), Some(task))
+        }
+        None => (None, None),
+    };
+
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (serve_stop_tx, serve_stop_rx) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
@@ -302,6 +334,7 @@ pub async fn start_on(
             health.clear_service_status(name).await;
         }
         let _ = serve_stop_tx.send(());
+        let _ = http_stop_tx.send(());
         // Requests in flight get as long as a request may take; streams still open then are cut.
         let served = match tokio::time::timeout(grace, &mut serving).await {
             Ok(joined) => joined.map_err(Error::internal)?,
@@ -311,6 +344,12 @@ pub async fn start_on(
                 Ok(())
             }
         };
+        if let Some(mut task) = http_task
+            && tokio::time::timeout(grace, &mut task).await.is_err()
+        {
+            tracing::warn!("HTTP requests still in flight after {grace:?}; closing anyway");
+            task.abort();
+        }
         for relay in relays {
             relay.stop().await;
         }
@@ -324,6 +363,7 @@ pub async fn start_on(
     Ok(Running {
         addr,
         metrics_addr,
+        http_addr,
         stop: Some(stop_tx),
         done,
     })

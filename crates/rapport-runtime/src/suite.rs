@@ -117,6 +117,8 @@ pub async fn launch(
         max_connection_age: Duration::from_secs(args.max_connection_age_secs),
         drain: Duration::from_secs(args.shutdown_drain_secs),
         metrics_listen: args.metrics_listen.0,
+        http_listen: args.http_listen.0,
+        max_message_bytes: args.max_message_bytes,
         replica: args.replica_name(),
     };
     crate::server::start_on(listener, options, served, bus, clock, metrics).await

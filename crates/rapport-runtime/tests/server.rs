@@ -36,6 +36,8 @@ fn options(drain: Duration) -> ServerOptions {
         max_connection_age: Duration::from_secs(300),
         drain,
         metrics_listen: Some("127.0.0.1:0".parse().expect("addr")),
+        http_listen: None,
+        max_message_bytes: 4 * 1024 * 1024,
         replica: "test-replica".into(),
     }
 }

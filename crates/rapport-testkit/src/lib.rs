@@ -5,6 +5,7 @@
 //! is one service's own (clients of its gRPC services, its fixtures) stays in its tests.
 
 mod backend;
+pub mod http;
 pub mod proxy;
 pub mod scratch;
 mod server;

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use rapport_runtime::{
     auth::{JwtKeys, Role},
     clock::{ManualClock, Micros, SharedClock, SystemClock},
-    config::{MetricsListen, ServerArgs},
+    config::{Listen, ServerArgs},
     context::ServiceEntry,
     server::Running,
     suite,
@@ -74,7 +74,8 @@ impl TestServerBuilder {
         let stores = TestStores::new(backend).await;
         let args = ServerArgs {
             listen: "127.0.0.1:0".parse().expect("addr"),
-            metrics_listen: MetricsListen(None),
+            metrics_listen: Listen(None),
+            http_listen: Listen(None),
             data_dir: stores.dir.path().to_path_buf(),
             database_url: stores.database_url.clone(),
             redis_url: stores.redis_url.clone(),

@@ -204,6 +204,8 @@ when the others are not there.
   value: "0.0.0.0:50051"
 - name: RAPPORT_METRICS_LISTEN
   value: "0.0.0.0:9464"
+- name: RAPPORT_HTTP_LISTEN
+  value: {{ if $root.Values.http.enabled }}{{ printf "0.0.0.0:%d" (int $root.Values.http.port) | quote }}{{ else }}"off"{{ end }}
 - name: RAPPORT_DATA_DIR
   value: /var/lib/rapport
 - name: RAPPORT_LOG_FORMAT

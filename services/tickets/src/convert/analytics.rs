@@ -16,8 +16,8 @@ use crate::{
 
 /// What GetTicketReport asks for, every bad field reported.
 pub fn parse_ask(m: &pb::GetTicketReportRequest, v: &mut Violations) -> Option<Ask> {
-    let first = validate::full_date(v, "start_date", m.start_date.as_ref());
-    let last = validate::full_date(v, "end_date", m.end_date.as_ref());
+    let first = required_full_date(v, "start_date", m.start_date.as_ref());
+    let last = required_full_date(v, "end_date", m.end_date.as_ref());
     let zone = zone(m.time_zone.trim())
         .map_err(|e| v.add("time_zone", e))
         .ok();
@@ -57,6 +57,20 @@ pub fn parse_ask(m: &pb::GetTicketReportRequest, v: &mut Violations) -> Option<A
         period: period?,
         team: (!team.is_empty()).then_some(team),
     })
+}
+
+/// A date the request must give in full: absent (or all zero) is reported like a bad date, not
+/// left for the caller to find as an incomplete request.
+fn required_full_date(
+    v: &mut Violations,
+    field: &str,
+    date: Option<&rapport_proto::types::Date>,
+) -> Option<time::Date> {
+    if date.is_none_or(|d| *d == rapport_proto::types::Date::default()) {
+        v.add(field, "is required");
+        return None;
+    }
+    validate::full_date(v, field, date)
 }
 
 /// The aggregates of a report.
