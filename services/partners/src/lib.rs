@@ -8,12 +8,13 @@ mod app;
 mod consumers;
 mod convert;
 pub mod domain;
+mod key_uses;
 mod store;
 pub mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::partners::{
-    partner_service_server::PartnerServiceServer,
+    key_service_server::KeyServiceServer, partner_service_server::PartnerServiceServer,
     registration_service_server::RegistrationServiceServer, tier_service_server::TierServiceServer,
 };
 use rapport_runtime::{
@@ -27,11 +28,18 @@ pub use app::App;
 pub struct Partners;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "partners, tiers, registrations, attributions",
-    sql: include_str!("../migrations/0100_partners.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "partners, tiers, registrations, attributions",
+        sql: include_str!("../migrations/0100_partners.sql"),
+    },
+    Migration {
+        version: 105,
+        description: "partners' API keys",
+        sql: include_str!("../migrations/0105_api_keys.sql"),
+    },
+];
 
 impl Service for Partners {
     const NAME: &'static str = "partners";
@@ -49,8 +57,10 @@ impl Service for Partners {
         serve!(bundle, PartnerServiceServer::new(app.clone()));
         serve!(bundle, TierServiceServer::new(app.clone()));
         serve!(bundle, RegistrationServiceServer::new(app.clone()));
+        serve!(bundle, KeyServiceServer::new(app.clone()));
         bundle.handler(consumers::LeadEvents::handler(ctx.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
+        bundle.handler(key_uses::KeyUses::handler(ctx.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

@@ -5,6 +5,7 @@
 
 #[allow(dead_code)]
 mod common;
+mod keys;
 mod partners;
 mod registrations;
 mod tiers;

@@ -1,6 +1,7 @@
 //! The gRPC adapters: each handler authorizes, parses through `convert/`, runs its use case in
 //! `app/` and converts the answer. Nothing else imports this module.
 
+mod keys;
 mod partners;
 mod peers;
 mod registrations;
@@ -9,7 +10,7 @@ mod tiers;
 
 use rapport_kit::{Reply, reply};
 use rapport_proto::partners::{
-    self as pb, partner_service_server::PartnerService,
+    self as pb, key_service_server::KeyService, partner_service_server::PartnerService,
     registration_service_server::RegistrationService, tier_service_server::TierService,
 };
 use tonic::Request;
@@ -148,5 +149,37 @@ impl RegistrationService for App {
         req: Request<pb::RejectRegistrationRequest>,
     ) -> Reply<pb::Registration> {
         reply(registrations::reject(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl KeyService for App {
+    async fn create_api_key(
+        &self,
+        req: Request<pb::CreateApiKeyRequest>,
+    ) -> Reply<pb::CreateApiKeyResponse> {
+        reply(keys::create(self, req).await)
+    }
+
+    async fn get_api_key(&self, req: Request<pb::GetApiKeyRequest>) -> Reply<pb::ApiKey> {
+        reply(keys::get(self, req).await)
+    }
+
+    async fn list_api_keys(
+        &self,
+        req: Request<pb::ListApiKeysRequest>,
+    ) -> Reply<pb::ListApiKeysResponse> {
+        reply(keys::list(self, req).await)
+    }
+
+    async fn rotate_api_key(
+        &self,
+        req: Request<pb::RotateApiKeyRequest>,
+    ) -> Reply<pb::RotateApiKeyResponse> {
+        reply(keys::rotate(self, req).await)
+    }
+
+    async fn revoke_api_key(&self, req: Request<pb::RevokeApiKeyRequest>) -> Reply<pb::ApiKey> {
+        reply(keys::revoke(self, req).await)
     }
 }

@@ -1,6 +1,7 @@
 //! The service's use cases: what loads, decides and writes, whoever asks. Nothing here knows
 //! of gRPC requests: `api/` parses them and calls these.
 
+pub mod api_keys;
 pub mod events;
 pub mod partners;
 pub mod registrations;

@@ -2,6 +2,7 @@
 //! the tenant. Functions take a connection or transaction so the caller decides what commits
 //! together.
 
+pub mod api_keys;
 pub mod attributions;
 pub mod partners;
 pub mod registrations;
