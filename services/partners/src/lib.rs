@@ -1,7 +1,8 @@
 //! The partners service (capabilities PA1–PA3 of `docs/capabilities.md`): partners of four
 //! kinds with their lifecycle and onboarding checklist, tiers with criteria and benefits
 //! re-evaluated daily, and deal registration with conflict detection against registrations,
-//! leads and customers, whose approval makes an attributed lead in the leads service.
+//! leads and customers, whose approval makes an attributed lead in the leads service; and
+//! partners' API keys (PA5), which every service accepts as the partner's credential.
 
 pub mod api;
 mod app;
