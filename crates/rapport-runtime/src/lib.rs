@@ -3,6 +3,7 @@
 //! auth, errors, queries (filters, ordering, page tokens), server bootstrap and telemetry.
 
 pub mod access;
+pub mod api_keys;
 pub mod auth;
 pub mod batch;
 pub mod cache;

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::{
     Error, Result,
     access::{AccessApi, RevocationHandler, Revocations},
+    api_keys::{ApiKeys, KeyHandler},
     auth::{Auth, JwtKeys},
     cache::Cache,
     clock::SharedClock,
@@ -81,24 +82,31 @@ pub async fn launch(
         };
         let relay = Relay::new(db.clone(), bus.clone());
         let revocations = Revocations::new(db.clone());
+        let api_keys = ApiKeys::new(db.clone(), clock.clone());
         let ctx = ServiceContext {
             db: db.clone(),
             cache: cache.clone(),
             bus: bus.clone(),
             clock: clock.clone(),
-            auth: Auth::new(keys.clone(), revocations.clone()),
+            auth: Auth::new(keys.clone(), revocations.clone()).with_api_keys(api_keys.clone()),
             peers: peers.clone(),
             max_message_bytes: args.max_message_bytes,
             outbox_waker: relay.waker(),
         };
         let mut bundle = (entry.build)(ctx.clone());
-        // Every service keeps the revocation list; the process's first also serves the API
-        // that adds to it.
+        // Every service keeps the revocation list and a copy of the API keys; the process's
+        // first also serves the API that adds to the list.
         bundle.handlers.push(Arc::new(RevocationHandler::new(
             entry.name,
             db.clone(),
             clock.clone(),
             revocations,
+        )));
+        bundle.handlers.push(Arc::new(KeyHandler::new(
+            entry.name,
+            db.clone(),
+            clock.clone(),
+            api_keys,
         )));
         if i == 0 {
             add_access_service(&mut bundle, ctx);

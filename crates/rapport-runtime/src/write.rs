@@ -82,6 +82,8 @@ pub struct Write {
     deferred: Vec<Statement>,
     /// Revocations this write makes, dropped from the process's cache after the commit.
     revoked: Vec<(String, String)>,
+    /// API keys this write changes, dropped from the process's cache after the commit.
+    changed_keys: Vec<uuid::Uuid>,
 }
 
 impl ServiceContext {
@@ -209,6 +211,7 @@ impl Write {
             stale: Vec::new(),
             deferred: Vec::new(),
             revoked: Vec::new(),
+            changed_keys: Vec::new(),
         }
     }
 
@@ -296,6 +299,12 @@ impl Write {
         self.revoked.push((self.tenant.clone(), subject.to_owned()));
     }
 
+    /// Records that this write changes API key `id`, so this process stops trusting its kept
+    /// copy the moment it commits (see [`crate::api_keys`]).
+    pub(crate) fn api_key_changed(&mut self, id: uuid::Uuid) {
+        self.changed_keys.push(id);
+    }
+
     /// Runs `stmt` later in this write, at the latest with the commit: on PostgreSQL the
     /// deferred statements and the events travel in one round trip. For statements whose result
     /// the write does not need and does not read back (rewriting a row it holds, appending
@@ -362,6 +371,9 @@ impl Write {
         self.tx.commit().await?;
         for (tenant, subject) in &self.revoked {
             self.ctx.auth.revocations().forget(tenant, subject).await;
+        }
+        for id in &self.changed_keys {
+            self.ctx.auth.api_keys().forget(*id).await;
         }
         if !self.stale.is_empty() {
             self.ctx.cache.delete_many(&self.stale).await;

@@ -1,21 +1,23 @@
-//! The partners service (capabilities PA1–PA4 and PA7 of `docs/capabilities.md`): partners of four
+//! The partners service (capabilities PA1–PA5 and PA7 of `docs/capabilities.md`): partners of four
 //! kinds with their lifecycle and onboarding checklist, tiers with criteria and benefits
 //! re-evaluated daily, and deal registration with conflict detection against registrations,
 //! leads and customers, whose approval makes an attributed lead in the leads service;
-//! commissions accrued and reversed from the orders' events, with monthly statements; and the
-//! partner report.
+//! commissions accrued and reversed from the orders' events, with monthly statements; the
+//! partner report; and partners' API keys (PA5), which every service accepts as the partner's
+//! credential.
 
 pub mod api;
 mod app;
 mod consumers;
 mod convert;
 pub mod domain;
+mod key_uses;
 mod store;
 pub mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::partners::{
-    commission_service_server::CommissionServiceServer,
+    commission_service_server::CommissionServiceServer, key_service_server::KeyServiceServer,
     partner_analytics_service_server::PartnerAnalyticsServiceServer,
     partner_service_server::PartnerServiceServer,
     registration_service_server::RegistrationServiceServer, tier_service_server::TierServiceServer,
@@ -36,6 +38,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 100,
         description: "partners, tiers, registrations, attributions",
         sql: include_str!("../migrations/0100_partners.sql"),
+    },
+    Migration {
+        version: 105,
+        description: "partners' API keys",
+        sql: include_str!("../migrations/0105_api_keys.sql"),
     },
     Migration {
         version: 130,
@@ -62,8 +69,10 @@ impl Service for Partners {
         serve!(bundle, RegistrationServiceServer::new(app.clone()));
         serve!(bundle, CommissionServiceServer::new(app.clone()));
         serve!(bundle, PartnerAnalyticsServiceServer::new(app.clone()));
+        serve!(bundle, KeyServiceServer::new(app.clone()));
         bundle.handler(consumers::LeadEvents::handler(ctx.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
+        bundle.handler(key_uses::KeyUses::handler(ctx.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

@@ -6,6 +6,7 @@
 mod commissions;
 #[allow(dead_code)]
 mod common;
+mod keys;
 mod partners;
 mod registrations;
 mod tiers;

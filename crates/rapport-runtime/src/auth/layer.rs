@@ -9,22 +9,40 @@ use tonic::server::NamedService;
 
 use super::{JwtKeys, Principal};
 use crate::access::Revocations;
+use crate::api_keys::{ApiKeys, secret};
 use crate::error::{Error, Result};
 
 /// Authentication of every request to a service: verifies `authorization: Bearer <jwt>`,
 /// refuses a token the revocation list revoked (see [`crate::access`]), and puts the caller's
-/// [`Principal`] into the request extensions, where [`principal`] finds it. Health and
-/// reflection are not wrapped, so they need no token.
+/// [`Principal`] into the request extensions, where [`principal`] finds it. A bearer that is
+/// an API key's secret (`rpk_…`) is checked against the service's copy of the keys instead
+/// (see [`crate::api_keys`]). Health and reflection are not wrapped, so they need no token.
 #[derive(Debug, Clone)]
 pub struct Auth {
     keys: Arc<JwtKeys>,
     revocations: Revocations,
+    api_keys: ApiKeys,
 }
 
 impl Auth {
-    /// Authentication with `keys`, checking `revocations`.
+    /// Authentication with `keys`, checking `revocations`; no API key is accepted.
     pub fn new(keys: Arc<JwtKeys>, revocations: Revocations) -> Self {
-        Self { keys, revocations }
+        Self {
+            keys,
+            revocations,
+            api_keys: ApiKeys::none(),
+        }
+    }
+
+    /// The same, also accepting the API keys of `api_keys`.
+    pub fn with_api_keys(mut self, api_keys: ApiKeys) -> Self {
+        self.api_keys = api_keys;
+        self
+    }
+
+    /// The API keys accepted (see [`crate::api_keys`]).
+    pub fn api_keys(&self) -> &ApiKeys {
+        &self.api_keys
     }
 
     /// The revocation list tokens are checked against (see [`crate::access`]).
@@ -42,7 +60,21 @@ impl Auth {
 
     /// The caller of a request with `metadata`: UNAUTHENTICATED without a valid, unrevoked token.
     pub async fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal> {
+        self.authenticate_call(metadata, "").await
+    }
+
+    /// The caller of a request with `metadata` to the method of request path `path`
+    /// (`/package.Service/Method`), which an API key's scopes must name: UNAUTHENTICATED
+    /// without a valid, unrevoked token or key; PERMISSION_DENIED for a key whose scopes do
+    /// not name the method.
+    pub async fn authenticate_call(&self, metadata: &MetadataMap, path: &str) -> Result<Principal> {
         let token = bearer_token(metadata)?;
+        if token.starts_with(secret::PREFIX) {
+            return self
+                .api_keys
+                .authenticate(token, path, &self.revocations)
+                .await;
+        }
         let (principal, issued) = self.keys.verify_issued(token)?;
         self.revocations
             .check(&principal.tenant_id, &principal.subject, issued)
@@ -114,7 +146,7 @@ where
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
             let metadata = MetadataMap::from_headers(std::mem::take(&mut parts.headers));
-            let caller = auth.authenticate(&metadata).await;
+            let caller = auth.authenticate_call(&metadata, parts.uri.path()).await;
             parts.headers = metadata.into_headers();
             match caller {
                 Ok(principal) => {

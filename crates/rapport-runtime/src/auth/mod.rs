@@ -415,6 +415,19 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn an_api_key_is_not_taken_for_a_jwt() {
+        // Without a copy of the keys, a key's secret is refused as a key, not read as a JWT.
+        let auth = Auth::new(Arc::new(keys()), Revocations::none());
+        let secret = crate::api_keys::secret::NewSecret::generate(uuid::Uuid::now_v7());
+        let mut metadata = MetadataMap::new();
+        metadata.insert(AUTHORIZATION, bearer(&secret.text));
+        let refused = auth
+            .authenticate_call(&metadata, "/rapport.partners.v1.PartnerService/GetPartner")
+            .await;
+        assert!(unauthenticated_message(refused).contains("API key"));
+    }
+
     #[test]
     fn principal_is_absent_without_authentication() {
         let err = principal(&Request::new(())).expect_err("absent");

@@ -47,6 +47,12 @@ const REVOCATIONS: Migration = Migration {
     sql: include_str!("../../migrations/0006_revocations.sql"),
 };
 
+const API_KEYS: Migration = Migration {
+    version: 7,
+    description: "API keys, for authentication",
+    sql: include_str!("../../migrations/0007_api_keys.sql"),
+};
+
 const RUNTIME_POSTGRES: &[Migration] = &[
     Migration {
         version: 1,
@@ -66,6 +72,7 @@ const RUNTIME_POSTGRES: &[Migration] = &[
     },
     REQUEST_IDS,
     REVOCATIONS,
+    API_KEYS,
 ];
 
 const RUNTIME_SQLITE: &[Migration] = &[
@@ -82,6 +89,7 @@ const RUNTIME_SQLITE: &[Migration] = &[
     },
     REQUEST_IDS,
     REVOCATIONS,
+    API_KEYS,
 ];
 
 pub(super) async fn run(db: &Db, migrations: &Migrations) -> Result<()> {

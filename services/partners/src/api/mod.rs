@@ -3,6 +3,7 @@
 
 mod analytics;
 mod commissions;
+mod keys;
 mod partners;
 mod peers;
 mod registrations;
@@ -11,7 +12,7 @@ mod tiers;
 
 use rapport_kit::{Reply, reply};
 use rapport_proto::partners::{
-    self as pb, commission_service_server::CommissionService,
+    self as pb, commission_service_server::CommissionService, key_service_server::KeyService,
     partner_analytics_service_server::PartnerAnalyticsService,
     partner_service_server::PartnerService, registration_service_server::RegistrationService,
     tier_service_server::TierService,
@@ -208,5 +209,37 @@ impl PartnerAnalyticsService for App {
         req: Request<pb::GetPartnerReportRequest>,
     ) -> Reply<pb::PartnerReport> {
         reply(analytics::report(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl KeyService for App {
+    async fn create_api_key(
+        &self,
+        req: Request<pb::CreateApiKeyRequest>,
+    ) -> Reply<pb::CreateApiKeyResponse> {
+        reply(keys::create(self, req).await)
+    }
+
+    async fn get_api_key(&self, req: Request<pb::GetApiKeyRequest>) -> Reply<pb::ApiKey> {
+        reply(keys::get(self, req).await)
+    }
+
+    async fn list_api_keys(
+        &self,
+        req: Request<pb::ListApiKeysRequest>,
+    ) -> Reply<pb::ListApiKeysResponse> {
+        reply(keys::list(self, req).await)
+    }
+
+    async fn rotate_api_key(
+        &self,
+        req: Request<pb::RotateApiKeyRequest>,
+    ) -> Reply<pb::RotateApiKeyResponse> {
+        reply(keys::rotate(self, req).await)
+    }
+
+    async fn revoke_api_key(&self, req: Request<pb::RevokeApiKeyRequest>) -> Reply<pb::ApiKey> {
+        reply(keys::revoke(self, req).await)
     }
 }

@@ -40,6 +40,13 @@ pub const REGISTRATION_READERS: &[Role] = &[
     Role::Partner,
     Role::ServiceAccount,
 ];
+/// Who reads, rotates and revokes API keys: managers any partner's, a partner its own.
+pub const KEY_HOLDERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Partner,
+    Role::ServiceAccount,
+];
 /// Who defines tiers and changes the settings.
 pub const ADMINS: &[Role] = &[Role::Admin, Role::ServiceAccount];
 

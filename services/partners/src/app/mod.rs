@@ -2,6 +2,7 @@
 //! of gRPC requests: `api/` parses them and calls these.
 
 pub mod analytics;
+pub mod api_keys;
 pub mod commissions;
 pub mod events;
 pub mod partners;

@@ -175,6 +175,9 @@ pub async fn change_state(
     let mut next = current.clone();
     next.change_state(to, reason, &settings.onboarding_checklist, w.now())
         .map_err(refused)?;
+    if to == State::Terminated {
+        super::api_keys::revoke_all(&mut w, id).await?;
+    }
     save(w, "state_changed", &current, next).await
 }
 

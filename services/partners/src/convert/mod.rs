@@ -1,6 +1,7 @@
 //! proto ↔ domain for the partners service: requests parsed with every bad field reported at
 //! once, answers and event payloads built from the domain.
 
+pub mod api_key;
 pub mod commission;
 pub mod enums;
 pub mod partner;

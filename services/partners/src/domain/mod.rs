@@ -2,6 +2,7 @@
 //! partner earns one, deal registrations and what they collide on, and the tenant's settings.
 
 pub mod analytics;
+pub mod api_key;
 pub mod commission;
 pub mod partner;
 pub mod registration;

@@ -3,6 +3,7 @@
 //! together.
 
 pub mod analytics;
+pub mod api_keys;
 pub mod attributions;
 pub mod commissions;
 pub mod partners;
