@@ -31,7 +31,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serves services: all of them in one process (standalone), or the ones named.
-    Serve(commands::serve::Args),
+    // Boxed: the server's flags outweigh every other command's.
+    Serve(Box<commands::serve::Args>),
     /// Applies database migrations of the services named (all when none).
     Migrate(commands::migrate::Args),
     /// Issues access tokens.
@@ -58,7 +59,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => commands::serve::run(args, cli.log_format).await,
+            Command::Serve(args) => commands::serve::run(*args, cli.log_format).await,
             Command::Migrate(args) => commands::migrate::run(args, cli.log_format).await,
             Command::Token(cmd) => commands::token::run(cmd),
             Command::Health(args) => commands::health::run(args).await,

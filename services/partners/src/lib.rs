@@ -10,11 +10,13 @@ mod convert;
 pub mod domain;
 mod store;
 pub mod sweeps;
+mod webhook_events;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::partners::{
     partner_service_server::PartnerServiceServer,
     registration_service_server::RegistrationServiceServer, tier_service_server::TierServiceServer,
+    webhook_service_server::WebhookServiceServer,
 };
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
@@ -27,11 +29,18 @@ pub use app::App;
 pub struct Partners;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "partners, tiers, registrations, attributions",
-    sql: include_str!("../migrations/0100_partners.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "partners, tiers, registrations, attributions",
+        sql: include_str!("../migrations/0100_partners.sql"),
+    },
+    Migration {
+        version: 120,
+        description: "webhook endpoints and deliveries",
+        sql: include_str!("../migrations/0120_webhooks.sql"),
+    },
+];
 
 impl Service for Partners {
     const NAME: &'static str = "partners";
@@ -51,6 +60,12 @@ impl Service for Partners {
         serve!(bundle, RegistrationServiceServer::new(app.clone()));
         bundle.handler(consumers::LeadEvents::handler(ctx.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
+        let hooks = app::webhooks::Webhooks::new(app.clone());
+        serve!(bundle, WebhookServiceServer::new(hooks.clone()));
+        for handler in webhook_events::handlers(ctx.clone()) {
+            bundle.handler(handler);
+        }
+        bundle.job(sweeps::webhooks::job(hooks));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

@@ -7,6 +7,7 @@ pub mod partners;
 pub mod registrations;
 pub mod settings;
 pub mod tiers;
+pub mod webhooks;
 
 use rapport_runtime::{Error, Result};
 use serde::{Serialize, de::DeserializeOwned};
