@@ -8,6 +8,7 @@ mod backend;
 pub mod proxy;
 pub mod scratch;
 mod server;
+pub mod standard_webhooks;
 pub mod status;
 pub mod users;
 pub mod values;

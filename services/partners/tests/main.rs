@@ -8,6 +8,7 @@ mod common;
 mod partners;
 mod registrations;
 mod tiers;
+mod webhooks;
 
 // The orders tests' clients and fixtures (a furniture catalog, customers, orders), shared
 // rather than written again; not every one is used here.
