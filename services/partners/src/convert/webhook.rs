@@ -244,7 +244,7 @@ fn attempt_to_proto(a: &AttemptLog) -> pb::WebhookAttempt {
     }
 }
 
-/// The answer for `d`. A lease on an attempt being made shows as that attempt's time.
+/// The answer for `d`. While an attempt is in flight, next_attempt_time is the end of its lease.
 pub fn delivery_to_proto(d: &Delivery) -> pb::WebhookDelivery {
     pb::WebhookDelivery {
         name: d.name(),
