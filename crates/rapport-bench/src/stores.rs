@@ -133,6 +133,7 @@ impl BenchServer {
             cache_entries: 100_000,
             migrate_on_start: true,
             replica: "bench".into(),
+            webhook_allow_networks: String::new(),
         };
         let secret = uuid::Uuid::new_v4().simple().to_string();
         let keys = Arc::new(JwtKeys::hs256(secret.as_bytes()));

@@ -21,7 +21,7 @@ use rapport_runtime::{
     clock::Micros,
     context::{AddRoutes, ServiceBundle, ServiceContext},
     events::EventHandler,
-    storage::Db,
+    storage::{Db, Idempotency},
     write::{EventSource, Write},
 };
 use tonic::{body::Body, server::NamedService, service::Routes};
@@ -142,4 +142,39 @@ impl State {
     pub async fn write(&self, p: &Principal) -> Result<Write> {
         self.ctx.write(p, self.events).await
     }
+
+    /// Starts a write for a request whose answer carries a secret (an API key, a signing
+    /// secret), which must never be stored: `Err` with the stored answer of an earlier attempt
+    /// of `idem` (the secret left out), or the write, holding the request id's lock. Commit it
+    /// with [`commit_redacted`].
+    pub async fn write_with_secret<T: prost::Message + Default>(
+        &self,
+        p: &Principal,
+        idem: Option<&Idempotency>,
+    ) -> Result<std::result::Result<Write, T>> {
+        let locks = idem.map(Idempotency::lock_key).into_iter().collect();
+        let mut w = self.ctx.write_locking(p, self.events, locks).await?;
+        if let Some(k) = idem
+            && let Some(done) = k.replay::<T>(w.tx()).await?
+        {
+            w.rollback().await?;
+            return Ok(Err(done));
+        }
+        Ok(Ok(w))
+    }
+}
+
+/// Commits `w` begun by [`State::write_with_secret`], answering `full` and storing `redacted`
+/// (the answer without its secret) under the request id: a retry gets the rest, never the
+/// secret.
+pub async fn commit_redacted<T: prost::Message + Default>(
+    mut w: Write,
+    idem: Option<&Idempotency>,
+    full: T,
+    redacted: &T,
+) -> Result<T> {
+    if let Some(k) = idem {
+        w.answer(k, redacted).await?;
+    }
+    w.commit(full).await
 }

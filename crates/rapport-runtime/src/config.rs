@@ -89,6 +89,12 @@ pub struct ServerArgs {
     /// Name of this replica in event consumer groups; defaults to the host name.
     #[arg(long, env = "RAPPORT_REPLICA", default_value = "")]
     pub replica: String,
+
+    /// Networks webhooks may be sent to although they are internal (loopback, private, …):
+    /// CIDR blocks separated by commas or spaces, e.g. "10.20.0.0/16,fd00:1::/32". Empty allows
+    /// none.
+    #[arg(long, env = "RAPPORT_WEBHOOK_ALLOW_NETWORKS", default_value = "")]
+    pub webhook_allow_networks: String,
 }
 
 impl std::fmt::Debug for ServerArgs {
@@ -113,6 +119,7 @@ impl std::fmt::Debug for ServerArgs {
             .field("cache_entries", &self.cache_entries)
             .field("migrate_on_start", &self.migrate_on_start)
             .field("replica", &self.replica)
+            .field("webhook_allow_networks", &self.webhook_allow_networks)
             .finish()
     }
 }

@@ -37,6 +37,9 @@ pub struct ServiceContext {
     pub max_message_bytes: usize,
     /// Wakes the outbox relay; services call `notify_one` after committing events.
     pub outbox_waker: Arc<Notify>,
+    /// The operator's allow-list of internal networks webhooks may go to
+    /// (`RAPPORT_WEBHOOK_ALLOW_NETWORKS`), as given; a service that sends webhooks reads it.
+    pub webhook_allow_networks: String,
 }
 
 impl std::fmt::Debug for ServiceContext {

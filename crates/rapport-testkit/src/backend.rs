@@ -132,6 +132,7 @@ pub fn context_over(db: Db, clock: SharedClock) -> ServiceContext {
         peers: Peers::new(&[], None).expect("peers"),
         max_message_bytes: 1 << 20,
         outbox_waker: Arc::default(),
+        webhook_allow_networks: String::new(),
     }
 }
 

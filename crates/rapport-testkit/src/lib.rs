@@ -9,6 +9,7 @@ pub mod http;
 pub mod proxy;
 pub mod scratch;
 mod server;
+pub mod standard_webhooks;
 pub mod status;
 pub mod users;
 pub mod values;

@@ -47,6 +47,7 @@ pub struct TestServerBuilder {
     clock: Option<ManualClock>,
     max_concurrent_requests: Option<usize>,
     peers: Vec<String>,
+    webhook_allow_networks: String,
 }
 
 impl TestServerBuilder {
@@ -60,6 +61,13 @@ impl TestServerBuilder {
     /// instead of this server's own address.
     pub fn peer(mut self, name: &str, url: &str) -> Self {
         self.peers.push(format!("{name}={url}"));
+        self
+    }
+
+    /// Let webhooks go to these internal networks (`RAPPORT_WEBHOOK_ALLOW_NETWORKS`), e.g.
+    /// loopback for a test receiver.
+    pub fn webhook_allow_networks(mut self, networks: &str) -> Self {
+        self.webhook_allow_networks = networks.to_owned();
         self
     }
 
@@ -92,6 +100,7 @@ impl TestServerBuilder {
             cache_entries: 10_000,
             migrate_on_start: true,
             replica: "test".into(),
+            webhook_allow_networks: self.webhook_allow_networks,
         };
         let mut server = TestServer {
             backend,

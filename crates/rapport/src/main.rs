@@ -31,6 +31,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serves services: all of them in one process (standalone), or the ones named.
+    // Boxed: the server's flags outweigh every other command's.
     Serve(Box<commands::serve::Args>),
     /// Applies database migrations of the services named (all when none).
     Migrate(commands::migrate::Args),

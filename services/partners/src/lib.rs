@@ -14,6 +14,7 @@ pub mod domain;
 mod key_uses;
 mod store;
 pub mod sweeps;
+mod webhook_events;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::partners::{
@@ -21,6 +22,7 @@ use rapport_proto::partners::{
     partner_analytics_service_server::PartnerAnalyticsServiceServer,
     partner_service_server::PartnerServiceServer,
     registration_service_server::RegistrationServiceServer, tier_service_server::TierServiceServer,
+    webhook_service_server::WebhookServiceServer,
 };
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
@@ -43,6 +45,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 105,
         description: "partners' API keys",
         sql: include_str!("../migrations/0105_api_keys.sql"),
+    },
+    Migration {
+        version: 120,
+        description: "webhook endpoints and deliveries",
+        sql: include_str!("../migrations/0120_webhooks.sql"),
     },
     Migration {
         version: 130,
@@ -73,6 +80,12 @@ impl Service for Partners {
         bundle.handler(consumers::LeadEvents::handler(ctx.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
         bundle.handler(key_uses::KeyUses::handler(ctx.clone()));
+        let hooks = app::webhooks::Webhooks::new(app.clone());
+        serve!(bundle, WebhookServiceServer::new(hooks.clone()));
+        for handler in webhook_events::handlers(ctx.clone()) {
+            bundle.handler(handler);
+        }
+        bundle.job(sweeps::webhooks::job(hooks));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

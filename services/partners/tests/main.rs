@@ -10,6 +10,7 @@ mod keys;
 mod partners;
 mod registrations;
 mod tiers;
+mod webhooks;
 
 // The orders tests' clients and fixtures (a furniture catalog, customers, orders), shared
 // rather than written again; not every one is used here.

@@ -45,6 +45,15 @@ pub async fn run(args: Args, log_format: LogFormat) -> Outcome {
         "suite"
     };
     let _telemetry = telemetry::init(&format!("rapport-{name}"), log_format)?;
+    // A bad allow-list stops the start here, naming the entry, rather than leaving webhooks
+    // refused everywhere without a word.
+    if let Err(e) = args
+        .server
+        .webhook_allow_networks
+        .parse::<rapport_kit::webhooks::Policy>()
+    {
+        return Err(format!("--webhook-allow-networks: {e}").into());
+    }
     let (keys, created) = suite::resolve_keys(&args.server)?;
     let keys = Arc::new(keys);
     if created {

@@ -9,6 +9,7 @@ mod peers;
 mod registrations;
 mod support;
 mod tiers;
+mod webhooks;
 
 use rapport_kit::{Reply, reply};
 use rapport_proto::partners::{

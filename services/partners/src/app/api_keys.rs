@@ -40,38 +40,6 @@ fn refused(r: Refusal) -> Error {
     }
 }
 
-/// A write for a request whose answer carries a secret: the stored answer of an earlier
-/// attempt, or the write, holding the request id's lock. The write stores no answer itself;
-/// [`commit_secret`] stores the one without the secret.
-async fn begin_secret<T: prost::Message + Default>(
-    app: &App,
-    p: &Principal,
-    idem: Option<&Idempotency>,
-) -> Result<Result<Write, T>> {
-    let locks = idem.map(Idempotency::lock_key).into_iter().collect();
-    let mut w = app.ctx.write_locking(p, EVENTS, locks).await?;
-    if let Some(k) = idem
-        && let Some(done) = k.replay::<T>(w.tx()).await?
-    {
-        w.rollback().await?;
-        return Ok(Err(done));
-    }
-    Ok(Ok(w))
-}
-
-/// Commits `w`, answering `full` and storing `redacted` under the request id.
-async fn commit_secret<T: prost::Message + Default>(
-    mut w: Write,
-    idem: Option<&Idempotency>,
-    full: T,
-    redacted: &T,
-) -> Result<T> {
-    if let Some(k) = idem {
-        w.answer(k, redacted).await?;
-    }
-    w.commit(full).await
-}
-
 /// Saves `key` in `w` and into the copy every service authenticates with.
 async fn save(w: &mut Write, key: &ApiKey) -> Result<()> {
     let tenant = w.tenant().to_owned();
@@ -87,7 +55,7 @@ pub async fn create(
     partner: Uuid,
     new: NewKey,
 ) -> Result<pb::CreateApiKeyResponse> {
-    let mut w = match begin_secret(app, &p, idem.as_ref()).await? {
+    let mut w = match app.write_with_secret(&p, idem.as_ref()).await? {
         Ok(w) => w,
         Err(done) => return Ok(done),
     };
@@ -132,7 +100,7 @@ pub async fn create(
         secret: secret.text,
         ..redacted.clone()
     };
-    commit_secret(w, idem.as_ref(), full, &redacted).await
+    rapport_kit::service::commit_redacted(w, idem.as_ref(), full, &redacted).await
 }
 
 /// Key `id` of `partner`, if the caller sees the partner.
@@ -216,7 +184,7 @@ pub async fn rotate(
     if !viewer(&p).sees(r.partner) {
         return Err(not_found(r.partner, r.id));
     }
-    let mut w = match begin_secret(app, &p, idem.as_ref()).await? {
+    let mut w = match app.write_with_secret(&p, idem.as_ref()).await? {
         Ok(w) => w,
         Err(done) => return Ok(done),
     };
@@ -237,7 +205,7 @@ pub async fn rotate(
         secret: secret.text,
         ..redacted.clone()
     };
-    commit_secret(w, idem.as_ref(), full, &redacted).await
+    rapport_kit::service::commit_redacted(w, idem.as_ref(), full, &redacted).await
 }
 
 /// Revokes key `id` of `partner`; a revoked key is answered as it is.

@@ -9,6 +9,8 @@ pub mod partners;
 pub mod registrations;
 pub mod state;
 pub mod tiers;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 pub use events::EVENTS;
 pub use state::{App, Viewer, viewer};

@@ -8,6 +8,8 @@ pub mod partner;
 pub mod registration;
 pub mod settings;
 pub mod tier;
+pub mod webhook;
+pub mod webhook_event;
 
 use rapport_runtime::clock::to_timestamp;
 

@@ -8,3 +8,4 @@ pub mod partner;
 pub mod registration;
 pub mod settings;
 pub mod tier;
+pub mod webhook;

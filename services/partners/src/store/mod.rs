@@ -10,6 +10,7 @@ pub mod partners;
 pub mod registrations;
 pub mod settings;
 pub mod tiers;
+pub mod webhooks;
 
 use rapport_runtime::{Error, Result};
 use serde::{Serialize, de::DeserializeOwned};

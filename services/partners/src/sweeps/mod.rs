@@ -4,6 +4,8 @@
 //! the time from the service clock, so tests drive them with a manual clock, and each is driven
 //! by the rows' own state, so a restart misses nothing and replicas handle each item once.
 
+pub mod webhooks;
+
 use std::time::Duration;
 
 use futures::future::BoxFuture;
