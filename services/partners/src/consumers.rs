@@ -22,8 +22,7 @@ use crate::{
     store::attributions::{self, Attribution, Kind},
 };
 
-const LEAD_CREATED: Published<lpb::LeadChanged> = Published::new("lead.created");
-const LEAD_CONVERTED: Published<lpb::LeadChanged> = Published::new("lead.converted");
+const LEAD: Published<lpb::LeadChanged> = Published::family("lead.");
 const ORDER: Published<opb::OrderChanged> = Published::family("order.");
 
 /// Consumes the leads stream.
@@ -49,16 +48,11 @@ impl EventHandler for LeadEvents {
     }
 
     async fn handle(&self, event: &Event) -> Result<()> {
-        let (lead, converted) = if let Some(c) = LEAD_CREATED.payload(event)? {
-            (c.lead, false)
-        } else if let Some(c) = LEAD_CONVERTED.payload(event)? {
-            (c.lead, true)
-        } else {
+        // Every change of a lead carrying the lead keeps its state; conversion does more.
+        let Some(lead) = LEAD.payload(event)?.and_then(|c| c.lead) else {
             return Ok(());
         };
-        let Some(lead) = lead else {
-            return Ok(());
-        };
+        let converted = lpb::LeadState::try_from(lead.state) == Ok(lpb::LeadState::Converted);
         let partner = lead.attribution.as_ref().map(|a| a.partner_id.as_str());
         let Some(partner) = partner.and_then(|p| names::parse_id(PARTNERS, p).ok()) else {
             return Ok(());
@@ -83,6 +77,9 @@ impl EventHandler for LeadEvents {
                 currency: String::new(),
                 amount: 0,
                 converted,
+                state: lpb::LeadState::try_from(lead.state)
+                    .map(|s| s.as_str_name().to_owned())
+                    .unwrap_or_default(),
                 create_time: at,
                 update_time: now,
             },
@@ -100,6 +97,7 @@ impl EventHandler for LeadEvents {
                         currency: String::new(),
                         amount: 0,
                         converted: false,
+                        state: String::new(),
                         create_time: now,
                         update_time: now,
                     },
@@ -187,6 +185,9 @@ impl EventHandler for OrderEvents {
                     currency,
                     amount,
                     converted: false,
+                    state: opb::OrderState::try_from(order.state)
+                        .map(|s| s.as_str_name().to_owned())
+                        .unwrap_or_default(),
                     create_time: at,
                     update_time: now,
                 },

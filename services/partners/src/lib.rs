@@ -56,6 +56,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "commission accruals, lines and statements",
         sql: include_str!("../migrations/0130_commissions.sql"),
     },
+    Migration {
+        version: 140,
+        description: "the state of attributed leads and orders",
+        sql: include_str!("../migrations/0140_attribution_state.sql"),
+    },
 ];
 
 impl Service for Partners {

@@ -148,6 +148,7 @@ async fn an_approved_registration_becomes_the_partners_lead_and_converts_with_it
             .unwrap()
             .into_inner();
         assert!(leads.attributions[0].converted);
+        assert_eq!(leads.attributions[0].state, "LEAD_STATE_CONVERTED");
     })
     .await;
 }

@@ -255,6 +255,7 @@ async fn the_orders_a_partner_brings_earn_it_a_better_tier_with_the_reason() {
             listed.attributions.len() == 1
                 && listed.attributions[0].amount == cny(1_799_800)
                 && listed.attributions[0].resource == o.name
+                && listed.attributions[0].state == "ORDER_STATE_CONFIRMED"
         })
         .await;
         let after = m
@@ -340,6 +341,7 @@ async fn the_orders_a_partner_brings_earn_it_a_better_tier_with_the_reason() {
                 .unwrap()
                 .into_inner();
             listed.attributions[0].amount == cny(0)
+                && listed.attributions[0].state == "ORDER_STATE_CANCELLED"
         })
         .await;
         let back = m

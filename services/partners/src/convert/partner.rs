@@ -196,6 +196,7 @@ pub fn attribution_to_proto(a: &Attribution) -> pb::Attribution {
             minor_units: a.amount,
         }),
         converted: a.converted,
+        state: a.state.clone(),
         create_time: Some(to_timestamp(a.create_time)),
         update_time: Some(to_timestamp(a.update_time)),
     }

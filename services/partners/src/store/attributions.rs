@@ -47,6 +47,8 @@ pub struct Attribution {
     pub currency: String,
     pub amount: i64,
     pub converted: bool,
+    /// The lead's or order's state as its service names it; empty for customers.
+    pub state: String,
     pub create_time: i64,
     pub update_time: i64,
 }
@@ -56,9 +58,10 @@ pub struct Attribution {
 pub(crate) async fn upsert(tx: &mut Tx, tenant: &str, a: &Attribution) -> Result<()> {
     sqlx::query(
         "INSERT INTO attributions (tenant_id, partner_id, resource, kind, currency, amount, \
-         converted, create_time, update_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         converted, state, create_time, update_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (tenant_id, resource) DO UPDATE SET currency = excluded.currency, \
-         amount = excluded.amount, converted = excluded.converted, \
+         amount = excluded.amount, converted = excluded.converted, state = excluded.state, \
          update_time = excluded.update_time",
     )
     .bind(tenant)
@@ -68,6 +71,7 @@ pub(crate) async fn upsert(tx: &mut Tx, tenant: &str, a: &Attribution) -> Result
     .bind(a.currency.as_str())
     .bind(a.amount)
     .bind(i32::from(a.converted))
+    .bind(a.state.as_str())
     .bind(a.create_time)
     .bind(a.update_time)
     .execute(&mut **tx)
@@ -86,7 +90,7 @@ pub(crate) async fn list(
     page: &Page,
 ) -> Result<Vec<Attribution>> {
     let mut s = Select::new(
-        "SELECT partner_id, resource, kind, currency, amount, converted, create_time, \
+        "SELECT partner_id, resource, kind, currency, amount, converted, state, create_time, \
          update_time FROM attributions WHERE tenant_id = $1 AND partner_id = $2",
         2,
     );
@@ -114,6 +118,7 @@ pub(crate) async fn list(
                 currency: r.try_get("currency")?,
                 amount: r.try_get("amount")?,
                 converted: r.try_get::<i32, _>("converted")? != 0,
+                state: r.try_get("state")?,
                 create_time: r.try_get("create_time")?,
                 update_time: r.try_get("update_time")?,
             })
