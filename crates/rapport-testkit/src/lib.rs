@@ -7,6 +7,7 @@
 mod backend;
 pub mod http;
 pub mod proxy;
+pub mod receiver;
 pub mod scratch;
 mod server;
 pub mod standard_webhooks;

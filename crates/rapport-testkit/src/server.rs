@@ -30,6 +30,8 @@ pub struct TestServer {
     pub channel: Channel,
     /// Its address.
     pub addr: std::net::SocketAddr,
+    /// Its HTTP/JSON gateway's address, when the builder asked for one.
+    pub http_addr: Option<std::net::SocketAddr>,
     /// Its clock, when the test drives time.
     pub clock: Option<ManualClock>,
     /// Its stores (kept so they outlive the server).
@@ -48,6 +50,7 @@ pub struct TestServerBuilder {
     max_concurrent_requests: Option<usize>,
     peers: Vec<String>,
     webhook_allow_networks: String,
+    http: bool,
 }
 
 impl TestServerBuilder {
@@ -71,6 +74,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Serve the HTTP/JSON gateway too, on a port of its own (`TestServer::http_addr`).
+    pub fn http(mut self) -> Self {
+        self.http = true;
+        self
+    }
+
     /// Lower the concurrency limit (load-shedding tests).
     pub fn max_concurrent_requests(mut self, n: usize) -> Self {
         self.max_concurrent_requests = Some(n);
@@ -83,7 +92,7 @@ impl TestServerBuilder {
         let args = ServerArgs {
             listen: "127.0.0.1:0".parse().expect("addr"),
             metrics_listen: Listen(None),
-            http_listen: Listen(None),
+            http_listen: Listen(self.http.then(|| "127.0.0.1:0".parse().expect("addr"))),
             data_dir: stores.dir.path().to_path_buf(),
             database_url: stores.database_url.clone(),
             redis_url: stores.redis_url.clone(),
@@ -106,6 +115,7 @@ impl TestServerBuilder {
             backend,
             channel: Channel::from_static("http://127.0.0.1:1").connect_lazy(),
             addr: "127.0.0.1:1".parse().expect("addr"),
+            http_addr: None,
             clock: self.clock,
             stores,
             args,
@@ -147,6 +157,7 @@ impl TestServer {
         .await
         .unwrap_or_else(|e| panic!("cannot start the test server on {:?}: {e}", self.backend));
         self.addr = running.addr;
+        self.http_addr = running.http_addr;
         self.channel = Channel::from_shared(format!("http://{}", running.addr))
             .expect("uri")
             .connect()

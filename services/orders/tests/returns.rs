@@ -12,47 +12,7 @@ use tonic::Code;
 async fn delivered_order(s: &TestServer) -> pb::Order {
     let o = confirmed_order(s, 9_900).await;
     let mut r1 = rep(s, "rep-1", "north");
-    let now = rapport_testkit::values::unix_now() as i64;
-    let d = r1
-        .deliveries
-        .schedule_delivery(pb::ScheduleDeliveryRequest {
-            parent: o.name.clone(),
-            delivery: Some(pb::Delivery {
-                lines: o
-                    .lines
-                    .iter()
-                    .map(|l| pb::DeliveryLine {
-                        line_id: l.id.clone(),
-                        quantity: l.quantity,
-                    })
-                    .collect(),
-                window_start: Some(prost_types::Timestamp {
-                    seconds: now + 3600,
-                    nanos: 0,
-                }),
-                window_end: Some(prost_types::Timestamp {
-                    seconds: now + 7200,
-                    nanos: 0,
-                }),
-                address: "12 Garden Road".into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("schedule")
-        .into_inner();
-    r1.deliveries
-        .complete_delivery(pb::CompleteDeliveryRequest {
-            name: d.name,
-            proof: Some(pb::DeliveryProof {
-                signed_by: "Wang Fang".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("deliver");
+    deliver(&mut r1, &o, rapport_testkit::values::unix_now() as i64).await;
     get_order(&mut r1, &o.name).await.unwrap()
 }
 

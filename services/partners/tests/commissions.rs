@@ -4,7 +4,10 @@
 //! statement is generated once with its volume rebate, approved, paid and exported; bonuses;
 //! bad input, other partners and tenants; and the report per partner and tier.
 
-use crate::{common::*, orders_common as oc};
+use crate::{
+    common::{self, *},
+    orders_common as oc,
+};
 use rapport_proto::{orders as opb, partners as pb, types::Money};
 use rapport_runtime::clock::DAY;
 use rapport_testkit::{TestServer, each_backend, each_backend_at, wait::eventually};
@@ -17,67 +20,10 @@ fn cny(minor_units: i64) -> Option<Money> {
     })
 }
 
-/// The furniture catalog, a Gold tier paying 800 bps on the living room and 500 elsewhere,
-/// a 30-day hold, a 100 bps rebate from 1,000,000 fen a month, and an active Gold dealer; the
-/// dealer's name.
+/// The furniture catalog and an active Gold dealer (see `common::gold_dealer`); its name.
 async fn gold_dealer(s: &TestServer) -> String {
     oc::furniture(s).await;
-    let mut a = admin(s);
-    let living = a
-        .catalog
-        .list_categories(opb::ListCategoriesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .categories
-        .into_iter()
-        .find(|c| c.display_name == "Living room")
-        .unwrap()
-        .name;
-    a.tiers
-        .create_tier(pb::CreateTierRequest {
-            tier: Some(pb::Tier {
-                display_name: "Gold".into(),
-                rank: 1,
-                benefits: Some(pb::TierBenefits {
-                    commission_rates: vec![pb::CategoryRate {
-                        category: living,
-                        bps: 800,
-                    }],
-                    default_commission_bps: 500,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
-    a.partners
-        .update_partner_settings(pb::UpdatePartnerSettingsRequest {
-            settings: Some(pb::PartnerSettings {
-                holding_days: 30,
-                rebate_brackets: vec![pb::RebateBracket {
-                    min_sales: cny(1_000_000),
-                    bps: 100,
-                }],
-                ..Default::default()
-            }),
-            update_mask: mask(&["holding_days", "rebate_brackets"]),
-        })
-        .await
-        .unwrap();
-    let dealer = active_partner(s, "Lanting Furniture").await;
-    let evaluated = a
-        .tiers
-        .evaluate_partner_tier(pb::EvaluatePartnerTierRequest {
-            name: dealer.name.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(!evaluated.tier.is_empty());
-    dealer.name
+    common::gold_dealer(s).await
 }
 
 /// Two sofas and a dining table sold through `dealer`, confirmed by rep-1.
@@ -123,51 +69,6 @@ fn amounts(lines: &[pb::CommissionLine]) -> Vec<(i32, i64)> {
         .collect()
 }
 
-/// Delivers every line of `o` as rep-1, `now` being the server's time in seconds.
-async fn deliver(s: &TestServer, o: &opb::Order, now: i64) {
-    let mut r1 = oc::rep(s, "rep-1", "north");
-    let d = r1
-        .deliveries
-        .schedule_delivery(opb::ScheduleDeliveryRequest {
-            parent: o.name.clone(),
-            delivery: Some(opb::Delivery {
-                lines: o
-                    .lines
-                    .iter()
-                    .map(|l| opb::DeliveryLine {
-                        line_id: l.id.clone(),
-                        quantity: l.quantity,
-                    })
-                    .collect(),
-                window_start: Some(prost_types::Timestamp {
-                    seconds: now + 3600,
-                    nanos: 0,
-                }),
-                window_end: Some(prost_types::Timestamp {
-                    seconds: now + 7200,
-                    nanos: 0,
-                }),
-                address: "12 Garden Road".into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("schedule")
-        .into_inner();
-    r1.deliveries
-        .complete_delivery(opb::CompleteDeliveryRequest {
-            name: d.name,
-            proof: Some(opb::DeliveryProof {
-                signed_by: "Wang Fang".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("deliver");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_order_accrues_a_return_reverses_and_the_month_is_stated_paid_and_exported() {
     let start = rapport_testkit::values::unix_now() as i64 * 1_000_000;
@@ -199,7 +100,7 @@ async fn an_order_accrues_a_return_reverses_and_the_month_is_stated_paid_and_exp
         );
 
         // One sofa comes back: its share is taken back by a line of its own.
-        deliver(s, &o, start / 1_000_000).await;
+        oc::deliver(&mut oc::rep(s, "rep-1", "north"), &o, start / 1_000_000).await;
         let mut r1 = oc::rep(s, "rep-1", "north");
         let sofa_line = o.lines.iter().find(|l| l.sku == "SOFA-3S").unwrap();
         r1.returns

@@ -5,29 +5,17 @@
 //! under a manual clock, 410, dead letters, replay, targets refused without the allow-list, a
 //! receiver down for a while; and every RPC's refusals.
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU16, Ordering},
-    },
-};
+use std::net::SocketAddr;
 
-use axum::{
-    Router,
-    body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode},
-};
 use rapport_kit::webhooks::{Secret, verify};
 use rapport_proto::partners::{self as pb, webhook_service_client::WebhookServiceClient as Client};
 use rapport_runtime::clock::{Clock, HOUR, MINUTE, ManualClock, Micros, SECOND, SystemClock};
 use rapport_testkit::{
     Backend, Bearer, TestServer,
+    receiver::{Received, Receiver},
     standard_webhooks::{self, Signed},
     wait::eventually,
 };
-use serde_json::Value;
 use tonic::{Code, codegen::InterceptedService, transport::Channel};
 
 use crate::common::*;
@@ -47,83 +35,6 @@ fn partner_hooks(s: &TestServer, partner: &str) -> Hooks {
         s,
         s.auth("t1", partner, &[rapport_runtime::auth::Role::Partner]),
     )
-}
-
-/// A request the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("a JSON body")
-    }
-}
-
-/// A receiver on 127.0.0.1: logs every request and answers the status it is set to.
-#[derive(Clone)]
-struct Receiver {
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<Received>>>,
-    status: Arc<AtomicU16>,
-}
-
-impl Receiver {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::serve(listener)
-    }
-
-    /// A receiver on `addr`, which nothing listened on until now.
-    async fn start_on(addr: SocketAddr) -> Self {
-        Self::serve(tokio::net::TcpListener::bind(addr).await.unwrap())
-    }
-
-    fn serve(listener: tokio::net::TcpListener) -> Self {
-        let r = Receiver {
-            addr: listener.local_addr().unwrap(),
-            log: Arc::default(),
-            status: Arc::new(AtomicU16::new(200)),
-        };
-        let app = Router::new().fallback(receive).with_state(r.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        r
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn answer(&self, status: u16) {
-        self.status.store(status, Ordering::SeqCst);
-    }
-
-    fn got(&self) -> Vec<Received> {
-        self.log.lock().unwrap().clone()
-    }
-
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
-        eventually(&format!("{} got {n} requests", self.addr), async || {
-            self.got().len() >= n
-        })
-        .await;
-        self.got()
-    }
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    r.log.lock().unwrap().push(Received { headers, body });
-    StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap()
 }
 
 /// The code of an answer, OK for a success.

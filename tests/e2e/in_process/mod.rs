@@ -1,6 +1,7 @@
 //! Services that call each other, run in this process through the test kit on every backend:
 //! ConvertLead creating customers, a departing rep's hand-over moving them, revocations reaching
-//! both services, a store's complaint and a return request through the tickets service, and
+//! both services, a store's complaint and a return request through the tickets service, a dealer's
+//! registration, sale, commission and webhooks through the partners service, and
 //! malformed requests to every RPC of every service. Unlike the rest of this
 //! suite, these do not start the binary.
 
@@ -8,6 +9,7 @@ mod convert;
 mod handover;
 mod malformed;
 mod orders;
+mod partner_story;
 mod tickets;
 
 // The leads tests' clients and fixtures, shared rather than written again; not every one is
@@ -20,6 +22,12 @@ mod leads;
 #[allow(dead_code, unused_imports)]
 #[path = "../../../services/orders/tests/common/mod.rs"]
 mod orders_common;
+
+// The partners tests' clients and fixtures (tiers, active partners, registrations), shared the
+// same way.
+#[allow(dead_code, unused_imports)]
+#[path = "../../../services/partners/tests/common/mod.rs"]
+mod partners_common;
 
 // The tickets tests' clients and fixtures (agents, queues, the Shanghai calendar, the survey
 // inbox), shared the same way.

@@ -262,3 +262,48 @@ pub async fn confirmed_order(s: &TestServer, discount: i64) -> pb::Order {
         .expect("confirm")
         .into_inner()
 }
+
+/// Delivers every line of `o` in one appointment as `c`, `now` being the server's time in
+/// seconds (the window is the next hour but one).
+pub async fn deliver(c: &mut Clients, o: &pb::Order, now: i64) {
+    let d = c
+        .deliveries
+        .schedule_delivery(pb::ScheduleDeliveryRequest {
+            parent: o.name.clone(),
+            delivery: Some(pb::Delivery {
+                lines: o
+                    .lines
+                    .iter()
+                    .map(|l| pb::DeliveryLine {
+                        line_id: l.id.clone(),
+                        quantity: l.quantity,
+                    })
+                    .collect(),
+                window_start: Some(prost_types::Timestamp {
+                    seconds: now + 3600,
+                    nanos: 0,
+                }),
+                window_end: Some(prost_types::Timestamp {
+                    seconds: now + 7200,
+                    nanos: 0,
+                }),
+                address: "12 Garden Road".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("schedule")
+        .into_inner();
+    c.deliveries
+        .complete_delivery(pb::CompleteDeliveryRequest {
+            name: d.name,
+            proof: Some(pb::DeliveryProof {
+                signed_by: "Wang Fang".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("deliver");
+}

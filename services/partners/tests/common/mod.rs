@@ -14,6 +14,7 @@ use rapport_proto::{
     },
     partners::{
         self as pb, commission_service_client::CommissionServiceClient,
+        key_service_client::KeyServiceClient,
         partner_analytics_service_client::PartnerAnalyticsServiceClient,
         partner_service_client::PartnerServiceClient,
         registration_service_client::RegistrationServiceClient,
@@ -47,6 +48,7 @@ pub struct Clients {
     pub registrations: RegistrationServiceClient<Ch>,
     pub commissions: CommissionServiceClient<Ch>,
     pub analytics: PartnerAnalyticsServiceClient<Ch>,
+    pub keys: KeyServiceClient<Ch>,
     pub customers: CustomerServiceClient<Ch>,
     pub leads: LeadServiceClient<Ch>,
     pub catalog: CatalogServiceClient<Ch>,
@@ -62,6 +64,7 @@ pub fn clients_with(s: &TestServer, bearer: Bearer) -> Clients {
         registrations: RegistrationServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         commissions: CommissionServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         analytics: PartnerAnalyticsServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+        keys: KeyServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         customers: CustomerServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         leads: LeadServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         catalog: CatalogServiceClient::with_interceptor(ch.clone(), bearer.clone()),
@@ -213,4 +216,69 @@ pub async fn approve(
         })
         .await
         .map(|r| r.into_inner())
+}
+
+/// On the orders service's furniture catalog (made first): a Gold tier paying 800 bps on the
+/// living room and 500 elsewhere, a 30-day hold, a 100 bps rebate from 1,000,000 fen a month,
+/// and an active Gold dealer; the dealer's name.
+pub async fn gold_dealer(s: &TestServer) -> String {
+    let mut a = admin(s);
+    let living = a
+        .catalog
+        .list_categories(opb::ListCategoriesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .categories
+        .into_iter()
+        .find(|c| c.display_name == "Living room")
+        .unwrap()
+        .name;
+    a.tiers
+        .create_tier(pb::CreateTierRequest {
+            tier: Some(pb::Tier {
+                display_name: "Gold".into(),
+                rank: 1,
+                benefits: Some(pb::TierBenefits {
+                    commission_rates: vec![pb::CategoryRate {
+                        category: living,
+                        bps: 800,
+                    }],
+                    default_commission_bps: 500,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    a.partners
+        .update_partner_settings(pb::UpdatePartnerSettingsRequest {
+            settings: Some(pb::PartnerSettings {
+                holding_days: 30,
+                rebate_brackets: vec![pb::RebateBracket {
+                    min_sales: Some(rapport_proto::types::Money {
+                        currency_code: "CNY".into(),
+                        minor_units: 1_000_000,
+                    }),
+                    bps: 100,
+                }],
+                ..Default::default()
+            }),
+            update_mask: mask(&["holding_days", "rebate_brackets"]),
+        })
+        .await
+        .unwrap();
+    let dealer = active_partner(s, "Lanting Furniture").await;
+    let evaluated = a
+        .tiers
+        .evaluate_partner_tier(pb::EvaluatePartnerTierRequest {
+            name: dealer.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!evaluated.tier.is_empty());
+    dealer.name
 }
