@@ -54,15 +54,9 @@ pub struct Args {
     #[arg(long)]
     pub quick: bool,
 
-    /// PostgreSQL server to create the run's databases on (dropped at the end). Falls back to
-    /// RAPPORT_TEST_POSTGRES_URL; unset skips the PostgreSQL rows.
-    #[arg(long, env = "RAPPORT_BENCH_POSTGRES_URL", hide_env_values = true)]
-    pub postgres_url: Option<String>,
-
-    /// Redis for the distributed server's cache and bus (keys under a prefix of this run,
-    /// deleted at the end). Falls back to RAPPORT_TEST_REDIS_URL.
-    #[arg(long, env = "RAPPORT_BENCH_REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    /// Where the run's databases and Redis keys go.
+    #[command(flatten)]
+    pub stores: stores::StoreArgs,
 }
 
 /// What one run is set to do.
@@ -105,8 +99,8 @@ impl Plan {
             import_batch: args.import_batch,
             import_streams: args.import_streams,
             workers_per_connection: args.workers_per_connection as usize,
-            postgres: stores::url_or(args.postgres_url.as_deref(), "RAPPORT_TEST_POSTGRES_URL"),
-            redis: stores::url_or(args.redis_url.as_deref(), "RAPPORT_TEST_REDIS_URL"),
+            postgres: args.stores.postgres(),
+            redis: args.stores.redis(),
         }
     }
 }

@@ -40,8 +40,9 @@ pub struct Args {
     pub duration_secs: u64,
 }
 
-/// One worker reading customers by name over HTTP/JSON.
-struct HttpGet {
+/// One worker reading resources by name over HTTP/JSON (`GET /v1/{name}`), checking the
+/// answer is the one asked for.
+pub struct HttpGet {
     client: JsonClient,
     pool: IdPool,
 }
@@ -70,12 +71,30 @@ impl Op for HttpGet {
     }
 }
 
+/// `concurrency` readers of the names in `pool` over `server`'s HTTP/JSON gateway, one
+/// HTTP/1.1 connection each, as an admin of the benchmark tenant.
+pub async fn http_readers(
+    server: &BenchServer,
+    concurrency: usize,
+    pool: &IdPool,
+) -> Result<Vec<HttpGet>> {
+    let http = server.http_addr.ok_or("the server serves no HTTP port")?;
+    let token = server.token_of(TENANT, "bench-admin", &[Role::Admin], None)?;
+    let mut ops = Vec::with_capacity(concurrency);
+    for i in 0..concurrency {
+        ops.push(HttpGet {
+            client: JsonClient::connect(http, Some(&token)).await?,
+            pool: pool.worker(200 + i as u64),
+        });
+    }
+    Ok(ops)
+}
+
 /// Runs the scenario and prints its table.
 pub async fn run(args: Args) -> Result<()> {
     let warmup = Duration::from_secs(args.warmup_secs);
     let window = Duration::from_secs(args.duration_secs);
     let server = BenchServer::start(tempfile::tempdir()?, None, None).await?;
-    let http = server.http_addr.ok_or("the server serves no HTTP port")?;
     let grpc = clients(&server, args.concurrency, 4).await?;
 
     eprintln!("creating {} customers", args.customers);
@@ -104,14 +123,7 @@ pub async fn run(args: Args) -> Result<()> {
     let over_grpc = load::run(ops, warmup, window, async {}).await;
 
     eprintln!("GetCustomer over HTTP/JSON");
-    let token = server.token_of(TENANT, "bench-admin", &[Role::Admin], None)?;
-    let mut ops = Vec::with_capacity(args.concurrency);
-    for i in 0..args.concurrency {
-        ops.push(HttpGet {
-            client: JsonClient::connect(http, Some(&token)).await?,
-            pool: pool.worker(200 + i as u64),
-        });
-    }
+    let ops = http_readers(&server, args.concurrency, &pool).await?;
     let over_http = load::run(ops, warmup, window, async {}).await;
 
     println!("{}", table(&args, &over_grpc, &over_http));

@@ -109,6 +109,17 @@ pub async fn run<O: Op>(
     tokio::time::sleep_until(warm_end.into()).await;
     between.await;
     let _ = go.send(Some(Instant::now() + window));
+    gather(tasks, window).await
+}
+
+/// What a worker's task gives back: latencies of its successes (µs), its errors, the first.
+pub type WorkerResult = (Vec<u32>, u64, Option<String>);
+
+/// The outcome over `window` of workers' `tasks`; a task that panicked counts as an error.
+pub async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<WorkerResult>>,
+    window: Duration,
+) -> Outcome {
     let mut out = Outcome {
         window,
         ..Outcome::default()

@@ -12,6 +12,8 @@ mod load;
 mod memory;
 mod orders;
 mod orders_analytics;
+mod partners;
+mod partners_data;
 mod pool;
 mod raw;
 mod report;
@@ -55,6 +57,10 @@ enum Command {
     /// SLA sweep over a million open tickets and the ticket report, each beside its raw SQL
     /// baseline.
     Tickets(tickets::Args),
+    /// The partners service: webhook fan-out to endpoints on 127.0.0.1 on SQLite and on
+    /// PostgreSQL + Redis beside signed POSTs sent straight, commission accrual from order
+    /// events beside its raw SQL, and GetPartner over HTTP/JSON beside gRPC.
+    Partners(partners::Args),
     /// The HTTP/JSON gateway: GetCustomer over HTTP/JSON beside the same call over gRPC, on one
     /// standalone server (SQLite), in the same run.
     Gateway(gateway::Args),
@@ -79,6 +85,7 @@ fn main() -> std::process::ExitCode {
             Command::Orders(args) => orders::run(args).await,
             Command::OrdersAnalytics(args) => orders_analytics::run(args).await,
             Command::Tickets(args) => tickets::run(args).await,
+            Command::Partners(args) => partners::run(args).await,
             Command::Gateway(args) => gateway::run(args).await,
         }
     });

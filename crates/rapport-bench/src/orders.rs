@@ -29,7 +29,7 @@ use crate::{
     Result,
     load::{self, Op, Outcome},
     memory,
-    pool::IdPool,
+    pool::{IdPool, ReadByName},
     stores::{self, Bearer, BenchServer, ScratchDatabase, TENANT},
 };
 
@@ -48,13 +48,9 @@ pub struct Args {
     /// A short smoke run.
     #[arg(long)]
     pub quick: bool,
-    /// PostgreSQL server to create the run's databases on (dropped at the end); falls back to
-    /// RAPPORT_TEST_POSTGRES_URL.
-    #[arg(long, env = "RAPPORT_BENCH_POSTGRES_URL", hide_env_values = true)]
-    pub postgres_url: Option<String>,
-    /// Redis for the services' cache and bus; falls back to RAPPORT_TEST_REDIS_URL.
-    #[arg(long, env = "RAPPORT_BENCH_REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    /// Where the run's databases and Redis keys go.
+    #[command(flatten)]
+    pub stores: stores::StoreArgs,
 }
 
 type OrderClient = OrderServiceClient<InterceptedService<Channel, Bearer>>;
@@ -66,29 +62,18 @@ const DB_CONNECTIONS: u32 = 8;
 const SKUS: [&str; 5] = ["SOFA", "TABLE", "CHAIR", "LAMP", "RUG"];
 const PRICE: i64 = 100_000;
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 fn progress(what: &str) {
     eprintln!("rapport-bench: {what}");
 }
 
 /// Runs the benchmark and prints its report.
 pub async fn run(args: Args) -> Result<()> {
-    let admin = args
-        .postgres_url
-        .clone()
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| env("RAPPORT_TEST_POSTGRES_URL"))
-        .ok_or(
-            "rapport-bench orders needs PostgreSQL (--postgres-url or RAPPORT_BENCH_POSTGRES_URL)",
-        )?;
+    let admin = args.stores.postgres().ok_or(
+        "rapport-bench orders needs PostgreSQL (--postgres-url or RAPPORT_BENCH_POSTGRES_URL)",
+    )?;
     let redis = args
-        .redis_url
-        .clone()
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| env("RAPPORT_TEST_REDIS_URL"))
+        .stores
+        .redis()
         .ok_or("rapport-bench orders needs Redis (--redis-url or RAPPORT_BENCH_REDIS_URL)")?;
     stores::redis_reachable(&redis).await?;
     let tag = uuid::Uuid::now_v7().simple().to_string();
@@ -207,10 +192,14 @@ async fn measure(
         } else {
             channel.clone()
         };
-        ops.push(GetOrder {
-            client: OrderServiceClient::with_interceptor(ch, server.admin()?),
-            names: names_pool.worker(i as u64),
-        });
+        let client = OrderServiceClient::with_interceptor(ch, server.admin()?);
+        ops.push(ReadByName::new(names_pool.worker(i as u64), move |name| {
+            let mut c = client.clone();
+            async move {
+                let got = c.get_order(pb::GetOrderRequest { name }).await?;
+                Ok(got.into_inner().name)
+            }
+        }));
     }
     let get = load::run(ops, warmup, window, async {}).await;
     progress("raw: the same select");
@@ -456,34 +445,6 @@ impl CreateOrder {
 impl Op for CreateOrder {
     fn call(&mut self) -> impl Future<Output = std::result::Result<(), String>> + Send {
         self.create()
-    }
-}
-
-/// One worker reading orders by name.
-struct GetOrder {
-    client: OrderClient,
-    names: IdPool,
-}
-
-impl GetOrder {
-    async fn get(&mut self) -> std::result::Result<(), String> {
-        let name = self.names.next_id().to_owned();
-        let got = self
-            .client
-            .get_order(pb::GetOrderRequest { name: name.clone() })
-            .await
-            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
-            .into_inner();
-        if got.name != name {
-            return Err(format!("asked for {name}, got {}", got.name));
-        }
-        Ok(())
-    }
-}
-
-impl Op for GetOrder {
-    fn call(&mut self) -> impl Future<Output = std::result::Result<(), String>> + Send {
-        self.get()
     }
 }
 

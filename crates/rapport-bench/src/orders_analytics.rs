@@ -53,14 +53,9 @@ pub struct Args {
     /// A short smoke run.
     #[arg(long)]
     pub quick: bool,
-    /// PostgreSQL server to create the run's database on (dropped at the end); falls back to
-    /// RAPPORT_TEST_POSTGRES_URL.
-    #[arg(long, env = "RAPPORT_BENCH_POSTGRES_URL", hide_env_values = true)]
-    pub postgres_url: Option<String>,
-    /// Redis for the service's cache and bus, if given (falls back to RAPPORT_TEST_REDIS_URL);
-    /// reports use neither, so without it the server runs with the in-process ones.
-    #[arg(long, env = "RAPPORT_BENCH_REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    /// Where the run's databases and Redis keys go.
+    #[command(flatten)]
+    pub stores: stores::StoreArgs,
 }
 
 type Client = OrderAnalyticsServiceClient<InterceptedService<Channel, Bearer>>;
@@ -99,11 +94,11 @@ fn progress(what: &str) {
 
 /// Runs the benchmark and prints its report.
 pub async fn run(args: Args) -> Result<()> {
-    let admin = stores::url_or(args.postgres_url.as_deref(), "RAPPORT_TEST_POSTGRES_URL").ok_or(
+    let admin = args.stores.postgres().ok_or(
         "rapport-bench orders-analytics needs PostgreSQL (--postgres-url or \
              RAPPORT_BENCH_POSTGRES_URL)",
     )?;
-    let redis = stores::url_or(args.redis_url.as_deref(), "RAPPORT_TEST_REDIS_URL");
+    let redis = args.stores.redis();
     if let Some(url) = &redis {
         stores::redis_reachable(url).await?;
     }

@@ -85,6 +85,45 @@ impl IdPool {
     }
 }
 
+/// One worker reading resources by name over gRPC: `get` asks for a name drawn from the pool
+/// and answers the name it got back, which must be the one asked for.
+pub struct ReadByName<G> {
+    get: G,
+    pool: IdPool,
+}
+
+impl<G, F> ReadByName<G>
+where
+    G: FnMut(String) -> F + Send + 'static,
+    F: Future<Output = Result<String, tonic::Status>> + Send,
+{
+    /// A worker reading names from `pool` with `get`.
+    pub fn new(pool: IdPool, get: G) -> Self {
+        Self { get, pool }
+    }
+
+    async fn read(&mut self) -> Result<(), String> {
+        let name = self.pool.next_id().to_owned();
+        let got = (self.get)(name.clone())
+            .await
+            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?;
+        if got != name {
+            return Err(format!("asked for {name}, got {got}"));
+        }
+        Ok(())
+    }
+}
+
+impl<G, F> crate::load::Op for ReadByName<G>
+where
+    G: FnMut(String) -> F + Send + 'static,
+    F: Future<Output = Result<String, tonic::Status>> + Send,
+{
+    fn call(&mut self) -> impl Future<Output = Result<(), String>> + Send {
+        self.read()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

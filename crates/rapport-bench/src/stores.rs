@@ -42,6 +42,32 @@ pub fn url_or(flag: Option<&str>, fallback: &str) -> Option<String> {
         .or_else(|| std::env::var(fallback).ok().filter(|v| given(v)))
 }
 
+/// Where a run creates its databases and keeps its Redis keys: the flags of every scenario
+/// that uses them.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    /// PostgreSQL server to create the run's databases on (dropped at the end); falls back to
+    /// RAPPORT_TEST_POSTGRES_URL.
+    #[arg(long, env = "RAPPORT_BENCH_POSTGRES_URL", hide_env_values = true)]
+    pub postgres_url: Option<String>,
+    /// Redis for the servers' cache and bus (keys under a prefix of the run's own, deleted at
+    /// the end); falls back to RAPPORT_TEST_REDIS_URL.
+    #[arg(long, env = "RAPPORT_BENCH_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+}
+
+impl StoreArgs {
+    /// The PostgreSQL server's URL, if any is given.
+    pub fn postgres(&self) -> Option<String> {
+        url_or(self.postgres_url.as_deref(), "RAPPORT_TEST_POSTGRES_URL")
+    }
+
+    /// Redis's URL, if any is given.
+    pub fn redis(&self) -> Option<String> {
+        url_or(self.redis_url.as_deref(), "RAPPORT_TEST_REDIS_URL")
+    }
+}
+
 /// A Redis key prefix of one run's own, so its keys can be deleted at the end.
 pub fn run_prefix() -> String {
     let tag = uuid::Uuid::now_v7().simple().to_string();
@@ -81,7 +107,7 @@ pub struct BenchServer {
     pub http_addr: Option<std::net::SocketAddr>,
     keys: Arc<JwtKeys>,
     running: Option<Running>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// A customers client sending a bearer token.
@@ -108,6 +134,19 @@ impl BenchServer {
         services: &[ServiceEntry],
         db_connections: u32,
     ) -> Result<BenchServer> {
+        Self::start_allowing(dir, database_url, redis, services, db_connections, "").await
+    }
+
+    /// As [`BenchServer::start_services`], letting webhooks go to the internal networks
+    /// `webhook_allow_networks` (`--webhook-allow-networks`), e.g. receivers on loopback.
+    pub async fn start_allowing(
+        dir: tempfile::TempDir,
+        database_url: Option<String>,
+        redis: Option<(String, String)>,
+        services: &[ServiceEntry],
+        db_connections: u32,
+        webhook_allow_networks: &str,
+    ) -> Result<BenchServer> {
         let (redis_url, redis_prefix) = match redis {
             Some((url, prefix)) => (Some(url), prefix),
             None => (None, "rapport:".to_owned()),
@@ -133,7 +172,7 @@ impl BenchServer {
             cache_entries: 100_000,
             migrate_on_start: true,
             replica: "bench".into(),
-            webhook_allow_networks: String::new(),
+            webhook_allow_networks: webhook_allow_networks.to_owned(),
         };
         let secret = uuid::Uuid::new_v4().simple().to_string();
         let keys = Arc::new(JwtKeys::hs256(secret.as_bytes()));
@@ -151,8 +190,13 @@ impl BenchServer {
             http_addr: running.http_addr,
             keys,
             running: Some(running),
-            _dir: dir,
+            dir,
         })
+    }
+
+    /// Its data directory (the SQLite files of a standalone server).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// A new HTTP/2 connection to the server.
@@ -208,13 +252,20 @@ impl BenchServer {
 
     /// Stops the server gracefully, giving up on waiting after `patience` (the outbox relay
     /// finishes publishing its backlog before it stops).
-    pub async fn stop(mut self, patience: Duration) -> bool {
-        let Some(running) = self.running.take() else {
-            return true;
+    pub async fn stop(self, patience: Duration) -> bool {
+        self.stop_keeping_dir(patience).await.0
+    }
+
+    /// As [`BenchServer::stop`], handing back its data directory (its SQLite files) for the
+    /// bench to open afterwards.
+    pub async fn stop_keeping_dir(mut self, patience: Duration) -> (bool, tempfile::TempDir) {
+        let stopped = match self.running.take() {
+            Some(running) => tokio::time::timeout(patience, running.shutdown())
+                .await
+                .is_ok(),
+            None => true,
         };
-        tokio::time::timeout(patience, running.shutdown())
-            .await
-            .is_ok()
+        (stopped, self.dir)
     }
 }
 

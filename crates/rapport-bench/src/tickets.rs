@@ -76,13 +76,9 @@ pub struct Args {
     /// Keeps the run's databases (their names are printed) for a look at their plans.
     #[arg(long)]
     pub keep_databases: bool,
-    /// PostgreSQL server to create the run's databases on (dropped at the end); falls back to
-    /// RAPPORT_TEST_POSTGRES_URL.
-    #[arg(long, env = "RAPPORT_BENCH_POSTGRES_URL", hide_env_values = true)]
-    pub postgres_url: Option<String>,
-    /// Redis for the services' cache and bus; falls back to RAPPORT_TEST_REDIS_URL.
-    #[arg(long, env = "RAPPORT_BENCH_REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    /// Where the run's databases and Redis keys go.
+    #[command(flatten)]
+    pub stores: stores::StoreArgs,
 }
 
 type TicketClient = TicketServiceClient<InterceptedService<GrpcChannel, Bearer>>;
@@ -183,10 +179,12 @@ fn calendar_proto(def: &CalendarDef) -> pb::BusinessCalendar {
 
 /// Runs the benchmark and prints its report.
 pub async fn run(args: Args) -> Result<()> {
-    let admin = stores::url_or(args.postgres_url.as_deref(), "RAPPORT_TEST_POSTGRES_URL").ok_or(
+    let admin = args.stores.postgres().ok_or(
         "rapport-bench tickets needs PostgreSQL (--postgres-url or RAPPORT_BENCH_POSTGRES_URL)",
     )?;
-    let redis = stores::url_or(args.redis_url.as_deref(), "RAPPORT_TEST_REDIS_URL")
+    let redis = args
+        .stores
+        .redis()
         .ok_or("rapport-bench tickets needs Redis (--redis-url or RAPPORT_BENCH_REDIS_URL)")?;
     stores::redis_reachable(&redis).await?;
     let prefix = stores::run_prefix();
