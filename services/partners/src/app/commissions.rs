@@ -4,9 +4,7 @@
 
 use rapport_kit::names;
 use rapport_proto::partners as pb;
-use rapport_runtime::{
-    Error, Result, auth::Principal, dialect::Dialect, storage::Idempotency, write::Write,
-};
+use rapport_runtime::{Error, Result, auth::Principal, storage::Idempotency, write::Write};
 use uuid::Uuid;
 
 use super::{App, EVENTS, partners, viewer};
@@ -201,7 +199,7 @@ pub async fn statement(app: &App, p: &Principal, partner: Uuid, id: Uuid) -> Res
         return Err(statement_not_found(partner, id));
     }
     let mut conn = app.db().pool().acquire().await?;
-    store::statement(&mut conn, &p.tenant_id, partner, id, false)
+    store::statement(&mut conn, &p.tenant_id, partner, id, None)
         .await?
         .ok_or_else(|| statement_not_found(partner, id))
 }
@@ -231,7 +229,7 @@ async fn decide(
     change: impl FnOnce(&mut Statement, i64) -> Result<()>,
 ) -> Result<pb::Statement> {
     let mut w = app.write(p).await?;
-    let lock = app.db().dialect() == Dialect::Postgres;
+    let lock = Some(app.db().dialect());
     let current = store::statement(w.tx(), &p.tenant_id, partner, id, lock)
         .await?
         .ok_or_else(|| statement_not_found(partner, id))?;

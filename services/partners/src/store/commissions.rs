@@ -464,17 +464,17 @@ pub(crate) async fn update_statement(
     Ok(done.rows_affected() == 1)
 }
 
-/// A statement, locked when `lock` is set (PostgreSQL).
+/// A statement, locked when `lock` names the dialect.
 pub(crate) async fn statement(
     conn: &mut AnyConnection,
     tenant: &str,
     partner: Uuid,
     id: Uuid,
-    lock: bool,
+    lock: Option<rapport_runtime::dialect::Dialect>,
 ) -> Result<Option<Statement>> {
     let row = sqlx::query(&format!(
         "{STATEMENT_SELECT} WHERE tenant_id = $1 AND partner_id = $2 AND id = $3{}",
-        if lock { " FOR UPDATE" } else { "" }
+        lock.map_or("", |d| d.for_update())
     ))
     .bind(tenant)
     .bind(partner.to_string())

@@ -223,12 +223,7 @@ pub(crate) fn cursor_of(r: &Registration) -> Vec<CursorValue> {
 
 /// The registration whose lead is `lead`, locked.
 pub(crate) async fn by_lead(tx: &mut Tx, tenant: &str, lead: Uuid) -> Result<Option<Registration>> {
-    let dialect = tx.dialect();
-    let lock = if dialect == Dialect::Postgres {
-        " FOR UPDATE OF r"
-    } else {
-        ""
-    };
+    let lock = tx.dialect().for_update_of("r");
     let row = sqlx::query(&format!(
         "{SELECT} WHERE r.tenant_id = $1 AND r.lead_id = $2{lock}"
     ))
