@@ -44,6 +44,40 @@ pub fn check_name(given: &str, name: &str, field: &str, v: &mut Violations) {
     }
 }
 
+/// The settings resource a Get…Settings request names in `name`, checked: `resource` or empty.
+pub fn parse_get(given: &str, resource: &str) -> Result<()> {
+    let mut v = Violations::new();
+    check_name(given, resource, "name", &mut v);
+    Ok(v.finish(())?)
+}
+
+/// An Update…Settings request's parts, checked together: the fields its `mask` selects under
+/// `rules`, and the settings it gives (required; its `name`, read by `name_of`, must be
+/// `resource` or empty). Every bad field is reported at once.
+pub fn parse_update<S>(
+    rules: &crate::mask::Rules,
+    mask: Option<prost_types::FieldMask>,
+    settings: Option<S>,
+    resource: &str,
+    name_of: impl FnOnce(&S) -> &str,
+) -> Result<(Vec<&'static str>, S)> {
+    let mut v = Violations::new();
+    let selected = crate::mask::select(rules, &crate::mask::paths(mask), &mut v);
+    let fields = crate::mask::fields(rules, &selected);
+    match settings {
+        Some(given) => {
+            check_name(name_of(&given), resource, "settings.name", &mut v);
+            v.finish(())?;
+            Ok((fields, given))
+        }
+        None => {
+            v.add("settings", "is required");
+            v.finish(())?;
+            Err(Error::invalid("settings", "is required"))
+        }
+    }
+}
+
 /// A caller's change of the tenant's settings, read in `w`: the current document and the next
 /// one, `apply` having read the caller's fields over it, with the next one's
 /// [`Document::problems`] added to `v`. `v` is left open for the checks a service makes in the

@@ -10,6 +10,7 @@ pub fn all() -> Vec<ServiceEntry> {
         ServiceEntry::of::<rapport_orders::Orders>(),
         ServiceEntry::of::<rapport_tickets::Tickets>(),
         ServiceEntry::of::<rapport_partners::Partners>(),
+        ServiceEntry::of::<rapport_campaigns::Campaigns>(),
     ]
 }
 

@@ -186,9 +186,7 @@ pub(super) async fn get_settings(
     req: Request<pb::GetOrderSettingsRequest>,
 ) -> Result<pb::OrderSettings> {
     let p = authorize(&req, READERS)?;
-    let mut v = Violations::new();
-    rapport_kit::settings::check_name(&req.get_ref().name, SETTINGS_NAME, "name", &mut v);
-    v.finish(())?;
+    rapport_kit::settings::parse_get(&req.get_ref().name, SETTINGS_NAME)?;
     Ok(settings_to_proto(&app.settings(&p.tenant_id).await?))
 }
 
@@ -198,14 +196,12 @@ pub(super) async fn update_settings(
 ) -> Result<pb::OrderSettings> {
     let p = authorize(&req, ADMINS)?;
     let msg = req.into_inner();
-    let mut v = Violations::new();
-    let selected = mask::select(&SETTINGS_MASK, &mask::paths(msg.update_mask), &mut v);
-    let fields = mask::fields(&SETTINGS_MASK, &selected);
-    let Some(given) = msg.settings else {
-        v.add("settings", "is required");
-        return Err(v.finish(()).map_err(Error::from).unwrap_err());
-    };
-    rapport_kit::settings::check_name(&given.name, SETTINGS_NAME, "settings.name", &mut v);
-    v.finish(())?;
+    let (fields, given) = rapport_kit::settings::parse_update(
+        &SETTINGS_MASK,
+        msg.update_mask,
+        msg.settings,
+        SETTINGS_NAME,
+        |s| &s.name,
+    )?;
     orders::update_settings(app, &p, &given.etag, |s, v| apply(&given, &fields, s, v)).await
 }

@@ -1,0 +1,8 @@
+//! The service's use cases: what loads, decides and writes, whoever asks. Nothing here knows
+//! of gRPC requests: `api/` parses them and calls these.
+
+pub mod events;
+pub mod settings;
+pub mod state;
+
+pub use state::App;

@@ -1,0 +1,5 @@
+//! proto ↔ domain for the campaigns service: requests parsed with every bad field reported at
+//! once, answers and event payloads built from the domain.
+
+pub mod enums;
+pub mod settings;

@@ -1,0 +1,4 @@
+//! The campaigns service's rules, free of I/O: channels, the tenant's settings.
+
+pub mod channel;
+pub mod settings;

@@ -1,0 +1,49 @@
+// The default limit of 128 is too low for the type of the settings write the handlers await
+// (the kit's generic async writes nest deeply); rustc asks for 256.
+#![recursion_limit = "256"]
+//! The campaigns service (capabilities CA1–CA7 and X6 of `docs/capabilities.md`): campaigns
+//! and their approval, and the tenant's settings for attribution, frequency caps, resting and
+//! sending pace.
+
+pub mod api;
+mod app;
+mod convert;
+pub mod domain;
+mod store;
+
+use rapport_kit::{serve, service::Bundle};
+use rapport_proto::campaigns::campaign_service_server::CampaignServiceServer;
+use rapport_runtime::{
+    context::{Service, ServiceBundle, ServiceContext},
+    storage::{Migration, Migrations},
+};
+
+pub use app::App;
+
+/// The campaigns service, as the binary and the test kit run it.
+pub struct Campaigns;
+
+// One list serves both backends: the SQL is in the subset both speak.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 100,
+    description: "campaign settings",
+    sql: include_str!("../migrations/0100_campaigns.sql"),
+}];
+
+impl Service for Campaigns {
+    const NAME: &'static str = "campaigns";
+
+    fn migrations() -> Migrations {
+        Migrations {
+            postgres: MIGRATIONS,
+            sqlite: MIGRATIONS,
+        }
+    }
+
+    fn build(ctx: ServiceContext) -> ServiceBundle {
+        let app = app::App::new(ctx.clone());
+        let mut bundle = Bundle::new(Self::NAME, &ctx);
+        serve!(bundle, CampaignServiceServer::new(app.clone()));
+        bundle.finish()
+    }
+}
