@@ -1,4 +1,7 @@
 //! The campaigns service's rules, free of I/O: channels, the tenant's settings.
 
+pub mod caps;
 pub mod channel;
+pub mod control;
 pub mod settings;
+pub mod uplift;
