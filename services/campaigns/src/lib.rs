@@ -10,9 +10,12 @@ mod app;
 mod convert;
 pub mod domain;
 mod store;
+pub mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
-use rapport_proto::campaigns::campaign_service_server::CampaignServiceServer;
+use rapport_proto::campaigns::{
+    campaign_service_server::CampaignServiceServer, strategy_service_server::StrategyServiceServer,
+};
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
     storage::{Migration, Migrations},
@@ -24,11 +27,18 @@ pub use app::App;
 pub struct Campaigns;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "campaign settings",
-    sql: include_str!("../migrations/0100_campaigns.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "campaign settings",
+        sql: include_str!("../migrations/0100_campaigns.sql"),
+    },
+    Migration {
+        version: 140,
+        description: "plans, strategies, runs, recipients, contact state, conversions",
+        sql: include_str!("../migrations/0140_strategies.sql"),
+    },
+];
 
 impl Service for Campaigns {
     const NAME: &'static str = "campaigns";
@@ -44,6 +54,10 @@ impl Service for Campaigns {
         let app = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CampaignServiceServer::new(app.clone()));
+        serve!(bundle, StrategyServiceServer::new(app.clone()));
+        for job in sweeps::jobs(app) {
+            bundle.job(job);
+        }
         bundle.finish()
     }
 }

@@ -76,3 +76,19 @@ pub async fn all_with<T>(
 pub fn id_column(text: &str) -> Result<Uuid> {
     Uuid::parse_str(text).map_err(|e| crate::Error::internal(format!("bad id in database: {e}")))
 }
+
+/// A value to store as JSON text.
+pub fn to_json_column<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(crate::Error::internal)
+}
+
+/// A value read back from JSON text in `table`; text that does not parse is the service's bug.
+pub fn json_column<T: serde::de::DeserializeOwned>(table: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| crate::Error::internal(format!("bad JSON in {table}: {e}")))
+}
+
+/// A stored enum value read back with `parse`, or INTERNAL naming the table.
+pub fn enum_column<T>(table: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    parse(text).ok_or_else(|| crate::Error::internal(format!("bad value {text:?} in {table}")))
+}

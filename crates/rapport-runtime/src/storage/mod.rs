@@ -18,7 +18,7 @@ use sqlx::{
 };
 
 pub use bind::{BindValue, Bindable, bind_all};
-pub use by_id::{all_with, id_column, one_by_id};
+pub use by_id::{all_with, enum_column, id_column, json_column, one_by_id, to_json_column};
 pub use idempotency::Idempotency;
 pub use migrate::{Migration, Migrations};
 pub use statement::{Statement, execute_all};

@@ -2,10 +2,13 @@
 //! `app/` and converts the answer. Nothing else imports this module.
 
 mod settings;
+mod strategies;
 mod support;
 
 use rapport_kit::{Reply, reply};
-use rapport_proto::campaigns::{self as pb, campaign_service_server::CampaignService};
+use rapport_proto::campaigns::{
+    self as pb, campaign_service_server::CampaignService, strategy_service_server::StrategyService,
+};
 use tonic::Request;
 
 use crate::app::App;
@@ -24,5 +27,70 @@ impl CampaignService for App {
         req: Request<pb::UpdateCampaignSettingsRequest>,
     ) -> Reply<pb::CampaignSettings> {
         reply(settings::update(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl StrategyService for App {
+    async fn create_strategy(
+        &self,
+        req: Request<pb::CreateStrategyRequest>,
+    ) -> Reply<pb::Strategy> {
+        reply(strategies::create(self, req).await)
+    }
+
+    async fn get_strategy(&self, req: Request<pb::GetStrategyRequest>) -> Reply<pb::Strategy> {
+        reply(strategies::get(self, req).await)
+    }
+
+    async fn list_strategies(
+        &self,
+        req: Request<pb::ListStrategiesRequest>,
+    ) -> Reply<pb::ListStrategiesResponse> {
+        reply(strategies::list(self, req).await)
+    }
+
+    async fn update_strategy(
+        &self,
+        req: Request<pb::UpdateStrategyRequest>,
+    ) -> Reply<pb::Strategy> {
+        reply(strategies::update(self, req).await)
+    }
+
+    async fn change_strategy_state(
+        &self,
+        req: Request<pb::ChangeStrategyStateRequest>,
+    ) -> Reply<pb::Strategy> {
+        reply(strategies::change_state(self, req).await)
+    }
+
+    async fn run_strategy(&self, req: Request<pb::RunStrategyRequest>) -> Reply<pb::StrategyRun> {
+        reply(strategies::run(self, req).await)
+    }
+
+    async fn get_strategy_run(
+        &self,
+        req: Request<pb::GetStrategyRunRequest>,
+    ) -> Reply<pb::StrategyRun> {
+        reply(strategies::get_run(self, req).await)
+    }
+
+    async fn list_strategy_runs(
+        &self,
+        req: Request<pb::ListStrategyRunsRequest>,
+    ) -> Reply<pb::ListStrategyRunsResponse> {
+        reply(strategies::list_runs(self, req).await)
+    }
+
+    async fn create_plan(&self, req: Request<pb::CreatePlanRequest>) -> Reply<pb::Plan> {
+        reply(strategies::create_plan(self, req).await)
+    }
+
+    async fn get_plan(&self, req: Request<pb::GetPlanRequest>) -> Reply<pb::Plan> {
+        reply(strategies::get_plan(self, req).await)
+    }
+
+    async fn list_plans(&self, req: Request<pb::ListPlansRequest>) -> Reply<pb::ListPlansResponse> {
+        reply(strategies::list_plans(self, req).await)
     }
 }

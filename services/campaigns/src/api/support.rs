@@ -1,6 +1,14 @@
-//! What the handlers share: the roles of each kind of method.
+//! What the handlers share: the roles of each kind of method, reading names and pages.
 
-use rapport_runtime::auth::Role;
+use rapport_kit::{
+    names,
+    query::{CursorValue, Page},
+};
+use rapport_runtime::{
+    Error, Result,
+    auth::{Principal, Role},
+};
+use uuid::Uuid;
 
 pub use rapport_runtime::auth::authorize;
 
@@ -13,5 +21,26 @@ pub const STAFF: &[Role] = &[
     Role::Marketer,
     Role::ServiceAccount,
 ];
+/// Who defines and runs strategies and plans.
+pub const MARKETERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Marketer,
+    Role::ServiceAccount,
+];
 /// Who changes the settings.
 pub const ADMINS: &[Role] = &[Role::Admin, Role::ServiceAccount];
+
+/// The id in a `collection/{id}` name given in `field`.
+pub fn parse_id(field: &str, collection: &str, name: &str) -> Result<Uuid> {
+    names::parse_id(collection, name).map_err(|e| Error::invalid(field, e))
+}
+
+/// A page of a list in one fixed order whose cursor is (a time, an id), for `p`'s tenant and
+/// the query named by `parts`.
+pub fn page(p: &Principal, parts: &[&str], size: i32, token: &str) -> Result<Page> {
+    let fits = |c: &[CursorValue]| matches!(c, [CursorValue::Int(_), CursorValue::Text(_)]);
+    let mut query = vec![p.tenant_id.as_str()];
+    query.extend_from_slice(parts);
+    Page::parse(&query, size, token, fits).map_err(Error::from)
+}

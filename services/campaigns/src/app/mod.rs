@@ -4,5 +4,7 @@
 pub mod events;
 pub mod settings;
 pub mod state;
+pub mod strategies;
 
+pub use events::EVENTS;
 pub use state::App;

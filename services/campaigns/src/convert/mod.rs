@@ -3,3 +3,4 @@
 
 pub mod enums;
 pub mod settings;
+pub mod strategy;

@@ -3,5 +3,7 @@
 pub mod caps;
 pub mod channel;
 pub mod control;
+pub mod run;
 pub mod settings;
+pub mod strategy;
 pub mod uplift;

@@ -3,3 +3,8 @@
 //! commits together.
 
 pub mod settings;
+pub mod strategies;
+
+pub(crate) use rapport_runtime::storage::{
+    enum_column as stored, id_column as uuid, json_column as from_json, to_json_column as to_json,
+};

@@ -10,7 +10,7 @@ use rapport_proto::{
 use rapport_runtime::context::ServiceEntry;
 use rapport_testkit::{Bearer, TestServer};
 pub use rapport_testkit::{
-    status::{assert_code, bad_fields, sorted_bad_fields},
+    status::{assert_code, bad_fields, reason, sorted_bad_fields},
     values::mask,
 };
 use tonic::{codegen::InterceptedService, transport::Channel};
@@ -58,4 +58,15 @@ pub fn rep(s: &TestServer) -> Clients {
 /// The admin of another tenant.
 pub fn stranger(s: &TestServer) -> Clients {
     clients_with(s, s.stranger())
+}
+
+/// Clients of the strategy service for `bearer`.
+pub fn strategies_with(
+    s: &TestServer,
+    bearer: Bearer,
+) -> rapport_proto::campaigns::strategy_service_client::StrategyServiceClient<Ch> {
+    rapport_proto::campaigns::strategy_service_client::StrategyServiceClient::with_interceptor(
+        s.channel.clone(),
+        bearer,
+    )
 }

@@ -10,20 +10,9 @@ pub mod orders;
 pub mod returns;
 pub mod settings;
 
-use rapport_runtime::{Error, Result};
-use serde::{Serialize, de::DeserializeOwned};
-
-pub(crate) use rapport_runtime::storage::id_column as uuid;
-
-/// A value stored as JSON text.
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(Error::internal)
-}
-
-/// A value read back from JSON text in `table`.
-pub(crate) fn from_json<T: DeserializeOwned>(table: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in {table}: {e}")))
-}
+pub(crate) use rapport_runtime::storage::{
+    id_column as uuid, json_column as from_json, to_json_column as to_json,
+};
 
 /// The VALUES rows of a multi-row insert whose first column is the tenant (`$1`): for `rows`
 /// rows, `($1, $a, $a+1, …)` with `width` more placeholders each, numbered from `first`.

@@ -12,22 +12,6 @@ pub mod settings;
 pub mod tiers;
 pub mod webhooks;
 
-use rapport_runtime::{Error, Result};
-use serde::{Serialize, de::DeserializeOwned};
-
-pub(crate) use rapport_runtime::storage::id_column as uuid;
-
-/// A value stored as JSON text.
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(Error::internal)
-}
-
-/// A value read back from JSON text in `table`.
-pub(crate) fn from_json<T: DeserializeOwned>(table: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in {table}: {e}")))
-}
-
-/// A stored enum value read back, or INTERNAL naming the table.
-pub(crate) fn stored<T>(table: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
-    parse(text).ok_or_else(|| Error::internal(format!("bad value {text:?} in {table}")))
-}
+pub(crate) use rapport_runtime::storage::{
+    enum_column as stored, id_column as uuid, json_column as from_json, to_json_column as to_json,
+};

@@ -1,0 +1,414 @@
+//! Strategies, plans and runs: parsing what a caller sends and building answers.
+
+use rapport_kit::{
+    mask::Rules,
+    names,
+    validate::{self, Money},
+};
+use rapport_proto::campaigns as pb;
+use rapport_runtime::{
+    clock::{Micros, to_timestamp},
+    validation::Violations,
+};
+
+use super::enums::{channel, channel_to_proto};
+use crate::domain::{
+    control::MAX_CONTROL_BPS,
+    run::{Run, RunState, Tally},
+    strategy::{
+        Action, Audience, CAMPAIGNS, Message, PLANS, Plan, SEGMENTS, Schedule, State, Strategy,
+        Template,
+    },
+};
+
+/// What UpdateStrategy accepts.
+pub const STRATEGY_MASK: Rules = Rules {
+    updatable: &[
+        "display_name",
+        "description",
+        "plan",
+        "campaign",
+        "audience",
+        "action",
+        "trigger",
+        "control_bps",
+        "budget",
+    ],
+    immutable: &["name"],
+    explained: &[("state", "changes through ChangeStrategyState")],
+    output_only: &[
+        "spent",
+        "creator",
+        "create_time",
+        "update_time",
+        "etag",
+        "next_run_time",
+    ],
+    ..Rules::new("Strategy")
+};
+
+/// Longest audience filter.
+const MAX_FILTER: usize = 2_000;
+
+fn audience(v: &mut Violations, a: Option<&pb::Audience>) -> Audience {
+    let field = "strategy.audience";
+    let Some(a) = a else {
+        v.add(field, "is required: a segment or a filter");
+        return Audience::Filter(String::new());
+    };
+    match (a.segment.trim().is_empty(), a.filter.trim().is_empty()) {
+        (false, true) => validate::id_in(SEGMENTS, &a.segment, "strategy.audience.segment", v)
+            .map_or(Audience::Filter(String::new()), Audience::Segment),
+        (true, false) => Audience::Filter(validate::text(
+            v,
+            "strategy.audience.filter",
+            &a.filter,
+            MAX_FILTER,
+        )),
+        _ => {
+            v.add(field, "needs exactly one of segment and filter");
+            Audience::Filter(String::new())
+        }
+    }
+}
+
+fn message(v: &mut Violations, field: &str, m: Option<&pb::MessageAction>) -> Option<Message> {
+    let Some(m) = m else {
+        v.add(field, "is required");
+        return None;
+    };
+    let ch = validate::required_enum(
+        v,
+        &format!("{field}.channel"),
+        m.channel,
+        channel,
+        "Channel",
+    );
+    let t = m.template.clone().unwrap_or_default();
+    if m.template.is_none() {
+        v.add(format!("{field}.template"), "is required");
+    }
+    let template = Template {
+        subject: validate::text(v, &format!("{field}.template.subject"), &t.subject, 200),
+        text: {
+            let f = format!("{field}.template.text");
+            if t.text.trim().is_empty() && m.template.is_some() {
+                v.add(&f, "is required");
+            }
+            validate::multiline_text(v, &f, &t.text, 4_000)
+        },
+        html: validate::multiline_text(v, &format!("{field}.template.html"), &t.html, 100_000),
+    };
+    let unit_cost = validate::money(v, &format!("{field}.unit_cost"), m.unit_cost.as_ref());
+    Some(Message {
+        channel: ch?,
+        template,
+        transactional: m.transactional,
+        unit_cost,
+    })
+}
+
+fn action(v: &mut Violations, a: Option<&pb::Action>) -> Option<Action> {
+    use pb::action::Kind;
+    match a.and_then(|a| a.kind.as_ref()) {
+        None => {
+            v.add("strategy.action", "is required: a message or a coupon");
+            None
+        }
+        Some(Kind::Message(m)) => {
+            message(v, "strategy.action.message", Some(m)).map(Action::Message)
+        }
+        Some(Kind::Coupon(c)) => {
+            let m = message(v, "strategy.action.coupon.message", c.message.as_ref());
+            let value = validate::money(v, "strategy.action.coupon.value", c.value.as_ref());
+            if value.is_none() && c.value.is_none() {
+                v.add("strategy.action.coupon.value", "is required");
+            }
+            let min_order =
+                validate::money(v, "strategy.action.coupon.min_order", c.min_order.as_ref());
+            if !(1..=365).contains(&c.valid_days) {
+                v.add(
+                    "strategy.action.coupon.valid_days",
+                    format!("must be 1..365, got {}", c.valid_days),
+                );
+            }
+            Some(Action::Coupon {
+                message: m?,
+                value: value?,
+                min_order,
+                valid_days: c.valid_days,
+            })
+        }
+    }
+}
+
+fn schedule(v: &mut Violations, t: Option<&pb::Trigger>) -> Schedule {
+    use pb::trigger::Kind;
+    let Some(Kind::Schedule(s)) = t.and_then(|t| t.kind.as_ref()) else {
+        v.add("strategy.trigger", "is required: a schedule");
+        return Schedule {
+            start: 0,
+            every_days: 0,
+        };
+    };
+    let start = validate::optional_time(
+        s.start_time.as_ref(),
+        "strategy.trigger.schedule.start_time",
+        v,
+    );
+    if s.start_time.is_none() {
+        v.add("strategy.trigger.schedule.start_time", "is required");
+    }
+    if !(0..=365).contains(&s.every_days) {
+        v.add(
+            "strategy.trigger.schedule.every_days",
+            format!("must be 0..365, got {}", s.every_days),
+        );
+    }
+    Schedule {
+        start: start.unwrap_or(0),
+        every_days: s.every_days,
+    }
+}
+
+fn control(v: &mut Violations, bps: i32) -> i32 {
+    if !(0..=MAX_CONTROL_BPS).contains(&bps) {
+        v.add(
+            "strategy.control_bps",
+            format!("must be 0..{MAX_CONTROL_BPS}, got {bps}"),
+        );
+    }
+    bps
+}
+
+/// A strategy from what CreateStrategy gives; every bad field reported. Ids and times are the
+/// caller's to set.
+pub fn parse_strategy(s: Option<&pb::Strategy>, v: &mut Violations) -> Option<Strategy> {
+    let Some(s) = s else {
+        v.add("strategy", "is required");
+        return None;
+    };
+    let display_name = validate::required_text(v, "strategy.display_name", &s.display_name, 200);
+    let description = validate::multiline_text(v, "strategy.description", &s.description, 2_000);
+    let plan_id = validate::optional_id_in(PLANS, &s.plan, "strategy.plan", v);
+    let campaign_id = validate::optional_id_in(CAMPAIGNS, &s.campaign, "strategy.campaign", v);
+    let audience = audience(v, s.audience.as_ref());
+    let action = action(v, s.action.as_ref());
+    let schedule = schedule(v, s.trigger.as_ref());
+    let control_bps = control(v, s.control_bps);
+    let budget = validate::money(v, "strategy.budget", s.budget.as_ref());
+    Some(Strategy {
+        display_name,
+        description,
+        plan_id,
+        campaign_id,
+        audience,
+        action: action?,
+        schedule,
+        control_bps,
+        budget,
+        ..probe()
+    })
+}
+
+/// A strategy to read an update's fields into when only their checks matter.
+pub fn probe() -> Strategy {
+    Strategy {
+        id: uuid::Uuid::nil(),
+        display_name: String::new(),
+        description: String::new(),
+        plan_id: None,
+        campaign_id: None,
+        audience: Audience::Filter(String::new()),
+        action: Action::Message(Message {
+            channel: crate::domain::channel::Channel::Sms,
+            template: Template::default(),
+            transactional: false,
+            unit_cost: None,
+        }),
+        schedule: Schedule {
+            start: 0,
+            every_days: 0,
+        },
+        control_bps: 0,
+        state: State::Draft,
+        budget: None,
+        spent: 0,
+        creator: String::new(),
+        create_time: 0,
+        update_time: 0,
+        next_run_time: None,
+        version: 0,
+    }
+}
+
+/// Reads the fields `fields` names from `s` into `into`, reporting bad ones.
+pub fn apply_strategy(s: &pb::Strategy, fields: &[&str], into: &mut Strategy, v: &mut Violations) {
+    for field in fields {
+        match *field {
+            "display_name" => {
+                into.display_name =
+                    validate::required_text(v, "strategy.display_name", &s.display_name, 200)
+            }
+            "description" => {
+                into.description =
+                    validate::multiline_text(v, "strategy.description", &s.description, 2_000)
+            }
+            "plan" => into.plan_id = validate::optional_id_in(PLANS, &s.plan, "strategy.plan", v),
+            "campaign" => {
+                into.campaign_id =
+                    validate::optional_id_in(CAMPAIGNS, &s.campaign, "strategy.campaign", v)
+            }
+            "audience" => into.audience = audience(v, s.audience.as_ref()),
+            "action" => {
+                if let Some(a) = action(v, s.action.as_ref()) {
+                    into.action = a;
+                }
+            }
+            "trigger" => into.schedule = schedule(v, s.trigger.as_ref()),
+            "control_bps" => into.control_bps = control(v, s.control_bps),
+            "budget" => into.budget = validate::money(v, "strategy.budget", s.budget.as_ref()),
+            _ => {}
+        }
+    }
+}
+
+fn money(m: &Money) -> rapport_proto::types::Money {
+    validate::money_to_proto(m)
+}
+
+fn time(t: Option<Micros>) -> Option<prost_types::Timestamp> {
+    t.map(to_timestamp)
+}
+
+const STATES: [(pb::StrategyState, State); 4] = [
+    (pb::StrategyState::Draft, State::Draft),
+    (pb::StrategyState::Active, State::Active),
+    (pb::StrategyState::Paused, State::Paused),
+    (pb::StrategyState::Archived, State::Archived),
+];
+
+/// A strategy state from its proto number.
+pub fn state(raw: i32) -> Result<Option<State>, prost::UnknownEnumValue> {
+    rapport_kit::enums::read(&STATES, raw)
+}
+
+fn message_to_proto(m: &Message) -> pb::MessageAction {
+    pb::MessageAction {
+        channel: channel_to_proto(m.channel),
+        template: Some(pb::MessageTemplate {
+            subject: m.template.subject.clone(),
+            text: m.template.text.clone(),
+            html: m.template.html.clone(),
+        }),
+        transactional: m.transactional,
+        unit_cost: m.unit_cost.as_ref().map(money),
+    }
+}
+
+/// The answer for `s`.
+pub fn strategy_to_proto(s: &Strategy) -> pb::Strategy {
+    let action = match &s.action {
+        Action::Message(m) => pb::action::Kind::Message(message_to_proto(m)),
+        Action::Coupon {
+            message,
+            value,
+            min_order,
+            valid_days,
+        } => pb::action::Kind::Coupon(pb::CouponAction {
+            message: Some(message_to_proto(message)),
+            value: Some(money(value)),
+            min_order: min_order.as_ref().map(money),
+            valid_days: *valid_days,
+        }),
+    };
+    let audience = match &s.audience {
+        Audience::Segment(id) => pb::Audience {
+            segment: names::format_id(SEGMENTS, *id),
+            filter: String::new(),
+        },
+        Audience::Filter(f) => pb::Audience {
+            segment: String::new(),
+            filter: f.clone(),
+        },
+    };
+    pb::Strategy {
+        name: s.name(),
+        display_name: s.display_name.clone(),
+        description: s.description.clone(),
+        plan: s
+            .plan_id
+            .map(|id| names::format_id(PLANS, id))
+            .unwrap_or_default(),
+        campaign: s
+            .campaign_id
+            .map(|id| names::format_id(CAMPAIGNS, id))
+            .unwrap_or_default(),
+        audience: Some(audience),
+        action: Some(pb::Action { kind: Some(action) }),
+        trigger: Some(pb::Trigger {
+            kind: Some(pb::trigger::Kind::Schedule(pb::Schedule {
+                start_time: Some(to_timestamp(s.schedule.start)),
+                every_days: s.schedule.every_days,
+            })),
+        }),
+        control_bps: s.control_bps,
+        state: rapport_kit::enums::write(&STATES, s.state),
+        budget: s.budget.as_ref().map(money),
+        spent: s.currency().map(|c| rapport_proto::types::Money {
+            currency_code: c.to_owned(),
+            minor_units: s.spent,
+        }),
+        creator: s.creator.clone(),
+        create_time: Some(to_timestamp(s.create_time)),
+        update_time: Some(to_timestamp(s.update_time)),
+        etag: names::etag(s.id.as_bytes(), s.version),
+        next_run_time: time(s.next_run_time),
+    }
+}
+
+/// A plan from what CreatePlan gives.
+pub fn parse_plan(p: Option<&pb::Plan>, v: &mut Violations) -> Plan {
+    let p = p.cloned().unwrap_or_else(|| {
+        v.add("plan", "is required");
+        pb::Plan::default()
+    });
+    Plan {
+        id: uuid::Uuid::nil(),
+        display_name: validate::required_text(v, "plan.display_name", &p.display_name, 200),
+        description: validate::multiline_text(v, "plan.description", &p.description, 2_000),
+        creator: String::new(),
+        create_time: 0,
+    }
+}
+
+/// The answer for `p`.
+pub fn plan_to_proto(p: &Plan) -> pb::Plan {
+    pb::Plan {
+        name: p.name(),
+        display_name: p.display_name.clone(),
+        description: p.description.clone(),
+        creator: p.creator.clone(),
+        create_time: Some(to_timestamp(p.create_time)),
+    }
+}
+
+/// The answer for `r` with the tally of its recipients.
+pub fn run_to_proto(r: &Run, t: &Tally) -> pb::StrategyRun {
+    pb::StrategyRun {
+        name: r.name(),
+        state: match r.state {
+            RunState::Preparing => pb::RunState::Preparing,
+            RunState::Sending => pb::RunState::Sending,
+            RunState::Done => pb::RunState::Done,
+        }
+        .into(),
+        start_time: Some(to_timestamp(r.start_time)),
+        end_time: time(r.end_time),
+        audience: r.audience,
+        control: r.control,
+        sent: t.sent,
+        pending: t.pending,
+        skipped: t.skipped.iter().cloned().collect(),
+    }
+}
