@@ -275,7 +275,10 @@ mod tests {
             for secret in ["smtp-password", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
                 assert!(!printed.contains(secret), "{printed}");
             }
-            assert!(printed.contains("https://sms.example.com/send"), "{printed}");
+            assert!(
+                printed.contains("https://sms.example.com/send"),
+                "{printed}"
+            );
             assert!(printed.contains("news@example.com"), "{printed}");
         }
         let none = Cli::parse_from(["rapport"]);

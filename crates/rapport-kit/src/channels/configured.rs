@@ -116,13 +116,17 @@ fn email(args: &ChannelArgs) -> Result<Mailer, Unavailable> {
         (Some(_), None) => Err(wrong(format!(
             "email is not configured: {SMTP_URL} is set but {SMTP_FROM} is not"
         ))),
-        (Some(url), Some(from)) => Mailer::new(url, from)
-            .map_err(|e| wrong(format!("email is misconfigured: {e}"))),
+        (Some(url), Some(from)) => {
+            Mailer::new(url, from).map_err(|e| wrong(format!("email is misconfigured: {e}")))
+        }
     }
 }
 
 fn sms(args: &ChannelArgs) -> Result<SmsGateway, Unavailable> {
-    match (given(&args.sms_gateway_url), given(&args.sms_gateway_secret)) {
+    match (
+        given(&args.sms_gateway_url),
+        given(&args.sms_gateway_secret),
+    ) {
         (None, None) => Err(unset(format!(
             "SMS is not configured: the server has no {GATEWAY_URL}"
         ))),
@@ -146,7 +150,12 @@ mod tests {
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-    fn args(url: Option<&str>, from: Option<&str>, gw: Option<&str>, secret: Option<&str>) -> ChannelArgs {
+    fn args(
+        url: Option<&str>,
+        from: Option<&str>,
+        gw: Option<&str>,
+        secret: Option<&str>,
+    ) -> ChannelArgs {
         ChannelArgs {
             smtp_url: url.map(Into::into),
             smtp_from: from.map(Into::into),
@@ -181,7 +190,9 @@ mod tests {
         let out = c.send_sms(&sms, 0).await;
         assert_eq!(
             out.reason(),
-            Some("SMS is not configured: the server has no --sms-gateway-url (RAPPORT_SMS_GATEWAY_URL)")
+            Some(
+                "SMS is not configured: the server has no --sms-gateway-url (RAPPORT_SMS_GATEWAY_URL)"
+            )
         );
         assert!(!c.email().unwrap_err().misconfigured);
     }
@@ -196,10 +207,16 @@ mod tests {
         );
         assert_eq!(Channels::check(&a), Ok(()));
         let c = Channels::new(&a);
-        assert_eq!(c.email().unwrap().from().email.to_string(), "news@example.com");
+        assert_eq!(
+            c.email().unwrap().from().email.to_string(),
+            "news@example.com"
+        );
         assert_eq!(c.sms().unwrap().url(), "http://127.0.0.1:9000/sms");
         let printed = format!("{c:?}");
-        assert!(!printed.contains("pw@") && !printed.contains("MfKQ9r8G"), "{printed}");
+        assert!(
+            !printed.contains("pw@") && !printed.contains("MfKQ9r8G"),
+            "{printed}"
+        );
     }
 
     #[test]

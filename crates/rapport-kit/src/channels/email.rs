@@ -356,7 +356,9 @@ impl Mailer {
     async fn checkout(&self) -> Result<AsyncSmtpConnection, String> {
         loop {
             let idle = self.inner.idle.lock().expect("pool lock").pop();
-            let Some(Idle { mut conn, since }) = idle else { break };
+            let Some(Idle { mut conn, since }) = idle else {
+                break;
+            };
             // NOOP proves the server still holds the connection (it may have closed it while
             // idle) before a message is committed to it.
             if since.elapsed() < IDLE_FOR && conn.test_connected().await {
@@ -390,7 +392,10 @@ mod tests {
     #[test]
     fn smtp_urls_read_as_lettre_reads_them() {
         let s = server("smtp://relay.internal");
-        assert_eq!((s.host.as_str(), s.port, s.security), ("relay.internal", 25, Security::Plain));
+        assert_eq!(
+            (s.host.as_str(), s.port, s.security),
+            ("relay.internal", 25, Security::Plain)
+        );
         assert!(s.credentials.is_none() && s.tls.is_none());
         let s = server("smtp://mailer:p%40ss@smtp.example.com?tls=required");
         assert_eq!((s.port, s.security), (587, Security::StartTls));
@@ -412,14 +417,23 @@ mod tests {
     #[test]
     fn bad_smtp_urls_are_refused_with_the_reason() {
         let cases = [
-            ("smtp.example.com", "is not a URL: relative URL without a base"),
-            ("http://smtp.example.com", "must be an smtp or smtps URL, not http"),
+            (
+                "smtp.example.com",
+                "is not a URL: relative URL without a base",
+            ),
+            (
+                "http://smtp.example.com",
+                "must be an smtp or smtps URL, not http",
+            ),
             (
                 "smtp://smtp.example.com?tls=starttls",
                 "has tls=starttls; use tls=required or tls=opportunistic with smtp://, nothing \
                  with smtps://",
             ),
-            ("smtp://mailer@smtp.example.com", "has a user but no password"),
+            (
+                "smtp://mailer@smtp.example.com",
+                "has a user but no password",
+            ),
             ("smtp://", "must name a host"),
         ];
         for (url, want) in cases {
@@ -440,7 +454,10 @@ mod tests {
         let e = Mailer::new("smtp://u:secret-password@h?tls=x", "a@b.c").unwrap_err();
         assert!(!e.contains("secret-password"), "{e}");
         let e = Mailer::new("smtp://h", "not an address").unwrap_err();
-        assert!(e.starts_with("the From address \"not an address\" does not read"), "{e}");
+        assert!(
+            e.starts_with("the From address \"not an address\" does not read"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -448,7 +465,10 @@ mod tests {
         let m = Mailer::new("smtp://h", "News <news@shop.example.com>").unwrap();
         let id = m.message_id("t1/c1/r1");
         assert_eq!(id, m.message_id("t1/c1/r1"));
-        assert!(id.starts_with("<msg_") && id.ends_with("@shop.example.com>"), "{id}");
+        assert!(
+            id.starts_with("<msg_") && id.ends_with("@shop.example.com>"),
+            "{id}"
+        );
         assert_ne!(id, m.message_id("t1/c1/r2"));
     }
 
@@ -465,6 +485,9 @@ mod tests {
             },
         };
         let e = m.build(&email, 0).unwrap_err();
-        assert!(e.starts_with("to: \"nobody\" is not an email address"), "{e}");
+        assert!(
+            e.starts_with("to: \"nobody\" is not an email address"),
+            "{e}"
+        );
     }
 }

@@ -132,14 +132,23 @@ mod tests {
     #[test]
     fn chinese_is_ucs2_70_then_67_per_segment() {
         let l = sms_length("王芳您好，您的优惠券SPRING20已到账");
-        assert_eq!((l.encoding, l.characters, l.units, l.segments), (Encoding::Ucs2, 21, 21, 1));
+        assert_eq!(
+            (l.encoding, l.characters, l.units, l.segments),
+            (Encoding::Ucs2, 21, 21, 1)
+        );
         assert_eq!(segments(&"好".repeat(70)), (Encoding::Ucs2, 70, 1));
         assert_eq!(segments(&"好".repeat(71)), (Encoding::Ucs2, 71, 2));
         assert_eq!(segments(&"好".repeat(134)), (Encoding::Ucs2, 134, 2));
         assert_eq!(segments(&"好".repeat(135)), (Encoding::Ucs2, 135, 3));
         // One Chinese character turns a whole English text into UCS-2.
-        assert_eq!(segments(&format!("{}好", "a".repeat(69))), (Encoding::Ucs2, 70, 1));
-        assert_eq!(segments(&format!("{}好", "a".repeat(70))), (Encoding::Ucs2, 71, 2));
+        assert_eq!(
+            segments(&format!("{}好", "a".repeat(69))),
+            (Encoding::Ucs2, 70, 1)
+        );
+        assert_eq!(
+            segments(&format!("{}好", "a".repeat(70))),
+            (Encoding::Ucs2, 71, 2)
+        );
     }
 
     #[test]

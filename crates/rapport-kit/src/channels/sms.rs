@@ -122,7 +122,11 @@ impl SmsGateway {
             id: &id,
             to: &to,
             text: &sms.text,
-            sender: sms.sender.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+            sender: sms
+                .sender
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty()),
         };
         let body = serde_json::to_vec(&body).expect("a body of strings serializes");
         let delivery = Delivery {
@@ -184,7 +188,9 @@ mod tests {
             status,
             latency: Duration::ZERO,
             body: body.into(),
-            error: status.is_none().then(|| "connecting to 10.0.0.1:80: refused".into()),
+            error: status
+                .is_none()
+                .then(|| "connecting to 10.0.0.1:80: refused".into()),
         })
     }
 
@@ -251,7 +257,11 @@ mod tests {
     #[test]
     fn gateway_urls_are_checked_but_may_be_internal() {
         let secret = Secret::generate();
-        for url in ["http://127.0.0.1:9000/sms", "http://10.0.0.5/send", "https://sms.example.com/"] {
+        for url in [
+            "http://127.0.0.1:9000/sms",
+            "http://10.0.0.5/send",
+            "https://sms.example.com/",
+        ] {
             assert!(SmsGateway::new(url, secret.clone()).is_ok(), "{url}");
         }
         assert_eq!(
@@ -262,7 +272,10 @@ mod tests {
             SmsGateway::new("https://u:p@sms.example.com", secret.clone()).unwrap_err(),
             "the SMS gateway URL must not contain a user name or password"
         );
-        let printed = format!("{:?}", SmsGateway::new("http://h/", secret.clone()).unwrap());
+        let printed = format!(
+            "{:?}",
+            SmsGateway::new("http://h/", secret.clone()).unwrap()
+        );
         assert!(!printed.contains(&secret.expose()[6..]), "{printed}");
     }
 }

@@ -121,7 +121,10 @@ struct Part<'a> {
 impl EmailTemplate {
     fn parts(&self) -> Vec<(Part<'_>, bool)> {
         let mut parts = vec![
-            (Part::new(SUBJECT, &self.subject, MAX_SUBJECT, Shape::Line), true),
+            (
+                Part::new(SUBJECT, &self.subject, MAX_SUBJECT, Shape::Line),
+                true,
+            ),
             (Part::new(TEXT, &self.text, MAX_BODY, Shape::Body), true),
         ];
         if let Some(html) = &self.html {
@@ -421,7 +424,7 @@ pub fn format_money(code: &str, minor: i64) -> String {
     let whole = (abs / scale).to_string();
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -519,7 +522,9 @@ mod tests {
         assert_eq!(c.text, "王芳 <VIP>您好，优惠券SPRING20于05月31日到期");
         assert_eq!(c.length.encoding, super::super::Encoding::Ucs2);
         assert_eq!(c.length.segments, 1);
-        let c = sms("Code {{ coupon.code }}").render(&mut v, &vars()).unwrap();
+        let c = sms("Code {{ coupon.code }}")
+            .render(&mut v, &vars())
+            .unwrap();
         assert_eq!(
             (c.length.encoding, c.length.units),
             (super::super::Encoding::Gsm7, 13)
@@ -529,12 +534,12 @@ mod tests {
     #[test]
     fn undefined_variables_fail_naming_them() {
         let got = problems(|v| {
-            assert_eq!(
-                sms("Hi {{ customer.nickname }}").render(v, &vars()),
-                None
-            );
+            assert_eq!(sms("Hi {{ customer.nickname }}").render(v, &vars()), None);
         });
-        assert_eq!(got, ["template.sms_text: the variable customer.nickname is not given"]);
+        assert_eq!(
+            got,
+            ["template.sms_text: the variable customer.nickname is not given"]
+        );
         let got = problems(|v| {
             let t = email("{{ a }} {{ b.c }}", "{{ coupon.code }}", Some("{{ x }}"));
             assert_eq!(t.render(v, &vars()), None);
@@ -557,8 +562,10 @@ mod tests {
     #[test]
     fn saving_refuses_unknown_variables_and_bad_syntax() {
         let got = problems(|v| {
-            sms("Use {{ coupon.code }} before {{ coupon.expires_on }}, {{ customer.display_name }}")
-                .check(v, DECLARED);
+            sms(
+                "Use {{ coupon.code }} before {{ coupon.expires_on }}, {{ customer.display_name }}",
+            )
+            .check(v, DECLARED);
         });
         assert!(got.is_empty(), "{got:?}");
         let got = problems(|v| sms("Hi {{ customer.name }}, {{ cupon.code }}").check(v, DECLARED));
@@ -572,8 +579,12 @@ mod tests {
             ]
         );
         let got = problems(|v| {
-            email("{{ customer.display_name", "", Some("{% for x in range(3) %}{{ x }}{% endfor %}"))
-                .check(v, DECLARED)
+            email(
+                "{{ customer.display_name",
+                "",
+                Some("{% for x in range(3) %}{{ x }}{% endfor %}"),
+            )
+            .check(v, DECLARED)
         });
         assert_eq!(
             got,
@@ -584,7 +595,10 @@ mod tests {
             ]
         );
         let got = problems(|v| sms(&"a".repeat(MAX_SMS + 1)).check(v, DECLARED));
-        assert_eq!(got, ["template.sms_text: must be at most 2000 characters, got 2001"]);
+        assert_eq!(
+            got,
+            ["template.sms_text: must be at most 2000 characters, got 2001"]
+        );
     }
 
     #[test]
@@ -608,7 +622,9 @@ mod tests {
         });
         assert_eq!(got.len(), 1);
         assert!(
-            got[0].starts_with("template.sms_text: line 1: invalid operation: money needs the currency"),
+            got[0].starts_with(
+                "template.sms_text: line 1: invalid operation: money needs the currency"
+            ),
             "{got:?}"
         );
         let got = problems(|v| {
@@ -625,7 +641,9 @@ mod tests {
         });
         assert_eq!(
             got,
-            ["template.sms_text: line 1: does too much work to render (a loop over too many items?)"]
+            [
+                "template.sms_text: line 1: does too much work to render (a loop over too many items?)"
+            ]
         );
     }
 
@@ -641,9 +659,17 @@ mod tests {
         assert!(v.is_empty(), "{v:?}");
         assert_eq!(p.email.unwrap().text, "SPRING20");
         let s = p.sms.unwrap();
-        assert_eq!((s.text.as_str(), s.length.segments), ("SPRING20 ¥1,299.00", 1));
+        assert_eq!(
+            (s.text.as_str(), s.length.segments),
+            ("SPRING20 ¥1,299.00", 1)
+        );
         let got = problems(|v| {
-            let p = preview(v, Some(&email("{{ a }}", "t", None)), Some(&sms("{{ b }}")), &vars());
+            let p = preview(
+                v,
+                Some(&email("{{ a }}", "t", None)),
+                Some(&sms("{{ b }}")),
+                &vars(),
+            );
             assert_eq!(p, Preview::default());
         });
         assert_eq!(
