@@ -12,9 +12,7 @@ use rapport_runtime::{
     config::ChannelArgs,
 };
 use rapport_testkit::{
-    sms_gateway::SmsGateway as TestGateway,
-    smtp::SmtpServer,
-    standard_webhooks::{self, Signed},
+    sms_gateway::SmsGateway as TestGateway, smtp::SmtpServer, standard_webhooks,
 };
 
 const FROM: &str = "Rapport <news@shop.example.com>";
@@ -274,29 +272,19 @@ async fn an_sms_arrives_signed_and_its_gateway_id_is_kept() {
     let body = g.request.json();
     assert_eq!(body.as_object().unwrap().len(), 4, "{body}");
 
-    let (id, timestamp, signature) = (
-        g.request.header("webhook-id"),
-        g.request.header("webhook-timestamp"),
-        g.request.header("webhook-signature"),
-    );
+    let headers = g.request.webhook_headers();
     let secret = Secret::parse(test.secret()).unwrap();
     let checked = verify(
         std::slice::from_ref(&secret),
-        &id,
-        &timestamp,
-        &signature,
+        &headers.id,
+        &headers.timestamp,
+        &headers.signature,
         &g.request.body,
         SystemClock.now(),
     );
     assert_eq!(checked, Ok(()));
-    let signed = Signed {
-        body: &g.request.body,
-        id: &id,
-        timestamp: &timestamp,
-        signature: &signature,
-    };
     standard_webhooks::python_verifies(
-        &signed,
+        &headers.signed(&g.request.body),
         &[test.secret().to_owned()],
         &Secret::generate().expose(),
     );

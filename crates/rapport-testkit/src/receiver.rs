@@ -17,7 +17,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::wait::eventually;
+use crate::{standard_webhooks::Headers, wait::eventually};
 
 /// A request the receiver got.
 #[derive(Debug, Clone)]
@@ -36,6 +36,15 @@ impl Received {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// Its Standard Webhooks headers, to check with [`Headers::signed`].
+    pub fn webhook_headers(&self) -> Headers {
+        Headers {
+            id: self.header("webhook-id"),
+            timestamp: self.header("webhook-timestamp"),
+            signature: self.header("webhook-signature"),
+        }
     }
 
     /// The body as JSON.

@@ -9,7 +9,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 
 use crate::{
     receiver::{Received, Receiver},
-    standard_webhooks::{self, Signed},
+    standard_webhooks,
 };
 
 /// An SMS as the gateway got it.
@@ -92,26 +92,18 @@ impl SmsGateway {
     fn read(&self, request: Received) -> Sms {
         let body = request.json();
         let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
-        let (id, timestamp, signature) = (
-            request.header("webhook-id"),
-            request.header("webhook-timestamp"),
-            request.header("webhook-signature"),
-        );
-        let signed = Signed {
-            body: &request.body,
-            id: &id,
-            timestamp: &timestamp,
-            signature: &signature,
-        };
+        let headers = request.webhook_headers();
         // Checked against the time of reading: a test reads within the five minutes allowed.
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("after 1970")
             .as_secs() as i64;
-        let mut verified = standard_webhooks::verify(&self.secret, &signed, now);
-        if verified.is_ok() && id != text("id") {
+        let mut verified =
+            standard_webhooks::verify(&self.secret, &headers.signed(&request.body), now);
+        if verified.is_ok() && headers.id != text("id") {
             verified = Err(format!(
-                "webhook-id {id} is not the body's id {}",
+                "webhook-id {} is not the body's id {}",
+                headers.id,
                 text("id")
             ));
         }

@@ -23,6 +23,30 @@ pub struct Signed<'a> {
     pub signature: &'a str,
 }
 
+/// The three headers of a request as received, owned: [`Headers::signed`] lends them with its
+/// body to the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Headers {
+    /// `webhook-id`.
+    pub id: String,
+    /// `webhook-timestamp`.
+    pub timestamp: String,
+    /// `webhook-signature`.
+    pub signature: String,
+}
+
+impl Headers {
+    /// The request with `body`, as the checks read it.
+    pub fn signed<'a>(&'a self, body: &'a [u8]) -> Signed<'a> {
+        Signed {
+            body,
+            id: &self.id,
+            timestamp: &self.timestamp,
+            signature: &self.signature,
+        }
+    }
+}
+
 /// How far a message's timestamp may be from now, in seconds, as the specification says.
 const TOLERANCE_SECS: i64 = 5 * 60;
 

@@ -105,43 +105,47 @@ fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn email(args: &ChannelArgs) -> Result<Mailer, Unavailable> {
-    match (given(&args.smtp_url), given(&args.smtp_from)) {
+/// Both settings a channel needs, or why it is unavailable: `first` is the one that turns
+/// the channel on.
+fn both<'a>(
+    channel: &str,
+    first: (&str, &'a Option<String>),
+    second: (&str, &'a Option<String>),
+) -> Result<(&'a str, &'a str), Unavailable> {
+    let half = |set: &str, unset: &str| {
+        wrong(format!(
+            "{channel} is not configured: {set} is set but {unset} is not"
+        ))
+    };
+    match (given(first.1), given(second.1)) {
+        (Some(a), Some(b)) => Ok((a, b)),
         (None, None) => Err(unset(format!(
-            "email is not configured: the server has no {SMTP_URL}"
+            "{channel} is not configured: the server has no {}",
+            first.0
         ))),
-        (None, Some(_)) => Err(wrong(format!(
-            "email is not configured: {SMTP_FROM} is set but {SMTP_URL} is not"
-        ))),
-        (Some(_), None) => Err(wrong(format!(
-            "email is not configured: {SMTP_URL} is set but {SMTP_FROM} is not"
-        ))),
-        (Some(url), Some(from)) => {
-            Mailer::new(url, from).map_err(|e| wrong(format!("email is misconfigured: {e}")))
-        }
+        (None, Some(_)) => Err(half(second.0, first.0)),
+        (Some(_), None) => Err(half(first.0, second.0)),
     }
 }
 
+fn email(args: &ChannelArgs) -> Result<Mailer, Unavailable> {
+    let (url, from) = both(
+        "email",
+        (SMTP_URL, &args.smtp_url),
+        (SMTP_FROM, &args.smtp_from),
+    )?;
+    Mailer::new(url, from).map_err(|e| wrong(format!("email is misconfigured: {e}")))
+}
+
 fn sms(args: &ChannelArgs) -> Result<SmsGateway, Unavailable> {
-    match (
-        given(&args.sms_gateway_url),
-        given(&args.sms_gateway_secret),
-    ) {
-        (None, None) => Err(unset(format!(
-            "SMS is not configured: the server has no {GATEWAY_URL}"
-        ))),
-        (None, Some(_)) => Err(wrong(format!(
-            "SMS is not configured: {GATEWAY_SECRET} is set but {GATEWAY_URL} is not"
-        ))),
-        (Some(_), None) => Err(wrong(format!(
-            "SMS is not configured: {GATEWAY_URL} is set but {GATEWAY_SECRET} is not"
-        ))),
-        (Some(url), Some(secret)) => {
-            let secret = Secret::parse(secret)
-                .map_err(|e| wrong(format!("SMS is misconfigured: {GATEWAY_SECRET} {e}")))?;
-            SmsGateway::new(url, secret).map_err(|e| wrong(format!("SMS is misconfigured: {e}")))
-        }
-    }
+    let (url, secret) = both(
+        "SMS",
+        (GATEWAY_URL, &args.sms_gateway_url),
+        (GATEWAY_SECRET, &args.sms_gateway_secret),
+    )?;
+    let secret = Secret::parse(secret)
+        .map_err(|e| wrong(format!("SMS is misconfigured: {GATEWAY_SECRET} {e}")))?;
+    SmsGateway::new(url, secret).map_err(|e| wrong(format!("SMS is misconfigured: {e}")))
 }
 
 #[cfg(test)]
