@@ -173,6 +173,7 @@ impl BenchServer {
             migrate_on_start: true,
             replica: "bench".into(),
             webhook_allow_networks: webhook_allow_networks.to_owned(),
+            channels: Default::default(),
         };
         let secret = uuid::Uuid::new_v4().simple().to_string();
         let keys = Arc::new(JwtKeys::hs256(secret.as_bytes()));

@@ -26,10 +26,13 @@
 //!   reasons, and the take in SQL that never goes over a member's capacity;
 //! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL;
 //! - [`webhooks`]: Standard Webhooks delivery without the database: secrets, signatures, the
-//!   retry schedule, the target policy against server-side request forgery, the sender.
+//!   retry schedule, the target policy against server-side request forgery, the sender;
+//! - [`channels`]: email through SMTP and SMS through a signed HTTP gateway, the templates
+//!   messages are rendered from, and what each send came to.
 
 pub mod assign;
 pub mod cached;
+pub mod channels;
 pub mod contact;
 pub mod customer_merges;
 pub mod duplicates;

@@ -95,6 +95,50 @@ pub struct ServerArgs {
     /// none.
     #[arg(long, env = "RAPPORT_WEBHOOK_ALLOW_NETWORKS", default_value = "")]
     pub webhook_allow_networks: String,
+
+    /// Where services send email and SMS (the campaigns service); each channel is optional.
+    #[command(flatten)]
+    pub channels: ChannelArgs,
+}
+
+/// The message channels' settings, as given: the kit's `channels` reads them. A channel left
+/// unset is unavailable, and a send through it fails with that reason. Its `Debug` leaves out
+/// the SMTP URL (it may carry a password) and the gateway's secret.
+#[derive(Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct ChannelArgs {
+    /// SMTP server that sends email: smtp://user:pass@host:port (plain), with ?tls=required
+    /// (STARTTLS) or ?tls=opportunistic, or smtps://user:pass@host:port (TLS from the start).
+    /// Unset: email is unavailable.
+    #[arg(long, env = "RAPPORT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The From of every email, e.g. "Rapport <news@example.com>". Required with --smtp-url.
+    #[arg(long, env = "RAPPORT_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+
+    /// URL of the SMS gateway that messages are POSTed to, signed as Standard Webhooks.
+    /// Unset: SMS is unavailable.
+    #[arg(long, env = "RAPPORT_SMS_GATEWAY_URL")]
+    pub sms_gateway_url: Option<String>,
+
+    /// The secret that signs requests to the SMS gateway, whsec_ and base64. Required with
+    /// --sms-gateway-url.
+    #[arg(long, env = "RAPPORT_SMS_GATEWAY_SECRET", hide_env_values = true)]
+    pub sms_gateway_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ChannelArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelArgs")
+            .field("smtp_url", &redacted(self.smtp_url.as_deref()))
+            .field("smtp_from", &self.smtp_from)
+            .field("sms_gateway_url", &self.sms_gateway_url)
+            .field(
+                "sms_gateway_secret",
+                &redacted(self.sms_gateway_secret.as_deref()),
+            )
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for ServerArgs {
@@ -120,6 +164,7 @@ impl std::fmt::Debug for ServerArgs {
             .field("migrate_on_start", &self.migrate_on_start)
             .field("replica", &self.replica)
             .field("webhook_allow_networks", &self.webhook_allow_networks)
+            .field("channels", &self.channels)
             .finish()
     }
 }
@@ -201,5 +246,43 @@ mod tests {
         }
         assert!(printed.contains("<redacted>"));
         assert!(printed.contains("max_message_bytes"));
+    }
+
+    #[test]
+    fn channels_are_read_from_flags_and_their_secrets_never_print() {
+        let cli = Cli::parse_from([
+            "rapport",
+            "--smtp-url",
+            "smtps://mailer:smtp-password@smtp.example.com",
+            "--smtp-from",
+            "Rapport <news@example.com>",
+            "--sms-gateway-url",
+            "https://sms.example.com/send",
+            "--sms-gateway-secret",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ]);
+        let c = &cli.server.channels;
+        assert_eq!(
+            c.smtp_url.as_deref(),
+            Some("smtps://mailer:smtp-password@smtp.example.com")
+        );
+        assert_eq!(c.smtp_from.as_deref(), Some("Rapport <news@example.com>"));
+        assert_eq!(
+            c.sms_gateway_url.as_deref(),
+            Some("https://sms.example.com/send")
+        );
+        for printed in [format!("{:?}", cli.server), format!("{c:?}")] {
+            for secret in ["smtp-password", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
+                assert!(!printed.contains(secret), "{printed}");
+            }
+            assert!(
+                printed.contains("https://sms.example.com/send"),
+                "{printed}"
+            );
+            assert!(printed.contains("news@example.com"), "{printed}");
+        }
+        let none = Cli::parse_from(["rapport"]);
+        assert_eq!(none.server.channels, ChannelArgs::default());
+        assert!(format!("{:?}", none.server.channels).contains("smtp_url: \"<unset>\""));
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     auth::Auth,
     cache::Cache,
     clock::SharedClock,
+    config::ChannelArgs,
     events::{Bus, EventHandler},
     peers::Peers,
     storage::Db,
@@ -40,6 +41,9 @@ pub struct ServiceContext {
     /// The operator's allow-list of internal networks webhooks may go to
     /// (`RAPPORT_WEBHOOK_ALLOW_NETWORKS`), as given; a service that sends webhooks reads it.
     pub webhook_allow_networks: String,
+    /// The operator's settings of the message channels (`RAPPORT_SMTP_URL`, …), as given; a
+    /// service that sends email or SMS reads them with `rapport_kit::channels::Channels`.
+    pub channels: ChannelArgs,
 }
 
 impl std::fmt::Debug for ServiceContext {

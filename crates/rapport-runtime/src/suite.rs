@@ -93,6 +93,7 @@ pub async fn launch(
             max_message_bytes: args.max_message_bytes,
             outbox_waker: relay.waker(),
             webhook_allow_networks: args.webhook_allow_networks.clone(),
+            channels: args.channels.clone(),
         };
         let mut bundle = (entry.build)(ctx.clone());
         // Every service keeps the revocation list and a copy of the API keys; the process's

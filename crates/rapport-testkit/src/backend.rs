@@ -8,6 +8,7 @@ use rapport_runtime::{
     auth::{Auth, JwtKeys},
     cache::Cache,
     clock::{ManualClock, SharedClock},
+    config::ChannelArgs,
     context::{Service, ServiceContext},
     events::{Bus, Event, unpack},
     peers::Peers,
@@ -133,6 +134,7 @@ pub fn context_over(db: Db, clock: SharedClock) -> ServiceContext {
         max_message_bytes: 1 << 20,
         outbox_waker: Arc::default(),
         webhook_allow_networks: String::new(),
+        channels: ChannelArgs::default(),
     }
 }
 

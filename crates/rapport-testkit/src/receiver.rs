@@ -1,5 +1,5 @@
 //! A webhook receiver on 127.0.0.1 for tests: it logs every request it gets and answers the
-//! status it is set to, so a test sees what a partner's system would have received.
+//! status (and body) it is set to, so a test sees what a partner's system would have received.
 
 use std::{
     net::SocketAddr,
@@ -17,7 +17,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::wait::eventually;
+use crate::{standard_webhooks::Headers, wait::eventually};
 
 /// A request the receiver got.
 #[derive(Debug, Clone)]
@@ -38,6 +38,15 @@ impl Received {
             .to_owned()
     }
 
+    /// Its Standard Webhooks headers, to check with [`Headers::signed`].
+    pub fn webhook_headers(&self) -> Headers {
+        Headers {
+            id: self.header("webhook-id"),
+            timestamp: self.header("webhook-timestamp"),
+            signature: self.header("webhook-signature"),
+        }
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
@@ -51,6 +60,7 @@ pub struct Receiver {
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    body: Arc<Mutex<String>>,
 }
 
 impl Receiver {
@@ -70,6 +80,7 @@ impl Receiver {
             addr: listener.local_addr().unwrap(),
             log: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
+            body: Arc::default(),
         };
         let app = Router::new().fallback(receive).with_state(r.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -81,8 +92,14 @@ impl Receiver {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Answers `status` from now on.
+    /// Answers `status` with an empty body from now on.
     pub fn answer(&self, status: u16) {
+        self.answer_with(status, "");
+    }
+
+    /// Answers `status` with `body` from now on.
+    pub fn answer_with(&self, status: u16, body: &str) {
+        *self.body.lock().unwrap() = body.to_owned();
         self.status.store(status, Ordering::SeqCst);
     }
 
@@ -101,7 +118,15 @@ impl Receiver {
     }
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
     r.log.lock().unwrap().push(Received { headers, body });
-    StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap()
+    let answer = r.body.lock().unwrap().clone();
+    (
+        StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap(),
+        answer,
+    )
 }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use rapport_runtime::{
     auth::{JwtKeys, Role},
     clock::{ManualClock, Micros, SharedClock, SystemClock},
-    config::{Listen, ServerArgs},
+    config::{ChannelArgs, Listen, ServerArgs},
     context::ServiceEntry,
     server::Running,
     suite,
@@ -50,6 +50,7 @@ pub struct TestServerBuilder {
     max_concurrent_requests: Option<usize>,
     peers: Vec<String>,
     webhook_allow_networks: String,
+    channels: ChannelArgs,
     http: bool,
 }
 
@@ -71,6 +72,13 @@ impl TestServerBuilder {
     /// loopback for a test receiver.
     pub fn webhook_allow_networks(mut self, networks: &str) -> Self {
         self.webhook_allow_networks = networks.to_owned();
+        self
+    }
+
+    /// Send email and SMS as `channels` say (`RAPPORT_SMTP_URL`, …), e.g. to a test SMTP server
+    /// ([`crate::smtp::SmtpServer`]) and SMS gateway ([`crate::sms_gateway::SmsGateway`]).
+    pub fn channels(mut self, channels: ChannelArgs) -> Self {
+        self.channels = channels;
         self
     }
 
@@ -110,6 +118,7 @@ impl TestServerBuilder {
             migrate_on_start: true,
             replica: "test".into(),
             webhook_allow_networks: self.webhook_allow_networks,
+            channels: self.channels,
         };
         let mut server = TestServer {
             backend,

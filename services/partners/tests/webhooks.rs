@@ -13,7 +13,7 @@ use rapport_runtime::clock::{Clock, HOUR, MINUTE, ManualClock, Micros, SECOND, S
 use rapport_testkit::{
     Backend, Bearer, TestServer,
     receiver::{Received, Receiver},
-    standard_webhooks::{self, Signed},
+    standard_webhooks,
     wait::eventually,
 };
 use tonic::{Code, codegen::InterceptedService, transport::Channel};
@@ -250,19 +250,13 @@ async fn an_approved_registration_reaches_the_partners_endpoint_signed() {
 
 /// Verifies `r` with the Python `standardwebhooks` package, with each secret alone.
 fn python_verifies(r: &Received, secrets: &[Secret]) {
-    let (id, timestamp, signature) = (
-        r.header("webhook-id"),
-        r.header("webhook-timestamp"),
-        r.header("webhook-signature"),
-    );
-    let signed = Signed {
-        body: &r.body,
-        id: &id,
-        timestamp: &timestamp,
-        signature: &signature,
-    };
+    let headers = r.webhook_headers();
     let secrets: Vec<String> = secrets.iter().map(Secret::expose).collect();
-    standard_webhooks::python_verifies(&signed, &secrets, &Secret::generate().expose());
+    standard_webhooks::python_verifies(
+        &headers.signed(&r.body),
+        &secrets,
+        &Secret::generate().expose(),
+    );
 }
 
 /// The delay of the schedule before attempt `n + 1` after `n` failed, with room for jitter.

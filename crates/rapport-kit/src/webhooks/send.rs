@@ -7,6 +7,10 @@
 //!
 //! Each attempt opens its own connection and closes it: deliveries to one endpoint are spread
 //! out in time, and a pooled connection would outlive the address check it was made under.
+//!
+//! Nothing here is particular to partners' endpoints but the policy and the `User-Agent` a
+//! sender is built with: the SMS channel ([`crate::channels::sms`]) sends its signed requests
+//! with a sender of its own, under [`Policy::unrestricted`].
 
 use std::{fmt, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -75,7 +79,8 @@ impl Attempt {
     }
 }
 
-/// Sends webhooks. Cheap to clone; build one per process.
+/// Sends webhooks (and other signed POSTs, such as the SMS gateway's). Cheap to clone; build one
+/// per process.
 #[derive(Clone)]
 pub struct Sender {
     policy: Policy,

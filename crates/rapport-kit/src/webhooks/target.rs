@@ -234,6 +234,14 @@ impl Policy {
         Self { allow }
     }
 
+    /// A policy that allows every address, for a target the operator configured rather than a
+    /// partner (the SMS gateway of [`crate::channels`]): it is trusted as the rest of the
+    /// server's configuration is, and often runs on the internal network or beside the server.
+    /// The URL checks (http or https, a host, no credentials) still apply.
+    pub fn unrestricted() -> Self {
+        Self::allowing(vec![Network::v4(0, 0, 0, 0, 0), Network::v6(0, 0)])
+    }
+
     /// The networks it allows.
     pub fn allowed(&self) -> &[Network] {
         &self.allow
@@ -545,6 +553,7 @@ mod tests {
             "url: ::1 is a loopback address"
         );
         let everything: Policy = "0.0.0.0/0,::/0".parse().unwrap();
+        assert_eq!(everything, Policy::unrestricted());
         assert!(everything.parse_url("url", "http://[::1]/").is_ok());
         assert!(
             everything

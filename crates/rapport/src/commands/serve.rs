@@ -54,6 +54,9 @@ pub async fn run(args: Args, log_format: LogFormat) -> Outcome {
     {
         return Err(format!("--webhook-allow-networks: {e}").into());
     }
+    // Channel settings that do not read (half a channel, a bad URL or secret) stop the start
+    // too; channels left unset are only unavailable.
+    rapport_kit::channels::Channels::check(&args.server.channels)?;
     let (keys, created) = suite::resolve_keys(&args.server)?;
     let keys = Arc::new(keys);
     if created {
