@@ -26,9 +26,9 @@ use rapport_runtime::{
 pub struct Customers;
 
 // Most SQL is in the subset both backends speak and shared; a migration that must differ gets
-// a file per backend (or, as 102 and 104, only the backend that needs it).
+// a file per backend (106, which reads JSON), or only the backend that needs it (102, 104).
 /// The migrations both backends run.
-const SHARED: [Migration; 3] = [
+const SHARED: [Migration; 4] = [
     Migration {
         version: 100,
         description: "customers",
@@ -44,10 +44,25 @@ const SHARED: [Migration; 3] = [
         description: "customer value: order ledger and figures",
         sql: include_str!("../migrations/0103_customer_value.sql"),
     },
+    Migration {
+        version: 105,
+        description: "segments; consent and last activity columns",
+        sql: include_str!("../migrations/0105_segments.sql"),
+    },
 ];
 
 /// SQLite compares text bytewise already (its BINARY collation).
-const SQLITE: &[Migration] = &SHARED;
+const SQLITE: &[Migration] = &[
+    SHARED[0],
+    SHARED[1],
+    SHARED[2],
+    SHARED[3],
+    Migration {
+        version: 106,
+        description: "consent columns from the stored profiles",
+        sql: include_str!("../migrations/sqlite/0106_consent_columns.sql"),
+    },
+];
 
 const POSTGRES: &[Migration] = &[
     SHARED[0],
@@ -62,6 +77,12 @@ const POSTGRES: &[Migration] = &[
         version: 104,
         description: "customer value text compares bytewise",
         sql: include_str!("../migrations/postgres/0104_customer_value_bytewise.sql"),
+    },
+    SHARED[3],
+    Migration {
+        version: 106,
+        description: "consent columns from the stored profiles; segment text bytewise",
+        sql: include_str!("../migrations/postgres/0106_consent_columns.sql"),
     },
 ];
 
