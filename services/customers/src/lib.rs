@@ -1,7 +1,7 @@
-//! The customers service (capabilities CU1–CU10 and CU12 of `docs/capabilities.md`):
+//! The customers service (capabilities CU1–CU10, CU12 and CU13 of `docs/capabilities.md`):
 //! profiles with custom fields, validation and normalization, duplicates and merge,
-//! relationships, timeline, ownership, consent, bulk work, and the value of customers kept
-//! from the orders service's events.
+//! relationships, timeline, ownership, consent, bulk work, the value of customers kept from
+//! the orders service's events, and saved segments with their members (`SegmentService`).
 //!
 //! `api` is the gRPC face; `app` the use cases it calls; `convert` reads requests into
 //! `domain` values and writes them back as protos; `store` is the SQL; `consumers` and
@@ -16,7 +16,9 @@ mod store;
 mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
-use rapport_proto::customers::customer_service_server::CustomerServiceServer;
+use rapport_proto::customers::{
+    customer_service_server::CustomerServiceServer, segment_service_server::SegmentServiceServer,
+};
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
     storage::{Migration, Migrations},
@@ -100,6 +102,7 @@ impl Service for Customers {
         let app = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CustomerServiceServer::new(app.clone()));
+        serve!(bundle, SegmentServiceServer::new(app.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx));
         for job in sweeps::jobs(app) {
             bundle.job(job);

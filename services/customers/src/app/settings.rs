@@ -53,9 +53,7 @@ pub async fn check_contact(
     q: &ContactPermissionQuery,
 ) -> Result<Decision> {
     let c = app.load_visible(p, q.customer_id).await?;
-    Ok(c
-        .profile
-        .contact_decision(q.channel, q.send_time, q.transactional))
+    Ok(c.profile.contact_decision(&q.message))
 }
 
 #[cfg(test)]

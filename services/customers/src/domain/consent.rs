@@ -193,6 +193,17 @@ impl Consent {
     }
 }
 
+/// A message about to be sent, as a contact check asks about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outgoing {
+    pub channel: Channel,
+    /// When it would be sent.
+    pub at: Micros,
+    /// A receipt or a delivery notice: needs no opt-in, ignores do-not-disturb and quiet
+    /// hours, never an explicit opt-out.
+    pub transactional: bool,
+}
+
 /// Whether a message may be sent, and if not why and when it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {

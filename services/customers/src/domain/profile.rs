@@ -11,7 +11,7 @@ use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::consent::{self, Channel, Consent, Decision};
+use super::consent::{self, Channel, Consent, Decision, Outgoing};
 pub use super::contact::{ContactKey, EmailAddress, ImHandle, ImPlatform, PhoneNumber};
 use super::names;
 use super::value::CustomerValue;
@@ -500,16 +500,16 @@ impl Profile {
         }
     }
 
-    /// Whether a message on `channel` may be sent to the customer at `at`, by its consent and
-    /// addresses (see [`consent::check`]): what CheckContactPermission answers, and what a
-    /// segment's members say of each.
-    pub fn contact_decision(&self, channel: Channel, at: Micros, transactional: bool) -> Decision {
+    /// Whether `message` may be sent to the customer, by its consent and addresses (see
+    /// [`consent::check`]): what CheckContactPermission answers, and what a segment's members
+    /// say of each.
+    pub fn contact_decision(&self, message: &Outgoing) -> Decision {
         consent::check(
             &self.consent,
-            channel,
-            self.has_address(channel),
-            at,
-            transactional,
+            message.channel,
+            self.has_address(message.channel),
+            message.at,
+            message.transactional,
         )
     }
 

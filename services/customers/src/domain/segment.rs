@@ -5,7 +5,7 @@
 use rapport_runtime::clock::Micros;
 use uuid::Uuid;
 
-use super::names;
+use super::{consent::Outgoing, names};
 
 /// Longest display name of a segment.
 pub const MAX_DISPLAY_NAME: usize = 200;
@@ -68,6 +68,25 @@ impl Segment {
     }
 }
 
+/// Whose members a count or a stream is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A saved segment's.
+    Segment(Uuid),
+    /// An ad-hoc filter's, as a segment with it would have them.
+    Filter(String),
+}
+
+/// A StreamSegmentMembers request, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberStream {
+    pub source: Source,
+    /// Start after this customer in id order; none: from the first.
+    pub start_after: Option<Uuid>,
+    /// The message each member is checked for, when the request named a channel.
+    pub message: Option<Outgoing>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,7 +103,10 @@ mod tests {
             version: 1,
         };
         let next = s.next_version(5);
-        assert_eq!((next.version, next.update_time, next.create_time), (2, 5, 1));
+        assert_eq!(
+            (next.version, next.update_time, next.create_time),
+            (2, 5, 1)
+        );
         assert_ne!(next.etag(), s.etag());
         assert_eq!(s.etag(), s.clone().etag());
         assert!(s.resource_name().starts_with("segments/"));

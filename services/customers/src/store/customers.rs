@@ -701,7 +701,12 @@ pub async fn list_customers(
     tenant: &str,
     q: &CustomerQuery,
 ) -> Result<Vec<Customer>> {
-    let s = matching(&select(), q.filter.as_ref(), q.show_deleted, q.scope.as_ref());
+    let s = matching(
+        &select(),
+        q.filter.as_ref(),
+        q.show_deleted,
+        q.scope.as_ref(),
+    );
     let (sql, binds) = s.page(
         &q.order,
         &q.after,

@@ -4,6 +4,7 @@
 
 mod customers;
 mod relationships;
+pub mod segments;
 mod settings;
 mod timeline;
 pub mod value;
