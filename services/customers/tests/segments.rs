@@ -1299,3 +1299,74 @@ async fn a_stream_is_in_id_order_in_batches_and_resumes_after_its_cursor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_campaign_scenarios_read_as_filters_over_value_consent_and_activity() {
+    each_backend(&crate::value::services(), async |s| {
+        use pb::{Channel::*, ConsentStatus::*};
+        let mut shop = crate::value::shop(s).await;
+        let mut m = marketer(s);
+        let opted_in = Some(consent(&[(Sms, OptedIn)], false));
+        let opted_out = Some(consent(&[(Sms, OptedOut)], false));
+        let mut customer = async |name: &str, phone: &str, consent: &Option<pb::Consent>| {
+            create(&mut shop.customers, tagged(name, phone, consent.clone()))
+                .await
+                .name
+        };
+        // Three orders of high value each: group A.
+        let big_in = customer("Big in", "13800000021", &opted_in).await;
+        let big_out = customer("Big out", "13800000022", &opted_out).await;
+        // One small order: group E.
+        let small_in = customer("Small in", "13800000023", &opted_in).await;
+        // No order, but lately in touch; and one long ago.
+        let idle_in = customer("Idle in", "13800000024", &opted_in).await;
+        let idle_long = customer("Idle long", "13800000025", &None).await;
+        for big in [&big_in, &big_out] {
+            for _ in 0..3 {
+                crate::value::placed(&mut shop, big, &[("SOFA", 1)]).await;
+            }
+            crate::value::with_orders(&mut shop, big, 3).await;
+        }
+        crate::value::placed(&mut shop, &small_in, &[("LAMP", 1)]).await;
+        crate::value::with_orders(&mut shop, &small_in, 1).await;
+        activity(&mut shop.customers, &idle_in, 3).await;
+        activity(&mut shop.customers, &big_in, 3).await;
+        activity(&mut shop.customers, &idle_long, 45).await;
+
+        let group_a_sms = create_segment(
+            &mut m,
+            "Group A on SMS",
+            "value.group = A AND consent.sms = OPTED_IN",
+        )
+        .await;
+        let active = create_segment(
+            &mut m,
+            "Active without an order",
+            &format!(
+                "last_activity_time >= \"{}\" AND value.order_count = 0",
+                days_ago(30)
+            ),
+        )
+        .await;
+        for (segment, want) in [(&group_a_sms, &big_in), (&active, &idle_in)] {
+            let got = members(&mut m, of_segment(&segment.name)).await;
+            assert_eq!(
+                names_of(&got),
+                BTreeSet::from([want.clone()]),
+                "{}",
+                segment.display_name
+            );
+            assert_eq!(count(&mut m, &segment.name, "").await.expect("count"), 1);
+            keeps(&mut shop.customers, &mut m, &segment.filter, &[want]).await;
+        }
+        let member = &members(&mut m, of_segment(&group_a_sms.name)).await[0];
+        assert_eq!(member.value_group(), pb::ValueGroup::A);
+        assert_ne!(member.value_grade(), pb::ValueGrade::Unspecified);
+        let idle = &members(&mut m, of_segment(&active.name)).await[0];
+        assert_eq!(
+            (idle.value_grade(), idle.value_group()),
+            (pb::ValueGrade::Unspecified, pb::ValueGroup::Unspecified)
+        );
+    })
+    .await;
+}

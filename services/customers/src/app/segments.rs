@@ -280,3 +280,86 @@ fn batch_of(rows: &[Customer], message: Option<&Outgoing>) -> pb::SegmentMembers
 pub fn check_filter(app: &App) -> impl Fn(&str, &str, &mut Violations) + '_ {
     move |field, filter, v| super::customers::check_filter(app, field, filter, v)
 }
+
+#[cfg(test)]
+mod tests {
+    use rapport_runtime::{auth::Role, clock::ManualClock};
+    use rapport_testkit::{Backend, TestStores, outbox_events};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn each_change_of_a_segment_is_an_event_and_a_refused_one_none() {
+        for backend in Backend::all() {
+            let stores = TestStores::new(backend).await;
+            let clock = ManualClock::at(1_714_521_600_000_000);
+            let app = App::new(stores.context::<crate::Customers>(&clock).await);
+            let marketer = Principal {
+                tenant_id: "t1".into(),
+                subject: "marketer-1".into(),
+                roles: vec![Role::Marketer],
+                team_id: None,
+            };
+            let fields = SegmentFields {
+                display_name: "VIP on SMS".into(),
+                description: String::new(),
+                filter: "value.grade = vip AND consent.sms = opted_in".into(),
+            };
+            let created = create(&app, marketer.clone(), None, fields)
+                .await
+                .expect("create");
+            let id = names::parse_segment_name(&created.name).expect("a segment name");
+            let updated = update(
+                &app,
+                &marketer,
+                (id, &created.etag),
+                vec!["display_name".into()],
+                |f| f.display_name = "VIPs on SMS".into(),
+            )
+            .await
+            .expect("update");
+            let deleted = delete(&app, &marketer, id, &updated.etag)
+                .await
+                .expect("delete");
+            let before = outbox_events(&app.ctx.db).await;
+            let again = delete(&app, &marketer, id, "").await;
+            assert_eq!(
+                again.expect_err("deleted").code(),
+                tonic::Code::FailedPrecondition
+            );
+
+            let events = outbox_events(&app.ctx.db).await;
+            assert_eq!(events.len(), before.len(), "a refused change is no event");
+            let kinds: Vec<(&str, &str, &str)> = events
+                .iter()
+                .map(|e| (e.r#type.as_str(), e.subject.as_str(), e.actor.as_str()))
+                .collect();
+            assert_eq!(
+                kinds,
+                [
+                    (
+                        "rapport.customers.v1.segment.created",
+                        created.name.as_str(),
+                        "marketer-1"
+                    ),
+                    (
+                        "rapport.customers.v1.segment.updated",
+                        created.name.as_str(),
+                        "marketer-1"
+                    ),
+                    (
+                        "rapport.customers.v1.segment.deleted",
+                        created.name.as_str(),
+                        "marketer-1"
+                    ),
+                ]
+            );
+            let payload = |i: usize| events[i].data.clone().expect("a payload");
+            let changed: pb::SegmentUpdated = payload(1).to_msg().expect("SegmentUpdated");
+            assert_eq!(changed.segment, Some(updated));
+            assert_eq!(changed.changed_fields, ["display_name"]);
+            let gone: pb::SegmentDeleted = payload(2).to_msg().expect("SegmentDeleted");
+            assert_eq!(gone.segment, Some(deleted));
+        }
+    }
+}
