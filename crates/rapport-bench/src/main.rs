@@ -17,6 +17,7 @@ mod partners_data;
 mod pool;
 mod raw;
 mod report;
+mod segments;
 mod service;
 mod stores;
 mod tickets;
@@ -64,6 +65,10 @@ enum Command {
     /// The HTTP/JSON gateway: GetCustomer over HTTP/JSON beside the same call over gRPC, on one
     /// standalone server (SQLite), in the same run.
     Gateway(gateway::Args),
+    /// Segments (CU13): StreamSegmentMembers over a segment of every customer on SQLite and
+    /// PostgreSQL (+ Redis), beside the same keyset pages straight through sqlx, and
+    /// CountSegmentMembers.
+    Segments(segments::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -87,6 +92,7 @@ fn main() -> std::process::ExitCode {
             Command::Tickets(args) => tickets::run(args).await,
             Command::Partners(args) => partners::run(args).await,
             Command::Gateway(args) => gateway::run(args).await,
+            Command::Segments(args) => segments::run(args).await,
         }
     });
     // Server tasks still draining in the background end with the process.

@@ -1,7 +1,7 @@
-//! The customers service (capabilities CU1–CU10 and CU12 of `docs/capabilities.md`):
+//! The customers service (capabilities CU1–CU10, CU12 and CU13 of `docs/capabilities.md`):
 //! profiles with custom fields, validation and normalization, duplicates and merge,
-//! relationships, timeline, ownership, consent, bulk work, and the value of customers kept
-//! from the orders service's events.
+//! relationships, timeline, ownership, consent, bulk work, the value of customers kept from
+//! the orders service's events, and saved segments with their members (`SegmentService`).
 //!
 //! `api` is the gRPC face; `app` the use cases it calls; `convert` reads requests into
 //! `domain` values and writes them back as protos; `store` is the SQL; `consumers` and
@@ -16,7 +16,9 @@ mod store;
 mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
-use rapport_proto::customers::customer_service_server::CustomerServiceServer;
+use rapport_proto::customers::{
+    customer_service_server::CustomerServiceServer, segment_service_server::SegmentServiceServer,
+};
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
     storage::{Migration, Migrations},
@@ -26,9 +28,9 @@ use rapport_runtime::{
 pub struct Customers;
 
 // Most SQL is in the subset both backends speak and shared; a migration that must differ gets
-// a file per backend (or, as 102 and 104, only the backend that needs it).
+// a file per backend (106, which reads JSON), or only the backend that needs it (102, 104).
 /// The migrations both backends run.
-const SHARED: [Migration; 3] = [
+const SHARED: [Migration; 4] = [
     Migration {
         version: 100,
         description: "customers",
@@ -44,10 +46,25 @@ const SHARED: [Migration; 3] = [
         description: "customer value: order ledger and figures",
         sql: include_str!("../migrations/0103_customer_value.sql"),
     },
+    Migration {
+        version: 105,
+        description: "segments; consent and last activity columns",
+        sql: include_str!("../migrations/0105_segments.sql"),
+    },
 ];
 
 /// SQLite compares text bytewise already (its BINARY collation).
-const SQLITE: &[Migration] = &SHARED;
+const SQLITE: &[Migration] = &[
+    SHARED[0],
+    SHARED[1],
+    SHARED[2],
+    SHARED[3],
+    Migration {
+        version: 106,
+        description: "consent columns from the stored profiles",
+        sql: include_str!("../migrations/sqlite/0106_consent_columns.sql"),
+    },
+];
 
 const POSTGRES: &[Migration] = &[
     SHARED[0],
@@ -62,6 +79,12 @@ const POSTGRES: &[Migration] = &[
         version: 104,
         description: "customer value text compares bytewise",
         sql: include_str!("../migrations/postgres/0104_customer_value_bytewise.sql"),
+    },
+    SHARED[3],
+    Migration {
+        version: 106,
+        description: "consent columns from the stored profiles; segment text bytewise",
+        sql: include_str!("../migrations/postgres/0106_consent_columns.sql"),
     },
 ];
 
@@ -79,6 +102,7 @@ impl Service for Customers {
         let app = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CustomerServiceServer::new(app.clone()));
+        serve!(bundle, SegmentServiceServer::new(app.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx));
         for job in sweeps::jobs(app) {
             bundle.job(job);

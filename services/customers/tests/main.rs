@@ -8,6 +8,7 @@ mod crud;
 mod duplicates;
 mod ownership;
 mod relationships;
+mod segments;
 mod settings;
 mod timeline;
 mod value;

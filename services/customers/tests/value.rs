@@ -23,7 +23,7 @@ use tonic::{Code, codegen::InterceptedService, transport::Channel};
 use crate::common::*;
 
 /// Customers, and the orders service whose events they consume.
-fn services() -> Vec<ServiceEntry> {
+pub(crate) fn services() -> Vec<ServiceEntry> {
     vec![
         ServiceEntry::of::<Customers>(),
         ServiceEntry::of::<Orders>(),
@@ -33,10 +33,10 @@ fn services() -> Vec<ServiceEntry> {
 type Ch = InterceptedService<Channel, Bearer>;
 
 /// One caller's clients of the catalog, the orders and the customers.
-struct Shop {
+pub(crate) struct Shop {
     catalog: CatalogServiceClient<Ch>,
     orders: OrderServiceClient<Ch>,
-    customers: Client,
+    pub(crate) customers: Client,
 }
 
 /// The clients of `bearer`, an admin, once its tenant's catalog has the [`furniture`].
@@ -51,7 +51,7 @@ async fn shop_with(s: &TestServer, bearer: Bearer) -> Shop {
 }
 
 /// The admin of tenant `t1`, with the catalog.
-async fn shop(s: &TestServer) -> Shop {
+pub(crate) async fn shop(s: &TestServer) -> Shop {
     shop_with(s, s.admin()).await
 }
 
@@ -169,7 +169,7 @@ async fn cancel(shop: &mut Shop, order: &str) {
 }
 
 /// A confirmed CNY order of `customer` for `items`.
-async fn placed(shop: &mut Shop, customer: &str, items: &[(&str, i32)]) -> opb::Order {
+pub(crate) async fn placed(shop: &mut Shop, customer: &str, items: &[(&str, i32)]) -> opb::Order {
     let order = draft(shop, customer, "CNY", items).await;
     confirm(shop, &order.name).await
 }
@@ -205,7 +205,7 @@ async fn value_when(
 }
 
 /// The value of `name` once it counts `n` orders.
-async fn with_orders(shop: &mut Shop, name: &str, n: i64) -> pb::CustomerValue {
+pub(crate) async fn with_orders(shop: &mut Shop, name: &str, n: i64) -> pb::CustomerValue {
     let what = format!("{name} counts {n} orders");
     value_when(shop, name, &what, |v| v.is_some_and(|v| v.order_count == n))
         .await

@@ -7,8 +7,8 @@ use rapport_runtime::{
 };
 
 use super::{
-    CursorValue, FieldSpec, OrderBy, Page, SqlFilter, decode_cursor, fingerprint, page_size, parse,
-    parse_order_by, to_sql,
+    CursorValue, FieldSpec, OrderBy, Page, SqlFilter, compile, decode_cursor, fingerprint,
+    page_size, parse_order_by,
 };
 
 /// What a collection allows: its filter fields, sortable fields and default order.
@@ -82,20 +82,19 @@ impl ListQuery {
         let order = parse_order_by(params.order_by, spec.order_fields, spec.default_order)
             .map_err(|e| v.add(&e.field, e.description))
             .unwrap_or(spec.default_order);
-        let filter = match parse(params.filter) {
-            Err(e) => {
+        let filter = compile(
+            params.filter,
+            spec.filter_fields,
+            dialect,
+            first_placeholder,
+        )
+        .map_err(|errors| {
+            for e in errors {
                 v.add(&e.field, e.description);
-                None
             }
-            Ok(None) => None,
-            Ok(Some(expr)) => to_sql(&expr, spec.filter_fields, dialect, first_placeholder)
-                .map_err(|errors| {
-                    for e in errors {
-                        v.add(&e.field, e.description);
-                    }
-                })
-                .ok(),
-        };
+        })
+        .ok()
+        .flatten();
         let order_key = order.canonical();
         let mut parts = vec![params.filter.trim(), order_key.as_str()];
         parts.extend_from_slice(scope);

@@ -75,4 +75,6 @@ pub use page::{
     fingerprint, page_size,
 };
 pub use select::Select;
-pub use sql::{FieldKind, FieldSpec, Normalize, SqlFilter, keyset_after, order_sql, to_sql};
+pub use sql::{
+    FieldKind, FieldSpec, Normalize, SqlFilter, compile, keyset_after, order_sql, to_sql,
+};

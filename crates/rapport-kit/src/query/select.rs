@@ -100,6 +100,30 @@ impl Select {
         Ok((self.sql, self.binds))
     }
 
+    /// The statement as it stands, with no order or limit: a count or another aggregate over
+    /// the rows it keeps.
+    pub fn finish(self) -> (String, Vec<BindValue>) {
+        (self.sql, self.binds)
+    }
+
+    /// The statement for up to `fetch` rows in ascending order of `key`, a unique column,
+    /// starting after the value `after` (none: from the first row): a walk over every row,
+    /// resumed where it stopped, on one range of an index that leads with `key`'s columns.
+    pub fn ascending(
+        mut self,
+        key: &str,
+        after: Option<BindValue>,
+        fetch: u32,
+    ) -> (String, Vec<BindValue>) {
+        if let Some(after) = after {
+            let n = self.bind(after);
+            self.and(&format!("{key} > ${n}"));
+        }
+        self.sql
+            .push_str(&format!(" ORDER BY {key} ASC LIMIT {fetch}"));
+        (self.sql, self.binds)
+    }
+
     /// The statement for the page `q` asks for, sorted on `sort` (the column of `q`'s order).
     pub fn list(self, q: &ListQuery, sort: &str, id: &str) -> Result<(String, Vec<BindValue>)> {
         self.page(&q.order, &q.after, sort, id, q.fetch())
@@ -153,6 +177,32 @@ mod tests {
              ORDER BY create_time DESC, id DESC LIMIT 51"
         );
         assert_eq!(binds.len(), 5);
+    }
+
+    #[test]
+    fn a_walk_in_key_order_resumes_after_its_last_key_and_a_count_takes_the_conditions() {
+        let filter = SqlFilter {
+            sql: "state = $2".into(),
+            binds: vec![BindValue::Text("OPEN".into())],
+        };
+        let s = Select::filtered("SELECT x FROM t WHERE tenant_id = $1", 1, Some(&filter));
+        let (sql, binds) = s
+            .clone()
+            .ascending("t.id", Some(BindValue::Text("k".into())), 1000);
+        assert_eq!(
+            sql,
+            "SELECT x FROM t WHERE tenant_id = $1 AND (state = $2) AND t.id > $3 \
+             ORDER BY t.id ASC LIMIT 1000"
+        );
+        assert_eq!(binds.len(), 2);
+        let (sql, _) = s.clone().ascending("t.id", None, 10);
+        assert!(
+            sql.ends_with("(state = $2) ORDER BY t.id ASC LIMIT 10"),
+            "{sql}"
+        );
+        let (sql, binds) = s.finish();
+        assert_eq!(sql, "SELECT x FROM t WHERE tenant_id = $1 AND (state = $2)");
+        assert_eq!(binds.len(), 1);
     }
 
     #[test]

@@ -212,6 +212,21 @@ pub fn to_sql(
     }
 }
 
+/// Parses `filter` and renders it as [`to_sql`] does: `None` when it is empty (no
+/// restriction); every problem reported, each as a violation of `filter`.
+pub fn compile(
+    filter: &str,
+    fields: &[FieldSpec],
+    dialect: Dialect,
+    first_placeholder: usize,
+) -> Result<Option<SqlFilter>, Vec<FieldViolation>> {
+    match super::filter::parse(filter) {
+        Err(e) => Err(vec![e]),
+        Ok(None) => Ok(None),
+        Ok(Some(expr)) => to_sql(&expr, fields, dialect, first_placeholder).map(Some),
+    }
+}
+
 struct Renderer<'a> {
     fields: &'a [FieldSpec],
     dialect: Dialect,
@@ -596,6 +611,17 @@ mod tests {
 
     fn text(s: &str) -> BindValue {
         BindValue::Text(s.to_owned())
+    }
+
+    #[test]
+    fn compiling_parses_and_renders_in_one_go() {
+        assert_eq!(compile("  ", FIELDS, Dialect::Sqlite, 2), Ok(None));
+        let got = compile("score > 3", FIELDS, Dialect::Sqlite, 2).unwrap();
+        assert_eq!(got.map(|f| f.sql).as_deref(), Some("c.score > $2"));
+        let syntax = compile("score >", FIELDS, Dialect::Sqlite, 2).unwrap_err();
+        let unknown = compile("nope = 1 AND vip < true", FIELDS, Dialect::Sqlite, 2).unwrap_err();
+        assert_eq!((syntax.len(), unknown.len()), (1, 2));
+        assert!(syntax.iter().chain(&unknown).all(|e| e.field == "filter"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The gRPC face of the service: the `CustomerService` implementation. Each handler checks the
-//! caller's role, parses its request into domain values (every bad field reported at once),
-//! calls the use case in `crate::app` and converts its answer.
+//! The gRPC face of the service: the `CustomerService` and `SegmentService` implementations.
+//! Each handler checks the caller's role, parses its request into domain values (every bad
+//! field reported at once), calls the use case in `crate::app` and converts its answer.
 
 mod bulk;
 mod customers;
@@ -8,6 +8,7 @@ mod duplicates;
 mod ownership;
 mod paging;
 mod relationships;
+mod segments;
 mod settings;
 mod support;
 mod timeline;
@@ -16,7 +17,9 @@ use std::pin::Pin;
 
 use futures::Stream;
 use rapport_kit::{Reply, reply};
-use rapport_proto::customers::{self as pb, customer_service_server::CustomerService};
+use rapport_proto::customers::{
+    self as pb, customer_service_server::CustomerService, segment_service_server::SegmentService,
+};
 use tonic::{Request, Status, Streaming};
 
 use crate::app::App;
@@ -171,5 +174,47 @@ impl CustomerService for App {
         req: Request<pb::UpdateCustomerSettingsRequest>,
     ) -> Reply<pb::CustomerSettings> {
         reply(settings::update(self, req).await)
+    }
+}
+
+#[tonic::async_trait]
+impl SegmentService for App {
+    async fn create_segment(&self, req: Request<pb::CreateSegmentRequest>) -> Reply<pb::Segment> {
+        reply(segments::create(self, req).await)
+    }
+
+    async fn get_segment(&self, req: Request<pb::GetSegmentRequest>) -> Reply<pb::Segment> {
+        reply(segments::get(self, req).await)
+    }
+
+    async fn list_segments(
+        &self,
+        req: Request<pb::ListSegmentsRequest>,
+    ) -> Reply<pb::ListSegmentsResponse> {
+        reply(segments::list(self, req).await)
+    }
+
+    async fn update_segment(&self, req: Request<pb::UpdateSegmentRequest>) -> Reply<pb::Segment> {
+        reply(segments::update(self, req).await)
+    }
+
+    async fn delete_segment(&self, req: Request<pb::DeleteSegmentRequest>) -> Reply<pb::Segment> {
+        reply(segments::delete(self, req).await)
+    }
+
+    async fn count_segment_members(
+        &self,
+        req: Request<pb::CountSegmentMembersRequest>,
+    ) -> Reply<pb::CountSegmentMembersResponse> {
+        reply(segments::count(self, req).await)
+    }
+
+    type StreamSegmentMembersStream = ServerStream<pb::SegmentMembersBatch>;
+
+    async fn stream_segment_members(
+        &self,
+        req: Request<pb::StreamSegmentMembersRequest>,
+    ) -> Reply<Self::StreamSegmentMembersStream> {
+        reply(segments::stream(self, req).await)
     }
 }

@@ -26,6 +26,23 @@ pub const WRITERS: &[Role] = &[
 ];
 /// Roles that may delete, merge, bulk-edit, import, export and hand customers over.
 pub const MANAGERS: &[Role] = &[Role::Admin, Role::Manager, Role::ServiceAccount];
+/// Roles that may read segments and count their members (a rep counts only the customers it
+/// sees).
+pub const SEGMENT_READERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Rep,
+    Role::Marketer,
+    Role::ServiceAccount,
+];
+/// Roles that use segments: create, change and delete them, and stream their members (contact
+/// data in bulk, for campaigns).
+pub const SEGMENT_USERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Marketer,
+    Role::ServiceAccount,
+];
 /// Roles that may change the tenant's settings.
 pub const ADMINS: &[Role] = &[Role::Admin];
 

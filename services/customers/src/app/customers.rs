@@ -1,9 +1,13 @@
 //! A customer's life: create, list, update, delete and undelete.
 
-use rapport_kit::query::{self, ListQuery, ListSpec, OrderBy};
+use rapport_kit::query::{self, ListQuery, ListSpec, OrderBy, SqlFilter};
 use rapport_proto::customers as pb;
 use rapport_runtime::{
-    Error, Result, auth::Principal, storage::Idempotency, validation::Violations, write::Origin,
+    Error, Result,
+    auth::Principal,
+    storage::Idempotency,
+    validation::{FieldViolation, Violations},
+    write::Origin,
 };
 use uuid::Uuid;
 
@@ -136,6 +140,24 @@ pub fn list_query(
         scope,
     };
     Ok((q, list))
+}
+
+/// `filter` as ListCustomers reads it, placeholders numbered from 2 (`$1` is the tenant);
+/// none when it is empty. Each problem is a violation of `filter`.
+pub fn compile_filter(
+    app: &App,
+    filter: &str,
+) -> std::result::Result<Option<SqlFilter>, Vec<FieldViolation>> {
+    query::compile(filter, FILTER_FIELDS, app.db().dialect(), 2)
+}
+
+/// Reports each problem ListCustomers would find with `filter` on `field` of `v`.
+pub fn check_filter(app: &App, field: &str, filter: &str, v: &mut Violations) {
+    if let Err(problems) = compile_filter(app, filter) {
+        for problem in problems {
+            v.add(field, problem.description);
+        }
+    }
 }
 
 /// A page of `query` (parsed as `list`) and the next page's token (empty on the last page).

@@ -116,6 +116,8 @@ pub async fn merge(
         store::repoint_relationships(w.tx(), &p.tenant_id, survivor_id, m.id).await?;
         store::repoint_timeline(w.tx(), &p.tenant_id, survivor_id, m.id).await?;
     }
+    // The survivor's newest activity may be one the merged customers brought.
+    store::refresh_last_activity(w.tx(), &p.tenant_id, survivor_id).await?;
     // The survivor is the customer who placed the merged ones' orders.
     kept.value = value::merged(&mut w, &p.tenant_id, survivor_id, merged_ids).await?;
     // Customers referred by a merged one were referred by the person the survivor now is.

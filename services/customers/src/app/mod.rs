@@ -12,6 +12,7 @@ pub mod import;
 pub mod ownership;
 pub mod paging;
 pub mod relationships;
+pub mod segments;
 pub mod settings;
 pub mod state;
 pub mod timeline;

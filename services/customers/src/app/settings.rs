@@ -8,9 +8,8 @@ use super::{events::EVENTS, state::App, value};
 use crate::{
     convert::{consent::ContactPermissionQuery, settings::settings_to_proto},
     domain::{
-        consent::{self, Channel, Decision},
+        consent::Decision,
         names::SETTINGS_NAME,
-        profile::Customer,
         settings::{Settings, SettingsPatch},
     },
 };
@@ -54,23 +53,7 @@ pub async fn check_contact(
     q: &ContactPermissionQuery,
 ) -> Result<Decision> {
     let c = app.load_visible(p, q.customer_id).await?;
-    Ok(consent::check(
-        &c.profile.consent,
-        q.channel,
-        has_address(&c, q.channel),
-        q.send_time,
-        q.transactional,
-    ))
-}
-
-/// Whether the customer can be reached on `channel` at all.
-fn has_address(c: &Customer, channel: Channel) -> bool {
-    let p = &c.profile;
-    match channel {
-        Channel::Sms | Channel::Phone => !p.phones.is_empty(),
-        Channel::Email => !p.emails.is_empty(),
-        Channel::Im => !p.im_handles.is_empty(),
-    }
+    Ok(c.profile.contact_decision(&q.message))
 }
 
 #[cfg(test)]

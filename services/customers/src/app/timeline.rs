@@ -29,6 +29,13 @@ pub async fn create(
     require_live(&customer)?;
     let activity = new.into_activity(Uuid::now_v7(), customer_id, p.subject.clone(), now);
     store::insert_activity(w.tx(), &p.tenant_id, &activity).await?;
+    // Segments filter on the newest activity; the customer's row is locked already.
+    w.defer(store::note_activity(
+        &p.tenant_id,
+        customer_id,
+        activity.occur_time,
+    ))
+    .await?;
     let out = activity_to_proto(&activity);
     let event = pb::ActivityAdded {
         customer: customer.resource_name(),

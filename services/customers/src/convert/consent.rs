@@ -8,7 +8,7 @@ use rapport_runtime::validation::{FieldViolation, Violations};
 use uuid::Uuid;
 
 use crate::domain::consent::{
-    self, Channel, ChannelConsent, Consent, ConsentStatus, Decision, QuietHours,
+    self, Channel, ChannelConsent, Consent, ConsentStatus, Decision, Outgoing, QuietHours,
 };
 use crate::domain::names;
 
@@ -139,29 +139,23 @@ pub fn consent_to_proto(consent: &Consent) -> pb::Consent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContactPermissionQuery {
     pub customer_id: Uuid,
-    pub channel: Channel,
-    /// The requested send time, or now.
-    pub send_time: Micros,
-    pub transactional: bool,
+    /// The message asked about; sent now unless the request says when.
+    pub message: Outgoing,
 }
 
 /// The latest send time asked about: 9999-12-30T00:00:00Z, two days before timestamps end.
 const LAST_SEND_TIME: Micros = MAX_TIME - 2 * DAY + 1;
 
-/// Parses a CheckContactPermission request; `now` is the default send time.
-pub fn parse_check_contact_permission(
-    req: &pb::CheckContactPermissionRequest,
+/// The message a contact check asks about, on `channel` (already read), at `send_time` or
+/// `now`; a bad send time is reported on `send_time`.
+pub fn parse_outgoing(
+    v: &mut Violations,
+    channel: Option<Channel>,
+    send_time: Option<&prost_types::Timestamp>,
+    transactional: bool,
     now: Micros,
-) -> Result<ContactPermissionQuery, Vec<FieldViolation>> {
-    let mut v = Violations::new();
-    let customer_id = names::parse_customer_name(&req.name)
-        .map_err(|e| v.add("name", e))
-        .ok();
-    let channel = channel_from_proto(req.channel);
-    if channel.is_none() {
-        v.add("channel", "is required: one of SMS, EMAIL, PHONE, IM");
-    }
-    let send_time = match &req.send_time {
+) -> Option<Outgoing> {
+    let at = match send_time {
         None => Some(now),
         Some(ts) => match from_timestamp(ts) {
             None => {
@@ -181,12 +175,37 @@ pub fn parse_check_contact_permission(
             Some(t) => Some(t),
         },
     };
-    match (customer_id, channel, send_time) {
-        (Some(customer_id), Some(channel), Some(send_time)) => v.finish(ContactPermissionQuery {
+    Some(Outgoing {
+        channel: channel?,
+        at: at?,
+        transactional,
+    })
+}
+
+/// Parses a CheckContactPermission request; `now` is the default send time.
+pub fn parse_check_contact_permission(
+    req: &pb::CheckContactPermissionRequest,
+    now: Micros,
+) -> Result<ContactPermissionQuery, Vec<FieldViolation>> {
+    let mut v = Violations::new();
+    let customer_id = names::parse_customer_name(&req.name)
+        .map_err(|e| v.add("name", e))
+        .ok();
+    let channel = channel_from_proto(req.channel);
+    if channel.is_none() {
+        v.add("channel", "is required: one of SMS, EMAIL, PHONE, IM");
+    }
+    let message = parse_outgoing(
+        &mut v,
+        channel,
+        req.send_time.as_ref(),
+        req.transactional,
+        now,
+    );
+    match (customer_id, message) {
+        (Some(customer_id), Some(message)) => v.finish(ContactPermissionQuery {
             customer_id,
-            channel,
-            send_time,
-            transactional: req.transactional,
+            message,
         }),
         _ => Err(v.into_vec()),
     }
@@ -329,8 +348,12 @@ mod tests {
         let q = parse_check_contact_permission(&req, NOW).unwrap();
         assert_eq!(q.customer_id.to_string(), ID);
         assert_eq!(
-            (q.channel, q.send_time, q.transactional),
-            (Channel::Sms, NOW, true)
+            q.message,
+            Outgoing {
+                channel: Channel::Sms,
+                at: NOW,
+                transactional: true
+            }
         );
 
         let later = pb::CheckContactPermissionRequest {
@@ -340,7 +363,8 @@ mod tests {
         assert_eq!(
             parse_check_contact_permission(&later, NOW)
                 .unwrap()
-                .send_time,
+                .message
+                .at,
             NOW + SECOND
         );
     }

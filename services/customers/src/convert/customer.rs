@@ -616,15 +616,20 @@ pub fn profile_to_proto(p: &Profile) -> pb::Customer {
         important_dates: p
             .important_dates
             .iter()
-            .map(|d| pb::ImportantDate {
-                kind: important_date_kind_to_proto(d.kind).into(),
-                label: d.label.clone(),
-                date: Some(date_to_proto(d.date)),
-            })
+            .map(important_date_to_proto)
             .collect(),
         consent: (p.consent != Default::default()).then(|| consent_to_proto(&p.consent)),
         shared_team_ids: p.shared_team_ids.clone(),
         ..pb::Customer::default()
+    }
+}
+
+/// The proto of an important date.
+pub fn important_date_to_proto(d: &ImportantDate) -> pb::ImportantDate {
+    pb::ImportantDate {
+        kind: important_date_kind_to_proto(d.kind).into(),
+        label: d.label.clone(),
+        date: Some(date_to_proto(d.date)),
     }
 }
 

@@ -11,5 +11,6 @@ mod fixtures;
 pub mod json;
 pub mod order;
 pub mod relationship;
+pub mod segment;
 pub mod settings;
 pub mod value;

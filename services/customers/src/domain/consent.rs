@@ -65,6 +65,12 @@ impl ConsentStatus {
     }
 }
 
+/// What a filter calls a channel never asked about (`consent.sms = unknown`).
+pub const UNKNOWN: &str = "unknown";
+
+/// Every value of a channel's consent, as filters name them: a decision, or [`UNKNOWN`].
+pub const STATUS_NAMES: &[&str] = &["opted_in", "opted_out", UNKNOWN];
+
 /// The longest `ChannelConsent::source`, in characters.
 pub const MAX_SOURCE_CHARS: usize = 64;
 
@@ -168,6 +174,11 @@ impl Consent {
             .map(|c| c.status)
     }
 
+    /// The decision for `channel` as filters name it: one of [`STATUS_NAMES`].
+    pub fn status_name(&self, channel: Channel) -> &'static str {
+        self.status(channel).map_or(UNKNOWN, ConsentStatus::as_str)
+    }
+
     /// Keeps the recorded time of every channel decision that `previous` already had
     /// unchanged, so re-saving a profile does not rewrite when consent was given.
     pub fn keep_update_times(&mut self, previous: &Consent) {
@@ -180,6 +191,17 @@ impl Consent {
             }
         }
     }
+}
+
+/// A message about to be sent, as a contact check asks about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outgoing {
+    pub channel: Channel,
+    /// When it would be sent.
+    pub at: Micros,
+    /// A receipt or a delivery notice: needs no opt-in, ignores do-not-disturb and quiet
+    /// hours, never an explicit opt-out.
+    pub transactional: bool,
 }
 
 /// Whether a message may be sent, and if not why and when it may.
@@ -295,6 +317,21 @@ mod tests {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         assert_eq!(ConsentStatus::parse("maybe"), None);
+    }
+
+    #[test]
+    fn filters_name_every_status_and_unknown() {
+        let consent = Consent {
+            channels: vec![opted(Channel::Email, ConsentStatus::OptedOut)],
+            ..opted_in_sms()
+        };
+        let names: Vec<_> = Channel::ALL
+            .iter()
+            .map(|c| consent.status_name(*c))
+            .collect();
+        assert_eq!(names, ["unknown", "opted_out", "unknown", "unknown"]);
+        assert_eq!(opted_in_sms().status_name(Channel::Sms), "opted_in");
+        assert!(names.iter().all(|n| STATUS_NAMES.contains(n)));
     }
 
     #[test]

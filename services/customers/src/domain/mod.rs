@@ -10,6 +10,7 @@ pub mod merge;
 pub mod names;
 pub mod profile;
 pub mod relationship;
+pub mod segment;
 pub mod settings;
 pub mod transfer;
 pub mod value;

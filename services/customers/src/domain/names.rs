@@ -7,6 +7,7 @@
 //! | activity | `customers/{customer}/activities/{activity}` |
 //! | ownership transfer | `customers/{customer}/ownershipTransfers/{transfer}` |
 //! | settings | `settings` (a singleton per tenant) |
+//! | segment | `segments/{segment}` |
 //!
 //! The kit's name rules apply: ids are hyphenated UUIDs, printed in lower case.
 
@@ -20,6 +21,7 @@ const CUSTOMERS: &str = "customers";
 const RELATIONSHIPS: &str = "relationships";
 const ACTIVITIES: &str = "activities";
 const OWNERSHIP_TRANSFERS: &str = "ownershipTransfers";
+const SEGMENTS: &str = "segments";
 
 /// `customers/{customer}`.
 pub fn customer_name(customer: Uuid) -> String {
@@ -76,6 +78,16 @@ pub fn parse_ownership_transfer_name(name: &str) -> Result<(Uuid, Uuid), String>
     )
 }
 
+/// `segments/{segment}`.
+pub fn segment_name(segment: Uuid) -> String {
+    format_id(SEGMENTS, segment)
+}
+
+/// The segment id of `segments/{segment}`.
+pub fn parse_segment_name(name: &str) -> Result<Uuid, String> {
+    parse_id(SEGMENTS, name)
+}
+
 /// Accepts only `settings`.
 pub fn parse_settings_name(name: &str) -> Result<(), String> {
     parse_singleton(SETTINGS_NAME, name)
@@ -100,6 +112,15 @@ mod tests {
         let name = customer_name(a());
         assert_eq!(name, format!("customers/{A}"));
         assert_eq!(parse_customer_name(&name), Ok(a()));
+    }
+
+    #[test]
+    fn segment_names_round_trip_and_are_not_customers() {
+        let name = segment_name(a());
+        assert_eq!(name, format!("segments/{A}"));
+        assert_eq!(parse_segment_name(&name), Ok(a()));
+        assert!(parse_segment_name(&customer_name(a())).is_err());
+        assert!(parse_customer_name(&name).is_err());
     }
 
     #[test]

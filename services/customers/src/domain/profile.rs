@@ -11,7 +11,7 @@ use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::consent::Consent;
+use super::consent::{self, Channel, Consent, Decision, Outgoing};
 pub use super::contact::{ContactKey, EmailAddress, ImHandle, ImPlatform, PhoneNumber};
 use super::names;
 use super::value::CustomerValue;
@@ -488,6 +488,29 @@ impl Profile {
             self.tags.push(tag);
         }
         all_fit
+    }
+
+    /// Whether the customer can be reached on `channel` at all: a phone for SMS and calls, an
+    /// email address, an IM handle.
+    pub fn has_address(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Sms | Channel::Phone => !self.phones.is_empty(),
+            Channel::Email => !self.emails.is_empty(),
+            Channel::Im => !self.im_handles.is_empty(),
+        }
+    }
+
+    /// Whether `message` may be sent to the customer, by its consent and addresses (see
+    /// [`consent::check`]): what CheckContactPermission answers, and what a segment's members
+    /// say of each.
+    pub fn contact_decision(&self, message: &Outgoing) -> Decision {
+        consent::check(
+            &self.consent,
+            message.channel,
+            self.has_address(message.channel),
+            message.at,
+            message.transactional,
+        )
     }
 
     /// Sets when each consent decision was recorded: kept from `previous` when the decision

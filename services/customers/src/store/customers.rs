@@ -7,7 +7,7 @@ use rapport_runtime::{
     dialect::Dialect,
     storage::BindValue,
     storage::bind_all,
-    storage::{Db, Statement, Tx, key_slots, lock_keys},
+    storage::{Db, Statement, Tx, bool_int, key_slots, lock_keys},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use super::{
     value::{VALUE_COLUMNS, VALUE_JOIN, value_of_row},
 };
 use crate::domain::{
+    consent::{self, Channel},
     contact::{ContactKey, ContactKind},
     duplicates::DuplicateHit,
     profile::Customer,
@@ -76,6 +77,15 @@ pub const FILTER_FIELDS: &[FieldSpec] = &[
         "(CASE WHEN c.birth_date LIKE '____-__-__' THEN c.birth_date END)",
     ),
     FieldSpec::json("custom_fields", "c.custom"),
+    // Consent (CU9) and activity, columns beside the profile so that segments (CU13) compare
+    // them in the statement: a channel never asked about is `unknown`; a customer without an
+    // activity has no last activity time, and no comparison on it holds.
+    FieldSpec::enumeration("consent.sms", "c.consent_sms", consent::STATUS_NAMES),
+    FieldSpec::enumeration("consent.email", "c.consent_email", consent::STATUS_NAMES),
+    FieldSpec::enumeration("consent.phone", "c.consent_phone", consent::STATUS_NAMES),
+    FieldSpec::enumeration("consent.im", "c.consent_im", consent::STATUS_NAMES),
+    FieldSpec::boolean("consent.do_not_disturb", "c.do_not_disturb"),
+    FieldSpec::timestamp("last_activity_time", "c.last_activity_time"),
     // Value (CU12): a customer without a confirmed order has no figures, and reads as zero
     // counts and amounts, no grade or group, and no last order time.
     FieldSpec::enumeration("value.grade", "COALESCE(v.grade, '')", GRADE_NAMES),
@@ -127,7 +137,7 @@ fn text_column(value: &impl serde::Serialize) -> String {
 /// What a customer row holds besides its keys: the profile document, and the columns beside
 /// it that exist to filter, order and check visibility (rewritten from the document on every
 /// change). Insert and update write the same list, in this order.
-const DATA_COLUMNS: [&str; 21] = [
+const DATA_COLUMNS: [&str; 26] = [
     "kind",
     "display_name",
     "search_text",
@@ -146,6 +156,11 @@ const DATA_COLUMNS: [&str; 21] = [
     "profile",
     "possible_duplicates",
     "merged_into",
+    "consent_sms",
+    "consent_email",
+    "consent_phone",
+    "consent_im",
+    "do_not_disturb",
     "update_time",
     "delete_time",
     "version",
@@ -216,6 +231,11 @@ fn bind_data(s: Statement, c: &Customer, t: RowText) -> Statement {
         .bind(t.profile)
         .bind(t.possible_duplicates)
         .bind(t.merged_into)
+        .bind(p.consent.status_name(Channel::Sms))
+        .bind(p.consent.status_name(Channel::Email))
+        .bind(p.consent.status_name(Channel::Phone))
+        .bind(p.consent.status_name(Channel::Im))
+        .bind(bool_int(p.consent.do_not_disturb))
         .bind(c.update_time)
         .bind(c.delete_time)
         .bind(c.version)
@@ -651,18 +671,19 @@ pub fn sort_column(field: &str) -> &'static str {
     }
 }
 
-/// A page of customers, and for each its sort key (for the next page token).
-pub async fn list_customers(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    q: &CustomerQuery,
-) -> Result<Vec<Customer>> {
-    let sql = format!("{} WHERE c.tenant_id = $1", select());
-    let mut s = Select::filtered(sql, 1, q.filter.as_ref());
-    if !q.show_deleted {
+/// The customers of tenant `$1` in `from` (`SELECT … FROM customers c …`) that `filter`
+/// (placeholders from `$2`) matches, live unless `show_deleted`, and visible in `scope`.
+fn matching(
+    from: &str,
+    filter: Option<&SqlFilter>,
+    show_deleted: bool,
+    scope: Option<&RepScope>,
+) -> Select {
+    let mut s = Select::filtered(format!("{from} WHERE c.tenant_id = $1"), 1, filter);
+    if !show_deleted {
         s.and("c.delete_time IS NULL");
     }
-    if let Some(scope) = &q.scope {
+    if let Some(scope) = scope {
         let a = s.bind(BindValue::Text(scope.subject.clone()));
         let b = s.bind(BindValue::Text(scope.team.clone().unwrap_or_default()));
         s.and(&format!(
@@ -671,6 +692,21 @@ pub async fn list_customers(
              AND s.team_id = ${b}))))"
         ));
     }
+    s
+}
+
+/// A page of customers, and for each its sort key (for the next page token).
+pub async fn list_customers(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    q: &CustomerQuery,
+) -> Result<Vec<Customer>> {
+    let s = matching(
+        &select(),
+        q.filter.as_ref(),
+        q.show_deleted,
+        q.scope.as_ref(),
+    );
     let (sql, binds) = s.page(
         &q.order,
         &q.after,
@@ -681,6 +717,69 @@ pub async fn list_customers(
     let query = bind_all(sqlx::query(&sql).bind(tenant), &binds);
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(row_to_customer).collect()
+}
+
+/// The live customers a filter matches that a caller may see: the members of a segment (CU13).
+#[derive(Debug, Clone)]
+pub struct Members {
+    /// The compiled filter, with placeholders numbered from 2 (`$1` is the tenant); none keeps
+    /// every live customer.
+    pub filter: Option<SqlFilter>,
+    /// Restrict to what a rep may see.
+    pub scope: Option<RepScope>,
+}
+
+/// How many customers `m` keeps.
+pub async fn count_members(conn: &mut AnyConnection, tenant: &str, m: &Members) -> Result<i64> {
+    let from = format!("SELECT COUNT(*) FROM customers c {VALUE_JOIN}");
+    let (sql, binds) = matching(&from, m.filter.as_ref(), false, m.scope.as_ref()).finish();
+    let query = bind_all(sqlx::query_scalar::<_, i64>(&sql).bind(tenant), &binds);
+    Ok(query.fetch_one(conn).await?)
+}
+
+/// Up to `limit` of the customers `m` keeps, in id order, after customer `after` (none: from
+/// the first). Each call walks one range of the primary key, never an OFFSET, so the millionth
+/// member costs what the first does.
+pub async fn members_after(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    m: &Members,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<Customer>> {
+    let s = matching(&select(), m.filter.as_ref(), false, m.scope.as_ref());
+    let after = after.map(|id| BindValue::Text(id.to_string()));
+    let (sql, binds) = s.ascending("c.id", after, limit);
+    let query = bind_all(sqlx::query(&sql).bind(tenant), &binds);
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(row_to_customer).collect()
+}
+
+/// Keeps the customer's last activity time at the newest of what it holds and `occur_time`:
+/// the column `last_activity_time` filters on. Leaves the customer's version alone.
+pub fn note_activity(tenant: &str, customer: Uuid, occur_time: i64) -> Statement {
+    Statement::new(
+        "UPDATE customers SET last_activity_time = $3 WHERE tenant_id = $1 AND id = $2 \
+         AND (last_activity_time IS NULL OR last_activity_time < $3)",
+    )
+    .bind(tenant)
+    .bind(customer.to_string())
+    .bind(occur_time)
+}
+
+/// Works the last activity time of `customer` out again from its timeline, after activities
+/// moved onto it (a merge).
+pub async fn refresh_last_activity(tx: &mut Tx, tenant: &str, customer: Uuid) -> Result<()> {
+    sqlx::query(
+        "UPDATE customers SET last_activity_time = (SELECT MAX(a.occur_time) FROM \
+         customer_activities a WHERE a.tenant_id = $1 AND a.customer_id = $2) \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(customer.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The cursor after `c` in `order`.

@@ -4,14 +4,16 @@
 
 mod customers;
 mod relationships;
+pub mod segments;
 mod settings;
 mod timeline;
 pub mod value;
 
 pub use customers::{
-    CustomerQuery, FILTER_FIELDS, RepScope, contact_locks, cursor_of, customer_statements,
-    find_by_contacts, get_customer, list_customers, lock_contact_keys, lock_customer,
-    lock_referred_by, note_created, others_hold_contacts, shared_with, update_customer,
+    CustomerQuery, FILTER_FIELDS, Members, RepScope, contact_locks, count_members, cursor_of,
+    customer_statements, find_by_contacts, get_customer, list_customers, lock_contact_keys,
+    lock_customer, lock_referred_by, members_after, note_activity, note_created,
+    others_hold_contacts, refresh_last_activity, shared_with, update_customer,
 };
 pub use relationships::{
     delete_relationship, find_relationship, get_relationship, insert_relationship,

@@ -2,7 +2,10 @@
 //! test kit, and customers to work on.
 
 use rapport_customers::Customers;
-use rapport_proto::customers::{self as pb, customer_service_client::CustomerServiceClient};
+use rapport_proto::customers::{
+    self as pb, customer_service_client::CustomerServiceClient,
+    segment_service_client::SegmentServiceClient,
+};
 use rapport_runtime::{auth::Role, context::ServiceEntry};
 use rapport_testkit::{Bearer, TestServer};
 pub use rapport_testkit::{
@@ -24,6 +27,14 @@ pub type Client = CustomerServiceClient<InterceptedService<Channel, Bearer>>;
 /// A client sending `bearer`.
 pub fn client_with(s: &TestServer, bearer: Bearer) -> Client {
     CustomerServiceClient::with_interceptor(s.channel.clone(), bearer)
+}
+
+/// A client of the segments (CU13).
+pub type Segments = SegmentServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A client of the segments sending `bearer`.
+pub fn segments_with(s: &TestServer, bearer: Bearer) -> Segments {
+    SegmentServiceClient::with_interceptor(s.channel.clone(), bearer)
 }
 
 /// A client authenticated as `subject` of `tenant` with `roles`.
