@@ -52,6 +52,24 @@ impl Peers {
     }
 }
 
+impl Peers {
+    /// Prepares an outbound request the service makes on its own in `tenant` (a sweep, say):
+    /// a fresh service-account token from `auth` named `actor`, and the current trace context.
+    pub fn system_request<T>(
+        auth: &crate::auth::Auth,
+        tenant: &str,
+        actor: &str,
+        message: T,
+    ) -> Result<tonic::Request<T>> {
+        let token = auth.system_token(tenant, actor)?;
+        let mut req = tonic::Request::new(message);
+        req.metadata_mut()
+            .insert("authorization", crate::auth::bearer(&token));
+        crate::telemetry::inject_context(req.metadata_mut());
+        Ok(req)
+    }
+}
+
 fn lazy(uri: &str) -> Result<Channel> {
     let endpoint = Endpoint::from_shared(uri.to_owned())
         .map_err(|e| Error::internal(format!("bad peer address {uri:?}: {e}")))?

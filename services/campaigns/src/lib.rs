@@ -1,12 +1,15 @@
 // The default limit of 128 is too low for the type of the settings write the handlers await
 // (the kit's generic async writes nest deeply); rustc asks for 256.
 #![recursion_limit = "256"]
-//! The campaigns service (capabilities CA1–CA7 and X6 of `docs/capabilities.md`): campaigns
-//! and their approval, and the tenant's settings for attribution, frequency caps, resting and
-//! sending pace.
+//! The campaigns service (capabilities CA1–CA7 and X6 of `docs/capabilities.md`): strategies
+//! and plans whose runs read their audience from the customers service, hold out a random
+//! control group and send on real channels within caps, quiet hours and budgets; the orders
+//! they bring, measured against the hold-out; and the tenant's settings for attribution,
+//! frequency caps, resting and sending pace.
 
 pub mod api;
 mod app;
+mod consumers;
 mod convert;
 pub mod domain;
 mod store;
@@ -55,6 +58,7 @@ impl Service for Campaigns {
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CampaignServiceServer::new(app.clone()));
         serve!(bundle, StrategyServiceServer::new(app.clone()));
+        bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
         for job in sweeps::jobs(app) {
             bundle.job(job);
         }

@@ -3,5 +3,12 @@
 
 #[allow(dead_code)]
 mod common;
+mod sends;
 mod settings;
 mod strategies;
+
+// The orders tests' clients and fixtures (a furniture catalog, orders), shared rather than
+// written again; not every one is used here.
+#[allow(dead_code, unused_imports)]
+#[path = "../../orders/tests/common/mod.rs"]
+mod orders_common;

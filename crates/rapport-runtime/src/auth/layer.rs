@@ -50,6 +50,25 @@ impl Auth {
         &self.revocations
     }
 
+    /// A short-lived token of the service itself at work in `tenant` (a sweep calling a peer,
+    /// with no caller to act for): a service account named `actor`, valid for five minutes.
+    /// UNAVAILABLE when these keys only verify tokens (a deployment that signs with a key pair
+    /// it does not give the services): such a sweep cannot call its peers.
+    pub fn system_token(&self, tenant: &str, actor: &str) -> Result<String> {
+        if !self.keys.can_issue() {
+            return Err(crate::Error::unavailable(
+                "this service cannot call its peers on its own: its keys only verify tokens",
+            ));
+        }
+        self.keys.issue(
+            tenant,
+            actor,
+            &[super::Role::ServiceAccount],
+            None,
+            std::time::Duration::from_secs(300),
+        )
+    }
+
     /// `service` behind this authentication.
     pub fn wrap<S>(&self, service: S) -> Authenticated<S> {
         Authenticated {

@@ -82,6 +82,20 @@ impl StrategyService for App {
         reply(strategies::list_runs(self, req).await)
     }
 
+    async fn get_strategy_report(
+        &self,
+        req: Request<pb::GetStrategyReportRequest>,
+    ) -> Reply<pb::StrategyReport> {
+        reply(strategies::report(self, req).await)
+    }
+
+    async fn compare_plans(
+        &self,
+        req: Request<pb::ComparePlansRequest>,
+    ) -> Reply<pb::ComparePlansResponse> {
+        reply(strategies::compare_plans(self, req).await)
+    }
+
     async fn create_plan(&self, req: Request<pb::CreatePlanRequest>) -> Reply<pb::Plan> {
         reply(strategies::create_plan(self, req).await)
     }

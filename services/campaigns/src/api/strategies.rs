@@ -197,3 +197,41 @@ pub(super) async fn list_plans(
         next_page_token,
     })
 }
+
+pub(super) async fn report(
+    app: &App,
+    req: Request<pb::GetStrategyReportRequest>,
+) -> Result<pb::StrategyReport> {
+    let p = authorize(&req, STAFF)?;
+    let id = parse_id("name", STRATEGIES, &req.get_ref().name)?;
+    strategies::report(app, &p, id).await
+}
+
+/// Most plans compared at once.
+const MAX_COMPARED: usize = 20;
+
+pub(super) async fn compare_plans(
+    app: &App,
+    req: Request<pb::ComparePlansRequest>,
+) -> Result<pb::ComparePlansResponse> {
+    let p = authorize(&req, STAFF)?;
+    let msg = req.get_ref();
+    let mut v = Violations::new();
+    if msg.plans.is_empty() {
+        v.add("plans", "is required: name 1 to 20 plans");
+    }
+    let given = validate::capped(&mut v, "plans", &msg.plans, MAX_COMPARED);
+    let mut ids = Vec::with_capacity(given.len());
+    for (i, name) in given.iter().enumerate() {
+        if let Some(id) = validate::id_in(PLANS, name, &format!("plans[{i}]"), &mut v) {
+            if ids.contains(&id) {
+                v.add(format!("plans[{i}]"), "names a plan twice");
+            }
+            ids.push(id);
+        }
+    }
+    v.finish(())?;
+    Ok(pb::ComparePlansResponse {
+        plans: strategies::compare_plans(app, &p, &ids).await?,
+    })
+}

@@ -2,6 +2,8 @@
 //! of gRPC requests: `api/` parses them and calls these.
 
 pub mod events;
+pub mod runs;
+pub mod sends;
 pub mod settings;
 pub mod state;
 pub mod strategies;

@@ -1,20 +1,30 @@
 //! The service's state, shared by every call.
 
-use rapport_kit::service::State;
+use std::sync::Arc;
+
+use rapport_kit::{channels::Channels, service::State};
 use rapport_runtime::{Result, context::ServiceContext};
 
 use super::events::EVENTS;
 use crate::domain::settings::Settings;
 
 /// The service's state, shared by every call of its gRPC services: the kit's state (time,
-/// database, writes) with the service's settings.
+/// database, writes) with the service's settings and the message channels it sends on.
 #[derive(Clone)]
-pub struct App(State);
+pub struct App {
+    state: State,
+    /// Email and SMS, as the operator configured them.
+    pub channels: Arc<Channels>,
+}
 
 impl App {
     /// The service over `ctx`.
     pub fn new(ctx: ServiceContext) -> Self {
-        Self(State::new(ctx, EVENTS))
+        let channels = Arc::new(Channels::from_context(&ctx));
+        Self {
+            state: State::new(ctx, EVENTS),
+            channels,
+        }
     }
 
     /// The tenant's settings.
@@ -27,6 +37,6 @@ impl std::ops::Deref for App {
     type Target = State;
 
     fn deref(&self) -> &State {
-        &self.0
+        &self.state
     }
 }

@@ -296,3 +296,92 @@ pub async fn start_due(app: &App, tenant: &str) -> Result<usize> {
     w.commit(()).await?;
     Ok(due.len())
 }
+
+/// The figures of `s`, with what it spent.
+async fn figures(
+    conn: &mut sqlx::AnyConnection,
+    tenant: &str,
+    s: &Strategy,
+) -> Result<crate::domain::report::Figures> {
+    let currency = s.currency().unwrap_or_default();
+    let mut f =
+        crate::store::conversions::figures(conn, tenant, &s.id.to_string(), currency).await?;
+    f.cost = s.spent;
+    Ok(f)
+}
+
+/// The effect of strategy `id`.
+pub async fn report(app: &App, p: &Principal, id: Uuid) -> Result<pb::StrategyReport> {
+    let s = get(app, p, id).await?;
+    let mut conn = app.db().pool().acquire().await?;
+    let f = figures(&mut conn, &p.tenant_id, &s).await?;
+    Ok(crate::convert::strategy::report_to_proto(
+        s.name(),
+        &f,
+        s.currency(),
+    ))
+}
+
+/// The effect of each of `plans`, side by side: every strategy and the plan's total (amounts
+/// summed over the strategies in the first strategy's currency; a strategy in another currency
+/// adds its groups and conversions only).
+pub async fn compare_plans(
+    app: &App,
+    p: &Principal,
+    plans: &[Uuid],
+) -> Result<Vec<pb::PlanReport>> {
+    let mut out = Vec::with_capacity(plans.len());
+    for id in plans {
+        let plan = get_plan(app, p, *id).await?;
+        let mut conn = app.db().pool().acquire().await?;
+        let mut strategies = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = Page::parse(
+                &[p.tenant_id.as_str(), "report", &plan.name()],
+                1000,
+                &page_token,
+                |_| true,
+            )
+            .map_err(Error::from)?;
+            let filter = store::Filter {
+                state: None,
+                plan_id: Some(*id),
+            };
+            let mut rows = store::list(&mut conn, &p.tenant_id, &filter, &page).await?;
+            page_token = page.next_token(&mut rows, store::cursor_of);
+            strategies.extend(rows);
+            if page_token.is_empty() {
+                break;
+            }
+        }
+        let currency = strategies
+            .iter()
+            .find_map(|s| s.currency())
+            .map(str::to_owned);
+        let mut total = crate::domain::report::Figures::default();
+        let mut lines = Vec::with_capacity(strategies.len());
+        for s in &strategies {
+            let mut f = figures(&mut conn, &p.tenant_id, s).await?;
+            lines.push(crate::convert::strategy::report_to_proto(
+                s.name(),
+                &f,
+                s.currency(),
+            ));
+            if s.currency() != currency.as_deref() {
+                (f.revenue, f.cost) = (0, 0);
+            }
+            total = total + f;
+        }
+        out.push(pb::PlanReport {
+            plan: plan.name(),
+            strategies: lines,
+            total: Some(crate::convert::strategy::report_to_proto(
+                plan.name(),
+                &total,
+                currency.as_deref(),
+            )),
+        });
+    }
+    Ok(out)
+}

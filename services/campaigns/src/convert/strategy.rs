@@ -1,6 +1,7 @@
 //! Strategies, plans and runs: parsing what a caller sends and building answers.
 
 use rapport_kit::{
+    channels::{EmailTemplate, SmsTemplate},
     mask::Rules,
     names,
     validate::{self, Money},
@@ -13,6 +14,7 @@ use rapport_runtime::{
 
 use super::enums::{channel, channel_to_proto};
 use crate::domain::{
+    channel::Channel,
     control::MAX_CONTROL_BPS,
     run::{Run, RunState, Tally},
     strategy::{
@@ -72,7 +74,43 @@ fn audience(v: &mut Violations, a: Option<&pb::Audience>) -> Audience {
     }
 }
 
-fn message(v: &mut Violations, field: &str, m: Option<&pb::MessageAction>) -> Option<Message> {
+/// The variables every message's template may use.
+const MESSAGE_VARS: &[&str] = &["customer.display_name", "customer.name"];
+/// With a coupon, also the coupon's.
+const COUPON_VARS: &[&str] = &["customer.display_name", "customer.name", "coupon"];
+
+/// Checks `t` as the kit's templates check it, for `channel`, reporting under `field`.
+fn check_template(v: &mut Violations, field: &str, channel: Channel, t: &Template, vars: &[&str]) {
+    let mut found = Violations::new();
+    match channel {
+        Channel::Email => EmailTemplate {
+            subject: t.subject.clone(),
+            text: t.text.clone(),
+            html: Some(t.html.clone()).filter(|h| !h.is_empty()),
+        }
+        .check(&mut found, vars),
+        _ => SmsTemplate {
+            text: t.text.clone(),
+        }
+        .check(&mut found, vars),
+    }
+    // The kit names an SMS's body `sms_text`; here it is the template's `text`.
+    for p in found.into_vec() {
+        let name = if p.field == "sms_text" {
+            "text"
+        } else {
+            &p.field
+        };
+        v.add(format!("{field}.{name}"), p.description);
+    }
+}
+
+fn message(
+    v: &mut Violations,
+    field: &str,
+    m: Option<&pb::MessageAction>,
+    vars: &[&str],
+) -> Option<Message> {
     let Some(m) = m else {
         v.add(field, "is required");
         return None;
@@ -89,16 +127,20 @@ fn message(v: &mut Violations, field: &str, m: Option<&pb::MessageAction>) -> Op
         v.add(format!("{field}.template"), "is required");
     }
     let template = Template {
-        subject: validate::text(v, &format!("{field}.template.subject"), &t.subject, 200),
-        text: {
-            let f = format!("{field}.template.text");
-            if t.text.trim().is_empty() && m.template.is_some() {
-                v.add(&f, "is required");
-            }
-            validate::multiline_text(v, &f, &t.text, 4_000)
-        },
-        html: validate::multiline_text(v, &format!("{field}.template.html"), &t.html, 100_000),
+        subject: t.subject.trim().to_owned(),
+        text: t.text.trim().to_owned(),
+        html: t.html.trim().to_owned(),
     };
+    match ch {
+        Some(ch) if m.template.is_some() => {
+            check_template(v, &format!("{field}.template"), ch, &template, vars)
+        }
+        // Without a channel the template cannot be judged, but its text is required anyway.
+        _ if m.template.is_some() && template.text.is_empty() => {
+            v.add(format!("{field}.template.text"), "is required")
+        }
+        _ => {}
+    }
     let unit_cost = validate::money(v, &format!("{field}.unit_cost"), m.unit_cost.as_ref());
     Some(Message {
         channel: ch?,
@@ -116,10 +158,15 @@ fn action(v: &mut Violations, a: Option<&pb::Action>) -> Option<Action> {
             None
         }
         Some(Kind::Message(m)) => {
-            message(v, "strategy.action.message", Some(m)).map(Action::Message)
+            message(v, "strategy.action.message", Some(m), MESSAGE_VARS).map(Action::Message)
         }
         Some(Kind::Coupon(c)) => {
-            let m = message(v, "strategy.action.coupon.message", c.message.as_ref());
+            let m = message(
+                v,
+                "strategy.action.coupon.message",
+                c.message.as_ref(),
+                COUPON_VARS,
+            );
             let value = validate::money(v, "strategy.action.coupon.value", c.value.as_ref());
             if value.is_none() && c.value.is_none() {
                 v.add("strategy.action.coupon.value", "is required");
@@ -410,5 +457,38 @@ pub fn run_to_proto(r: &Run, t: &Tally) -> pb::StrategyRun {
         sent: t.sent,
         pending: t.pending,
         skipped: t.skipped.iter().cloned().collect(),
+    }
+}
+
+/// The report of `name` from its figures, amounts in `currency` (none: no amounts).
+pub fn report_to_proto(
+    name: String,
+    f: &crate::domain::report::Figures,
+    currency: Option<&str>,
+) -> pb::StrategyReport {
+    let e = crate::domain::report::effect(f);
+    let amount = |minor_units| {
+        currency.map(|c| rapport_proto::types::Money {
+            currency_code: c.to_owned(),
+            minor_units,
+        })
+    };
+    pb::StrategyReport {
+        name,
+        treated: f.treated,
+        control: f.control,
+        reached: f.reached,
+        treated_converted: f.treated_converted,
+        control_converted: f.control_converted,
+        treated_rate: e.treated_rate,
+        control_rate: e.control_rate,
+        uplift_known: e.uplift.is_some(),
+        uplift: e.uplift.map_or(0.0, |u| u.difference),
+        uplift_low: e.uplift.map_or(0.0, |u| u.low),
+        uplift_high: e.uplift.map_or(0.0, |u| u.high),
+        orders: f.orders,
+        revenue: amount(f.revenue),
+        cost: amount(f.cost),
+        roi: e.roi,
     }
 }

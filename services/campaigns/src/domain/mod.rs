@@ -3,7 +3,9 @@
 pub mod caps;
 pub mod channel;
 pub mod control;
+pub mod report;
 pub mod run;
+pub mod sending;
 pub mod settings;
 pub mod strategy;
 pub mod uplift;

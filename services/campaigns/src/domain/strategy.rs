@@ -265,12 +265,6 @@ impl Strategy {
                 "strategies send on SMS or EMAIL".into(),
             ));
         }
-        if m.channel == Channel::Email && m.template.subject.trim().is_empty() {
-            out.push((
-                "strategy.action.message.template.subject".into(),
-                "is required for EMAIL".into(),
-            ));
-        }
         if let Action::Coupon {
             value, min_order, ..
         } = &self.action
@@ -398,12 +392,6 @@ mod tests {
             }),
         });
         let fields: Vec<String> = s.problems().into_iter().map(|p| p.0).collect();
-        assert_eq!(
-            fields,
-            [
-                "strategy.action.message.template.subject",
-                "strategy.budget.currency_code"
-            ]
-        );
+        assert_eq!(fields, ["strategy.budget.currency_code"]);
     }
 }

@@ -8,3 +8,5 @@ pub mod strategies;
 pub(crate) use rapport_runtime::storage::{
     enum_column as stored, id_column as uuid, json_column as from_json, to_json_column as to_json,
 };
+pub mod conversions;
+pub mod recipients;

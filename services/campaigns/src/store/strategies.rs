@@ -393,3 +393,107 @@ pub(crate) async fn run_counts(
         .map(|r| Ok((r.try_get("state")?, r.try_get("reason")?, r.try_get("n")?)))
         .collect()
 }
+
+/// Runs in PREPARING that no replica holds at `now`: (tenant, run).
+pub(crate) async fn preparing(
+    conn: &mut AnyConnection,
+    now: Micros,
+    limit: i64,
+) -> Result<Vec<(String, Uuid, Uuid)>> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, id, strategy_id FROM strategy_runs \
+         WHERE state = 'preparing' AND lease_until <= $1 ORDER BY lease_until LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("tenant_id")?,
+                uuid(&r.try_get::<String, _>("id")?)?,
+                uuid(&r.try_get::<String, _>("strategy_id")?)?,
+            ))
+        })
+        .collect()
+}
+
+/// Takes run `id` for preparing until `until`, if no replica holds it at `now`; whether it
+/// was taken.
+pub(crate) async fn lease_run(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: Uuid,
+    now: Micros,
+    until: Micros,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE strategy_runs SET lease_until = $4 WHERE tenant_id = $1 AND id = $2 \
+         AND state = 'preparing' AND lease_until <= $3",
+    )
+    .bind(tenant)
+    .bind(id.to_string())
+    .bind(now)
+    .bind(until)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a page of run `id` read: its cursor, the members and hold-outs added, the lease
+/// renewed.
+pub(crate) async fn advance_run(
+    tx: &mut Tx,
+    tenant: &str,
+    id: Uuid,
+    cursor: &str,
+    (audience, control): (i64, i64),
+    until: Micros,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE strategy_runs SET cursor = $3, audience = audience + $4, \
+         control = control + $5, lease_until = $6 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id.to_string())
+    .bind(cursor)
+    .bind(audience)
+    .bind(control)
+    .bind(until)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves run `id` to `state`, ending it at `end` when given.
+pub(crate) async fn set_run_state(
+    tx: &mut Tx,
+    tenant: &str,
+    id: &str,
+    state: RunState,
+    end: Option<Micros>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE strategy_runs SET state = $3, end_time = COALESCE($4, end_time) \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(state.as_str())
+    .bind(end)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds `cost` to what strategy `id` spent.
+pub(crate) async fn spend(tx: &mut Tx, tenant: &str, id: &str, cost: i64) -> Result<()> {
+    sqlx::query("UPDATE strategies SET spent = spent + $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .bind(cost)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -15,6 +15,16 @@ pub use rapport_testkit::{
 };
 use tonic::{codegen::InterceptedService, transport::Channel};
 
+/// The services a run that sends needs: the audience comes from customers, the orders it
+/// brings from orders.
+pub fn sending_services() -> Vec<ServiceEntry> {
+    vec![
+        ServiceEntry::of::<Customers>(),
+        ServiceEntry::of::<rapport_orders::Orders>(),
+        ServiceEntry::of::<Campaigns>(),
+    ]
+}
+
 /// The services under test.
 pub fn services() -> Vec<ServiceEntry> {
     vec![
@@ -23,7 +33,8 @@ pub fn services() -> Vec<ServiceEntry> {
     ]
 }
 
-type Ch = InterceptedService<Channel, Bearer>;
+/// A channel with a caller's credential.
+pub type Ch = InterceptedService<Channel, Bearer>;
 
 /// Clients of every campaigns gRPC service and of its peers, for one caller.
 pub struct Clients {
