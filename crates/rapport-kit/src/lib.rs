@@ -26,7 +26,9 @@
 //!   reasons, and the take in SQL that never goes over a member's capacity;
 //! - [`visibility`]: which owned rows a caller sees, in Rust and in SQL;
 //! - [`webhooks`]: Standard Webhooks delivery without the database: secrets, signatures, the
-//!   retry schedule, the target policy against server-side request forgery, the sender.
+//!   retry schedule, the target policy against server-side request forgery, the sender;
+//! - [`watch`]: server-streaming watches driven by the service's own event stream, so a client
+//!   of any replica sees what any replica wrote.
 
 pub mod assign;
 pub mod cached;
@@ -45,6 +47,7 @@ pub mod settings;
 pub mod sweep;
 pub mod validate;
 pub mod visibility;
+pub mod watch;
 pub mod webhooks;
 
 pub use reply::{Reply, reply};
