@@ -9,10 +9,12 @@ pub mod api;
 mod app;
 mod convert;
 pub mod domain;
+mod inbox_sources;
 mod store;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::campaigns::campaign_service_server::CampaignServiceServer;
+use rapport_proto::campaigns::inbox_service_server::InboxServiceServer;
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
     storage::{Migration, Migrations},
@@ -24,11 +26,18 @@ pub use app::App;
 pub struct Campaigns;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "campaign settings",
-    sql: include_str!("../migrations/0100_campaigns.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "campaign settings",
+        sql: include_str!("../migrations/0100_campaigns.sql"),
+    },
+    Migration {
+        version: 130,
+        description: "the staff inbox",
+        sql: include_str!("../migrations/0130_inbox.sql"),
+    },
+];
 
 impl Service for Campaigns {
     const NAME: &'static str = "campaigns";
@@ -44,6 +53,10 @@ impl Service for Campaigns {
         let app = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CampaignServiceServer::new(app.clone()));
+        serve!(bundle, InboxServiceServer::new(app::inbox::Inbox::new(app.clone())));
+        bundle.handler(inbox_sources::LeadAlerts::handler(ctx.clone()));
+        bundle.handler(inbox_sources::OrderReminders::handler(ctx.clone()));
+        bundle.handler(inbox_sources::TicketAlerts::handler(ctx.clone()));
         bundle.finish()
     }
 }

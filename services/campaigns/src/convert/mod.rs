@@ -2,4 +2,5 @@
 //! once, answers and event payloads built from the domain.
 
 pub mod enums;
+pub mod inbox;
 pub mod settings;
