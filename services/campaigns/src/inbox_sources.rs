@@ -213,3 +213,295 @@ async fn holder(w: &mut Write, tenant: &str, t: &tpb::Ticket) -> Result<Option<S
     let team = t.team_id.strip_prefix("teams/").unwrap_or(&t.team_id);
     store::team_manager(w.tx(), tenant, team).await
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::{Message, Name};
+    use rapport_runtime::clock::{HOUR, ManualClock, Micros, to_timestamp};
+    use rapport_runtime::events::type_url;
+    use rapport_testkit::{Backend, TestStores, outbox_events};
+    use sqlx::Row;
+    use uuid::Uuid;
+
+    use super::*;
+
+    const T0: Micros = 1_714_521_600_000_000;
+
+    /// An event of `tenant` of type `<package>.<kind>` carrying `payload`.
+    fn event<M: Message + Name>(tenant: &str, kind: &str, payload: &M) -> Event {
+        Event {
+            id: Uuid::now_v7().to_string(),
+            r#type: format!("{}.{kind}", M::PACKAGE),
+            subject: "x/1".into(),
+            tenant: tenant.into(),
+            data: Some(prost_types::Any {
+                type_url: type_url(&M::full_name()),
+                value: payload.encode_to_vec(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn alert(recipient: &str, kind: lpb::AlertKind) -> lpb::AlertRaised {
+        lpb::AlertRaised {
+            alert: Some(lpb::Alert {
+                name: "alerts/1".into(),
+                recipient_id: recipient.into(),
+                kind: kind.into(),
+                subject: "leads/l1".into(),
+                message: "王芳 will be reclaimed in 1 day".into(),
+                due_time: Some(to_timestamp(T0 + 24 * HOUR)),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn ticket(assignee: &str, team: &str, state: tpb::SlaState) -> tpb::Ticket {
+        tpb::Ticket {
+            name: "tickets/t1".into(),
+            subject: "Scratched sofa".into(),
+            assignee: assignee.into(),
+            team_id: team.into(),
+            sla_targets: vec![tpb::SlaTarget {
+                kind: tpb::SlaTargetKind::FirstResponse.into(),
+                state: state.into(),
+                due_time: Some(to_timestamp(T0 + HOUR)),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn changed(t: tpb::Ticket, kind: &str, detail: &str, rule: &str) -> tpb::TicketChanged {
+        tpb::TicketChanged {
+            ticket: Some(t),
+            event: Some(tpb::TicketEvent {
+                kind: kind.into(),
+                detail: detail.into(),
+                rule: rule.into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// `(recipient, kind, resource)` of every item of `tenant`, in the order written.
+    async fn items(ctx: &ServiceContext, tenant: &str) -> Vec<(String, String, String)> {
+        sqlx::query(
+            "SELECT recipient_id, kind, resource FROM inbox_items WHERE tenant_id = $1 \
+             ORDER BY create_time, id",
+        )
+        .bind(tenant)
+        .fetch_all(ctx.db.pool())
+        .await
+        .expect("items")
+        .iter()
+        .map(|r| {
+            (
+                r.get::<String, _>("recipient_id"),
+                r.get::<String, _>("kind"),
+                r.get::<String, _>("resource"),
+            )
+        })
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn each_source_event_makes_one_item_per_person_even_when_delivered_twice() {
+        for backend in Backend::all() {
+            let stores = TestStores::new(backend).await;
+            let ctx = stores
+                .context::<crate::Campaigns>(&ManualClock::at(T0))
+                .await;
+            let leads = LeadAlerts::handler(ctx.clone());
+            let orders = OrderReminders::handler(ctx.clone());
+            let tickets = TicketAlerts::handler(ctx.clone());
+
+            // The team's manager, as leads announced it: an older announcement arriving late
+            // does not undo it.
+            let team = |manager: &str, at: Micros| lpb::TeamChanged {
+                team: Some(lpb::Team {
+                    name: "teams/care".into(),
+                    manager_id: manager.into(),
+                    update_time: Some(to_timestamp(at)),
+                    ..Default::default()
+                }),
+            };
+            leads
+                .handle(&event("t1", "team.updated", &team("mgr-1", T0)))
+                .await
+                .expect("team");
+            leads
+                .handle(&event("t1", "team.created", &team("old", T0 - HOUR)))
+                .await
+                .expect("late team");
+
+            let sources = [
+                (
+                    &leads,
+                    event("t1", "alert.raised", &alert("rep-1", lpb::AlertKind::ReclaimWarning)),
+                ),
+                (
+                    &leads,
+                    event("t1", "alert.raised", &alert("rep-1", lpb::AlertKind::TaskReminder)),
+                ),
+                (
+                    &orders,
+                    event(
+                        "t1",
+                        "delivery.reminder_due",
+                        &opb::DeliveryChanged {
+                            delivery: Some(opb::Delivery {
+                                name: "orders/o1/deliveries/d1".into(),
+                                window_start: Some(to_timestamp(T0 + 24 * HOUR)),
+                                window_end: Some(to_timestamp(T0 + 26 * HOUR)),
+                                address: "12 Garden Road".into(),
+                                ..Default::default()
+                            }),
+                            customer: "customers/c1".into(),
+                            owner_id: "rep-1".into(),
+                        },
+                    ),
+                ),
+                (
+                    &orders,
+                    event(
+                        "t1",
+                        "order.follow_up_due",
+                        &opb::OrderChanged {
+                            order: Some(opb::Order {
+                                name: "orders/o1".into(),
+                                owner_id: "rep-1".into(),
+                                ..Default::default()
+                            }),
+                            revision: None,
+                        },
+                    ),
+                ),
+                (
+                    &tickets,
+                    event(
+                        "t1",
+                        "ticket.sla_at_risk",
+                        &changed(
+                            ticket("ag-1", "care", tpb::SlaState::AtRisk),
+                            "sla_at_risk",
+                            "first_response is AT_RISK",
+                            "",
+                        ),
+                    ),
+                ),
+                (
+                    // Nobody holds it: its team's manager is told.
+                    &tickets,
+                    event(
+                        "t1",
+                        "ticket.sla_breached",
+                        &changed(
+                            ticket("", "care", tpb::SlaState::Breached),
+                            "sla_breached",
+                            "first_response is BREACHED",
+                            "",
+                        ),
+                    ),
+                ),
+                (
+                    // A team without a manager on record: nobody to tell.
+                    &tickets,
+                    event(
+                        "t1",
+                        "ticket.sla_breached",
+                        &changed(
+                            ticket("", "sales", tpb::SlaState::Breached),
+                            "sla_breached",
+                            "first_response is BREACHED",
+                            "",
+                        ),
+                    ),
+                ),
+                (
+                    // A breach that fired a rule is announced as the rule's action.
+                    &tickets,
+                    event(
+                        "t1",
+                        "ticket.escalated",
+                        &changed(
+                            ticket("ag-1", "care", tpb::SlaState::Breached),
+                            "escalated",
+                            "priority NORMAL → HIGH",
+                            "Raise it",
+                        ),
+                    ),
+                ),
+                (
+                    &tickets,
+                    event(
+                        "t1",
+                        "ticket.escalation_notice",
+                        &tpb::EscalationNotice {
+                            ticket: Some(ticket("ag-1", "care", tpb::SlaState::AtRisk)),
+                            rule: "Tell them".into(),
+                            recipients: vec!["care-lead".into(), "ag-1".into(), "care-lead".into()],
+                            detail: "notified care-lead, ag-1".into(),
+                        },
+                    ),
+                ),
+                (
+                    // Kinds the inbox does not deliver change nothing.
+                    &tickets,
+                    event(
+                        "t1",
+                        "ticket.commented",
+                        &changed(ticket("ag-1", "care", tpb::SlaState::AtRisk), "commented", "", ""),
+                    ),
+                ),
+            ];
+            for (handler, e) in &sources {
+                handler.handle(e).await.expect("apply");
+                // Delivered again: applied once.
+                handler.handle(e).await.expect("apply again");
+            }
+            let got = items(&ctx, "t1").await;
+            let got: Vec<(&str, &str, &str)> = got
+                .iter()
+                .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("rep-1", "LEAD_RECLAIM_WARNING", "leads/l1"),
+                    ("rep-1", "TASK_DUE", "leads/l1"),
+                    ("rep-1", "DELIVERY_REMINDER", "orders/o1/deliveries/d1"),
+                    ("rep-1", "FOLLOW_UP_DUE", "orders/o1"),
+                    ("ag-1", "SLA_AT_RISK", "tickets/t1"),
+                    ("mgr-1", "SLA_BREACHED", "tickets/t1"),
+                    ("ag-1", "SLA_BREACHED", "tickets/t1"),
+                    ("care-lead", "ESCALATION", "tickets/t1"),
+                    ("ag-1", "ESCALATION", "tickets/t1"),
+                ]
+            );
+            // Each item announced once, naming its recipient's inbox; no contact data.
+            let announced: Vec<Event> = outbox_events(&ctx.db)
+                .await
+                .into_iter()
+                .filter(|e| e.r#type == "rapport.campaigns.v1.inbox.item_created")
+                .collect();
+            assert_eq!(announced.len(), 9);
+            assert!(announced[0].subject.starts_with("users/rep-1/inboxItems/"));
+            let bodies: Vec<String> = sqlx::query("SELECT body FROM inbox_items")
+                .fetch_all(ctx.db.pool())
+                .await
+                .expect("bodies")
+                .iter()
+                .map(|r| r.get::<String, _>("body"))
+                .collect();
+            assert!(bodies.iter().all(|b| !b.contains("Garden Road")), "{bodies:?}");
+            // Another tenant's alert lands in that tenant only.
+            leads
+                .handle(&event("t2", "alert.raised", &alert("rep-1", lpb::AlertKind::Assigned)))
+                .await
+                .expect("t2");
+            assert_eq!(items(&ctx, "t1").await.len(), 9);
+            assert_eq!(items(&ctx, "t2").await.len(), 1);
+        }
+    }
+}
