@@ -3,4 +3,18 @@
 
 #[allow(dead_code)]
 mod common;
+mod inbox;
 mod settings;
+
+// The leads, orders and tickets tests' clients and fixtures (reps' tasks, confirmed orders,
+// agents, queues and complaints), shared rather than written again: the inbox is made from
+// what those services raise. Not every one is used here.
+#[allow(dead_code, unused_imports)]
+#[path = "../../leads/tests/common/mod.rs"]
+mod leads_common;
+#[allow(dead_code, unused_imports)]
+#[path = "../../orders/tests/common/mod.rs"]
+mod orders_common;
+#[allow(dead_code, unused_imports)]
+#[path = "../../tickets/tests/common/mod.rs"]
+mod tickets_common;
