@@ -282,7 +282,13 @@ mod tests {
                 .is_err()
         );
         drop(a2);
-        assert_eq!(hub.0.watchers().get(&("t1".into(), "a".into())).map(Vec::len), Some(1));
+        assert_eq!(
+            hub.0
+                .watchers()
+                .get(&("t1".into(), "a".into()))
+                .map(Vec::len),
+            Some(1)
+        );
     }
 
     #[tokio::test]

@@ -338,11 +338,19 @@ mod tests {
             let sources = [
                 (
                     &leads,
-                    event("t1", "alert.raised", &alert("rep-1", lpb::AlertKind::ReclaimWarning)),
+                    event(
+                        "t1",
+                        "alert.raised",
+                        &alert("rep-1", lpb::AlertKind::ReclaimWarning),
+                    ),
                 ),
                 (
                     &leads,
-                    event("t1", "alert.raised", &alert("rep-1", lpb::AlertKind::TaskReminder)),
+                    event(
+                        "t1",
+                        "alert.raised",
+                        &alert("rep-1", lpb::AlertKind::TaskReminder),
+                    ),
                 ),
                 (
                     &orders,
@@ -451,7 +459,12 @@ mod tests {
                     event(
                         "t1",
                         "ticket.commented",
-                        &changed(ticket("ag-1", "care", tpb::SlaState::AtRisk), "commented", "", ""),
+                        &changed(
+                            ticket("ag-1", "care", tpb::SlaState::AtRisk),
+                            "commented",
+                            "",
+                            "",
+                        ),
                     ),
                 ),
             ];
@@ -494,10 +507,17 @@ mod tests {
                 .iter()
                 .map(|r| r.get::<String, _>("body"))
                 .collect();
-            assert!(bodies.iter().all(|b| !b.contains("Garden Road")), "{bodies:?}");
+            assert!(
+                bodies.iter().all(|b| !b.contains("Garden Road")),
+                "{bodies:?}"
+            );
             // Another tenant's alert lands in that tenant only.
             leads
-                .handle(&event("t2", "alert.raised", &alert("rep-1", lpb::AlertKind::Assigned)))
+                .handle(&event(
+                    "t2",
+                    "alert.raised",
+                    &alert("rep-1", lpb::AlertKind::Assigned),
+                ))
                 .await
                 .expect("t2");
             assert_eq!(items(&ctx, "t1").await.len(), 9);

@@ -53,7 +53,10 @@ impl Service for Campaigns {
         let app = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CampaignServiceServer::new(app.clone()));
-        serve!(bundle, InboxServiceServer::new(app::inbox::Inbox::new(app.clone())));
+        serve!(
+            bundle,
+            InboxServiceServer::new(app::inbox::Inbox::new(app.clone()))
+        );
         bundle.handler(inbox_sources::LeadAlerts::handler(ctx.clone()));
         bundle.handler(inbox_sources::OrderReminders::handler(ctx.clone()));
         bundle.handler(inbox_sources::TicketAlerts::handler(ctx.clone()));

@@ -141,8 +141,7 @@ async fn complaint_for_ag1(s: &TestServer) -> tpb::Ticket {
         &["sla_policies", "escalation_rules"],
     )
     .await;
-    let customer =
-        tickets_common::customer(s, "Li Lei", "+8613900000009", "rep-1", "north").await;
+    let customer = tickets_common::customer(s, "Li Lei", "+8613900000009", "rep-1", "north").await;
     let t = tickets_common::create(
         &mut tickets_common::admin(s),
         tickets_common::complaint(&customer, &queue),
@@ -236,7 +235,10 @@ async fn every_source_alerts_the_person_it_is_for_once() {
             ],
             "newest first"
         );
-        assert!(mine.iter().all(|i| i.name.starts_with("users/rep-1/inboxItems/")));
+        assert!(
+            mine.iter()
+                .all(|i| i.name.starts_with("users/rep-1/inboxItems/"))
+        );
         assert_eq!(mine[0].resource, opportunity.name);
         assert_eq!(mine[1].resource, delivery.name);
         assert_eq!(mine[1].due_time, ts(T0 + 30 * HOUR));
@@ -319,10 +321,7 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
             }
         }
         assert_eq!(paged, all);
-        let times: Vec<_> = all
-            .iter()
-            .map(|i| i.create_time.clone().unwrap().seconds)
-            .collect();
+        let times: Vec<_> = all.iter().map(|i| i.create_time.unwrap().seconds).collect();
         assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 
         // Marking two read by name; again changes nothing.
@@ -388,7 +387,10 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
             .await,
             Code::NotFound,
         );
-        assert_eq!(count(&items(&mut rep2, "").await, pb::InboxItemKind::TaskDue), 1);
+        assert_eq!(
+            count(&items(&mut rep2, "").await, pb::InboxItemKind::TaskDue),
+            1
+        );
         assert!(items(&mut rep2, "").await[0].read_time.is_none());
 
         // Everything up to a time.
@@ -405,7 +407,10 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
 
         // Admins and managers read another user's inbox, but do not mark it.
         let mut admin = inbox(s, s.admin());
-        assert_eq!(items(&mut admin, "users/rep-2").await, [theirs.clone()]);
+        assert_eq!(
+            items(&mut admin, "users/rep-2").await,
+            std::slice::from_ref(&theirs)
+        );
         let mut manager = inbox(s, s.manager("mgr-1", "north"));
         let counted = manager
             .get_inbox_summary(pb::GetInboxSummaryRequest {
@@ -414,7 +419,10 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
             .await
             .expect("summary of rep-2")
             .into_inner();
-        assert_eq!((counted.parent.as_str(), counted.unread_count), ("users/rep-2", 1));
+        assert_eq!(
+            (counted.parent.as_str(), counted.unread_count),
+            ("users/rep-2", 1)
+        );
         assert_code(
             manager
                 .mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
@@ -515,7 +523,10 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
             Code::InvalidArgument,
         );
         assert_eq!(sorted_bad_fields(&bad), ["last_item", "parent"]);
-        assert_code(watch(&mut rep1, "users/rep-2", "").await, Code::PermissionDenied);
+        assert_code(
+            watch(&mut rep1, "users/rep-2", "").await,
+            Code::PermissionDenied,
+        );
         assert_code(watch(&mut rep1, "", &theirs.name).await, Code::NotFound);
     })
     .await;
@@ -621,8 +632,7 @@ async fn a_watch_gets_new_items_live_and_what_it_missed_on_reconnect() {
                 .connect()
                 .await
                 .expect("connect to the replica");
-            let mut there =
-                InboxServiceClient::with_interceptor(channel, s.rep("rep-1", "north"));
+            let mut there = InboxServiceClient::with_interceptor(channel, s.rep("rep-1", "north"));
             let mut remote = watch(&mut there, "", "").await.expect("watch there");
             assert_eq!(unread(next(&mut remote).await), 3);
             for i in 0..4 {
@@ -634,7 +644,10 @@ async fn a_watch_gets_new_items_live_and_what_it_missed_on_reconnect() {
                 seen.push(item(next(&mut remote).await).body);
             }
             seen.sort();
-            assert!(seen[0].contains("Remote 0") && seen[3].contains("Remote 3"), "{seen:?}");
+            assert!(
+                seen[0].contains("Remote 0") && seen[3].contains("Remote 3"),
+                "{seen:?}"
+            );
             drop(remote);
             replica.shutdown().await.expect("stop the replica");
         }

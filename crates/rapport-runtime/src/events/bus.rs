@@ -322,7 +322,10 @@ impl MemoryBus {
         };
         let tail = {
             let tails = self.tails.lock().unwrap_or_else(|e| e.into_inner());
-            tails.get(stream).filter(|t| t.receiver_count() > 0).cloned()
+            tails
+                .get(stream)
+                .filter(|t| t.receiver_count() > 0)
+                .cloned()
         };
         let mut pending = Vec::with_capacity(payloads.len() * senders.len());
         for payload in payloads {
@@ -483,12 +486,8 @@ impl RedisTail {
             .xread_options(&[&self.key], &[&self.last_id], &opts)
             .await
             .map_err(redis_down)?;
-        self.buffer.extend(
-            reply
-                .into_iter()
-                .flat_map(|r| r.keys)
-                .flat_map(|k| k.ids),
-        );
+        self.buffer
+            .extend(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids));
         Ok(())
     }
 }

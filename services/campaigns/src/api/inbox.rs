@@ -101,9 +101,7 @@ async fn list(
     let mut v = Violations::new();
     let user = whose(&p, &msg.parent, &mut v);
     let kind = validate::optional_enum(&mut v, "kind", msg.kind, kind, "InboxItemKind");
-    let fits = |c: &[CursorValue]| {
-        matches!(c, [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok())
-    };
+    let fits = |c: &[CursorValue]| matches!(c, [CursorValue::Int(_), CursorValue::Text(id)] if Uuid::parse_str(id).is_ok());
     let page = Page::parse(
         &[
             &p.tenant_id,
@@ -122,8 +120,7 @@ async fn list(
         unread_only: msg.unread_only,
         kind,
     };
-    let (items, next_page_token) =
-        inbox::list(app, (&p.tenant_id, &user), shown, &page).await?;
+    let (items, next_page_token) = inbox::list(app, (&p.tenant_id, &user), shown, &page).await?;
     Ok(pb::ListInboxItemsResponse {
         inbox_items: items.iter().map(item_to_proto).collect(),
         next_page_token,
@@ -161,7 +158,7 @@ async fn mark_read(
             Ok(_) => {
                 foreign.get_or_insert_with(|| name.clone());
             }
-            Err(e) => v.add(&format!("names[{i}]"), e),
+            Err(e) => v.add(format!("names[{i}]"), e),
         }
     }
     let marked = match (msg.names.is_empty(), up_to) {
@@ -217,9 +214,9 @@ async fn watch(
     let answers = ReceiverStream::new(updates).map(move |u| {
         u.map(|u| pb::WatchInboxResponse {
             update: Some(match u {
-                Update::Summary(s) => pb::watch_inbox_response::Update::Summary(
-                    summary_to_proto(&user, &s),
-                ),
+                Update::Summary(s) => {
+                    pb::watch_inbox_response::Update::Summary(summary_to_proto(&user, &s))
+                }
                 Update::Item(i) => pb::watch_inbox_response::Update::Item(item_to_proto(&i)),
             }),
         })

@@ -9,6 +9,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use prost::Name as _;
 use rapport_kit::{
     query::{CursorValue, Page},
     watch::{Hub, Seen, Watcher},
@@ -21,7 +22,6 @@ use rapport_runtime::{
     events::{Event, Published},
     write::Write,
 };
-use prost::Name as _;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -143,9 +143,7 @@ pub async fn mark_read(app: &App, p: &Principal, marked: Marked) -> Result<(i64,
             let owned = store::owned(w.tx(), dialect, (tenant, user), &ids).await?;
             if let Some(missing) = ids.iter().find(|id| !owned.contains(id)) {
                 w.rollback().await?;
-                return Err(Error::not_found(item_name(
-                    user, *missing,
-                )));
+                return Err(Error::not_found(item_name(user, *missing)));
             }
             let turned = store::mark_read(w.tx(), dialect, (tenant, user), &ids, now).await?;
             let names: Vec<String> = turned
@@ -158,7 +156,10 @@ pub async fn mark_read(app: &App, p: &Principal, marked: Marked) -> Result<(i64,
         }
         Marked::UpTo(up_to) => {
             let count = store::mark_all_read(w.tx(), (tenant, user), up_to, now).await?;
-            (count, items_read(user, Vec::new(), Some(up_to), (count, now)))
+            (
+                count,
+                items_read(user, Vec::new(), Some(up_to), (count, now)),
+            )
         }
     };
     if count > 0 {
@@ -193,9 +194,7 @@ impl Inbox {
             Some(id) => {
                 let item = store::get(&mut conn, (tenant, user), id)
                     .await?
-                    .ok_or_else(|| {
-                        Error::not_found(item_name(user, id))
-                    })?;
+                    .ok_or_else(|| Error::not_found(item_name(user, id)))?;
                 Some((item.create_time, item.id.to_string()))
             }
             None => None,

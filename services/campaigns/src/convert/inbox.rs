@@ -12,10 +12,16 @@ use crate::domain::inbox::{
 
 const KINDS: [(pb::InboxItemKind, Kind); 12] = [
     (pb::InboxItemKind::LeadAssigned, Kind::LeadAssigned),
-    (pb::InboxItemKind::LeadReclaimWarning, Kind::LeadReclaimWarning),
+    (
+        pb::InboxItemKind::LeadReclaimWarning,
+        Kind::LeadReclaimWarning,
+    ),
     (pb::InboxItemKind::LeadReclaimed, Kind::LeadReclaimed),
     (pb::InboxItemKind::LeadDwell, Kind::LeadDwell),
-    (pb::InboxItemKind::LeadDwellEscalation, Kind::LeadDwellEscalation),
+    (
+        pb::InboxItemKind::LeadDwellEscalation,
+        Kind::LeadDwellEscalation,
+    ),
     (pb::InboxItemKind::TaskDue, Kind::TaskDue),
     (pb::InboxItemKind::LeadHighIntent, Kind::LeadHighIntent),
     (pb::InboxItemKind::DeliveryReminder, Kind::DeliveryReminder),

@@ -307,7 +307,11 @@ pub struct DeliveryReminder<'a> {
 
 /// The item of the delivery reminder of event `event_id`, for the order's owner.
 pub fn delivery_reminder(event_id: &str, d: &DeliveryReminder<'_>) -> Option<NewItem> {
-    let order = d.delivery.split("/deliveries/").next().unwrap_or(d.delivery);
+    let order = d
+        .delivery
+        .split("/deliveries/")
+        .next()
+        .unwrap_or(d.delivery);
     let what = if d.installation {
         "delivery with installation"
     } else {
@@ -341,7 +345,9 @@ pub fn follow_up_due(
     NewItem::new(
         Kind::FollowUpDue,
         owner_id,
-        format!("The follow-up visit of {order} has been due{since}: ask the customer how it went."),
+        format!(
+            "The follow-up visit of {order} has been due{since}: ask the customer how it went."
+        ),
         (order, event_id),
         due_time,
     )
@@ -457,7 +463,10 @@ mod tests {
         let item = lead_alert("e1", &alert("rep-1")).expect("an item");
         assert_eq!(item.title, "Task reminder");
         assert_eq!(item.body, "Call: a");
-        assert_eq!((item.resource.as_str(), item.due_time), ("tasks/1", Some(5)));
+        assert_eq!(
+            (item.resource.as_str(), item.due_time),
+            ("tasks/1", Some(5))
+        );
         assert!(lead_alert("e1", &alert("")).is_none());
         assert!(lead_alert("e1", &alert("a/b")).is_none());
         let long = "长".repeat(5000);
