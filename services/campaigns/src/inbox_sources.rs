@@ -20,7 +20,7 @@ use rapport_runtime::{
 use crate::{
     app::{events::EVENTS, inbox::deliver},
     convert::inbox as convert,
-    domain::inbox::{self, Kind, NewItem},
+    domain::inbox::{self, Kind, Notice},
     store::inbox as store,
 };
 
@@ -38,7 +38,7 @@ async fn write_once(
     ctx: &ServiceContext,
     group: &str,
     event: &Event,
-    items: Vec<NewItem>,
+    items: Vec<Notice>,
 ) -> Result<()> {
     if items.is_empty() {
         return Ok(());
@@ -50,29 +50,66 @@ async fn write_once(
     w.commit(()).await
 }
 
-/// Consumes the leads stream: alerts for people, and the teams' managers.
-pub struct LeadAlerts {
-    ctx: ServiceContext,
+/// The stream an inbox handler reads.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// Leads: alerts for people, and the teams' managers.
+    Leads,
+    /// Orders: delivery reminders and due follow-up visits, for the order's owner.
+    Orders,
+    /// Tickets: SLA warnings for whoever holds the ticket, and escalation rules' notices for
+    /// the people they name.
+    Tickets,
 }
 
-impl LeadAlerts {
-    /// The handler, shared.
-    pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
-        Arc::new(LeadAlerts { ctx })
-    }
+/// The inbox's handler of one source stream.
+struct InboxSource {
+    ctx: ServiceContext,
+    source: Source,
+}
+
+/// The handlers of every source stream.
+pub fn handlers(ctx: ServiceContext) -> Vec<Arc<dyn EventHandler>> {
+    [Source::Leads, Source::Orders, Source::Tickets]
+        .into_iter()
+        .map(|source| {
+            Arc::new(InboxSource {
+                ctx: ctx.clone(),
+                source,
+            }) as Arc<dyn EventHandler>
+        })
+        .collect()
 }
 
 #[tonic::async_trait]
-impl EventHandler for LeadAlerts {
+impl EventHandler for InboxSource {
     fn group(&self) -> &'static str {
-        "campaigns.inbox-leads"
+        match self.source {
+            Source::Leads => "campaigns.inbox-leads",
+            Source::Orders => "campaigns.inbox-orders",
+            Source::Tickets => "campaigns.inbox-tickets",
+        }
     }
 
     fn stream(&self) -> &'static str {
-        "leads"
+        match self.source {
+            Source::Leads => "leads",
+            Source::Orders => "orders",
+            Source::Tickets => "tickets",
+        }
     }
 
     async fn handle(&self, event: &Event) -> Result<()> {
+        match self.source {
+            Source::Leads => self.lead_event(event).await,
+            Source::Orders => self.order_event(event).await,
+            Source::Tickets => self.ticket_event(event).await,
+        }
+    }
+}
+
+impl InboxSource {
+    async fn lead_event(&self, event: &Event) -> Result<()> {
         if let Some(raised) = ALERT_RAISED.payload(event)? {
             let items = raised
                 .alert
@@ -99,32 +136,8 @@ impl EventHandler for LeadAlerts {
         }
         Ok(())
     }
-}
 
-/// Consumes the orders stream: delivery reminders and due follow-up visits, for the order's
-/// owner.
-pub struct OrderReminders {
-    ctx: ServiceContext,
-}
-
-impl OrderReminders {
-    /// The handler, shared.
-    pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
-        Arc::new(OrderReminders { ctx })
-    }
-}
-
-#[tonic::async_trait]
-impl EventHandler for OrderReminders {
-    fn group(&self) -> &'static str {
-        "campaigns.inbox-orders"
-    }
-
-    fn stream(&self) -> &'static str {
-        "orders"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<()> {
+    async fn order_event(&self, event: &Event) -> Result<()> {
         let item = if let Some(due) = REMINDER_DUE.payload(event)? {
             convert::delivery_reminder(&due).and_then(|d| inbox::delivery_reminder(&event.id, &d))
         } else if let Some(order) = FOLLOW_UP_DUE.payload(event)?.and_then(|c| c.order) {
@@ -135,32 +148,8 @@ impl EventHandler for OrderReminders {
         };
         write_once(&self.ctx, self.group(), event, item.into_iter().collect()).await
     }
-}
 
-/// Consumes the tickets stream: SLA warnings for whoever holds the ticket, and escalation
-/// rules' notices for the people they name.
-pub struct TicketAlerts {
-    ctx: ServiceContext,
-}
-
-impl TicketAlerts {
-    /// The handler, shared.
-    pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
-        Arc::new(TicketAlerts { ctx })
-    }
-}
-
-#[tonic::async_trait]
-impl EventHandler for TicketAlerts {
-    fn group(&self) -> &'static str {
-        "campaigns.inbox-tickets"
-    }
-
-    fn stream(&self) -> &'static str {
-        "tickets"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<()> {
+    async fn ticket_event(&self, event: &Event) -> Result<()> {
         if let Some(notice) = NOTICE.payload(event)? {
             let Some(t) = notice.ticket.as_ref() else {
                 return Ok(());
@@ -312,9 +301,10 @@ mod tests {
             let ctx = stores
                 .context::<crate::Campaigns>(&ManualClock::at(T0))
                 .await;
-            let leads = LeadAlerts::handler(ctx.clone());
-            let orders = OrderReminders::handler(ctx.clone());
-            let tickets = TicketAlerts::handler(ctx.clone());
+            let [leads, orders, tickets]: [Arc<dyn EventHandler>; 3] = handlers(ctx.clone())
+                .try_into()
+                .ok()
+                .expect("three sources");
 
             // The team's manager, as leads announced it: an older announcement arriving late
             // does not undo it.

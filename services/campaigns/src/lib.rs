@@ -57,9 +57,9 @@ impl Service for Campaigns {
             bundle,
             InboxServiceServer::new(app::inbox::Inbox::new(app.clone()))
         );
-        bundle.handler(inbox_sources::LeadAlerts::handler(ctx.clone()));
-        bundle.handler(inbox_sources::OrderReminders::handler(ctx.clone()));
-        bundle.handler(inbox_sources::TicketAlerts::handler(ctx.clone()));
+        for handler in inbox_sources::handlers(ctx.clone()) {
+            bundle.handler(handler);
+        }
         bundle.finish()
     }
 }

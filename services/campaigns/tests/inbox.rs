@@ -66,6 +66,19 @@ async fn items(c: &mut Inbox, parent: &str) -> Vec<pb::InboxItem> {
     .inbox_items
 }
 
+/// Marks `names` read as `c`.
+async fn mark(
+    c: &mut Inbox,
+    names: &[&str],
+) -> Result<pb::MarkInboxItemsReadResponse, tonic::Status> {
+    c.mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
+        names: names.iter().map(|n| (*n).to_owned()).collect(),
+        up_to: None,
+    })
+    .await
+    .map(|r| r.into_inner())
+}
+
 /// How many of `items` are of `kind`.
 fn count(items: &[pb::InboxItem], kind: pb::InboxItemKind) -> usize {
     items.iter().filter(|i| i.kind() == kind).count()
@@ -325,25 +338,11 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
         assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 
         // Marking two read by name; again changes nothing.
-        let two = vec![all[0].name.clone(), all[1].name.clone()];
-        let marked = rep1
-            .mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
-                names: two.clone(),
-                up_to: None,
-            })
-            .await
-            .expect("mark")
-            .into_inner();
+        let two = [all[0].name.as_str(), all[1].name.as_str()];
+        let marked = mark(&mut rep1, &two).await.expect("mark");
         assert_eq!(marked.read_count, 2);
         assert_eq!(marked.summary.as_ref().unwrap().unread_count, 3);
-        let again = rep1
-            .mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
-                names: two,
-                up_to: None,
-            })
-            .await
-            .expect("mark again")
-            .into_inner();
+        let again = mark(&mut rep1, &two).await.expect("mark again");
         assert_eq!(again.read_count, 0);
         assert_eq!(again.summary.unwrap().unread_count, 3);
         let unread = rep1
@@ -370,23 +369,12 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
 
         // Another user's item reads as missing, and nothing of the request is marked.
         let status = assert_code(
-            rep1.mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
-                names: vec![all[2].name.clone(), theirs.name.clone()],
-                up_to: None,
-            })
-            .await,
+            mark(&mut rep1, &[&all[2].name, &theirs.name]).await,
             Code::NotFound,
         );
         assert!(status.message().contains(&theirs.name), "{status:?}");
         let made_up = theirs.name.replace("rep-2", "rep-1");
-        assert_code(
-            rep1.mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
-                names: vec![made_up],
-                up_to: None,
-            })
-            .await,
-            Code::NotFound,
-        );
+        assert_code(mark(&mut rep1, &[&made_up]).await, Code::NotFound);
         assert_eq!(
             count(&items(&mut rep2, "").await, pb::InboxItemKind::TaskDue),
             1
@@ -423,15 +411,7 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
             (counted.parent.as_str(), counted.unread_count),
             ("users/rep-2", 1)
         );
-        assert_code(
-            manager
-                .mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
-                    names: vec![theirs.name.clone()],
-                    up_to: None,
-                })
-                .await,
-            Code::NotFound,
-        );
+        assert_code(mark(&mut manager, &[&theirs.name]).await, Code::NotFound);
         // A rep reads its own alone.
         assert_code(
             rep1.list_inbox_items(pb::ListInboxItemsRequest {
@@ -451,15 +431,7 @@ async fn an_inbox_is_paged_counted_and_marked_read_by_its_owner_alone() {
         // Another tenant's admin sees none of it, naming the same user.
         let mut stranger = inbox(s, s.stranger());
         assert!(items(&mut stranger, "users/rep-2").await.is_empty());
-        assert_code(
-            stranger
-                .mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
-                    names: vec![theirs.name.clone()],
-                    up_to: None,
-                })
-                .await,
-            Code::NotFound,
-        );
+        assert_code(mark(&mut stranger, &[&theirs.name]).await, Code::NotFound);
         // Partners have no inbox; a missing credential is refused.
         let mut partner = inbox(s, s.auth("t1", "partners/p1", &[Role::Partner]));
         assert_code(
@@ -595,12 +567,7 @@ async fn a_watch_gets_new_items_live_and_what_it_missed_on_reconnect() {
         let mut overseen = watch(&mut manager, "users/rep-1", "").await.expect("watch");
         assert_eq!(unread(next(&mut overseen).await), 1);
         drop(overseen);
-        rep1.mark_inbox_items_read(pb::MarkInboxItemsReadRequest {
-            names: vec![first.name.clone()],
-            up_to: None,
-        })
-        .await
-        .expect("mark");
+        mark(&mut rep1, &[&first.name]).await.expect("mark");
         assert_eq!(unread(next(&mut live).await), 0);
         drop(live);
 

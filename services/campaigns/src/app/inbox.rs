@@ -28,7 +28,7 @@ use uuid::Uuid;
 use super::{App, events::EVENTS};
 use crate::{
     convert::inbox::{item_from_proto, item_to_proto, items_read},
-    domain::inbox::{Item, NewItem, Summary, inbox_name, item_name, user_of},
+    domain::inbox::{Item, Notice, Summary, inbox_name, item_name, user_of},
     store::inbox::{self as store, Shown},
 };
 
@@ -77,7 +77,7 @@ impl Inbox {
 
 /// Writes `items` in `w`, each announced as `inbox.item_created`; an item its event made
 /// before for the same person is skipped. How many were written.
-pub async fn deliver(w: &mut Write, items: Vec<NewItem>) -> Result<usize> {
+pub async fn deliver(w: &mut Write, items: Vec<Notice>) -> Result<usize> {
     let tenant = w.tenant().to_owned();
     let mut written = 0;
     for new in items {
@@ -146,11 +146,7 @@ pub async fn mark_read(app: &App, p: &Principal, marked: Marked) -> Result<(i64,
                 return Err(Error::not_found(item_name(user, *missing)));
             }
             let turned = store::mark_read(w.tx(), dialect, (tenant, user), &ids, now).await?;
-            let names: Vec<String> = turned
-                .iter()
-                .filter_map(|id| Uuid::parse_str(id).ok())
-                .map(|id| item_name(user, id))
-                .collect();
+            let names: Vec<String> = turned.iter().map(|id| item_name(user, *id)).collect();
             let count = names.len() as i64;
             (count, items_read(user, names, None, (count, now)))
         }

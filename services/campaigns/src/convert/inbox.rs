@@ -7,7 +7,8 @@ use rapport_proto::{campaigns as pb, leads as lpb, orders as opb, tickets as tpb
 use rapport_runtime::clock::{Micros, from_timestamp, to_timestamp};
 
 use crate::domain::inbox::{
-    DeliveryReminder, Item, Kind, LeadAlert, Summary, TicketWarning, inbox_name, parse_item_name,
+    DeliveryReminder, Item, Kind, LeadAlert, Notice, Summary, TicketWarning, inbox_name,
+    parse_item_name,
 };
 
 const KINDS: [(pb::InboxItemKind, Kind); 12] = [
@@ -45,12 +46,12 @@ pub fn kind_to_proto(k: Kind) -> i32 {
 pub fn item_to_proto(item: &Item) -> pb::InboxItem {
     pb::InboxItem {
         name: item.name(),
-        kind: kind_to_proto(item.kind),
-        title: item.title.clone(),
-        body: item.body.clone(),
-        resource: item.resource.clone(),
-        source_event_id: item.source_event_id.clone(),
-        due_time: item.due_time.map(to_timestamp),
+        kind: kind_to_proto(item.notice.kind),
+        title: item.notice.title.clone(),
+        body: item.notice.body.clone(),
+        resource: item.notice.resource.clone(),
+        source_event_id: item.notice.source_event_id.clone(),
+        due_time: item.notice.due_time.map(to_timestamp),
         create_time: Some(to_timestamp(item.create_time)),
         read_time: item.read_time.map(to_timestamp),
     }
@@ -61,13 +62,15 @@ pub fn item_from_proto(p: &pb::InboxItem) -> Option<Item> {
     let (user, id) = parse_item_name(&p.name).ok()?;
     Some(Item {
         id,
-        recipient_id: user,
-        kind: kind(p.kind).ok()??,
-        title: p.title.clone(),
-        body: p.body.clone(),
-        resource: p.resource.clone(),
-        source_event_id: p.source_event_id.clone(),
-        due_time: p.due_time.as_ref().and_then(from_timestamp),
+        notice: Notice {
+            recipient_id: user,
+            kind: kind(p.kind).ok()??,
+            title: p.title.clone(),
+            body: p.body.clone(),
+            resource: p.resource.clone(),
+            source_event_id: p.source_event_id.clone(),
+            due_time: p.due_time.as_ref().and_then(from_timestamp),
+        },
         create_time: p.create_time.as_ref().and_then(from_timestamp)?,
         read_time: p.read_time.as_ref().and_then(from_timestamp),
     })

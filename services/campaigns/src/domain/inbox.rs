@@ -105,9 +105,9 @@ impl Kind {
     }
 }
 
-/// An item to write.
+/// What an item tells whom: all of it but what writing and reading it add.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewItem {
+pub struct Notice {
     /// The recipient's user id.
     pub recipient_id: String,
     /// What it tells.
@@ -124,8 +124,8 @@ pub struct NewItem {
     pub due_time: Option<Micros>,
 }
 
-impl NewItem {
-    /// The item of `kind` for `recipient`, told in `body`; `None` when the recipient is no
+impl Notice {
+    /// The notice of `kind` for `recipient`, told in `body`; `None` when the recipient is no
     /// user id an inbox can be named by (empty, or with a "/").
     fn new(
         kind: Kind,
@@ -133,8 +133,8 @@ impl NewItem {
         body: String,
         (resource, source_event_id): (&str, &str),
         due_time: Option<Micros>,
-    ) -> Option<NewItem> {
-        is_user(recipient).then(|| NewItem {
+    ) -> Option<Notice> {
+        is_user(recipient).then(|| Notice {
             recipient_id: recipient.to_owned(),
             kind,
             title: cut(kind.title(), MAX_TITLE),
@@ -149,13 +149,7 @@ impl NewItem {
     pub fn written(self, id: Uuid, now: Micros) -> Item {
         Item {
             id,
-            recipient_id: self.recipient_id,
-            kind: self.kind,
-            title: self.title,
-            body: self.body,
-            resource: self.resource,
-            source_event_id: self.source_event_id,
-            due_time: self.due_time,
+            notice: self,
             create_time: now,
             read_time: None,
         }
@@ -167,20 +161,8 @@ impl NewItem {
 pub struct Item {
     /// Server-assigned, UUIDv7.
     pub id: Uuid,
-    /// The recipient's user id.
-    pub recipient_id: String,
-    /// What it tells.
-    pub kind: Kind,
-    /// One line.
-    pub title: String,
-    /// What happened.
-    pub body: String,
-    /// What it is about.
-    pub resource: String,
-    /// The event it was made from.
-    pub source_event_id: String,
-    /// When the thing it is about happens, if any.
-    pub due_time: Option<Micros>,
+    /// What it tells whom.
+    pub notice: Notice,
     /// When it was written.
     pub create_time: Micros,
     /// When it was marked read.
@@ -190,7 +172,7 @@ pub struct Item {
 impl Item {
     /// `users/{user}/inboxItems/{item}`.
     pub fn name(&self) -> String {
-        item_name(&self.recipient_id, self.id)
+        item_name(&self.notice.recipient_id, self.id)
     }
 }
 
@@ -282,8 +264,8 @@ pub struct LeadAlert<'a> {
 }
 
 /// The item of the leads alert of event `event_id`.
-pub fn lead_alert(event_id: &str, a: &LeadAlert<'_>) -> Option<NewItem> {
-    NewItem::new(
+pub fn lead_alert(event_id: &str, a: &LeadAlert<'_>) -> Option<Notice> {
+    Notice::new(
         a.kind,
         a.recipient_id,
         a.message.to_owned(),
@@ -306,7 +288,7 @@ pub struct DeliveryReminder<'a> {
 }
 
 /// The item of the delivery reminder of event `event_id`, for the order's owner.
-pub fn delivery_reminder(event_id: &str, d: &DeliveryReminder<'_>) -> Option<NewItem> {
+pub fn delivery_reminder(event_id: &str, d: &DeliveryReminder<'_>) -> Option<Notice> {
     let order = d
         .delivery
         .split("/deliveries/")
@@ -322,7 +304,7 @@ pub fn delivery_reminder(event_id: &str, d: &DeliveryReminder<'_>) -> Option<New
         (Some(start), None) => format!(" from {}", rfc3339(start)),
         _ => String::new(),
     };
-    NewItem::new(
+    Notice::new(
         Kind::DeliveryReminder,
         d.owner_id,
         format!("The {what} of {order} is due{when}."),
@@ -338,11 +320,11 @@ pub fn follow_up_due(
     order: &str,
     owner_id: &str,
     due_time: Option<Micros>,
-) -> Option<NewItem> {
+) -> Option<Notice> {
     let since = due_time
         .map(|t| format!(" since {}", rfc3339(t)))
         .unwrap_or_default();
-    NewItem::new(
+    Notice::new(
         Kind::FollowUpDue,
         owner_id,
         format!(
@@ -376,7 +358,7 @@ pub fn sla_warning(
     kind: Kind,
     recipient: &str,
     t: &TicketWarning<'_>,
-) -> Option<NewItem> {
+) -> Option<Notice> {
     let mut body = format!("Ticket \"{}\" ({}): {}", t.subject, t.ticket, t.detail);
     if !t.rule.is_empty() {
         body.push_str(&format!(" (escalation rule \"{}\")", t.rule));
@@ -385,7 +367,7 @@ pub fn sla_warning(
         body.push_str(&format!("; due {}", rfc3339(due)));
     }
     body.push('.');
-    NewItem::new(kind, recipient, body, (t.ticket, event_id), t.due_time)
+    Notice::new(kind, recipient, body, (t.ticket, event_id), t.due_time)
 }
 
 /// The items of an escalation rule's notice (`ticket.escalation_notice`) of event
@@ -394,7 +376,7 @@ pub fn escalation_notice(
     event_id: &str,
     recipients: &[String],
     t: &TicketWarning<'_>,
-) -> Vec<NewItem> {
+) -> Vec<Notice> {
     let body = format!(
         "Escalation rule \"{}\" on ticket \"{}\" ({}).",
         t.rule, t.subject, t.ticket
@@ -408,7 +390,7 @@ pub fn escalation_notice(
             new
         })
         .filter_map(|r| {
-            NewItem::new(
+            Notice::new(
                 Kind::Escalation,
                 r,
                 body.clone(),

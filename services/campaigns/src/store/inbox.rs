@@ -12,7 +12,7 @@ use rapport_runtime::{
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 
-use crate::domain::inbox::{Item, Kind, Summary};
+use crate::domain::inbox::{Item, Kind, Notice, Summary};
 
 const COLUMNS: &str = "id, recipient_id, kind, title, body, resource, source_event_id, due_time, \
                        create_time, read_time";
@@ -22,18 +22,19 @@ const NEWEST_FIRST: OrderBy = OrderBy::desc("create_time");
 const OLDEST_FIRST: OrderBy = OrderBy::asc("create_time");
 
 fn row_to_item(row: &AnyRow) -> Result<Item> {
-    let id: String = row.try_get("id")?;
     let kind: String = row.try_get("kind")?;
     Ok(Item {
-        id: Uuid::parse_str(&id).map_err(|_| Error::internal(format!("bad item id {id:?}")))?,
-        recipient_id: row.try_get("recipient_id")?,
-        kind: Kind::parse(&kind)
-            .ok_or_else(|| Error::internal(format!("bad inbox item kind {kind:?}")))?,
-        title: row.try_get("title")?,
-        body: row.try_get("body")?,
-        resource: row.try_get("resource")?,
-        source_event_id: row.try_get("source_event_id")?,
-        due_time: row.try_get("due_time")?,
+        id: id_of(row)?,
+        notice: Notice {
+            recipient_id: row.try_get("recipient_id")?,
+            kind: Kind::parse(&kind)
+                .ok_or_else(|| Error::internal(format!("bad inbox item kind {kind:?}")))?,
+            title: row.try_get("title")?,
+            body: row.try_get("body")?,
+            resource: row.try_get("resource")?,
+            source_event_id: row.try_get("source_event_id")?,
+            due_time: row.try_get("due_time")?,
+        },
         create_time: row.try_get("create_time")?,
         read_time: row.try_get("read_time")?,
     })
@@ -48,13 +49,13 @@ pub async fn insert(tx: &mut Tx, tenant: &str, item: &Item) -> Result<bool> {
     )
     .bind(tenant)
     .bind(item.id.to_string())
-    .bind(&item.recipient_id)
-    .bind(item.kind.as_str())
-    .bind(&item.title)
-    .bind(&item.body)
-    .bind(&item.resource)
-    .bind(&item.source_event_id)
-    .bind(item.due_time)
+    .bind(&item.notice.recipient_id)
+    .bind(item.notice.kind.as_str())
+    .bind(&item.notice.title)
+    .bind(&item.notice.body)
+    .bind(&item.notice.resource)
+    .bind(&item.notice.source_event_id)
+    .bind(item.notice.due_time)
     .bind(item.create_time)
     .execute(&mut **tx)
     .await?;
@@ -177,12 +178,12 @@ pub async fn owned(
         .bind(id_rows(ids)?)
         .fetch_all(&mut **tx)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let id: String = r.try_get("id")?;
-            Uuid::parse_str(&id).map_err(|_| Error::internal(format!("bad item id {id:?}")))
-        })
-        .collect()
+    rows.iter().map(id_of).collect()
+}
+
+fn id_of(row: &AnyRow) -> Result<Uuid> {
+    let id: String = row.try_get("id")?;
+    Uuid::parse_str(&id).map_err(|_| Error::internal(format!("bad item id {id:?}")))
 }
 
 /// Marks those of `ids` that are unread read at `now`; the ids that turned read.
@@ -192,7 +193,7 @@ pub async fn mark_read(
     (tenant, recipient): (&str, &str),
     ids: &[Uuid],
     now: Micros,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Uuid>> {
     let sql = format!(
         "UPDATE inbox_items SET read_time = $3 WHERE tenant_id = $1 AND recipient_id = $2 \
          AND read_time IS NULL AND id IN (SELECT q.id FROM {} q) RETURNING id",
@@ -205,9 +206,7 @@ pub async fn mark_read(
         .bind(id_rows(ids)?)
         .fetch_all(&mut **tx)
         .await?;
-    rows.iter()
-        .map(|r| Ok(r.try_get::<String, _>("id")?))
-        .collect()
+    rows.iter().map(id_of).collect()
 }
 
 /// Marks every unread item of `recipient` created at or before `up_to` read at `now`; how many.
