@@ -325,6 +325,12 @@ mod tests {
                 .await
                 .expect("late team");
 
+            // A breach of a ticket nobody holds, of `team`.
+            let unheld_breach = |team: &str| {
+                let t = ticket("", team, tpb::SlaState::Breached);
+                let c = changed(t, "sla_breached", "first_response is BREACHED", "");
+                event("t1", "ticket.sla_breached", &c)
+            };
             let sources = [
                 (
                     &leads,
@@ -391,30 +397,12 @@ mod tests {
                 (
                     // Nobody holds it: its team's manager is told.
                     &tickets,
-                    event(
-                        "t1",
-                        "ticket.sla_breached",
-                        &changed(
-                            ticket("", "care", tpb::SlaState::Breached),
-                            "sla_breached",
-                            "first_response is BREACHED",
-                            "",
-                        ),
-                    ),
+                    unheld_breach("care"),
                 ),
                 (
                     // A team without a manager on record: nobody to tell.
                     &tickets,
-                    event(
-                        "t1",
-                        "ticket.sla_breached",
-                        &changed(
-                            ticket("", "sales", tpb::SlaState::Breached),
-                            "sla_breached",
-                            "first_response is BREACHED",
-                            "",
-                        ),
-                    ),
+                    unheld_breach("sales"),
                 ),
                 (
                     // A breach that fired a rule is announced as the rule's action.
