@@ -29,6 +29,8 @@
 //!   retry schedule, the target policy against server-side request forgery, the sender;
 //! - [`channels`]: email through SMTP and SMS through a signed HTTP gateway, the templates
 //!   messages are rendered from, and what each send came to.
+//! - [`watch`]: server-streaming watches driven by the service's own event stream, so a client
+//!   of any replica sees what any replica wrote.
 
 pub mod assign;
 pub mod cached;
@@ -48,6 +50,7 @@ pub mod settings;
 pub mod sweep;
 pub mod validate;
 pub mod visibility;
+pub mod watch;
 pub mod webhooks;
 
 pub use reply::{Reply, reply};

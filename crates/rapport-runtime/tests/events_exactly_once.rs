@@ -682,3 +682,54 @@ async fn the_in_process_bus_waits_until_every_group_applied() {
     let result = publishing.await.expect("join");
     assert!(result.is_err(), "an unapplied event is a failed publish");
 }
+
+/// What a tail reads within a few seconds, as text; `Missed` reads as "?".
+async fn tailed(tail: &mut rapport_runtime::events::Tail, n: usize) -> Vec<String> {
+    use rapport_runtime::events::Tailed;
+    let mut out = Vec::new();
+    while out.len() < n {
+        match tokio::time::timeout(WAIT, tail.next()).await {
+            Ok(Ok(Some(Tailed::Event(e)))) => out.push(String::from_utf8(e).expect("text")),
+            Ok(Ok(Some(Tailed::Missed))) => out.push("?".into()),
+            other => panic!("the tail stopped: {:?}", other.map(|r| r.is_ok())),
+        }
+    }
+    out
+}
+
+/// Every tail of a stream sees every event published after it began, besides the groups (each
+/// of which hands an event to one member); what came before is not its own.
+#[tokio::test]
+async fn every_tail_sees_what_is_published_after_it_began() {
+    let bus = Bus::memory();
+    bus.publish("s", &[b"before"]).await.expect("publish");
+    let mut one = bus.tail("s").await.expect("tail");
+    let mut two = bus.tail("s").await.expect("tail");
+    bus.publish("s", &[b"a", b"b"]).await.expect("publish");
+    bus.publish("other", &[b"x"]).await.expect("publish");
+    assert_eq!(tailed(&mut one, 2).await, ["a", "b"]);
+    assert_eq!(tailed(&mut two, 2).await, ["a", "b"]);
+    // A tail that falls far behind is told it missed events, then reads on.
+    let many: Vec<Vec<u8>> = (0..5000).map(|i| i.to_string().into_bytes()).collect();
+    let many: Vec<&[u8]> = many.iter().map(Vec::as_slice).collect();
+    bus.publish("s", &many).await.expect("publish");
+    assert_eq!(tailed(&mut one, 1).await, ["?"]);
+}
+
+/// On Redis, tails on two buses (two replicas) both see every event, whichever published it,
+/// and a consumer group still gets each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tails_on_redis_see_every_replicas_events() {
+    let test = "tails_on_redis_see_every_replicas_events";
+    let Some(url) = redis_url(test) else { return };
+    let redis = RedisPrefix::new(url);
+    let first = redis.bus().await;
+    let second = redis.bus().await;
+    first.publish("s", &[b"before"]).await.expect("publish");
+    let mut one = first.tail("s").await.expect("tail");
+    let mut two = second.tail("s").await.expect("tail");
+    first.publish("s", &[b"a"]).await.expect("publish");
+    second.publish("s", &[b"b"]).await.expect("publish");
+    assert_eq!(tailed(&mut one, 2).await, ["a", "b"]);
+    assert_eq!(tailed(&mut two, 2).await, ["a", "b"]);
+}

@@ -12,12 +12,14 @@ mod app;
 mod consumers;
 mod convert;
 pub mod domain;
+mod inbox_sources;
 mod store;
 pub mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
 use rapport_proto::campaigns::{
-    campaign_service_server::CampaignServiceServer, strategy_service_server::StrategyServiceServer,
+    campaign_service_server::CampaignServiceServer, inbox_service_server::InboxServiceServer,
+    strategy_service_server::StrategyServiceServer,
 };
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
@@ -35,6 +37,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 100,
         description: "campaign settings",
         sql: include_str!("../migrations/0100_campaigns.sql"),
+    },
+    Migration {
+        version: 130,
+        description: "the staff inbox",
+        sql: include_str!("../migrations/0130_inbox.sql"),
     },
     Migration {
         version: 140,
@@ -57,6 +64,13 @@ impl Service for Campaigns {
         let app = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CampaignServiceServer::new(app.clone()));
+        serve!(
+            bundle,
+            InboxServiceServer::new(app::inbox::Inbox::new(app.clone()))
+        );
+        for handler in inbox_sources::handlers(ctx.clone()) {
+            bundle.handler(handler);
+        }
         serve!(bundle, StrategyServiceServer::new(app.clone()));
         bundle.handler(consumers::OrderEvents::handler(ctx.clone()));
         for job in sweeps::jobs(app) {

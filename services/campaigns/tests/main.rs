@@ -3,12 +3,21 @@
 
 #[allow(dead_code)]
 mod common;
+mod inbox;
 mod sends;
 mod settings;
 mod strategies;
 
-// The orders tests' clients and fixtures (a furniture catalog, orders), shared rather than
-// written again; not every one is used here.
+// The leads, orders and tickets tests' clients and fixtures (reps' tasks, confirmed orders and
+// a furniture catalog, agents, queues and complaints), shared rather than written again: the
+// inbox is made from what those services raise, and runs measure the orders they bring. Not
+// every one is used here.
+#[allow(dead_code, unused_imports)]
+#[path = "../../leads/tests/common/mod.rs"]
+mod leads_common;
 #[allow(dead_code, unused_imports)]
 #[path = "../../orders/tests/common/mod.rs"]
 mod orders_common;
+#[allow(dead_code, unused_imports)]
+#[path = "../../tickets/tests/common/mod.rs"]
+mod tickets_common;

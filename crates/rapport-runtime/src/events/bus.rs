@@ -2,6 +2,10 @@
 //! distributed. Publishing returns once the bus holds the events durably enough for its mode:
 //! Redis has them (XADD), or, in-process, every subscribed group has applied them — the
 //! in-process bus keeps nothing, so the relay must not mark a row before its consumers are done.
+//!
+//! Besides consumer groups, a stream can be tailed: every replica that tails it sees every event
+//! published from then on (a group hands each event to one member), for what each replica
+//! pushes to its own clients, such as a server-streaming watch.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -17,7 +21,7 @@ use redis::{
         StreamReadReply,
     },
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{Error, Result};
 
@@ -26,6 +30,11 @@ const STREAM_MAXLEN: usize = 1_000_000;
 
 /// Longest a blocking read waits before it checks for reclaimable events again.
 const BLOCK_MS: usize = 1_000;
+/// Events an in-process tail may fall behind by before it is told it missed some.
+const TAIL_BUFFER: usize = 4096;
+/// Events a Redis tail reads at a time.
+const TAIL_COUNT: usize = 256;
+
 /// Longest a Redis reply may take: a blocking read's own wait, plus time to answer. A reader
 /// whose Redis went silent (a partition that drops packets) gives up and reconnects.
 const READ_TIMEOUT: Duration = Duration::from_millis(BLOCK_MS as u64 + 2_000);
@@ -124,6 +133,17 @@ impl Bus {
         }
     }
 
+    /// Follows `stream` from now on: every event published to it after this returns, whichever
+    /// replica published it, without joining a group (nothing is acknowledged, and a tail that
+    /// goes away leaves nothing behind). For what a replica pushes to its own clients; effects
+    /// that must happen once belong to a consumer group.
+    pub async fn tail(&self, stream: &str) -> Result<Tail> {
+        match &self.0 {
+            Inner::Memory(m) => Ok(Tail(TailInner::Memory(m.tail(stream)))),
+            Inner::Redis(r) => r.tail(stream).await,
+        }
+    }
+
     /// Whether the bus answers; drives readiness.
     pub async fn healthy(&self) -> bool {
         match &self.0 {
@@ -212,6 +232,40 @@ impl Subscription {
     }
 }
 
+/// What a tail reads next.
+#[derive(Debug)]
+pub enum Tailed {
+    /// An encoded `rapport.event.v1.Event`.
+    Event(Vec<u8>),
+    /// The tail fell behind and some events went by unseen: whoever follows it must look up
+    /// what it may have missed where the events' effects are kept.
+    Missed,
+}
+
+/// A replica's view of every event of one stream (see [`Bus::tail`]).
+pub struct Tail(TailInner);
+
+enum TailInner {
+    Memory(broadcast::Receiver<Arc<[u8]>>),
+    Redis(Box<RedisTail>),
+}
+
+impl Tail {
+    /// The next event of the stream; waits until there is one. `None` when the bus is gone.
+    /// An error leaves the tail where it was: on Redis the next call reads on from the same
+    /// position over a new connection.
+    pub async fn next(&mut self) -> Result<Option<Tailed>> {
+        match &mut self.0 {
+            TailInner::Memory(rx) => match rx.recv().await {
+                Ok(payload) => Ok(Some(Tailed::Event(payload.to_vec()))),
+                Err(broadcast::error::RecvError::Lagged(_)) => Ok(Some(Tailed::Missed)),
+                Err(broadcast::error::RecvError::Closed) => Ok(None),
+            },
+            TailInner::Redis(r) => r.next().await.map(Some),
+        }
+    }
+}
+
 // ---- in-process ----
 
 struct MemoryMessage {
@@ -228,9 +282,19 @@ type GroupQueue = (
 struct MemoryBus {
     // stream -> group -> the group's queue, shared by its members.
     groups: Mutex<HashMap<String, HashMap<String, GroupQueue>>>,
+    // stream -> what its tails receive.
+    tails: Mutex<HashMap<String, broadcast::Sender<Arc<[u8]>>>>,
 }
 
 impl MemoryBus {
+    fn tail(&self, stream: &str) -> broadcast::Receiver<Arc<[u8]>> {
+        let mut tails = self.tails.lock().unwrap_or_else(|e| e.into_inner());
+        tails
+            .entry(stream.to_owned())
+            .or_insert_with(|| broadcast::channel(TAIL_BUFFER).0)
+            .subscribe()
+    }
+
     fn subscribe(
         &self,
         stream: &str,
@@ -256,9 +320,20 @@ impl MemoryBus {
                 .map(|g| g.values().map(|q| q.0.clone()).collect())
                 .unwrap_or_default()
         };
+        let tail = {
+            let tails = self.tails.lock().unwrap_or_else(|e| e.into_inner());
+            tails
+                .get(stream)
+                .filter(|t| t.receiver_count() > 0)
+                .cloned()
+        };
         let mut pending = Vec::with_capacity(payloads.len() * senders.len());
         for payload in payloads {
             let payload: Arc<[u8]> = Arc::from(*payload);
+            if let Some(tail) = &tail {
+                // Nobody tailing is no error: a tail sees what is published while it exists.
+                let _ = tail.send(payload.clone());
+            }
             for tx in &senders {
                 let (done, applied) = oneshot::channel();
                 if tx
@@ -331,6 +406,89 @@ impl RedisBus {
             health: None,
             groups: self.groups,
         }))))
+    }
+}
+
+impl RedisBus {
+    async fn tail(&self, stream: &str) -> Result<Tail> {
+        let key = self.key(stream);
+        let mut conn = self.conn.clone();
+        // From the newest entry on: what was published before the tail began is not its own.
+        let newest: redis::streams::StreamRangeReply = conn
+            .xrevrange_count(&key, "+", "-", 1)
+            .await
+            .map_err(redis_down)?;
+        let last_id = newest
+            .ids
+            .into_iter()
+            .next()
+            .map_or_else(|| "0-0".to_owned(), |e| e.id);
+        Ok(Tail(TailInner::Redis(Box::new(RedisTail {
+            client: self.client.clone(),
+            reader: None,
+            key,
+            last_id,
+            buffer: VecDeque::new(),
+        }))))
+    }
+}
+
+/// A Redis tail: plain reads (no group) after the last entry it returned, so a reconnect
+/// resumes where it stopped.
+struct RedisTail {
+    client: redis::Client,
+    reader: Option<MultiplexedConnection>,
+    key: String,
+    last_id: String,
+    buffer: VecDeque<StreamId>,
+}
+
+impl RedisTail {
+    async fn next(&mut self) -> Result<Tailed> {
+        loop {
+            if let Some(entry) = self.buffer.pop_front() {
+                self.last_id = entry.id.clone();
+                if let Some(payload) = entry
+                    .map
+                    .get("e")
+                    .and_then(|v| redis::from_redis_value::<Vec<u8>>(v).ok())
+                {
+                    return Ok(Tailed::Event(payload));
+                }
+                continue;
+            }
+            if let Err(e) = self.fill().await {
+                self.reader = None;
+                return Err(e);
+            }
+        }
+    }
+
+    async fn fill(&mut self) -> Result<()> {
+        if self.reader.is_none() {
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Duration::from_secs(2))
+                .set_response_timeout(READ_TIMEOUT);
+            self.reader = Some(
+                self.client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map_err(redis_down)?,
+            );
+        }
+        let Some(reader) = self.reader.as_mut() else {
+            return Err(Error::internal("no reading connection"));
+        };
+        let opts = StreamReadOptions::default()
+            .block(BLOCK_MS)
+            .count(TAIL_COUNT);
+        let reply: Option<StreamReadReply> = reader
+            .xread_options(&[&self.key], &[&self.last_id], &opts)
+            .await
+            .map_err(redis_down)?;
+        self.buffer
+            .extend(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids));
+        Ok(())
     }
 }
 

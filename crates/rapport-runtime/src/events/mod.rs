@@ -12,7 +12,7 @@ pub(crate) mod outbox;
 mod published;
 mod relay;
 
-pub use bus::{Bus, Delivery, GroupSettings, Subscription};
+pub use bus::{Bus, Delivery, GroupSettings, Subscription, Tail, Tailed};
 pub(crate) use consumer::mark_processed;
 pub use consumer::{ConsumerState, Consumers, EventHandler, apply_once, run_handler};
 pub use outbox::{NewEvent, append, append_many, unpack};

@@ -1,6 +1,7 @@
 //! The gRPC adapters: each handler authorizes, parses through `convert/`, runs its use case in
 //! `app/` and converts the answer. Nothing else imports this module.
 
+mod inbox;
 mod settings;
 mod strategies;
 mod support;

@@ -2,6 +2,7 @@
 //! of gRPC requests: `api/` parses them and calls these.
 
 pub mod events;
+pub mod inbox;
 pub mod runs;
 pub mod sends;
 pub mod settings;

@@ -2,5 +2,6 @@
 //! once, answers and event payloads built from the domain.
 
 pub mod enums;
+pub mod inbox;
 pub mod settings;
 pub mod strategy;

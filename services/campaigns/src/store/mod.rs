@@ -2,6 +2,7 @@
 //! on the tenant. Functions take a connection or transaction so the caller decides what
 //! commits together.
 
+pub mod inbox;
 pub mod settings;
 pub mod strategies;
 
