@@ -5,7 +5,7 @@ use std::{
     net::SocketAddr,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU16, Ordering},
+        atomic::{AtomicU16, AtomicU64, Ordering},
     },
 };
 
@@ -61,6 +61,7 @@ pub struct Receiver {
     log: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
     body: Arc<Mutex<String>>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 impl Receiver {
@@ -81,6 +82,7 @@ impl Receiver {
             log: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
             body: Arc::default(),
+            delay_ms: Arc::default(),
         };
         let app = Router::new().fallback(receive).with_state(r.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -101,6 +103,15 @@ impl Receiver {
     pub fn answer_with(&self, status: u16, body: &str) {
         *self.body.lock().unwrap() = body.to_owned();
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answers each request `delay` after it arrived (logged at once), from now on: a slow
+    /// peer, so that a test can stop its caller while answers are outstanding.
+    pub fn delay(&self, delay: std::time::Duration) {
+        self.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
     }
 
     /// What it got so far, oldest first.
@@ -124,6 +135,10 @@ async fn receive(
     body: Bytes,
 ) -> (StatusCode, String) {
     r.log.lock().unwrap().push(Received { headers, body });
+    let delay = r.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let answer = r.body.lock().unwrap().clone();
     (
         StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap(),

@@ -22,7 +22,15 @@ fn cny(minor_units: i64) -> Option<Money> {
 
 /// A server of customers, orders and campaigns sending SMS through `gateway`.
 async fn server(backend: Backend, gateway: &SmsGateway) -> TestServer {
-    TestServer::builder()
+    server_with(TestServer::builder(), backend, gateway).await
+}
+
+async fn server_with(
+    builder: rapport_testkit::TestServerBuilder,
+    backend: Backend,
+    gateway: &SmsGateway,
+) -> TestServer {
+    builder
         .channels(ChannelArgs {
             sms_gateway_url: Some(gateway.url()),
             sms_gateway_secret: Some(gateway.secret().to_owned()),
@@ -273,6 +281,179 @@ async fn a_run_reaches_each_member_once_holds_out_honours_consent_and_caps_and_m
                 .await,
             tonic::Code::NotFound,
         );
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn caps_hold_across_replicas_under_64_concurrent_runs() {
+    for backend in Backend::all() {
+        eprintln!("-- on {backend:?}");
+        let gateway = SmsGateway::start().await;
+        let s = server(backend, &gateway).await;
+        let replica = s.start_replica().await;
+        for i in 0..10 {
+            member(
+                &s,
+                &format!("Member {i:02}"),
+                &format!("+86138003000{i:02}"),
+                cpb::ConsentStatus::OptedIn,
+            )
+            .await;
+        }
+        // Eight strategies, none held out, each run eight times at once: 64 runs that all
+        // want to reach the same ten members.
+        let mut m = strategies_with(&s, s.manager("mm-1", "marketing"));
+        let mut names = Vec::new();
+        for i in 0..8 {
+            let mut g = greeting();
+            g.display_name = format!("Greeting {i}");
+            g.control_bps = 0;
+            g.budget = None;
+            let made = m
+                .create_strategy(pb::CreateStrategyRequest {
+                    strategy: Some(g),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            m.change_strategy_state(pb::ChangeStrategyStateRequest {
+                name: made.name.clone(),
+                state: pb::StrategyState::Active.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+            names.push(made.name);
+        }
+        let runs: Vec<pb::StrategyRun> = futures::future::join_all((0..64).map(|i| {
+            let mut m = m.clone();
+            let name = names[i % 8].clone();
+            async move {
+                m.run_strategy(pb::RunStrategyRequest {
+                    name,
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+            }
+        }))
+        .await;
+        for run in &runs {
+            eventually("every run finishes", async || {
+                m.clone()
+                    .get_strategy_run(pb::GetStrategyRunRequest {
+                        name: run.name.clone(),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .state
+                    == pb::RunState::Done as i32
+            })
+            .await;
+        }
+        // Two marketing SMS a week each, however many replicas and runs wanted more.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let got = gateway.got();
+        assert_eq!(got.len(), 20, "ten members, two messages each");
+        let mut per_number = std::collections::BTreeMap::new();
+        for sms in &got {
+            *per_number.entry(sms.to.clone()).or_insert(0) += 1;
+        }
+        assert!(per_number.values().all(|n| *n == 2), "{per_number:?}");
+        replica.shutdown().await.unwrap();
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_interrupted_by_a_restart_reaches_every_member_exactly_once() {
+    for backend in Backend::all() {
+        eprintln!("-- on {backend:?}");
+        let gateway = SmsGateway::start().await;
+        // The gateway is slow to answer, so the restart lands while messages are in flight.
+        gateway
+            .receiver()
+            .delay(std::time::Duration::from_millis(300));
+        let clock = rapport_runtime::clock::ManualClock::at(1_780_000_000_000_000);
+        let mut s = server_with(
+            TestServer::builder().clock(clock.clone()),
+            backend,
+            &gateway,
+        )
+        .await;
+        let mut people = BTreeSet::new();
+        for i in 0..30 {
+            member(
+                &s,
+                &format!("Member {i:02}"),
+                &format!("+86138004000{i:02}"),
+                cpb::ConsentStatus::OptedIn,
+            )
+            .await;
+            people.insert(format!("+86138004000{i:02}"));
+        }
+        let mut g = greeting();
+        g.control_bps = 0;
+        let mut m = strategies_with(&s, s.manager("mm-1", "marketing"));
+        let made = m
+            .create_strategy(pb::CreateStrategyRequest {
+                strategy: Some(g),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        m.change_strategy_state(pb::ChangeStrategyStateRequest {
+            name: made.name.clone(),
+            state: pb::StrategyState::Active.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let run = m
+            .run_strategy(pb::RunStrategyRequest {
+                name: made.name.clone(),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        gateway.wait_for(1).await;
+        s.halt().await;
+        s.restart().await;
+        // Messages handed over before the stop go again once their minute is out.
+        clock.advance(61_000_000);
+        let mut m = strategies_with(&s, s.manager("mm-1", "marketing"));
+        eventually("the run finishes after the restart", async || {
+            m.get_strategy_run(pb::GetStrategyRunRequest {
+                name: run.name.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .state
+                == pb::RunState::Done as i32
+        })
+        .await;
+        // Every member got the message; a message resent after the restart carries the id it
+        // had, so the gateway counts one per member.
+        let got = gateway.got();
+        let finished = m
+            .get_strategy_run(pb::GetStrategyRunRequest {
+                name: run.name.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(finished.sent, 30, "{finished:?}");
+        let ids: BTreeSet<&str> = got.iter().map(|m| m.id.as_str()).collect();
+        let numbers: BTreeSet<String> = got.iter().map(|m| m.to.clone()).collect();
+        assert_eq!(numbers, people);
+        assert_eq!(ids.len(), people.len());
         s.stop().await;
     }
 }

@@ -76,17 +76,18 @@ async fn batch(app: &App, tenant: &str, channel: Channel, limit: i64) -> Result<
     let mut plans: HashMap<String, Option<Strategy>> = HashMap::new();
     let mut next = Vec::with_capacity(claimed.len());
     for c in claimed {
-        // A message handed over before a crash goes again as it was: it was judged then.
+        if !plans.contains_key(&c.strategy_id) {
+            let id = crate::store::uuid(&c.strategy_id)?;
+            let s = strategies::get(w.tx(), tenant, id, None).await?;
+            plans.insert(c.strategy_id.clone(), s);
+        }
+        // A message handed over before (a crash, a failure since) goes again as it was: it was
+        // judged and paid for then.
         if !c.message_id.is_empty() {
             let id = c.message_id.clone();
             store::mark_sending(w.tx(), tenant, &c, &id, now, now + LEASE).await?;
             next.push(Next::Send(Box::new(c), id));
             continue;
-        }
-        if !plans.contains_key(&c.strategy_id) {
-            let id = crate::store::uuid(&c.strategy_id)?;
-            let s = strategies::get(w.tx(), tenant, id, None).await?;
-            plans.insert(c.strategy_id.clone(), s);
         }
         let Some(Some(s)) = plans.get_mut(&c.strategy_id) else {
             next.push(Next::Settle(
