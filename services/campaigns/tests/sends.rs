@@ -457,3 +457,142 @@ async fn a_run_interrupted_by_a_restart_reaches_every_member_exactly_once() {
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn birthday_greetings_reach_whose_day_it_is_until_the_budget_is_spent() {
+    // 2026-05-28T20:26:40Z: already 29 May in China.
+    let now = 1_780_000_000_000_000;
+    for backend in Backend::all() {
+        eprintln!("-- on {backend:?}");
+        let gateway = SmsGateway::start().await;
+        let clock = rapport_runtime::clock::ManualClock::at(now);
+        let s = server_with(
+            TestServer::builder().clock(clock.clone()),
+            backend,
+            &gateway,
+        )
+        .await;
+        let mut a = admin(&s);
+        for (i, (month, day)) in [(5, 29), (5, 29), (5, 29), (5, 28), (12, 1)]
+            .iter()
+            .enumerate()
+        {
+            let name = member(
+                &s,
+                &format!("Member {i}"),
+                &format!("+861380050000{i}"),
+                cpb::ConsentStatus::OptedIn,
+            )
+            .await;
+            a.customers
+                .update_customer(cpb::UpdateCustomerRequest {
+                    customer: Some(cpb::Customer {
+                        name,
+                        demographics: Some(cpb::Demographics {
+                            birth_date: Some(rapport_proto::types::Date {
+                                year: 0,
+                                month: *month,
+                                day: *day,
+                            }),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    update_mask: mask(&["demographics.birth_date"]),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        let mut g = greeting();
+        g.display_name = "Birthday".into();
+        g.control_bps = 0;
+        g.budget = cny(10);
+        g.trigger = Some(pb::Trigger {
+            kind: Some(pb::trigger::Kind::Occasion(pb::Occasion {
+                kind: pb::OccasionKind::Birthday.into(),
+                start_time: Some(rapport_runtime::clock::to_timestamp(now)),
+                utc_offset_minutes: 480,
+            })),
+        });
+        let mut m = strategies_with(&s, s.manager("mm-1", "marketing"));
+        let made = m
+            .create_strategy(pb::CreateStrategyRequest {
+                strategy: Some(g),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(matches!(
+            made.trigger.as_ref().and_then(|t| t.kind.as_ref()),
+            Some(pb::trigger::Kind::Occasion(o)) if o.utc_offset_minutes == 480
+        ));
+        m.change_strategy_state(pb::ChangeStrategyStateRequest {
+            name: made.name.clone(),
+            state: pb::StrategyState::Active.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        // The daily run starts by itself: three birthdays today, two messages' budget.
+        let mut run = None;
+        eventually("the day's run finishes", async || {
+            let runs = m
+                .clone()
+                .list_strategy_runs(pb::ListStrategyRunsRequest {
+                    parent: made.name.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .runs;
+            let done = runs
+                .first()
+                .is_some_and(|r| r.state == pb::RunState::Done as i32);
+            run = runs.into_iter().next();
+            done
+        })
+        .await;
+        let run = run.unwrap();
+        assert_eq!(run.audience, 3);
+        assert_eq!(run.sent, 2);
+        assert_eq!(run.skipped.get("BUDGET_SPENT"), Some(&1));
+        assert_eq!(gateway.got().len(), 2);
+        let spent = m
+            .get_strategy(pb::GetStrategyRequest {
+                name: made.name.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .spent;
+        assert_eq!(spent, cny(10));
+        // A bad occasion names its fields.
+        let mut bad = greeting();
+        bad.trigger = Some(pb::Trigger {
+            kind: Some(pb::trigger::Kind::Occasion(pb::Occasion {
+                kind: 0,
+                start_time: None,
+                utc_offset_minutes: 0,
+            })),
+        });
+        let status = assert_code(
+            m.create_strategy(pb::CreateStrategyRequest {
+                strategy: Some(bad),
+                request_id: String::new(),
+            })
+            .await,
+            tonic::Code::InvalidArgument,
+        );
+        assert_eq!(
+            sorted_bad_fields(&status),
+            [
+                "strategy.trigger.occasion.kind",
+                "strategy.trigger.occasion.start_time"
+            ]
+        );
+        s.stop().await;
+    }
+}

@@ -18,6 +18,7 @@ use super::App;
 use crate::{
     domain::{
         channel::Channel,
+        occasion::Dates,
         run::{Member, RunState, place},
         strategy::{Audience, SEGMENTS, Strategy},
     },
@@ -72,7 +73,7 @@ pub async fn prepare_waiting(app: &App) -> Result<usize> {
 /// Reads run `run`'s audience from its cursor on and queues it; then the run is SENDING.
 async fn prepare(app: &App, tenant: &str, run: Uuid, strategy: Uuid) -> Result<()> {
     let system = Principal::system(tenant, ACTOR);
-    let (s, cursor) = {
+    let (s, cursor, started) = {
         let mut conn = app.db().pool().acquire().await?;
         let s = store::get(&mut conn, tenant, strategy, None)
             .await?
@@ -80,7 +81,7 @@ async fn prepare(app: &App, tenant: &str, run: Uuid, strategy: Uuid) -> Result<(
         let r = store::get_run(&mut conn, tenant, strategy, run)
             .await?
             .ok_or_else(|| Error::internal(format!("run {run} vanished")))?;
-        (s, r.cursor)
+        (s, r.cursor, r.start_time)
     };
     let message = s.action.message();
     let (name, filter) = match &s.audience {
@@ -104,7 +105,7 @@ async fn prepare(app: &App, tenant: &str, run: Uuid, strategy: Uuid) -> Result<(
         .into_inner();
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|s| peer_failed(&s))?;
-        write_page(app, &system, &s, run, &batch).await?;
+        write_page(app, &system, &s, (run, started), &batch).await?;
     }
     let mut w = app.write(&system).await?;
     store::set_run_state(w.tx(), tenant, &run.to_string(), RunState::Sending, None).await?;
@@ -119,12 +120,30 @@ fn peer_failed(s: &tonic::Status) -> Error {
     )
 }
 
-/// Places and writes one page of members, with the run's cursor, in one transaction.
+/// A member's dates, for care greetings.
+fn dates(m: &cpb::SegmentMember) -> Dates {
+    let md = |d: &rapport_proto::types::Date| (d.month as u8, d.day as u8);
+    let of = |kind: cpb::ImportantDateKind| {
+        m.important_dates
+            .iter()
+            .filter(|d| d.kind == kind as i32)
+            .filter_map(|d| d.date.as_ref().map(md))
+            .collect()
+    };
+    Dates {
+        birthday: m.birth_date.as_ref().map(md),
+        anniversaries: of(cpb::ImportantDateKind::Anniversary),
+        customer_anniversaries: of(cpb::ImportantDateKind::CustomerAnniversary),
+    }
+}
+
+/// Places and writes one page of members of run `run` (started at `started`), with the run's
+/// cursor, in one transaction. A care greeting's run keeps only the members whose date it is.
 async fn write_page(
     app: &App,
     system: &Principal,
     s: &Strategy,
-    run: Uuid,
+    (run, started): (Uuid, Micros),
     batch: &cpb::SegmentMembersBatch,
 ) -> Result<()> {
     let mut w = app.write(system).await?;
@@ -136,6 +155,11 @@ async fn write_page(
         let Ok(customer) = names::parse_id("customers", &m.customer) else {
             continue;
         };
+        if let Some(o) = &s.occasion
+            && !o.greets(&dates(m), started)
+        {
+            continue;
+        }
         let member = Member {
             customer,
             allowed: m.allowed,
@@ -178,7 +202,7 @@ async fn write_page(
         &tenant,
         run,
         &batch.next_cursor,
-        (batch.members.len() as i64, control),
+        (rows.len() as i64, control),
         now + LEASE,
     )
     .await?;

@@ -16,6 +16,7 @@ use super::enums::{channel, channel_to_proto};
 use crate::domain::{
     channel::Channel,
     control::MAX_CONTROL_BPS,
+    occasion::{self, Occasion},
     run::{Run, RunState, Tally},
     strategy::{
         Action, Audience, CAMPAIGNS, Message, PLANS, Plan, SEGMENTS, Schedule, State, Strategy,
@@ -189,32 +190,81 @@ fn action(v: &mut Violations, a: Option<&pb::Action>) -> Option<Action> {
     }
 }
 
-fn schedule(v: &mut Violations, t: Option<&pb::Trigger>) -> Schedule {
+fn start_time(v: &mut Violations, field: &str, t: Option<&prost_types::Timestamp>) -> Micros {
+    let start = validate::optional_time(t, field, v);
+    if t.is_none() {
+        v.add(field, "is required");
+    }
+    start.unwrap_or(0)
+}
+
+const OCCASIONS: [(pb::OccasionKind, occasion::Kind); 3] = [
+    (pb::OccasionKind::Birthday, occasion::Kind::Birthday),
+    (pb::OccasionKind::Anniversary, occasion::Kind::Anniversary),
+    (
+        pb::OccasionKind::CustomerAnniversary,
+        occasion::Kind::CustomerAnniversary,
+    ),
+];
+
+/// The schedule of a trigger, and its occasion for care greetings (a daily schedule).
+fn trigger(v: &mut Violations, t: Option<&pb::Trigger>) -> (Schedule, Option<Occasion>) {
     use pb::trigger::Kind;
-    let Some(Kind::Schedule(s)) = t.and_then(|t| t.kind.as_ref()) else {
-        v.add("strategy.trigger", "is required: a schedule");
-        return Schedule {
-            start: 0,
-            every_days: 0,
-        };
-    };
-    let start = validate::optional_time(
-        s.start_time.as_ref(),
-        "strategy.trigger.schedule.start_time",
-        v,
-    );
-    if s.start_time.is_none() {
-        v.add("strategy.trigger.schedule.start_time", "is required");
-    }
-    if !(0..=365).contains(&s.every_days) {
-        v.add(
-            "strategy.trigger.schedule.every_days",
-            format!("must be 0..365, got {}", s.every_days),
-        );
-    }
-    Schedule {
-        start: start.unwrap_or(0),
-        every_days: s.every_days,
+    match t.and_then(|t| t.kind.as_ref()) {
+        Some(Kind::Schedule(s)) => {
+            let start = start_time(
+                v,
+                "strategy.trigger.schedule.start_time",
+                s.start_time.as_ref(),
+            );
+            if !(0..=365).contains(&s.every_days) {
+                v.add(
+                    "strategy.trigger.schedule.every_days",
+                    format!("must be 0..365, got {}", s.every_days),
+                );
+            }
+            (
+                Schedule {
+                    start,
+                    every_days: s.every_days,
+                },
+                None,
+            )
+        }
+        Some(Kind::Occasion(o)) => {
+            let start = start_time(
+                v,
+                "strategy.trigger.occasion.start_time",
+                o.start_time.as_ref(),
+            );
+            let kind = validate::required_enum(
+                v,
+                "strategy.trigger.occasion.kind",
+                o.kind,
+                |raw| rapport_kit::enums::read(&OCCASIONS, raw),
+                "OccasionKind",
+            );
+            (
+                Schedule {
+                    start,
+                    every_days: 1,
+                },
+                kind.map(|kind| Occasion {
+                    kind,
+                    utc_offset_minutes: o.utc_offset_minutes,
+                }),
+            )
+        }
+        None => {
+            v.add("strategy.trigger", "is required: a schedule or an occasion");
+            (
+                Schedule {
+                    start: 0,
+                    every_days: 0,
+                },
+                None,
+            )
+        }
     }
 }
 
@@ -241,7 +291,7 @@ pub fn parse_strategy(s: Option<&pb::Strategy>, v: &mut Violations) -> Option<St
     let campaign_id = validate::optional_id_in(CAMPAIGNS, &s.campaign, "strategy.campaign", v);
     let audience = audience(v, s.audience.as_ref());
     let action = action(v, s.action.as_ref());
-    let schedule = schedule(v, s.trigger.as_ref());
+    let (schedule, occasion) = trigger(v, s.trigger.as_ref());
     let control_bps = control(v, s.control_bps);
     let budget = validate::money(v, "strategy.budget", s.budget.as_ref());
     Some(Strategy {
@@ -252,6 +302,7 @@ pub fn parse_strategy(s: Option<&pb::Strategy>, v: &mut Violations) -> Option<St
         audience,
         action: action?,
         schedule,
+        occasion,
         control_bps,
         budget,
         ..probe()
@@ -277,6 +328,7 @@ pub fn probe() -> Strategy {
             start: 0,
             every_days: 0,
         },
+        occasion: None,
         control_bps: 0,
         state: State::Draft,
         budget: None,
@@ -312,7 +364,7 @@ pub fn apply_strategy(s: &pb::Strategy, fields: &[&str], into: &mut Strategy, v:
                     into.action = a;
                 }
             }
-            "trigger" => into.schedule = schedule(v, s.trigger.as_ref()),
+            "trigger" => (into.schedule, into.occasion) = trigger(v, s.trigger.as_ref()),
             "control_bps" => into.control_bps = control(v, s.control_bps),
             "budget" => into.budget = validate::money(v, "strategy.budget", s.budget.as_ref()),
             _ => {}
@@ -394,10 +446,17 @@ pub fn strategy_to_proto(s: &Strategy) -> pb::Strategy {
         audience: Some(audience),
         action: Some(pb::Action { kind: Some(action) }),
         trigger: Some(pb::Trigger {
-            kind: Some(pb::trigger::Kind::Schedule(pb::Schedule {
-                start_time: Some(to_timestamp(s.schedule.start)),
-                every_days: s.schedule.every_days,
-            })),
+            kind: Some(match &s.occasion {
+                Some(o) => pb::trigger::Kind::Occasion(pb::Occasion {
+                    kind: rapport_kit::enums::write(&OCCASIONS, o.kind),
+                    start_time: Some(to_timestamp(s.schedule.start)),
+                    utc_offset_minutes: o.utc_offset_minutes,
+                }),
+                None => pb::trigger::Kind::Schedule(pb::Schedule {
+                    start_time: Some(to_timestamp(s.schedule.start)),
+                    every_days: s.schedule.every_days,
+                }),
+            }),
         }),
         control_bps: s.control_bps,
         state: rapport_kit::enums::write(&STATES, s.state),

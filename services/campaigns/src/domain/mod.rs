@@ -4,6 +4,7 @@ pub mod caps;
 pub mod channel;
 pub mod control;
 pub mod inbox;
+pub mod occasion;
 pub mod report;
 pub mod run;
 pub mod sending;

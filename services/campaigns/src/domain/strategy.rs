@@ -6,7 +6,7 @@ use rapport_runtime::clock::Micros;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::channel::Channel;
+use super::{channel::Channel, occasion::Occasion};
 
 /// The collection of strategies.
 pub const STRATEGIES: &str = "strategies";
@@ -145,6 +145,8 @@ pub struct Strategy {
     pub audience: Audience,
     pub action: Action,
     pub schedule: Schedule,
+    /// For care greetings: the schedule runs daily for the members whose date it is.
+    pub occasion: Option<Occasion>,
     pub control_bps: i32,
     pub state: State,
     pub budget: Option<Money>,
@@ -284,6 +286,14 @@ impl Strategy {
                 ));
             }
         }
+        if let Some(o) = &self.occasion
+            && !(-720..=840).contains(&o.utc_offset_minutes)
+        {
+            out.push((
+                "strategy.trigger.occasion.utc_offset_minutes".into(),
+                format!("must be -720..840, got {}", o.utc_offset_minutes),
+            ));
+        }
         if let (Some(budget), Some(unit)) = (&self.budget, &m.unit_cost)
             && budget.currency_code != unit.currency_code
         {
@@ -324,6 +334,7 @@ mod tests {
                 start: 10 * DAY,
                 every_days: 7,
             },
+            occasion: None,
             control_bps: 1000,
             state: State::Draft,
             budget: Some(Money {

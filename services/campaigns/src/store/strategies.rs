@@ -26,6 +26,8 @@ struct Doc {
     audience: Audience,
     action: Action,
     schedule: Schedule,
+    #[serde(default)]
+    occasion: Option<crate::domain::occasion::Occasion>,
     control_bps: i32,
     budget: Option<rapport_kit::validate::Money>,
 }
@@ -53,6 +55,7 @@ fn row_to_strategy(row: &AnyRow) -> Result<Strategy> {
         audience: doc.audience,
         action: doc.action,
         schedule: doc.schedule,
+        occasion: doc.occasion,
         control_bps: doc.control_bps,
         state: stored(
             "strategies",
@@ -75,6 +78,7 @@ fn doc(s: &Strategy) -> Result<String> {
         audience: s.audience.clone(),
         action: s.action.clone(),
         schedule: s.schedule,
+        occasion: s.occasion,
         control_bps: s.control_bps,
         budget: s.budget.clone(),
     })
