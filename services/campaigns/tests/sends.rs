@@ -499,7 +499,6 @@ async fn birthday_greetings_reach_whose_day_it_is_until_the_budget_is_spent() {
                         ..Default::default()
                     }),
                     update_mask: mask(&["demographics.birth_date"]),
-                    ..Default::default()
                 })
                 .await
                 .unwrap();
