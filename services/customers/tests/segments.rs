@@ -948,7 +948,7 @@ async fn members_are_the_live_customers_the_filter_matches_including_consent_and
             .into_iter()
             .map(|c| c.name)
             .collect();
-        assert_eq!(seen, [a.clone()]);
+        assert_eq!(seen, std::slice::from_ref(&a));
     })
     .await;
 }
