@@ -2,17 +2,22 @@
 // (the kit's generic async writes nest deeply); rustc asks for 256.
 #![recursion_limit = "256"]
 //! The campaigns service (capabilities CA1–CA7 and X6 of `docs/capabilities.md`): campaigns
-//! and their approval, and the tenant's settings for attribution, frequency caps, resting and
-//! sending pace.
+//! with their approval, costs and invited members; coupons issued by campaigns, redeemed for
+//! orders (released again when an order is cancelled) and expired by a sweep; and the
+//! tenant's settings for attribution, frequency caps, resting and sending pace.
 
 pub mod api;
 mod app;
 mod convert;
 pub mod domain;
+mod order_events;
 mod store;
+pub mod sweeps;
 
 use rapport_kit::{serve, service::Bundle};
-use rapport_proto::campaigns::campaign_service_server::CampaignServiceServer;
+use rapport_proto::campaigns::{
+    campaign_service_server::CampaignServiceServer, coupon_service_server::CouponServiceServer,
+};
 use rapport_runtime::{
     context::{Service, ServiceBundle, ServiceContext},
     storage::{Migration, Migrations},
@@ -24,11 +29,23 @@ pub use app::App;
 pub struct Campaigns;
 
 // One list serves both backends: the SQL is in the subset both speak.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 100,
-    description: "campaign settings",
-    sql: include_str!("../migrations/0100_campaigns.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 100,
+        description: "campaign settings",
+        sql: include_str!("../migrations/0100_campaigns.sql"),
+    },
+    Migration {
+        version: 110,
+        description: "campaigns, their costs and members",
+        sql: include_str!("../migrations/0110_campaigns.sql"),
+    },
+    Migration {
+        version: 120,
+        description: "coupons",
+        sql: include_str!("../migrations/0120_coupons.sql"),
+    },
+];
 
 impl Service for Campaigns {
     const NAME: &'static str = "campaigns";
@@ -44,6 +61,9 @@ impl Service for Campaigns {
         let app = app::App::new(ctx.clone());
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CampaignServiceServer::new(app.clone()));
+        serve!(bundle, CouponServiceServer::new(app.clone()));
+        bundle.handler(order_events::OrderEvents::handler(ctx.clone()));
+        bundle.job(sweeps::coupons::job(app.clone()));
         bundle.finish()
     }
 }

@@ -2,4 +2,7 @@
 //! on the tenant. Functions take a connection or transaction so the caller decides what
 //! commits together.
 
+pub mod campaigns;
+pub mod coupons;
+pub mod members;
 pub mod settings;
