@@ -329,6 +329,7 @@ async fn a_bad_order_names_every_bad_field() {
             .create_order(pb::CreateOrderRequest {
                 order: None,
                 request_id: String::new(),
+                coupon_code: String::new(),
             })
             .await;
         assert_eq!(

@@ -219,6 +219,7 @@ pub async fn create_order(
         .create_order(pb::CreateOrderRequest {
             order: Some(o),
             request_id: request_id.into(),
+            coupon_code: String::new(),
         })
         .await
         .map(|r| r.into_inner())
