@@ -207,7 +207,10 @@ async fn approval_is_someone_elses_and_each_role_does_its_part() {
         submit(&mut mk, &theirs.name).await.unwrap();
         assert_code(approve(&mut mk, &theirs.name).await, Code::PermissionDenied);
         let mut r = rep(s);
-        assert_code(create(&mut r, plan("Mine"), "").await, Code::PermissionDenied);
+        assert_code(
+            create(&mut r, plan("Mine"), "").await,
+            Code::PermissionDenied,
+        );
         assert_code(submit(&mut r, &theirs.name).await, Code::PermissionDenied);
         assert_code(approve(&mut r, &theirs.name).await, Code::PermissionDenied);
         assert_code(
@@ -341,7 +344,10 @@ async fn bad_input_is_named_field_by_field() {
                 "update_mask"
             ]
         );
-        assert!(mask_bad.message().contains("SubmitCampaign"), "{mask_bad:?}");
+        assert!(
+            mask_bad.message().contains("SubmitCampaign"),
+            "{mask_bad:?}"
+        );
         // The plan's end is judged against its start as stored.
         let earlier = assert_code(
             mk.campaigns
@@ -387,7 +393,10 @@ async fn bad_input_is_named_field_by_field() {
             ["owner_id", "page_size", "page_token", "state", "type"]
         );
         assert_eq!(
-            bad_fields(&assert_code(get(&mut mk, "campaign/1").await, Code::InvalidArgument)),
+            bad_fields(&assert_code(
+                get(&mut mk, "campaign/1").await,
+                Code::InvalidArgument
+            )),
             ["name"]
         );
         let costs = assert_code(
@@ -850,13 +859,12 @@ async fn customers_are_invited_answer_and_attend() {
                 .name
         };
         let mut mk = marketer(s);
-        let invite = |parent: &str, customers: &[&str], request_id: &str| {
-            pb::InviteCampaignMembersRequest {
+        let invite =
+            |parent: &str, customers: &[&str], request_id: &str| pb::InviteCampaignMembersRequest {
                 parent: parent.into(),
                 customers: customers.iter().map(|c| (*c).to_owned()).collect(),
                 request_id: request_id.into(),
-            }
-        };
+            };
         let draft = create(&mut mk, plan("Not yet"), "").await.unwrap();
         let closed = assert_code(
             mk.campaigns
@@ -870,7 +878,11 @@ async fn customers_are_invited_answer_and_attend() {
         let unknown = format!("customers/{}", uuid::Uuid::now_v7());
         let bad = assert_code(
             mk.campaigns
-                .invite_campaign_members(invite(&c.name, &[&wang, &unknown, &theirs, "people/1"], ""))
+                .invite_campaign_members(invite(
+                    &c.name,
+                    &[&wang, &unknown, &theirs, "people/1"],
+                    "",
+                ))
                 .await,
             Code::InvalidArgument,
         );
@@ -1063,7 +1075,11 @@ async fn customers_are_invited_answer_and_attend() {
         assert!(!first.next_page_token.is_empty());
         let rest = r
             .campaigns
-            .list_campaign_members(list(pb::MemberState::Unspecified, 2, &first.next_page_token))
+            .list_campaign_members(list(
+                pb::MemberState::Unspecified,
+                2,
+                &first.next_page_token,
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -1147,7 +1163,7 @@ async fn lists_filter_by_state_type_and_owner_a_page_at_a_time() {
         };
         assert_eq!(
             list(pb::ListCampaignsRequest::default()).await,
-            [c.name.clone(), b.name.clone(), a.name.clone()],
+            [c.name.as_str(), b.name.as_str(), a.name.as_str()],
             "newest first"
         );
         assert_eq!(
@@ -1156,7 +1172,7 @@ async fn lists_filter_by_state_type_and_owner_a_page_at_a_time() {
                 ..Default::default()
             })
             .await,
-            [c.name.clone()]
+            [c.name.as_str()]
         );
         assert_eq!(
             list(pb::ListCampaignsRequest {
@@ -1164,7 +1180,7 @@ async fn lists_filter_by_state_type_and_owner_a_page_at_a_time() {
                 ..Default::default()
             })
             .await,
-            [b.name.clone()]
+            [b.name.as_str()]
         );
         assert_eq!(
             list(pb::ListCampaignsRequest {
@@ -1172,7 +1188,7 @@ async fn lists_filter_by_state_type_and_owner_a_page_at_a_time() {
                 ..Default::default()
             })
             .await,
-            [c.name.clone(), b.name.clone()]
+            [c.name.as_str(), b.name.as_str()]
         );
         let first = mk
             .campaigns

@@ -11,7 +11,9 @@ use rapport_customers::Customers;
 use rapport_orders::Orders;
 use rapport_proto::{campaigns as pb, orders as opb};
 use rapport_runtime::{clock::HOUR, context::ServiceEntry};
-use rapport_testkit::{Backend, TestServer, each_backend, each_backend_at, proxy::Proxy, wait::eventually};
+use rapport_testkit::{
+    Backend, TestServer, each_backend, each_backend_at, proxy::Proxy, wait::eventually,
+};
 use tonic::Code;
 
 use crate::{common::*, orders_common};
@@ -53,7 +55,10 @@ async fn coupons_are_issued_with_unique_unambiguous_codes() {
         assert_eq!(codes.len(), 3);
         for coupon in &issued {
             assert_eq!(coupon.code.len(), 10);
-            assert!(coupon.code.chars().all(|ch| ALPHABET.contains(ch)), "{coupon:?}");
+            assert!(
+                coupon.code.chars().all(|ch| ALPHABET.contains(ch)),
+                "{coupon:?}"
+            );
             assert_eq!(coupon.name, format!("coupons/{}", coupon.code));
             assert_eq!(coupon.campaign, c.name);
             assert_eq!(coupon.strategy, strategy);
@@ -141,7 +146,12 @@ async fn coupons_are_issued_with_unique_unambiguous_codes() {
         assert_eq!(page.coupons.len(), 3);
         let rest = a
             .coupons
-            .list_coupons(list(&c.name, pb::CouponState::Issued, 3, &page.next_page_token))
+            .list_coupons(list(
+                &c.name,
+                pb::CouponState::Issued,
+                3,
+                &page.next_page_token,
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -242,11 +252,17 @@ async fn issuing_names_every_bad_field_and_checks_campaign_role_and_tenant() {
             Code::NotFound,
         );
         assert_code(
-            stranger(s).coupons.issue_coupons(issue_request(&c.name)).await,
+            stranger(s)
+                .coupons
+                .issue_coupons(issue_request(&c.name))
+                .await,
             Code::NotFound,
         );
         let draft = create(&mut mk, plan("Draft"), "").await.unwrap();
-        mk.coupons.issue_coupons(issue_request(&draft.name)).await.unwrap();
+        mk.coupons
+            .issue_coupons(issue_request(&draft.name))
+            .await
+            .unwrap();
         cancel(&mut mk, &draft.name, "dropped").await.unwrap();
         let over = assert_code(
             mk.coupons.issue_coupons(issue_request(&draft.name)).await,
@@ -270,7 +286,10 @@ async fn issuing_names_every_bad_field_and_checks_campaign_role_and_tenant() {
         // Reps neither issue nor read coupons; another tenant reads none.
         let code = issue(s, &c.name, 1, 1_000, 0).await.remove(0);
         let mut r = rep(s);
-        assert_code(r.coupons.issue_coupons(issue_request(&c.name)).await, Code::PermissionDenied);
+        assert_code(
+            r.coupons.issue_coupons(issue_request(&c.name)).await,
+            Code::PermissionDenied,
+        );
         assert_code(
             r.coupons
                 .get_coupon(pb::GetCouponRequest {
@@ -280,7 +299,9 @@ async fn issuing_names_every_bad_field_and_checks_campaign_role_and_tenant() {
             Code::PermissionDenied,
         );
         assert_code(
-            r.coupons.list_coupons(pb::ListCouponsRequest::default()).await,
+            r.coupons
+                .list_coupons(pb::ListCouponsRequest::default())
+                .await,
             Code::PermissionDenied,
         );
         let theirs = assert_code(
@@ -391,7 +412,9 @@ async fn a_coupon_is_redeemed_once_and_again_only_for_its_order() {
         assert_eq!(redeemed.discount, money("CNY", 5_000));
         assert!(redeemed.redeem_time.is_some());
         // The same order again: the same redemption.
-        let again = redeem(&mut r, &coupon.code, &order, &wang, 30_000).await.unwrap();
+        let again = redeem(&mut r, &coupon.code, &order, &wang, 30_000)
+            .await
+            .unwrap();
         assert_eq!(again, redeemed);
         // Another order: refused, and never told which order holds it.
         let taken = assert_code(
@@ -417,11 +440,12 @@ async fn a_coupon_is_redeemed_once_and_again_only_for_its_order() {
         );
 
         // Released by the order it was redeemed for only; releasing twice changes nothing.
-        let release = |code: &str, order: &str, request_id: &str| pb::ReleaseCouponRedemptionRequest {
-            code: code.into(),
-            order: order.into(),
-            request_id: request_id.into(),
-        };
+        let release =
+            |code: &str, order: &str, request_id: &str| pb::ReleaseCouponRedemptionRequest {
+                code: code.into(),
+                order: order.into(),
+                request_id: request_id.into(),
+            };
         let not_yours = assert_code(
             r.coupons
                 .release_coupon_redemption(release(&coupon.code, &some_order(), ""))
@@ -512,7 +536,10 @@ async fn a_coupon_is_redeemed_once_and_again_only_for_its_order() {
             .unwrap()
             .into_inner();
         assert_eq!(anew.state, pb::CouponState::Redeemed as i32);
-        assert_eq!(coupon_state(s, &coupon.name).await, pb::CouponState::Redeemed);
+        assert_eq!(
+            coupon_state(s, &coupon.name).await,
+            pb::CouponState::Redeemed
+        );
 
         // A bound coupon is its customer's.
         let bound = marketer(s)
@@ -532,12 +559,16 @@ async fn a_coupon_is_redeemed_once_and_again_only_for_its_order() {
             Code::FailedPrecondition,
         );
         assert_eq!(reason(&not_theirs), "COUPON_NOT_FOR_CUSTOMER");
-        let kept = redeem(&mut r, &bound.code, &some_order(), &li, 30_000).await.unwrap();
+        let kept = redeem(&mut r, &bound.code, &some_order(), &li, 30_000)
+            .await
+            .unwrap();
         assert_eq!(kept.discount, money("CNY", 4_500), "15% of 300.00");
 
         // A cancelled campaign's coupons are void.
         let spare = issue(s, &c.name, 1, 100, 0).await.remove(0);
-        cancel(&mut marketer(s), &c.name, "called off").await.unwrap();
+        cancel(&mut marketer(s), &c.name, "called off")
+            .await
+            .unwrap();
         assert_eq!(
             reason(&assert_code(
                 redeem(&mut r, &spare.code, &some_order(), &wang, 30_000).await,
@@ -646,7 +677,9 @@ async fn the_sweep_expires_coupons_past_their_time() {
         let wang = customer(s, "Wang Fang", "+8613800000001").await;
         let mut r = rep(s);
         let kept = some_order();
-        redeem(&mut r, &soon[1].code, &kept, &wang, 10_000).await.unwrap();
+        redeem(&mut r, &soon[1].code, &kept, &wang, 10_000)
+            .await
+            .unwrap();
 
         clock.advance(2 * HOUR);
         eventually("the sweep expires the coupon past its time", async || {
@@ -749,7 +782,10 @@ async fn an_order_redeems_a_coupon_and_is_linked_to_its_campaign() {
         let o = order_with_coupon(&mut r, lamp_order(&wang), &typed, "order-1")
             .await
             .unwrap();
-        assert_eq!(o.campaign, c.name, "the order is linked to the coupon's campaign");
+        assert_eq!(
+            o.campaign, c.name,
+            "the order is linked to the coupon's campaign"
+        );
         assert_eq!(o.coupon_code, coupon.code);
         let held = self::coupon(s, &coupon.name).await;
         assert_eq!(held.state, pb::CouponState::Redeemed as i32);
@@ -880,12 +916,15 @@ async fn a_cut_campaigns_service_makes_orders_wait_not_half_written() {
             .peer("campaigns", &format!("http://{}", proxy.addr))
             .start(
                 backend,
-                &[ServiceEntry::of::<Customers>(), ServiceEntry::of::<Orders>()],
+                &[
+                    ServiceEntry::of::<Customers>(),
+                    ServiceEntry::of::<Orders>(),
+                ],
             )
             .await;
         orders_common::furniture(&shop).await;
-        let wang = orders_common::customer(&shop, "Wang Fang", "+8613800000001", "rep-1", "north")
-            .await;
+        let wang =
+            orders_common::customer(&shop, "Wang Fang", "+8613800000001", "rep-1", "north").await;
         let c = approved(&marketing, "Lamp week").await;
         let coupon = issue(&marketing, &c.name, 1, 3_000, 0).await.remove(0);
         let mut r = rep(&shop);
@@ -928,7 +967,10 @@ async fn a_cut_campaigns_service_makes_orders_wait_not_half_written() {
         }
         let made = made.expect("the order once the campaigns service is back");
         assert_eq!(made.campaign, c.name);
-        assert_eq!(self::coupon(&marketing, &coupon.name).await.order, made.name);
+        assert_eq!(
+            self::coupon(&marketing, &coupon.name).await.order,
+            made.name
+        );
         shop.stop().await;
         marketing.stop().await;
     }

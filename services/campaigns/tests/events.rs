@@ -160,7 +160,11 @@ async fn every_change_is_announced_with_its_payload() {
             ]
         );
         assert_eq!(kinds.len(), 10);
-        assert!(kinds[8..].iter().all(|k| k.0 == "coupon.expired" && k.2 == sweep));
+        assert!(
+            kinds[8..]
+                .iter()
+                .all(|k| k.0 == "coupon.expired" && k.2 == sweep)
+        );
         let mut expired = expired;
         expired.sort();
         let mut both = vec![first, second];
@@ -174,7 +178,11 @@ async fn every_change_is_announced_with_its_payload() {
             .campaign
             .unwrap();
         assert_eq!(approved.state, pb::CampaignState::Approved as i32);
-        assert!(payload(2).type_url.ends_with("rapport.campaigns.v1.CampaignChanged"));
+        assert!(
+            payload(2)
+                .type_url
+                .ends_with("rapport.campaigns.v1.CampaignChanged")
+        );
         let cost = pb::CampaignCostRecorded::decode(payload(3).value.as_slice()).unwrap();
         assert_eq!(cost.campaign.unwrap().cost, money("CNY", 2_000));
         assert_eq!(cost.cost.unwrap().category, "printing");

@@ -70,10 +70,7 @@ impl CampaignService for App {
         reply(take(self, req).await)
     }
 
-    async fn start_campaign(
-        &self,
-        req: Request<pb::StartCampaignRequest>,
-    ) -> Reply<pb::Campaign> {
+    async fn start_campaign(&self, req: Request<pb::StartCampaignRequest>) -> Reply<pb::Campaign> {
         reply(take(self, req).await)
     }
 
@@ -168,7 +165,8 @@ async fn list(
     let p = authorize(&req, STAFF)?;
     let msg = req.get_ref();
     let mut v = Violations::new();
-    let state = validate::optional_enum(&mut v, "state", msg.state, campaign_state, "CampaignState");
+    let state =
+        validate::optional_enum(&mut v, "state", msg.state, campaign_state, "CampaignState");
     let kind = validate::optional_enum(&mut v, "type", msg.r#type, campaign_type, "CampaignType");
     let owner_id = validate::id(&mut v, "owner_id", msg.owner_id.trim());
     let filter = v.finish(Filter {
@@ -253,12 +251,44 @@ macro_rules! step_request {
     };
 }
 
-step_request!(pb::SubmitCampaignRequest, "SubmitCampaign", Submit, CAMPAIGNERS);
-step_request!(pb::ApproveCampaignRequest, "ApproveCampaign", Approve, APPROVERS);
-step_request!(pb::RejectCampaignRequest, "RejectCampaign", Reject, APPROVERS, reason);
-step_request!(pb::StartCampaignRequest, "StartCampaign", Start, CAMPAIGNERS);
-step_request!(pb::CompleteCampaignRequest, "CompleteCampaign", Complete, CAMPAIGNERS);
-step_request!(pb::CancelCampaignRequest, "CancelCampaign", Cancel, CAMPAIGNERS, reason);
+step_request!(
+    pb::SubmitCampaignRequest,
+    "SubmitCampaign",
+    Submit,
+    CAMPAIGNERS
+);
+step_request!(
+    pb::ApproveCampaignRequest,
+    "ApproveCampaign",
+    Approve,
+    APPROVERS
+);
+step_request!(
+    pb::RejectCampaignRequest,
+    "RejectCampaign",
+    Reject,
+    APPROVERS,
+    reason
+);
+step_request!(
+    pb::StartCampaignRequest,
+    "StartCampaign",
+    Start,
+    CAMPAIGNERS
+);
+step_request!(
+    pb::CompleteCampaignRequest,
+    "CompleteCampaign",
+    Complete,
+    CAMPAIGNERS
+);
+step_request!(
+    pb::CancelCampaignRequest,
+    "CancelCampaign",
+    Cancel,
+    CAMPAIGNERS,
+    reason
+);
 
 /// Takes the step `req` asks for on its campaign, checking its etag.
 async fn take<M: StepRequest>(app: &App, req: Request<M>) -> Result<pb::Campaign> {

@@ -31,9 +31,10 @@ pub(crate) fn refused(r: Refusal) -> Error {
         Refusal::Currency(_) => Error::invalid("cost.amount.currency_code", r.to_string()),
         Refusal::OwnCampaign => Error::PermissionDenied(r.to_string()),
         Refusal::NotApproved(_) => Error::precondition("CAMPAIGN_NOT_APPROVED", r.to_string()),
-        Refusal::NotFrom(..) | Refusal::Over(_) | Refusal::PlanLocked(_) | Refusal::NoMembers(_) => {
-            Error::precondition("CAMPAIGN_STATE", r.to_string())
-        }
+        Refusal::NotFrom(..)
+        | Refusal::Over(_)
+        | Refusal::PlanLocked(_)
+        | Refusal::NoMembers(_) => Error::precondition("CAMPAIGN_STATE", r.to_string()),
     }
 }
 
@@ -119,7 +120,12 @@ async fn load(w: &mut Write, app: &App, id: Uuid, etag: &str) -> Result<Campaign
 }
 
 /// Saves `next` over `current` in `w` and emits `campaign.<kind>`; commits.
-async fn save(mut w: Write, kind: &str, current: &Campaign, mut next: Campaign) -> Result<pb::Campaign> {
+async fn save(
+    mut w: Write,
+    kind: &str,
+    current: &Campaign,
+    mut next: Campaign,
+) -> Result<pb::Campaign> {
     if next == *current {
         return w.commit(campaign_to_proto(current)).await;
     }

@@ -120,8 +120,10 @@ pub async fn issue(
         if wanted.is_empty() {
             break;
         }
-        let rows: Vec<(String, Option<uuid::Uuid>)> =
-            fresh_codes(wanted.len()).into_iter().zip(wanted.iter().copied()).collect();
+        let rows: Vec<(String, Option<uuid::Uuid>)> = fresh_codes(wanted.len())
+            .into_iter()
+            .zip(wanted.iter().copied())
+            .collect();
         let inserted: HashSet<String> = store::insert_issued(
             w.tx(),
             &p.tenant_id,
@@ -158,7 +160,12 @@ pub async fn issue(
         )));
     }
     if !issue.customers.is_empty() {
-        let position = |c: &Coupon| issue.customers.iter().position(|x| Some(*x) == c.customer_id);
+        let position = |c: &Coupon| {
+            issue
+                .customers
+                .iter()
+                .position(|x| Some(*x) == c.customer_id)
+        };
         issued.sort_by_key(position);
     }
     let coupons = issued.iter().map(|c| emit(&mut w, "issued", c)).collect();

@@ -136,7 +136,10 @@ pub async fn respond(
     key: (Uuid, Uuid),
     response: Response,
 ) -> Result<pb::CampaignMember> {
-    change(app, p, idem, key, "responded", |m, now| m.respond(response, now)).await
+    change(app, p, idem, key, "responded", |m, now| {
+        m.respond(response, now)
+    })
+    .await
 }
 
 /// Records that member `key` attended.

@@ -94,7 +94,12 @@ pub fn parse_issue(msg: &pb::IssueCouponsRequest, now: Micros, v: &mut Violation
             None
         }
         (Some(m), _) => Some(Value::AmountOff(m.minor_units)),
-        (None, 0) if msg.amount_off.as_ref().is_none_or(|a| *a == Default::default()) => {
+        (None, 0)
+            if msg
+                .amount_off
+                .as_ref()
+                .is_none_or(|a| *a == Default::default()) =>
+        {
             v.add(
                 "amount_off",
                 "is required: an amount off, or give percent_off_basis_points",
@@ -186,12 +191,14 @@ pub fn order_name(v: &mut Violations, field: &str, name: &str) -> String {
 /// Parses the order a RedeemCoupon request names.
 pub fn parse_order(msg: &pb::RedeemCouponRequest, v: &mut Violations) -> Order {
     let name = order_name(v, "order", &msg.order);
-    let customer_id = validate::id_in("customers", &msg.customer, "customer", v).unwrap_or_default();
+    let customer_id =
+        validate::id_in("customers", &msg.customer, "customer", v).unwrap_or_default();
     let amount = validate::money(v, "order_amount", msg.order_amount.as_ref());
     if msg.order_amount.is_none() {
         v.add("order_amount", "is required");
     }
-    let (currency, amount) = amount.map_or((String::new(), 0), |m| (m.currency_code, m.minor_units));
+    let (currency, amount) =
+        amount.map_or((String::new(), 0), |m| (m.currency_code, m.minor_units));
     Order {
         name,
         customer_id,
@@ -226,7 +233,9 @@ pub fn coupon_to_proto(c: &Coupon) -> pb::Coupon {
             .unwrap_or_default(),
         amount_off,
         percent_off_basis_points: percent,
-        min_order_amount: (t.min_order > 0).then(|| money(&t.currency, t.min_order)).flatten(),
+        min_order_amount: (t.min_order > 0)
+            .then(|| money(&t.currency, t.min_order))
+            .flatten(),
         expire_time: Some(to_timestamp(t.expire_time)),
         state: write(&STATES, c.state),
         order: r.map(|r| r.order.clone()).unwrap_or_default(),

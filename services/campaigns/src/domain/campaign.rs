@@ -468,7 +468,10 @@ mod tests {
         c.check_edit(true).unwrap();
         c.take(Step::Submit, CREATOR, "", 3).unwrap();
         assert!(c.state_reason.is_empty());
-        assert_eq!(c.check_edit(true), Err(Refusal::PlanLocked(State::PendingApproval)));
+        assert_eq!(
+            c.check_edit(true),
+            Err(Refusal::PlanLocked(State::PendingApproval))
+        );
         c.check_edit(false).unwrap();
         c.take(Step::Approve, MANAGER, "", 4).unwrap();
         assert_eq!((c.approved_by.as_str(), c.approve_time), ("mm-1", Some(4)));
@@ -503,8 +506,14 @@ mod tests {
     fn the_creator_decides_its_own_campaign_only_as_an_admin() {
         let mut c = campaign();
         c.take(Step::Submit, CREATOR, "", 1).unwrap();
-        assert_eq!(c.take(Step::Approve, CREATOR, "", 2), Err(Refusal::OwnCampaign));
-        assert_eq!(c.take(Step::Reject, CREATOR, "x", 2), Err(Refusal::OwnCampaign));
+        assert_eq!(
+            c.take(Step::Approve, CREATOR, "", 2),
+            Err(Refusal::OwnCampaign)
+        );
+        assert_eq!(
+            c.take(Step::Reject, CREATOR, "x", 2),
+            Err(Refusal::OwnCampaign)
+        );
         let admin = Actor {
             subject: "mk-1",
             admin: true,

@@ -141,7 +141,10 @@ pub enum Refusal {
     Expired,
     /// Bound to another customer, who is not said.
     OtherCustomer,
-    UnderMinimum { currency: String, minimum: i64 },
+    UnderMinimum {
+        currency: String,
+        minimum: i64,
+    },
     Currency(String),
     /// A release for an order the coupon is redeemed for but this one.
     NotRedeemedFor(String),
@@ -344,7 +347,10 @@ mod tests {
         );
         assert!(c.expire(100));
         assert!(!c.expire(101));
-        assert_eq!(c.redeem(&order("orders/a", 20_000), false, 1), Err(Refusal::Expired));
+        assert_eq!(
+            c.redeem(&order("orders/a", 20_000), false, 1),
+            Err(Refusal::Expired)
+        );
 
         let mut c = coupon(Value::PercentOff(1_500));
         c.customer_id = Some(Uuid::from_u128(8));
@@ -357,7 +363,10 @@ mod tests {
             currency: "USD".into(),
             ..order("orders/a", 20_000)
         };
-        assert_eq!(c.redeem(&usd, false, 1), Err(Refusal::Currency("CNY".into())));
+        assert_eq!(
+            c.redeem(&usd, false, 1),
+            Err(Refusal::Currency("CNY".into()))
+        );
         assert_eq!(c.redeem(&order("orders/a", 20_000), false, 1), Ok(true));
         assert_eq!(c.redemption.map(|r| r.discount), Some(3_000));
     }

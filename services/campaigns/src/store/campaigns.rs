@@ -176,7 +176,12 @@ pub(crate) async fn add_cost(tx: &mut Tx, tenant: &str, cost: &Cost) -> Result<(
 }
 
 /// Adds `delta` to the campaign's results.
-pub(crate) async fn add_results(tx: &mut Tx, tenant: &str, id: Uuid, delta: &Results) -> Result<()> {
+pub(crate) async fn add_results(
+    tx: &mut Tx,
+    tenant: &str,
+    id: Uuid,
+    delta: &Results,
+) -> Result<()> {
     if delta.is_zero() {
         return Ok(());
     }

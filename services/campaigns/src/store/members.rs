@@ -38,7 +38,9 @@ pub(crate) async fn of(
     if customers.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = (0..customers.len()).map(|i| format!("${}", i + 3)).collect();
+    let list: Vec<String> = (0..customers.len())
+        .map(|i| format!("${}", i + 3))
+        .collect();
     let sql = format!(
         "{SELECT} WHERE m.tenant_id = $1 AND m.campaign_id = $2 AND m.customer_id IN ({}) \
          ORDER BY m.customer_id{}",
@@ -58,7 +60,10 @@ pub(crate) async fn insert_invited(tx: &mut Tx, tenant: &str, members: &[Member]
     let Some(first) = members.first() else {
         return Ok(());
     };
-    let ids: Vec<[String; 1]> = members.iter().map(|m| [m.customer_id.to_string()]).collect();
+    let ids: Vec<[String; 1]> = members
+        .iter()
+        .map(|m| [m.customer_id.to_string()])
+        .collect();
     let sql = format!(
         "INSERT INTO campaign_members (tenant_id, campaign_id, customer_id, standing, response, \
          attended, invited_by, invite_time) \

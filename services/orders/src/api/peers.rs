@@ -71,7 +71,9 @@ const COUPON_REFUSALS: &[&str] = &[
 
 /// The campaigns service's coupons, on the caller's behalf.
 fn coupons(app: &App) -> Result<CouponServiceClient<tonic::transport::Channel>> {
-    Ok(CouponServiceClient::new(app.ctx.peers.channel("campaigns")?))
+    Ok(CouponServiceClient::new(
+        app.ctx.peers.channel("campaigns")?,
+    ))
 }
 
 /// Redeems coupon `code` for `order` (not yet written) on the caller of `req`'s behalf, with a
