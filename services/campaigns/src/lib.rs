@@ -62,7 +62,7 @@ impl Service for Campaigns {
         let mut bundle = Bundle::new(Self::NAME, &ctx);
         serve!(bundle, CampaignServiceServer::new(app.clone()));
         serve!(bundle, CouponServiceServer::new(app.clone()));
-        bundle.handler(order_events::OrderEvents::handler(ctx.clone()));
+        bundle.handler(order_events::handler(ctx.clone()));
         bundle.job(sweeps::coupons::job(app.clone()));
         bundle.finish()
     }

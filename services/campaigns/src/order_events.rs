@@ -4,64 +4,56 @@
 
 use std::sync::Arc;
 
-use rapport_kit::names;
+use rapport_kit::{
+    follow::{self, Follow, Route},
+    names,
+};
 use rapport_proto::orders as opb;
 use rapport_runtime::{
     Error, Result,
     context::ServiceContext,
-    events::{Event, EventHandler, Published},
+    events::{EventHandler, Published},
+    write::Write,
 };
 
 use crate::{
-    app::{App, coupons, events::EVENTS},
+    app::{coupons, events::EVENTS},
     domain::coupon::parse_code,
 };
 
 const CANCELLED: Published<opb::OrderChanged> = Published::new("order.cancelled");
 
-/// Consumes the orders stream.
-pub struct OrderEvents {
-    app: App,
-}
-
-impl OrderEvents {
-    /// The handler, shared.
-    pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
-        Arc::new(OrderEvents { app: App::new(ctx) })
-    }
-}
+/// Gives back the coupons of cancelled orders.
+struct Release;
 
 #[tonic::async_trait]
-impl EventHandler for OrderEvents {
-    fn group(&self) -> &'static str {
-        "campaigns.order-events"
+impl Follow<opb::OrderChanged> for Release {
+    /// The coupon's code and the order's name.
+    type Item = (String, String);
+
+    fn pick(&self, changed: opb::OrderChanged) -> Option<(String, String)> {
+        let order = changed.order?;
+        let code = parse_code(&order.coupon_code).ok()?;
+        let id = names::parse_id("orders", &order.name).ok()?;
+        Some((code, names::format_id("orders", id)))
     }
 
-    fn stream(&self) -> &'static str {
-        "orders"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<()> {
-        let Some(order) = CANCELLED.payload(event)?.and_then(|c| c.order) else {
-            return Ok(());
-        };
-        let Ok(code) = parse_code(&order.coupon_code) else {
-            return Ok(());
-        };
-        let Ok(id) = names::parse_id("orders", &order.name) else {
-            return Ok(());
-        };
-        let Some(mut w) = self.app.ctx.consume(self.group(), event, EVENTS).await? else {
-            return Ok(());
-        };
-        let name = names::format_id("orders", id);
-        match coupons::release_in(&mut w, &code, &name).await {
+    async fn apply(&self, w: &mut Write, (code, order): (String, String)) -> Result<()> {
+        match coupons::release_in(w, &code, &order).await {
             // Nothing to give back: the coupon is gone from this tenant, or held by another
             // order. The event is applied all the same.
-            Ok(_) | Err(Error::NotFound(_) | Error::FailedPrecondition { .. }) => {
-                w.commit(()).await
-            }
+            Ok(_) | Err(Error::NotFound(_) | Error::FailedPrecondition { .. }) => Ok(()),
             Err(e) => Err(e),
         }
     }
+}
+
+/// The consumer of the orders stream.
+pub fn handler(ctx: ServiceContext) -> Arc<dyn EventHandler> {
+    let route = Route {
+        group: "campaigns.order-events",
+        stream: "orders",
+        source: EVENTS,
+    };
+    follow::handler(ctx, route, CANCELLED, Release)
 }

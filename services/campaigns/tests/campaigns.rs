@@ -215,15 +215,7 @@ async fn approval_is_someone_elses_and_each_role_does_its_part() {
         assert_code(approve(&mut r, &theirs.name).await, Code::PermissionDenied);
         assert_code(
             r.campaigns
-                .record_campaign_cost(pb::RecordCampaignCostRequest {
-                    parent: decided.name.clone(),
-                    cost: Some(pb::CampaignCost {
-                        amount: money("CNY", 100),
-                        category: "venue".into(),
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                })
+                .record_campaign_cost(cost(&decided.name, 100, "CNY", ""))
                 .await,
             Code::PermissionDenied,
         );
@@ -460,15 +452,7 @@ async fn another_tenants_campaigns_read_as_not_found() {
         assert_code(approve(&mut them, &c.name).await, Code::NotFound);
         assert_code(
             them.campaigns
-                .record_campaign_cost(pb::RecordCampaignCostRequest {
-                    parent: c.name.clone(),
-                    cost: Some(pb::CampaignCost {
-                        amount: money("CNY", 100),
-                        category: "venue".into(),
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                })
+                .record_campaign_cost(cost(&c.name, 100, "CNY", ""))
                 .await,
             Code::NotFound,
         );
@@ -531,20 +515,8 @@ async fn stale_etags_are_refused_and_request_ids_replay() {
                 request_id,
             )
         };
-        let edited = mk
-            .campaigns
-            .update_campaign(edit(&c.etag, "edit-1"))
-            .await
-            .unwrap()
-            .into_inner();
+        let edited = retried!(mk.campaigns, update_campaign, edit(&c.etag, "edit-1"));
         assert_ne!(edited.etag, c.etag);
-        let replayed = mk
-            .campaigns
-            .update_campaign(edit(&c.etag, "edit-1"))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(replayed, edited);
         let stale = assert_code(
             mk.campaigns.update_campaign(edit(&c.etag, "")).await,
             Code::Aborted,
@@ -566,40 +538,16 @@ async fn stale_etags_are_refused_and_request_ids_replay() {
             etag: edited.etag.clone(),
             request_id: "submit-1".into(),
         };
-        let first = mk
-            .campaigns
-            .submit_campaign(submit_once.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        // Replayed, though the campaign is no longer a DRAFT and the etag is stale.
-        let second = mk
-            .campaigns
-            .submit_campaign(submit_once)
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(first, second);
+        // The retry waits for the first and replays its answer, though the campaign is no
+        // longer a DRAFT by then and the etag is stale.
+        let first = retried!(mk.campaigns, submit_campaign, submit_once);
         let mut mm = manager(s);
         let approve_once = pb::ApproveCampaignRequest {
             name: c.name.clone(),
             etag: first.etag.clone(),
             request_id: "approve-1".into(),
         };
-        let approved = mm
-            .campaigns
-            .approve_campaign(approve_once.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            mm.campaigns
-                .approve_campaign(approve_once)
-                .await
-                .unwrap()
-                .into_inner(),
-            approved
-        );
+        let approved = retried!(mm.campaigns, approve_campaign, approve_once);
         let reused = assert_code(
             mm.campaigns
                 .approve_campaign(pb::ApproveCampaignRequest {
@@ -640,20 +588,7 @@ async fn stale_etags_are_refused_and_request_ids_replay() {
             etag: approved.etag.clone(),
             request_id: "start-1".into(),
         };
-        let started = mk
-            .campaigns
-            .start_campaign(start_once.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            mk.campaigns
-                .start_campaign(start_once)
-                .await
-                .unwrap()
-                .into_inner(),
-            started
-        );
+        let started = retried!(mk.campaigns, start_campaign, start_once);
         let complete_once = pb::CompleteCampaignRequest {
             name: c.name.clone(),
             etag: started.etag.clone(),
@@ -668,20 +603,8 @@ async fn stale_etags_are_refused_and_request_ids_replay() {
                 .await,
             Code::Aborted,
         );
-        let completed = mk
-            .campaigns
-            .complete_campaign(complete_once.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            mk.campaigns
-                .complete_campaign(complete_once)
-                .await
-                .unwrap()
-                .into_inner(),
-            completed
-        );
+        let completed = retried!(mk.campaigns, complete_campaign, complete_once);
+        assert_eq!(completed.state, pb::CampaignState::Completed as i32);
 
         // Rejections and cancellations replay too.
         let other = create(&mut mk, plan("Rejected"), "").await.unwrap();
@@ -702,40 +625,15 @@ async fn stale_etags_are_refused_and_request_ids_replay() {
                 .await,
             Code::Aborted,
         );
-        let rejected = mm
-            .campaigns
-            .reject_campaign(reject_once.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            mm.campaigns
-                .reject_campaign(reject_once)
-                .await
-                .unwrap()
-                .into_inner(),
-            rejected
-        );
+        let rejected = retried!(mm.campaigns, reject_campaign, reject_once);
         let cancel_once = pb::CancelCampaignRequest {
             name: other.name.clone(),
             reason: "dropped".into(),
             etag: rejected.etag.clone(),
             request_id: "cancel-1".into(),
         };
-        let cancelled = mk
-            .campaigns
-            .cancel_campaign(cancel_once.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            mk.campaigns
-                .cancel_campaign(cancel_once)
-                .await
-                .unwrap()
-                .into_inner(),
-            cancelled
-        );
+        let cancelled = retried!(mk.campaigns, cancel_campaign, cancel_once);
+        assert_eq!(cancelled.state, pb::CampaignState::Cancelled as i32);
     })
     .await;
 }
@@ -744,18 +642,6 @@ async fn stale_etags_are_refused_and_request_ids_replay() {
 async fn costs_are_recorded_once_approved_and_an_overrun_is_flagged() {
     each_backend(&services(), async |s| {
         let mut mk = marketer(s);
-        let cost = |parent: &str, amount: i64, currency: &str, request_id: &str| {
-            pb::RecordCampaignCostRequest {
-                parent: parent.into(),
-                cost: Some(pb::CampaignCost {
-                    amount: money(currency, amount),
-                    category: "venue".into(),
-                    note: "Hall B, two days".into(),
-                    ..Default::default()
-                }),
-                request_id: request_id.into(),
-            }
-        };
         let draft = create(&mut mk, plan("Not yet"), "").await.unwrap();
         let early = assert_code(
             mk.campaigns
@@ -773,12 +659,8 @@ async fn costs_are_recorded_once_approved_and_an_overrun_is_flagged() {
             Code::InvalidArgument,
         );
         assert_eq!(bad_fields(&wrong), ["cost.amount.currency_code"]);
-        let first = mk
-            .campaigns
-            .record_campaign_cost(cost(&c.name, 700_000, "CNY", "cost-1"))
-            .await
-            .unwrap()
-            .into_inner();
+        let once = cost(&c.name, 700_000, "CNY", "cost-1");
+        let first = retried!(mk.campaigns, record_campaign_cost, once);
         let line = first.cost.clone().unwrap();
         assert!(line.name.starts_with(&format!("{}/costs/", c.name)));
         assert_eq!(
@@ -789,13 +671,6 @@ async fn costs_are_recorded_once_approved_and_an_overrun_is_flagged() {
         assert_eq!(campaign.cost.as_ref().map(|m| m.minor_units), Some(700_000));
         assert!(!campaign.over_budget);
         assert_eq!(campaign.etag, c.etag, "a cost leaves the plan's etag alone");
-        let replayed = mk
-            .campaigns
-            .record_campaign_cost(cost(&c.name, 700_000, "CNY", "cost-1"))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(replayed, first);
         assert_code(
             mk.campaigns
                 .record_campaign_cost(cost(&c.name, 1, "CNY", "cost-1"))
@@ -915,24 +790,13 @@ async fn customers_are_invited_answer_and_attend() {
             Code::PermissionDenied,
         );
 
-        let invited = mk
-            .campaigns
-            .invite_campaign_members(invite(&c.name, &[&wang, &li, &wang], "invite-1"))
-            .await
-            .unwrap()
-            .into_inner();
+        let once = invite(&c.name, &[&wang, &li, &wang], "invite-1");
+        let invited = retried!(mk.campaigns, invite_campaign_members, once);
         assert_eq!(invited.invited, 2);
         assert_eq!(invited.members.len(), 2);
         assert_eq!(invited.members[0].customer, wang);
         assert_eq!(invited.members[0].state, pb::MemberState::Invited as i32);
         assert_eq!(invited.members[0].invited_by, "mk-1");
-        let replayed = mk
-            .campaigns
-            .invite_campaign_members(invite(&c.name, &[&wang, &li, &wang], "invite-1"))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(replayed, invited);
         assert_eq!(
             reason(&assert_code(
                 mk.campaigns
@@ -987,26 +851,10 @@ async fn customers_are_invited_answer_and_attend() {
                 .await,
             Code::NotFound,
         );
-        let accepted = mk
-            .campaigns
-            .record_campaign_response(respond(member(&wang), pb::MemberResponse::Accepted, "r-1"))
-            .await
-            .unwrap()
-            .into_inner();
+        let once = respond(member(&wang), pb::MemberResponse::Accepted, "r-1");
+        let accepted = retried!(mk.campaigns, record_campaign_response, once);
         assert_eq!(accepted.state, pb::MemberState::Accepted as i32);
         assert!(accepted.respond_time.is_some());
-        assert_eq!(
-            mk.campaigns
-                .record_campaign_response(respond(
-                    member(&wang),
-                    pb::MemberResponse::Accepted,
-                    "r-1"
-                ))
-                .await
-                .unwrap()
-                .into_inner(),
-            accepted
-        );
         mk.campaigns
             .record_campaign_response(respond(member(&li), pb::MemberResponse::Accepted, ""))
             .await
@@ -1023,22 +871,13 @@ async fn customers_are_invited_answer_and_attend() {
             name,
             request_id: request_id.into(),
         };
-        let came = mk
-            .campaigns
-            .record_campaign_attendance(attend(member(&wang), "a-1"))
-            .await
-            .unwrap()
-            .into_inner();
+        let came = retried!(
+            mk.campaigns,
+            record_campaign_attendance,
+            attend(member(&wang), "a-1")
+        );
         assert!(came.attended && came.attend_time.is_some());
         assert_eq!(came.state, pb::MemberState::Attended as i32);
-        assert_eq!(
-            mk.campaigns
-                .record_campaign_attendance(attend(member(&wang), "a-1"))
-                .await
-                .unwrap()
-                .into_inner(),
-            came
-        );
         mk.campaigns
             .record_campaign_attendance(attend(member(&wang), ""))
             .await

@@ -4,19 +4,22 @@
 //! campaign, given back when the order is not written or is cancelled, and nothing written
 //! while the campaigns service is cut off.
 
-use std::time::Duration;
-
 use rapport_campaigns::Campaigns;
 use rapport_customers::Customers;
 use rapport_orders::Orders;
 use rapport_proto::{campaigns as pb, orders as opb};
 use rapport_runtime::{clock::HOUR, context::ServiceEntry};
 use rapport_testkit::{
-    Backend, TestServer, each_backend, each_backend_at, proxy::Proxy, wait::eventually,
+    Backend, TestServer, each_backend, each_backend_at,
+    proxy::Proxy,
+    wait::{eventually, past_unavailable},
 };
 use tonic::Code;
 
-use crate::{common::*, orders_common};
+use crate::{
+    common::*,
+    orders_common::{self, create_order_redeeming as redeeming},
+};
 
 const ALPHABET: &str = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
@@ -37,17 +40,13 @@ async fn coupons_are_issued_with_unique_unambiguous_codes() {
         let c = approved(s, "Spring sale").await;
         let mut mk = marketer(s);
         let strategy = format!("strategies/{}", uuid::Uuid::now_v7());
-        let issued = mk
-            .coupons
-            .issue_coupons(pb::IssueCouponsRequest {
-                strategy: strategy.clone(),
-                request_id: "issue-1".into(),
-                ..issue_request(&c.name)
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .coupons;
+        let once = pb::IssueCouponsRequest {
+            strategy: strategy.clone(),
+            request_id: "issue-1".into(),
+            ..issue_request(&c.name)
+        };
+        // Retried at once: one issue, answered twice.
+        let issued = retried!(mk.coupons, issue_coupons, once).coupons;
         assert_eq!(issued.len(), 3);
         let mut codes: Vec<&str> = issued.iter().map(|c| c.code.as_str()).collect();
         codes.sort();
@@ -67,18 +66,6 @@ async fn coupons_are_issued_with_unique_unambiguous_codes() {
             assert_eq!(coupon.issued_by, "mk-1");
             assert!(coupon.customer.is_empty() && coupon.order.is_empty());
         }
-        let replayed = mk
-            .coupons
-            .issue_coupons(pb::IssueCouponsRequest {
-                strategy: strategy.clone(),
-                request_id: "issue-1".into(),
-                ..issue_request(&c.name)
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .coupons;
-        assert_eq!(replayed, issued, "the retry issued nothing more");
         assert_eq!(
             reason(&assert_code(
                 mk.coupons
@@ -469,22 +456,10 @@ async fn a_coupon_is_redeemed_once_and_again_only_for_its_order() {
             )),
             ["code", "order"]
         );
-        let released = r
-            .coupons
-            .release_coupon_redemption(release(&coupon.code, &order, "release-1"))
-            .await
-            .unwrap()
-            .into_inner();
+        let once = release(&coupon.code, &order, "release-1");
+        let released = retried!(r.coupons, release_coupon_redemption, once);
         assert_eq!(released.state, pb::CouponState::Issued as i32);
         assert!(released.order.is_empty() && released.redeem_time.is_none());
-        assert_eq!(
-            r.coupons
-                .release_coupon_redemption(release(&coupon.code, &order, "release-1"))
-                .await
-                .unwrap()
-                .into_inner(),
-            released
-        );
         let twice = r
             .coupons
             .release_coupon_redemption(release(&coupon.code, &order, ""))
@@ -503,19 +478,12 @@ async fn a_coupon_is_redeemed_once_and_again_only_for_its_order() {
             request_id: request_id.into(),
         };
         let second = some_order();
-        let first = r
-            .coupons
-            .redeem_coupon(with_id(&second, 40_000, "redeem-1"))
-            .await
-            .unwrap()
-            .into_inner();
-        let retried = r
-            .coupons
-            .redeem_coupon(with_id(&second, 40_000, "redeem-1"))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(retried, first);
+        let first = retried!(
+            r.coupons,
+            redeem_coupon,
+            with_id(&second, 40_000, "redeem-1")
+        );
+        assert_eq!(first.order, second);
         assert_eq!(
             reason(&assert_code(
                 r.coupons
@@ -735,26 +703,9 @@ async fn the_sweep_expires_coupons_past_their_time() {
     .await;
 }
 
-/// A CNY order of one lamp (300.00) for `customer`, redeeming `code`.
+/// A CNY order of one lamp (300.00) for `customer`.
 fn lamp_order(customer: &str) -> opb::Order {
     orders_common::order(customer, vec![orders_common::line("LAMP", 1, 0)])
-}
-
-/// Creates `order` redeeming `code` with `request_id` as `by`.
-async fn order_with_coupon(
-    by: &mut Clients,
-    order: opb::Order,
-    code: &str,
-    request_id: &str,
-) -> Result<opb::Order, tonic::Status> {
-    by.orders
-        .create_order(opb::CreateOrderRequest {
-            order: Some(order),
-            request_id: request_id.into(),
-            coupon_code: code.into(),
-        })
-        .await
-        .map(|r| r.into_inner())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -764,22 +715,22 @@ async fn an_order_redeems_a_coupon_and_is_linked_to_its_campaign() {
         let c = approved(s, "Lamp week").await;
         let wang = customer(s, "Wang Fang", "+8613800000001").await;
         let coupon = issue(s, &c.name, 1, 3_000, 10_000).await.remove(0);
-        let mut r = rep(s);
+        let mut shop = orders_common::rep(s, "rep-1", "north");
 
         let no_id = assert_code(
-            order_with_coupon(&mut r, lamp_order(&wang), &coupon.code, "").await,
+            redeeming(&mut shop, lamp_order(&wang), &coupon.code, "").await,
             Code::InvalidArgument,
         );
         assert_eq!(bad_fields(&no_id), ["request_id"]);
         let unknown = assert_code(
-            order_with_coupon(&mut r, lamp_order(&wang), "ABCDEFGHJK", "order-0").await,
+            redeeming(&mut shop, lamp_order(&wang), "ABCDEFGHJK", "order-0").await,
             Code::InvalidArgument,
         );
         assert_eq!(bad_fields(&unknown), ["coupon_code"]);
 
         // Typed in lower case, as people do.
         let typed = coupon.code.to_lowercase();
-        let o = order_with_coupon(&mut r, lamp_order(&wang), &typed, "order-1")
+        let o = redeeming(&mut shop, lamp_order(&wang), &typed, "order-1")
             .await
             .unwrap();
         assert_eq!(
@@ -793,14 +744,14 @@ async fn an_order_redeems_a_coupon_and_is_linked_to_its_campaign() {
         assert_eq!(held.order_customer, wang);
         assert_eq!(held.order_amount, money("CNY", 30_000));
         // The retry replays: the same order, the coupon redeemed once.
-        let again = order_with_coupon(&mut r, lamp_order(&wang), &typed, "order-1")
+        let again = redeeming(&mut shop, lamp_order(&wang), &typed, "order-1")
             .await
             .unwrap();
         assert_eq!(again, o);
         assert_eq!(self::coupon(s, &coupon.name).await, held);
         // Another order with the same code is refused with the campaigns service's reason.
         let taken = assert_code(
-            order_with_coupon(&mut r, lamp_order(&wang), &coupon.code, "order-2").await,
+            redeeming(&mut shop, lamp_order(&wang), &coupon.code, "order-2").await,
             Code::FailedPrecondition,
         );
         assert_eq!(reason(&taken), "COUPON_ALREADY_REDEEMED");
@@ -808,35 +759,24 @@ async fn an_order_redeems_a_coupon_and_is_linked_to_its_campaign() {
         let under = issue(s, &c.name, 1, 100, 50_000).await.remove(0);
         assert_eq!(
             reason(&assert_code(
-                order_with_coupon(&mut r, lamp_order(&wang), &under.code, "order-3").await,
+                redeeming(&mut shop, lamp_order(&wang), &under.code, "order-3").await,
                 Code::FailedPrecondition
             )),
             "COUPON_MINIMUM_NOT_MET"
         );
-        let listed = r
-            .orders
-            .list_orders(opb::ListOrdersRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .orders;
+        let listed = orders_common::list_orders(&mut shop).await;
         assert_eq!(listed.len(), 1, "refused orders are not written");
 
         // Cancelled before delivery: the coupon is given back, and the order's retry does not
         // take it again.
-        r.orders
-            .cancel_order(opb::CancelOrderRequest {
-                name: o.name.clone(),
-                reason: "changed their mind".into(),
-                ..Default::default()
-            })
+        orders_common::cancel_order(&mut shop, &o.name, "changed their mind")
             .await
             .unwrap();
         eventually("the cancelled order's coupon is released", async || {
             self::coupon(s, &coupon.name).await.state == pb::CouponState::Issued as i32
         })
         .await;
-        let replayed = order_with_coupon(&mut r, lamp_order(&wang), &typed, "order-1")
+        let replayed = redeeming(&mut shop, lamp_order(&wang), &typed, "order-1")
             .await
             .unwrap();
         assert_eq!(replayed.name, o.name);
@@ -844,7 +784,7 @@ async fn an_order_redeems_a_coupon_and_is_linked_to_its_campaign() {
             self::coupon(s, &coupon.name).await.state,
             pb::CouponState::Issued as i32
         );
-        let next = order_with_coupon(&mut r, lamp_order(&wang), &coupon.code, "order-4")
+        let next = redeeming(&mut shop, lamp_order(&wang), &coupon.code, "order-4")
             .await
             .unwrap();
         assert_eq!(self::coupon(s, &coupon.name).await.order, next.name);
@@ -860,12 +800,12 @@ async fn an_order_that_is_not_written_gives_its_coupon_back() {
         let other = approved(s, "Sofa week").await;
         let wang = customer(s, "Wang Fang", "+8613800000001").await;
         let coupon = issue(s, &c.name, 1, 3_000, 0).await.remove(0);
-        let mut r = rep(s);
+        let mut shop = orders_common::rep(s, "rep-1", "north");
         // The order names another campaign than the coupon's: known only once the coupon is
         // redeemed, so the write refuses after the redemption, and gives the coupon back.
         let wrong = assert_code(
-            order_with_coupon(
-                &mut r,
+            redeeming(
+                &mut shop,
                 opb::Order {
                     campaign: other.name.clone(),
                     ..lamp_order(&wang)
@@ -880,18 +820,10 @@ async fn an_order_that_is_not_written_gives_its_coupon_back() {
         let back = self::coupon(s, &coupon.name).await;
         assert_eq!(back.state, pb::CouponState::Issued as i32);
         assert!(back.order.is_empty());
-        assert!(
-            r.orders
-                .list_orders(opb::ListOrdersRequest::default())
-                .await
-                .unwrap()
-                .into_inner()
-                .orders
-                .is_empty()
-        );
+        assert!(orders_common::list_orders(&mut shop).await.is_empty());
         // Corrected, the same request id goes through and redeems it.
-        let o = order_with_coupon(
-            &mut r,
+        let o = redeeming(
+            &mut shop,
             opb::Order {
                 campaign: c.name.clone(),
                 ..lamp_order(&wang)
@@ -912,7 +844,7 @@ async fn a_cut_campaigns_service_makes_orders_wait_not_half_written() {
         eprintln!("-- on {backend:?}");
         let marketing = TestServer::start(backend, &[ServiceEntry::of::<Campaigns>()]).await;
         let proxy = Proxy::start(marketing.addr).await;
-        let shop = TestServer::builder()
+        let store = TestServer::builder()
             .peer("campaigns", &format!("http://{}", proxy.addr))
             .start(
                 backend,
@@ -922,27 +854,21 @@ async fn a_cut_campaigns_service_makes_orders_wait_not_half_written() {
                 ],
             )
             .await;
-        orders_common::furniture(&shop).await;
+        orders_common::furniture(&store).await;
         let wang =
-            orders_common::customer(&shop, "Wang Fang", "+8613800000001", "rep-1", "north").await;
+            orders_common::customer(&store, "Wang Fang", "+8613800000001", "rep-1", "north").await;
         let c = approved(&marketing, "Lamp week").await;
         let coupon = issue(&marketing, &c.name, 1, 3_000, 0).await.remove(0);
-        let mut r = rep(&shop);
+        let mut shop = orders_common::rep(&store, "rep-1", "north");
 
         proxy.cut();
         let cut = assert_code(
-            order_with_coupon(&mut r, lamp_order(&wang), &coupon.code, "order-1").await,
+            redeeming(&mut shop, lamp_order(&wang), &coupon.code, "order-1").await,
             Code::Unavailable,
         );
         assert!(cut.message().contains("retry"), "{}", cut.message());
         assert!(
-            r.orders
-                .list_orders(opb::ListOrdersRequest::default())
-                .await
-                .unwrap()
-                .into_inner()
-                .orders
-                .is_empty(),
+            orders_common::list_orders(&mut shop).await.is_empty(),
             "no order"
         );
         assert_eq!(
@@ -952,26 +878,17 @@ async fn a_cut_campaigns_service_makes_orders_wait_not_half_written() {
         );
 
         proxy.restore();
-        let mut made = None;
-        for _ in 0..50 {
-            match order_with_coupon(&mut r, lamp_order(&wang), &coupon.code, "order-1").await {
-                Ok(o) => {
-                    made = Some(o);
-                    break;
-                }
-                Err(st) if st.code() == Code::Unavailable => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(st) => panic!("{st:?}"),
-            }
-        }
-        let made = made.expect("the order once the campaigns service is back");
+        let lamp = || lamp_order(&wang);
+        let made =
+            past_unavailable(async || redeeming(&mut shop, lamp(), &coupon.code, "order-1").await)
+                .await
+                .expect("the order once the campaigns service is back");
         assert_eq!(made.campaign, c.name);
         assert_eq!(
             self::coupon(&marketing, &coupon.name).await.order,
             made.name
         );
-        shop.stop().await;
+        store.stop().await;
         marketing.stop().await;
     }
 }

@@ -4,25 +4,8 @@
 //! with it, in the campaigns service's tests.
 
 use crate::common::*;
-use rapport_proto::orders as pb;
 use rapport_testkit::each_backend;
 use tonic::Code;
-
-async fn with_coupon(
-    c: &mut Clients,
-    o: pb::Order,
-    coupon_code: &str,
-    request_id: &str,
-) -> Result<pb::Order, tonic::Status> {
-    c.orders
-        .create_order(pb::CreateOrderRequest {
-            order: Some(o),
-            request_id: request_id.into(),
-            coupon_code: coupon_code.into(),
-        })
-        .await
-        .map(|r| r.into_inner())
-}
 
 #[tokio::test]
 async fn a_coupon_needs_a_request_id_and_an_answering_campaigns_service() {
@@ -33,12 +16,12 @@ async fn a_coupon_needs_a_request_id_and_an_answering_campaigns_service() {
         let lamp = || order(&wang, vec![line("LAMP", 1, 0)]);
 
         let bad = assert_code(
-            with_coupon(&mut r1, lamp(), "ABCD EFGH", "").await,
+            create_order_redeeming(&mut r1, lamp(), "ABCD EFGH", "").await,
             Code::InvalidArgument,
         );
         assert_eq!(sorted_bad_fields(&bad), ["coupon_code", "request_id"]);
         let no_id = assert_code(
-            with_coupon(&mut r1, lamp(), "ABCDEFGH23", "").await,
+            create_order_redeeming(&mut r1, lamp(), "ABCDEFGH23", "").await,
             Code::InvalidArgument,
         );
         assert_eq!(bad_fields(&no_id), ["request_id"]);
@@ -46,23 +29,18 @@ async fn a_coupon_needs_a_request_id_and_an_answering_campaigns_service() {
 
         // This server runs no campaigns service: nothing is redeemed, so nothing is written.
         let down = assert_code(
-            with_coupon(&mut r1, lamp(), "ABCDEFGH23", "order-1").await,
+            create_order_redeeming(&mut r1, lamp(), "ABCDEFGH23", "order-1").await,
             Code::Unavailable,
         );
         assert!(
             down.message().contains("retry with the same request_id"),
             "{down:?}"
         );
-        let listed = r1
-            .orders
-            .list_orders(pb::ListOrdersRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .orders;
-        assert!(listed.is_empty());
+        assert!(list_orders(&mut r1).await.is_empty());
         // Without a coupon the same order goes through, and records none.
-        let plain = with_coupon(&mut r1, lamp(), " ", "order-2").await.unwrap();
+        let plain = create_order_redeeming(&mut r1, lamp(), " ", "order-2")
+            .await
+            .unwrap();
         assert!(plain.coupon_code.is_empty() && plain.campaign.is_empty());
     })
     .await;

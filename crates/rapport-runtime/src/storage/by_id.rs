@@ -37,6 +37,47 @@ pub async fn one_by_id<T>(
     row.as_ref().map(decode).transpose()
 }
 
+/// How a store reads one of its resources by id: what [`one_by_id`] takes, named once beside
+/// the resource's SELECT.
+#[derive(Debug, Clone, Copy)]
+pub struct ById<T> {
+    /// `SELECT <columns> FROM <table> [alias]`.
+    pub select: &'static str,
+    /// The id's column as the select names it (`id`, `c.id`).
+    pub id_column: &'static str,
+    /// How a row decodes.
+    pub decode: fn(&AnyRow) -> Result<T>,
+}
+
+impl<T> ById<T> {
+    /// The resource `id` of `tenant`, `None` when there is none; locked for the rest of the
+    /// transaction when `lock` names the dialect (see [`one_by_id`]).
+    pub async fn get(
+        &self,
+        conn: &mut AnyConnection,
+        tenant: &str,
+        id: Uuid,
+        lock: Option<Dialect>,
+    ) -> Result<Option<T>> {
+        one_by_id(
+            conn,
+            self.select,
+            self.id_column,
+            tenant,
+            id,
+            lock,
+            self.decode,
+        )
+        .await
+    }
+
+    /// As [`ById::get`] outside any transaction, on a connection of `db`'s pool.
+    pub async fn read(&self, db: &super::Db, tenant: &str, id: Uuid) -> Result<Option<T>> {
+        let mut conn = db.pool().acquire().await?;
+        self.get(&mut conn, tenant, id, None).await
+    }
+}
+
 /// The resources of `tenant` whose `column` (as the select names it, `o.customer_id`) is one
 /// of `ids`, in id order, decoded by `decode`: what a service re-points when customers are
 /// merged. `select` and `lock` as [`one_by_id`]; locked rows are taken in id order, so two

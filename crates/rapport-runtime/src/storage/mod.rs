@@ -19,7 +19,7 @@ use sqlx::{
 };
 
 pub use bind::{BindValue, Bindable, bind_all};
-pub use by_id::{all_with, id_column, one_by_id};
+pub use by_id::{ById, all_with, id_column, one_by_id};
 pub use idempotency::Idempotency;
 pub use json::{from_json, stored, to_json};
 pub use migrate::{Migration, Migrations};

@@ -1,7 +1,7 @@
 //! Campaigns' use cases (CA1): create, read, list and change them, take them through their
 //! lifecycle, and record their costs.
 
-use rapport_kit::{names, query::Page};
+use rapport_kit::{names, query::Page, versioned};
 use rapport_proto::campaigns as pb;
 use rapport_runtime::{
     Error, Result,
@@ -38,9 +38,8 @@ pub(crate) fn refused(r: Refusal) -> Error {
     }
 }
 
-/// Emits `campaign.<kind>` for `c`; its answer.
-fn emit(w: &mut Write, kind: &str, c: &Campaign) -> pb::Campaign {
-    let out = campaign_to_proto(c);
+/// Emits `campaign.<kind>` for `c`, whose answer is `out`.
+fn announce(w: &mut Write, kind: &str, c: &Campaign, out: &pb::Campaign) {
     w.emit(
         &format!("campaign.{kind}"),
         c.name(),
@@ -48,7 +47,6 @@ fn emit(w: &mut Write, kind: &str, c: &Campaign) -> pb::Campaign {
             campaign: Some(out.clone()),
         },
     );
-    out
 }
 
 /// Creates a campaign as a DRAFT of `p`'s: owned by `p` and in its team unless it names
@@ -75,16 +73,15 @@ pub async fn create(
     c.state_change_time = now;
     c.version = 1;
     store::insert(w.tx(), &p.tenant_id, &c).await?;
-    let out = emit(&mut w, "created", &c);
+    let out = campaign_to_proto(&c);
+    announce(&mut w, "created", &c, &out);
     w.commit(out).await
 }
 
 /// Campaign `id` of the caller's tenant; another's reads as NOT_FOUND.
 pub async fn get(app: &App, p: &Principal, id: Uuid) -> Result<Campaign> {
-    let mut conn = app.db().pool().acquire().await?;
-    store::get(&mut conn, &p.tenant_id, id, None)
-        .await?
-        .ok_or_else(|| not_found(id))
+    let found = store::CAMPAIGN.read(app.db(), &p.tenant_id, id).await?;
+    found.ok_or_else(|| not_found(id))
 }
 
 /// A page of the tenant's campaigns, newest first.
@@ -103,7 +100,8 @@ pub async fn list(
 /// Campaign `id` locked in `w`; NOT_FOUND when the tenant has none.
 pub(crate) async fn lock(w: &mut Write, app: &App, id: Uuid) -> Result<Campaign> {
     let tenant = w.tenant().to_owned();
-    store::get(w.tx(), &tenant, id, Some(app.db().dialect()))
+    store::CAMPAIGN
+        .get(w.tx(), &tenant, id, Some(app.db().dialect()))
         .await?
         .ok_or_else(|| not_found(id))
 }
@@ -111,32 +109,14 @@ pub(crate) async fn lock(w: &mut Write, app: &App, id: Uuid) -> Result<Campaign>
 /// Campaign `id` locked in `w`, after refusing a stale `etag`.
 async fn load(w: &mut Write, app: &App, id: Uuid, etag: &str) -> Result<Campaign> {
     let current = lock(w, app, id).await?;
-    names::check_etag(
-        etag,
-        &names::etag(id.as_bytes(), current.version),
-        &current.name(),
-    )?;
+    versioned::check_etag(etag, &current)?;
     Ok(current)
 }
 
 /// Saves `next` over `current` in `w` and emits `campaign.<kind>`; commits.
-async fn save(
-    mut w: Write,
-    kind: &str,
-    current: &Campaign,
-    mut next: Campaign,
-) -> Result<pb::Campaign> {
-    if next == *current {
-        return w.commit(campaign_to_proto(current)).await;
-    }
-    next.version = current.version + 1;
-    next.update_time = w.now();
-    let tenant = w.tenant().to_owned();
-    if !store::update(w.tx(), &tenant, &next, current.version).await? {
-        return Err(Error::stale_etag(&next.name()));
-    }
-    let out = emit(&mut w, kind, &next);
-    w.commit(out).await
+async fn save(w: Write, kind: &str, current: &Campaign, next: Campaign) -> Result<pb::Campaign> {
+    let announce = |w: &mut Write, c: &Campaign, out: &pb::Campaign| announce(w, kind, c, out);
+    versioned::save(w, current, next, campaign_to_proto, announce).await
 }
 
 /// Changes a campaign's fields: `apply` sets those the caller named; `plan` says whether they

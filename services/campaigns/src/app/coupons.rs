@@ -220,7 +220,9 @@ pub async fn redeem(
         Begun::Replayed(_) => app.write(&p).await?,
     };
     let mut coupon = lock_coupon(&mut w, code).await?;
-    let campaign = campaign_store::get(w.tx(), &p.tenant_id, coupon.campaign_id, None).await?;
+    let campaign = campaign_store::CAMPAIGN
+        .get(w.tx(), &p.tenant_id, coupon.campaign_id, None)
+        .await?;
     let void = campaign.is_none_or(|c| c.state == CampaignState::Cancelled);
     let was = coupon.state;
     if !coupon.redeem(order, void, w.now()).map_err(refused)? {

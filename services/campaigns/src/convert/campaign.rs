@@ -6,17 +6,15 @@ use rapport_kit::{
     enums::{read, write},
     mask::Rules,
     names, validate,
-    validate::Money,
 };
 use rapport_proto::campaigns as pb;
 use rapport_runtime::{
     clock::{Micros, to_timestamp},
     validation::Violations,
 };
-use uuid::Uuid;
 
 use crate::domain::{
-    campaign::{Campaign, Cost, Refusal, Results, State, Type},
+    campaign::{Campaign, Cost, Refusal, State, Type},
     member::{Member, Response, Standing},
 };
 
@@ -207,32 +205,7 @@ pub fn apply_campaign(c: &pb::Campaign, fields: &[&str], into: &mut Campaign, v:
 /// A new campaign from CreateCampaign: every field it may set, checked; an empty owner is the
 /// caller's to fill in.
 pub fn parse_campaign(c: Option<&pb::Campaign>, v: &mut Violations) -> Campaign {
-    let mut out = Campaign {
-        id: Uuid::nil(),
-        display_name: String::new(),
-        kind: Type::HolidayPromotion,
-        description: String::new(),
-        owner_id: String::new(),
-        team_id: String::new(),
-        store: String::new(),
-        start_time: 0,
-        end_time: 0,
-        budget: Money {
-            currency_code: String::new(),
-            minor_units: 0,
-        },
-        cost: 0,
-        state: State::Draft,
-        state_reason: String::new(),
-        state_change_time: 0,
-        creator: String::new(),
-        approved_by: String::new(),
-        approve_time: None,
-        results: Results::default(),
-        create_time: 0,
-        update_time: 0,
-        version: 1,
-    };
+    let mut out = Campaign::empty();
     let Some(c) = c else {
         v.add("campaign", "is required");
         return out;
@@ -264,7 +237,7 @@ pub fn check_plan(c: &Campaign, v: &mut Violations) {
 
 /// What RecordCampaignCost asks to record.
 pub struct NewCost {
-    pub amount: Money,
+    pub amount: validate::Money,
     pub category: String,
     pub note: String,
 }

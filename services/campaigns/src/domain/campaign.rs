@@ -331,6 +331,36 @@ impl std::fmt::Display for Refusal {
 }
 
 impl Campaign {
+    /// A draft with nothing planned yet, for a request's fields to fill in.
+    pub fn empty() -> Self {
+        Campaign {
+            id: Uuid::nil(),
+            display_name: String::new(),
+            kind: Type::HolidayPromotion,
+            description: String::new(),
+            owner_id: String::new(),
+            team_id: String::new(),
+            store: String::new(),
+            start_time: 0,
+            end_time: 0,
+            budget: Money {
+                currency_code: String::new(),
+                minor_units: 0,
+            },
+            cost: 0,
+            state: State::Draft,
+            state_reason: String::new(),
+            state_change_time: 0,
+            creator: String::new(),
+            approved_by: String::new(),
+            approve_time: None,
+            results: Results::default(),
+            create_time: 0,
+            update_time: 0,
+            version: 1,
+        }
+    }
+
     /// "campaigns/{id}".
     pub fn name(&self) -> String {
         rapport_kit::names::format_id(CAMPAIGNS, self.id)
@@ -419,30 +449,16 @@ mod tests {
 
     fn campaign() -> Campaign {
         Campaign {
-            id: Uuid::nil(),
             display_name: "Spring sale".into(),
-            kind: Type::HolidayPromotion,
-            description: String::new(),
             owner_id: "mk-1".into(),
-            team_id: String::new(),
-            store: String::new(),
             start_time: 10,
             end_time: 20,
             budget: Money {
                 currency_code: "CNY".into(),
                 minor_units: 1_000,
             },
-            cost: 0,
-            state: State::Draft,
-            state_reason: String::new(),
-            state_change_time: 0,
             creator: "mk-1".into(),
-            approved_by: String::new(),
-            approve_time: None,
-            results: Results::default(),
-            create_time: 0,
-            update_time: 0,
-            version: 1,
+            ..Campaign::empty()
         }
     }
 

@@ -1,13 +1,14 @@
 //! Campaigns and their costs.
 
+use futures::future::BoxFuture;
 use rapport_kit::{
     query::{CursorValue, OrderBy, Page, Select},
     validate::Money,
+    versioned::Versioned,
 };
 use rapport_runtime::{
     Result,
-    dialect::Dialect,
-    storage::{BindValue, Tx, bind_all, from_json, id_column, one_by_id, stored, to_json},
+    storage::{BindValue, ById, Tx, bind_all, from_json, id_column, stored, to_json},
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row, any::AnyRow};
@@ -121,7 +122,7 @@ pub(crate) async fn insert(tx: &mut Tx, tenant: &str, c: &Campaign) -> Result<()
 
 /// Rewrites a campaign's plan and state when its stored version is `expected`; `false` when it
 /// moved on. The cost and the results are left to the writes that keep them.
-pub(crate) async fn update(tx: &mut Tx, tenant: &str, c: &Campaign, expected: i64) -> Result<bool> {
+async fn update(tx: &mut Tx, tenant: &str, c: &Campaign, expected: i64) -> Result<bool> {
     let mut binds = plan_binds(c)?;
     binds.push(BindValue::Int(expected));
     let done = bind_all(
@@ -140,14 +141,39 @@ pub(crate) async fn update(tx: &mut Tx, tenant: &str, c: &Campaign, expected: i6
     Ok(done.rows_affected() == 1)
 }
 
-/// A campaign by id, locked when `lock` names the dialect.
-pub(crate) async fn get(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    id: Uuid,
-    lock: Option<Dialect>,
-) -> Result<Option<Campaign>> {
-    one_by_id(conn, SELECT, "c.id", tenant, id, lock, row_to_campaign).await
+/// Campaigns by id.
+pub(crate) const CAMPAIGN: ById<Campaign> = ById {
+    select: SELECT,
+    id_column: "c.id",
+    decode: row_to_campaign,
+};
+
+impl Versioned for Campaign {
+    fn name(&self) -> String {
+        Campaign::name(self)
+    }
+
+    fn etag_key(&self) -> Vec<u8> {
+        self.id.as_bytes().to_vec()
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn stamp(&mut self, version: i64, now: i64) {
+        self.version = version;
+        self.update_time = now;
+    }
+
+    fn rewrite<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        tenant: &'a str,
+        expected: i64,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(update(tx, tenant, self, expected))
+    }
 }
 
 /// Adds `cost` to the campaign's total and records the line.
@@ -220,22 +246,23 @@ pub(crate) async fn list(
 ) -> Result<Vec<Campaign>> {
     let mut s = Select::new(format!("{SELECT} WHERE c.tenant_id = $1"), 1);
     if let Some(state) = filter.state {
-        let n = s.bind(BindValue::Text(state.as_str().into()));
-        s.and(&format!("c.state = ${n}"));
+        s.and_eq("c.state", state.as_str());
     }
     if let Some(kind) = filter.kind {
-        let n = s.bind(BindValue::Text(kind.as_str().into()));
-        s.and(&format!("c.campaign_type = ${n}"));
+        s.and_eq("c.campaign_type", kind.as_str());
     }
     if !filter.owner_id.is_empty() {
-        let n = s.bind(BindValue::Text(filter.owner_id.clone()));
-        s.and(&format!("c.owner_id = ${n}"));
+        s.and_eq("c.owner_id", filter.owner_id.as_str());
     }
-    let (sql, binds) = s.fixed(page, &NEWEST, "c.create_time", "c.id")?;
-    let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(row_to_campaign).collect()
+    let order = (page, &NEWEST);
+    s.fetch_fixed(
+        conn,
+        tenant,
+        order,
+        ("c.create_time", "c.id"),
+        row_to_campaign,
+    )
+    .await
 }
 
 /// The cursor after `c`.

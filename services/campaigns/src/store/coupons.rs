@@ -1,10 +1,13 @@
 //! Coupons, by tenant and code.
 
-use rapport_kit::query::{CursorValue, OrderBy, Page, Select};
+use rapport_kit::{
+    query::{CursorValue, OrderBy, Page, Select},
+    sweep::lock_due,
+};
 use rapport_runtime::{
     Result,
     dialect::Dialect,
-    storage::{BindValue, Tx, bind_all, from_json, id_column, stored, to_json},
+    storage::{Tx, from_json, id_column, stored, to_json},
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row, any::AnyRow};
@@ -158,18 +161,20 @@ pub(crate) async fn list(
 ) -> Result<Vec<Coupon>> {
     let mut s = Select::new(format!("{SELECT} WHERE c.tenant_id = $1"), 1);
     if let Some(campaign) = filter.campaign_id {
-        let n = s.bind(BindValue::Text(campaign.to_string()));
-        s.and(&format!("c.campaign_id = ${n}"));
+        s.and_eq("c.campaign_id", campaign.to_string());
     }
     if let Some(state) = filter.state {
-        let n = s.bind(BindValue::Text(state.as_str().into()));
-        s.and(&format!("c.state = ${n}"));
+        s.and_eq("c.state", state.as_str());
     }
-    let (sql, binds) = s.fixed(page, &ISSUED, "c.create_time", "c.code")?;
-    let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(row_to_coupon).collect()
+    let order = (page, &ISSUED);
+    s.fetch_fixed(
+        conn,
+        tenant,
+        order,
+        ("c.create_time", "c.code"),
+        row_to_coupon,
+    )
+    .await
 }
 
 /// The cursor after `c`.
@@ -201,15 +206,10 @@ pub(crate) async fn lock_expiring(
     now: i64,
     limit: u32,
 ) -> Result<Vec<Coupon>> {
-    let sql = format!(
+    let select = format!(
         "{SELECT} WHERE c.tenant_id = $1 AND c.state = 'issued' AND c.expire_time <= $2 \
-         ORDER BY c.expire_time, c.code LIMIT {limit}{}",
-        tx.dialect().for_update_skip_locked()
+         ORDER BY c.expire_time, c.code LIMIT {limit}"
     );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(now)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(row_to_coupon).collect()
+    let dialect = tx.dialect();
+    lock_due(tx, dialect, tenant, now, &select, row_to_coupon).await
 }

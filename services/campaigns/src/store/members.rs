@@ -4,7 +4,7 @@ use rapport_kit::query::{CursorValue, OrderBy, Page, Select};
 use rapport_runtime::{
     Result,
     dialect::Dialect,
-    storage::{BindValue, Tx, bind_all, id_column, to_json},
+    storage::{Tx, id_column, to_json},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
@@ -114,17 +114,19 @@ pub(crate) async fn list(
     page: &Page,
 ) -> Result<Vec<Member>> {
     let mut s = Select::new(format!("{SELECT} WHERE m.tenant_id = $1"), 1);
-    let n = s.bind(BindValue::Text(campaign.to_string()));
-    s.and(&format!("m.campaign_id = ${n}"));
+    s.and_eq("m.campaign_id", campaign.to_string());
     if let Some(standing) = standing {
-        let n = s.bind(BindValue::Text(standing.as_str().into()));
-        s.and(&format!("m.standing = ${n}"));
+        s.and_eq("m.standing", standing.as_str());
     }
-    let (sql, binds) = s.fixed(page, &INVITED, "m.invite_time", "m.customer_id")?;
-    let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(row_to_member).collect()
+    let order = (page, &INVITED);
+    s.fetch_fixed(
+        conn,
+        tenant,
+        order,
+        ("m.invite_time", "m.customer_id"),
+        row_to_member,
+    )
+    .await
 }
 
 /// The cursor after `m`.

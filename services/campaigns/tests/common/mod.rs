@@ -10,7 +10,6 @@ use rapport_proto::{
         coupon_service_client::CouponServiceClient,
     },
     customers::customer_service_client::CustomerServiceClient,
-    orders::order_service_client::OrderServiceClient,
 };
 use rapport_runtime::{auth::Role, context::ServiceEntry};
 use rapport_testkit::{Bearer, TestServer};
@@ -37,7 +36,6 @@ pub struct Clients {
     pub campaigns: CampaignServiceClient<Ch>,
     pub coupons: CouponServiceClient<Ch>,
     pub customers: CustomerServiceClient<Ch>,
-    pub orders: OrderServiceClient<Ch>,
 }
 
 /// Clients authenticated with `bearer`.
@@ -46,8 +44,7 @@ pub fn clients_with(s: &TestServer, bearer: Bearer) -> Clients {
     Clients {
         campaigns: CampaignServiceClient::with_interceptor(ch.clone(), bearer.clone()),
         coupons: CouponServiceClient::with_interceptor(ch.clone(), bearer.clone()),
-        customers: CustomerServiceClient::with_interceptor(ch.clone(), bearer.clone()),
-        orders: OrderServiceClient::with_interceptor(ch, bearer),
+        customers: CustomerServiceClient::with_interceptor(ch, bearer),
     }
 }
 
@@ -177,6 +174,25 @@ pub async fn get(by: &mut Clients, name: &str) -> Result<pb::Campaign, tonic::St
         .map(|r| r.into_inner())
 }
 
+/// A request to record a venue cost of `amount` minor units of `currency` against `parent`.
+pub fn cost(
+    parent: &str,
+    amount: i64,
+    currency: &str,
+    request_id: &str,
+) -> pb::RecordCampaignCostRequest {
+    pb::RecordCampaignCostRequest {
+        parent: parent.into(),
+        cost: Some(pb::CampaignCost {
+            amount: money(currency, amount),
+            category: "venue".into(),
+            note: "Hall B, two days".into(),
+            ..Default::default()
+        }),
+        request_id: request_id.into(),
+    }
+}
+
 /// A campaign planned by the marketer and approved by a manager.
 pub async fn approved(s: &TestServer, name: &str) -> pb::Campaign {
     let mut mk = marketer(s);
@@ -248,4 +264,24 @@ pub async fn coupon(s: &TestServer, name: &str) -> pb::Coupon {
         .await
         .expect("get coupon")
         .into_inner()
+}
+
+/// Sends `$request` with `$client.$method` twice at once, as a client retrying under one
+/// request id does; the one answer both got.
+macro_rules! retried {
+    ($client:expr, $method:ident, $request:expr) => {{
+        let request = $request;
+        let (mut a, mut b) = ($client.clone(), $client.clone());
+        let calls = [&mut a, &mut b].map(|client| {
+            let request = request.clone();
+            async move { $crate::common::answer(client.$method(request).await) }
+        });
+        rapport_testkit::wait::answered_alike(calls).await.remove(0)
+    }};
+}
+pub(crate) use retried;
+
+/// The message of a gRPC answer.
+pub fn answer<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Result<T, tonic::Status> {
+    r.map(tonic::Response::into_inner)
 }
