@@ -9,14 +9,6 @@ use tonic::Code;
 
 use crate::common::*;
 
-fn update_request(c: pb::Campaign, fields: &[&str], request_id: &str) -> pb::UpdateCampaignRequest {
-    pb::UpdateCampaignRequest {
-        campaign: Some(c),
-        update_mask: mask(fields),
-        request_id: request_id.into(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_campaign_is_planned_approved_run_and_completed() {
     each_backend(&services(), async |s| {

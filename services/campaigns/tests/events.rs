@@ -10,6 +10,7 @@ use rapport_proto::campaigns::{
 use rapport_runtime::{
     auth::{Principal, Role},
     clock::{HOUR, ManualClock},
+    context::ServiceContext,
 };
 use rapport_testkit::{Backend, TestStores, outbox_events};
 use tonic::Request;
@@ -35,6 +36,30 @@ fn mk<T>(msg: T) -> Request<T> {
     from("mk-1", Role::Marketer, msg)
 }
 
+/// Fresh stores of `backend`, a clock at T0, and the service's context over them.
+async fn start(backend: Backend) -> (TestStores, ManualClock, ServiceContext) {
+    eprintln!("-- on {backend:?}");
+    let stores = TestStores::new(backend).await;
+    let clock = ManualClock::at(T0);
+    let ctx = stores.context::<Campaigns>(&clock).await;
+    (stores, clock, ctx)
+}
+
+/// A campaign from an hour after T0 for two days, created by the marketer.
+async fn new_year(app: &App) -> pb::Campaign {
+    let campaign = pb::Campaign {
+        start_time: at(T0 + HOUR),
+        end_time: at(T0 + 48 * HOUR),
+        ..plan("New year")
+    };
+    let request = pb::CreateCampaignRequest {
+        campaign: Some(campaign),
+        request_id: String::new(),
+    };
+    let created = app.create_campaign(mk(request)).await;
+    created.expect("create").into_inner()
+}
+
 fn at(micros: i64) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp {
         seconds: micros / 1_000_000,
@@ -45,24 +70,11 @@ fn at(micros: i64) -> Option<prost_types::Timestamp> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_change_is_announced_with_its_payload() {
     for backend in Backend::all() {
-        eprintln!("-- on {backend:?}");
-        let stores = TestStores::new(backend).await;
-        let clock = ManualClock::at(T0);
-        let ctx = stores.context::<Campaigns>(&clock).await;
+        // The stores live as long as the test: dropped, they are removed.
+        let (_stores, clock, ctx) = start(backend).await;
         let app = App::new(ctx.clone());
 
-        let c = app
-            .create_campaign(mk(pb::CreateCampaignRequest {
-                campaign: Some(pb::Campaign {
-                    start_time: at(T0 + HOUR),
-                    end_time: at(T0 + 48 * HOUR),
-                    ..plan("New year")
-                }),
-                request_id: String::new(),
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let c = new_year(&app).await;
         app.submit_campaign(mk(pb::SubmitCampaignRequest {
             name: c.name.clone(),
             ..Default::default()
@@ -197,5 +209,39 @@ async fn every_change_is_announced_with_its_payload() {
             .coupon
             .unwrap();
         assert_eq!(last.state, pb::CouponState::Expired as i32);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_sweeping_at_once_expire_each_coupon_once() {
+    for backend in Backend::all() {
+        let (stores, clock, ctx) = start(backend).await;
+        let (one, two) = (
+            App::new(ctx.clone()),
+            App::new(stores.context::<Campaigns>(&clock).await),
+        );
+        let c = new_year(&one).await;
+        let issued = one
+            .issue_coupons(mk(pb::IssueCouponsRequest {
+                parent: c.name.clone(),
+                count: 450,
+                percent_off_basis_points: 500,
+                expire_time: at(T0 + HOUR),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .coupons;
+        assert_eq!(issued.len(), 450);
+        clock.advance(2 * HOUR);
+        let (a, b) = tokio::join!(sweeps::coupons::expire(&one), sweeps::coupons::expire(&two));
+        assert_eq!(a.unwrap() + b.unwrap(), 450);
+        let expired = outbox_events(&ctx.db)
+            .await
+            .into_iter()
+            .filter(|e| e.r#type == "rapport.campaigns.v1.coupon.expired")
+            .count();
+        assert_eq!(expired, 450, "one event per coupon");
     }
 }

@@ -2,6 +2,7 @@
 //! area, with the helpers they share in `common`. The customers and orders services run beside
 //! it: invited customers and coupons' customers are checked there, and orders redeem coupons.
 
+mod access;
 mod campaigns;
 #[allow(dead_code)]
 mod common;

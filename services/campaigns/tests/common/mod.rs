@@ -102,6 +102,19 @@ pub fn plan(name: &str) -> pb::Campaign {
     }
 }
 
+/// An UpdateCampaign of `fields` of `c`.
+pub fn update_request(
+    c: pb::Campaign,
+    fields: &[&str],
+    request_id: &str,
+) -> pb::UpdateCampaignRequest {
+    pb::UpdateCampaignRequest {
+        campaign: Some(c),
+        update_mask: mask(fields),
+        request_id: request_id.into(),
+    }
+}
+
 /// Creates `c` as `by` with `request_id`.
 pub async fn create(
     by: &mut Clients,
