@@ -201,6 +201,7 @@ async fn a_furniture_order_from_lead_to_return() {
                 ..Default::default()
             }),
             request_id: "order-wang".into(),
+            coupon_code: String::new(),
         })
         .await
         .expect("create order")

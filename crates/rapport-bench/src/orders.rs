@@ -307,6 +307,7 @@ async fn metrics_lag(
                     ..Default::default()
                 }),
                 request_id: String::new(),
+                coupon_code: String::new(),
             })
             .await?
             .into_inner();
@@ -430,6 +431,7 @@ impl CreateOrder {
             .create_order(pb::CreateOrderRequest {
                 order: Some(order),
                 request_id: uuid::Uuid::now_v7().simple().to_string(),
+                coupon_code: String::new(),
             })
             .await
             .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?

@@ -9,6 +9,7 @@
 //!   for a list with a filter and an order, `Page` (the layer under it) for a list in one fixed
 //!   order;
 //! - [`mask`]: update masks, one engine for every resource;
+//! - [`versioned`]: resources changed by optimistic writes (a version, its etag, the save);
 //! - [`validate`]: shared field validators (money, dates, text limits) and [`contact`]
 //!   (phones, emails);
 //! - [`settings`]: the per-tenant settings document, versioned, cached, with its event;
@@ -21,6 +22,7 @@
 //! - [`service`]: assembling a service's bundle from generated servers, and the state its use
 //!   cases start from;
 //! - [`customer_merges`]: following `customers.merged` in every service that keeps customers;
+//! - [`follow`]: following one kind of another service's events, each applied once;
 //! - [`sweep`]: sweeps of due items, each handled once across replicas;
 //! - [`assign`]: assignment of items to members of a pool: ranking by strategy with its
 //!   reasons, and the take in SQL that never goes over a member's capacity;
@@ -40,6 +42,7 @@ pub mod customer_merges;
 pub mod duplicates;
 pub mod enums;
 pub mod fields;
+pub mod follow;
 pub mod mask;
 pub mod names;
 pub mod peer;
@@ -49,6 +52,7 @@ pub mod service;
 pub mod settings;
 pub mod sweep;
 pub mod validate;
+pub mod versioned;
 pub mod visibility;
 pub mod watch;
 pub mod webhooks;

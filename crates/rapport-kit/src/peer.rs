@@ -100,6 +100,24 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    /// The peer's state refusal (FAILED_PRECONDITION) passed on as the caller's own answer,
+    /// for one the caller can neither help nor word better (a coupon already redeemed): the
+    /// peer's message, and its reason when it is one of `reasons` (an error's reason is static
+    /// text, so the caller lists those it knows), else `fallback`. `None` for any other
+    /// refusal.
+    pub fn passed_on(&self, reasons: &[&'static str], fallback: &'static str) -> Option<Error> {
+        (self.code == Code::FailedPrecondition).then(|| {
+            let reason = reasons
+                .iter()
+                .copied()
+                .find(|r| *r == self.reason)
+                .unwrap_or(fallback);
+            Error::precondition(reason, self.message.clone())
+        })
+    }
+}
+
 /// What a peer answered when asked, on a caller's behalf, for `name` that the caller named in
 /// `field`: NOT_FOUND reads as a bad field (it does not exist or the caller may not see it,
 /// alike, so the answer discloses nothing), the peer's INVALID_ARGUMENT as one too; a peer that
@@ -159,6 +177,46 @@ pub async fn live_customer<T>(
     Ok(c)
 }
 
+/// As [`live_customer`] for each of `ids`, the customers a request names in the list `field`
+/// (`field[i]` for the i-th): a few are read at a time, and every one that is absent, invisible
+/// to the caller, deleted or merged is named in one INVALID_ARGUMENT. A peer that does not
+/// answer is UNAVAILABLE, as for one customer.
+pub async fn live_customers<T>(
+    peers: &Peers,
+    req: &Request<T>,
+    ids: &[Uuid],
+    field: &str,
+) -> Result<Vec<cpb::Customer>> {
+    use futures::{StreamExt, stream};
+    // Owned ids: with borrowed ones the compiler cannot prove a handler awaiting this is Send.
+    let read: Vec<Result<cpb::Customer>> = stream::iter(ids.iter().copied().enumerate())
+        .map(|(i, id)| {
+            let field = format!("{field}[{i}]");
+            async move { live_customer(peers, req, id, &field).await }
+        })
+        .buffered(PEER_READS)
+        .collect()
+        .await;
+    let mut found = Vec::with_capacity(read.len());
+    let mut bad = Vec::new();
+    for r in read {
+        match r {
+            Ok(c) => found.push(c),
+            Err(Error::InvalidArgument(v)) => bad.extend(v),
+            Err(e) => return Err(e),
+        }
+    }
+    if bad.is_empty() {
+        Ok(found)
+    } else {
+        Err(Error::InvalidArgument(bad))
+    }
+}
+
+/// Reads of a peer one request makes at a time: enough to hide the round trips, few enough
+/// not to crowd the peer.
+const PEER_READS: usize = 8;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,7 +257,24 @@ mod tests {
             denied.into_error("x", "y"),
             Error::PermissionDenied(m) if m.contains("customers service refused")
         ));
+        let spent: Status = Error::precondition("COUPON_EXPIRED", "coupons/X expired").into();
+        let spent = Refusal::read("campaigns", &spent);
+        let passed = spent.passed_on(&["COUPON_EXPIRED"], "COUPON_REFUSED");
+        assert!(matches!(
+            passed,
+            Some(Error::FailedPrecondition { reason: "COUPON_EXPIRED", ref message })
+                if message == "coupons/X expired"
+        ));
+        assert!(matches!(
+            spent.passed_on(&[], "COUPON_REFUSED"),
+            Some(Error::FailedPrecondition {
+                reason: "COUPON_REFUSED",
+                ..
+            })
+        ));
+
         let down = Refusal::read("customers", &Status::unavailable("down"));
+        assert!(down.passed_on(&[], "X").is_none());
         assert_eq!(down.refused, Refused::Failed);
         assert_eq!(
             down.into_error("nothing moved", "retry").code(),

@@ -49,6 +49,28 @@ pub struct Claim<'a> {
     pub select: &'a str,
 }
 
+/// The due rows `select` picks for `tenant` at `now` (a SELECT of tenant `$1`'s rows due at
+/// time `$2`, ordered, with its LIMIT; the lock of `dialect` is appended here), locked in `tx`, skipping
+/// rows another sweep holds, each decoded with `decode`. For rows that leave the due set by
+/// the change the sweep makes (a state), which the sweep makes only if the row is still due,
+/// so a row is handled by one transaction however many sweeps run.
+pub async fn lock_due<T>(
+    tx: &mut Tx,
+    dialect: Dialect,
+    tenant: &str,
+    now: i64,
+    select: &str,
+    decode: impl Fn(&AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let select = format!("{select}{}", dialect.for_update_skip_locked());
+    let rows = sqlx::query(&select)
+        .bind(tenant)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
 /// Claims the rows `claim` selects for `tenant` at `now` in `tx`: locks them, skipping rows
 /// another sweep holds, and sets their flag, each only if it is still 0, so a row is claimed
 /// by one transaction however many sweeps run. `decode` reads a row and its id.
@@ -60,20 +82,14 @@ pub async fn claim<T>(
     claim: &Claim<'_>,
     decode: impl Fn(&AnyRow) -> Result<(String, T)>,
 ) -> Result<Vec<T>> {
-    let select = format!("{}{}", claim.select, dialect.for_update_skip_locked());
-    let rows = sqlx::query(&select)
-        .bind(tenant)
-        .bind(now)
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = lock_due(tx, dialect, tenant, now, claim.select, decode).await?;
     let flip = format!(
         "UPDATE {} SET {flag} = 1 WHERE tenant_id = $1 AND id = $2 AND {flag} = 0",
         claim.table,
         flag = claim.flag
     );
     let mut claimed = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let (id, item) = decode(row)?;
+    for (id, item) in rows {
         // Conditional, so a row another sweep flipped since it was read stays that sweep's.
         let done = sqlx::query(&flip)
             .bind(tenant)

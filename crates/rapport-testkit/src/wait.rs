@@ -2,7 +2,7 @@
 
 use std::{fmt::Debug, future::Future, time::Duration};
 
-use tonic::Status;
+use tonic::{Code, Status};
 
 /// Polls `done` every 100 ms, 200 times at most, failing the test with `what` if it never holds.
 pub async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
@@ -29,4 +29,22 @@ where
         .collect();
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
     answers
+}
+
+/// Calls `call` every 100 ms while it answers UNAVAILABLE (a dependency coming back after a
+/// cut), 50 times at most; its first other answer, or the last UNAVAILABLE.
+pub async fn past_unavailable<T>(
+    mut call: impl AsyncFnMut() -> Result<T, Status>,
+) -> Result<T, Status> {
+    let mut answer = call().await;
+    for _ in 0..49 {
+        match &answer {
+            Err(st) if st.code() == Code::Unavailable => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                answer = call().await;
+            }
+            _ => break,
+        }
+    }
+    answer
 }

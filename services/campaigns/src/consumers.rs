@@ -37,7 +37,7 @@ impl OrderEvents {
 #[tonic::async_trait]
 impl EventHandler for OrderEvents {
     fn group(&self) -> &'static str {
-        "campaigns.order-events"
+        "campaigns.order-conversions"
     }
 
     fn stream(&self) -> &'static str {

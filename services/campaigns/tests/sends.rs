@@ -36,7 +36,7 @@ async fn server_with(
             sms_gateway_secret: Some(gateway.secret().to_owned()),
             ..ChannelArgs::default()
         })
-        .start(backend, &sending_services())
+        .start(backend, &services())
         .await
 }
 

@@ -138,6 +138,7 @@ async fn draft(
                 ..Default::default()
             }),
             request_id: String::new(),
+            coupon_code: String::new(),
         })
         .await
         .expect("create order")
@@ -608,6 +609,7 @@ async fn tenants_never_touch_each_others_customers() {
                     ..Default::default()
                 }),
                 request_id: String::new(),
+                coupon_code: String::new(),
             })
             .await;
         assert_eq!(

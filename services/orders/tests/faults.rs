@@ -3,14 +3,11 @@
 //! While it is unreachable, CreateOrder answers UNAVAILABLE and writes nothing, reading orders
 //! goes on, and a retry with the same request id after it is back creates the order once.
 
-use std::time::Duration;
-
 use crate::common::*;
 use rapport_customers::Customers;
 use rapport_orders::Orders;
-use rapport_proto::orders as pb;
 use rapport_runtime::context::ServiceEntry;
-use rapport_testkit::{Backend, TestServer, proxy::Proxy};
+use rapport_testkit::{Backend, TestServer, proxy::Proxy, wait::past_unavailable};
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -39,42 +36,20 @@ async fn a_cut_customers_service_makes_orders_wait_not_half_written() {
             get_order(&mut r1, &first.name).await.unwrap().name,
             first.name
         );
-        let listed = r1
-            .orders
-            .list_orders(pb::ListOrdersRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .orders;
-        assert_eq!(listed.len(), 1, "nothing was half-written");
+        assert_eq!(
+            list_orders(&mut r1).await.len(),
+            1,
+            "nothing was half-written"
+        );
 
         proxy.restore();
-        let mut made = None;
-        for _ in 0..50 {
-            match create_order(&mut r1, order(&wang, vec![line("SOFA-3S", 1, 0)]), "sofa-1").await {
-                Ok(o) => {
-                    made = Some(o);
-                    break;
-                }
-                Err(st) if st.code() == Code::Unavailable => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(st) => panic!("{st:?}"),
-            }
-        }
-        let made = made.expect("the order once the customers service is back");
-        let again = create_order(&mut r1, order(&wang, vec![line("SOFA-3S", 1, 0)]), "sofa-1")
+        let sofa = || order(&wang, vec![line("SOFA-3S", 1, 0)]);
+        let made = past_unavailable(async || create_order(&mut r1, sofa(), "sofa-1").await)
             .await
-            .unwrap();
+            .expect("the order once the customers service is back");
+        let again = create_order(&mut r1, sofa(), "sofa-1").await.unwrap();
         assert_eq!(again.name, made.name, "the retry created it once");
-        let listed = r1
-            .orders
-            .list_orders(pb::ListOrdersRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .orders;
-        assert_eq!(listed.len(), 2);
+        assert_eq!(list_orders(&mut r1).await.len(), 2);
         shop.stop().await;
         people.stop().await;
     }

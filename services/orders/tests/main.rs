@@ -7,6 +7,7 @@ mod calculator;
 mod catalog;
 mod charges;
 mod common;
+mod coupons;
 mod deliveries;
 mod faults;
 mod orders;

@@ -329,6 +329,7 @@ async fn a_bad_order_names_every_bad_field() {
             .create_order(pb::CreateOrderRequest {
                 order: None,
                 request_id: String::new(),
+                coupon_code: String::new(),
             })
             .await;
         assert_eq!(
@@ -402,13 +403,7 @@ async fn a_bad_order_names_every_bad_field() {
             ]
         );
         let st = assert_code(
-            r1.orders
-                .cancel_order(pb::CancelOrderRequest {
-                    name: created.name.clone(),
-                    reason: " ".into(),
-                    ..Default::default()
-                })
-                .await,
+            cancel_order(&mut r1, &created.name, " ").await,
             Code::InvalidArgument,
         );
         assert_eq!(bad_fields(&st), ["reason"]);

@@ -3,7 +3,11 @@
 //! narrows the rows (the caller's visibility, a parent, flags), then the page: the keyset after
 //! the cursor, the order and the limit. Every value travels as a bind value.
 
-use rapport_runtime::{Error, Result, storage::BindValue};
+use rapport_runtime::{
+    Error, Result,
+    storage::{BindValue, bind_all},
+};
+use sqlx::{AnyConnection, any::AnyRow};
 
 use super::{CursorValue, ListQuery, OrderBy, Page, SqlFilter, keyset_after, order_sql};
 use crate::visibility::Scope;
@@ -49,6 +53,12 @@ impl Select {
         self.sql.push_str(" AND ");
         self.sql.push_str(condition);
         self
+    }
+
+    /// Keeps the rows whose `column` is `value`: a list's filter by one of its fields.
+    pub fn and_eq(&mut self, column: &str, value: impl Into<BindValue>) -> &mut Self {
+        let n = self.bind(value.into());
+        self.and(&format!("{column} = ${n}"))
     }
 
     /// Keeps the rows `scope` sees, over the columns `owner` and `team`.
@@ -141,6 +151,27 @@ impl Select {
     }
 }
 
+impl Select {
+    /// The rows of `page` of a list in the fixed `order`, sorted on `sort` with ties broken on
+    /// `id`, read on `conn` from a statement whose one leading placeholder, `$1`, is `tenant`;
+    /// each decoded with `decode`.
+    pub async fn fetch_fixed<T>(
+        self,
+        conn: &mut AnyConnection,
+        tenant: &str,
+        (page, order): (&Page, &OrderBy),
+        (sort, id): (&str, &str),
+        decode: impl Fn(&AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        debug_assert_eq!(self.leading, 1, "the tenant is the one leading placeholder");
+        let (sql, binds) = self.fixed(page, order, sort, id)?;
+        let rows = bind_all(sqlx::query(&sql).bind(tenant), &binds)
+            .fetch_all(conn)
+            .await?;
+        rows.iter().map(decode).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +185,7 @@ mod tests {
         let mut s = Select::filtered("SELECT x FROM t WHERE tenant_id = $1", 1, Some(&filter));
         let n = s.bind(BindValue::Int(5));
         s.and(&format!("size > ${n}"));
+        s.and_eq("kind", "sofa");
         s.and_visible(
             &Scope::Own {
                 subject: "rep-1".into(),
@@ -173,10 +205,10 @@ mod tests {
         assert_eq!(
             sql,
             "SELECT x FROM t WHERE tenant_id = $1 AND (state = $2) AND size > $3 AND \
-             owner_id = $4 AND (create_time < $5 OR (create_time = $5 AND id < $6)) \
+             kind = $4 AND owner_id = $5 AND (create_time < $6 OR (create_time = $6 AND id < $7)) \
              ORDER BY create_time DESC, id DESC LIMIT 51"
         );
-        assert_eq!(binds.len(), 5);
+        assert_eq!(binds.len(), 6);
     }
 
     #[test]

@@ -37,6 +37,47 @@ pub async fn one_by_id<T>(
     row.as_ref().map(decode).transpose()
 }
 
+/// How a store reads one of its resources by id: what [`one_by_id`] takes, named once beside
+/// the resource's SELECT.
+#[derive(Debug, Clone, Copy)]
+pub struct ById<T> {
+    /// `SELECT <columns> FROM <table> [alias]`.
+    pub select: &'static str,
+    /// The id's column as the select names it (`id`, `c.id`).
+    pub id_column: &'static str,
+    /// How a row decodes.
+    pub decode: fn(&AnyRow) -> Result<T>,
+}
+
+impl<T> ById<T> {
+    /// The resource `id` of `tenant`, `None` when there is none; locked for the rest of the
+    /// transaction when `lock` names the dialect (see [`one_by_id`]).
+    pub async fn get(
+        &self,
+        conn: &mut AnyConnection,
+        tenant: &str,
+        id: Uuid,
+        lock: Option<Dialect>,
+    ) -> Result<Option<T>> {
+        one_by_id(
+            conn,
+            self.select,
+            self.id_column,
+            tenant,
+            id,
+            lock,
+            self.decode,
+        )
+        .await
+    }
+
+    /// As [`ById::get`] outside any transaction, on a connection of `db`'s pool.
+    pub async fn read(&self, db: &super::Db, tenant: &str, id: Uuid) -> Result<Option<T>> {
+        let mut conn = db.pool().acquire().await?;
+        self.get(&mut conn, tenant, id, None).await
+    }
+}
+
 /// The resources of `tenant` whose `column` (as the select names it, `o.customer_id`) is one
 /// of `ids`, in id order, decoded by `decode`: what a service re-points when customers are
 /// merged. `select` and `lock` as [`one_by_id`]; locked rows are taken in id order, so two
@@ -75,20 +116,4 @@ pub async fn all_with<T>(
 /// An id read back from the database; a column that does not hold one is the service's bug.
 pub fn id_column(text: &str) -> Result<Uuid> {
     Uuid::parse_str(text).map_err(|e| crate::Error::internal(format!("bad id in database: {e}")))
-}
-
-/// A value to store as JSON text.
-pub fn to_json_column<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(crate::Error::internal)
-}
-
-/// A value read back from JSON text in `table`; text that does not parse is the service's bug.
-pub fn json_column<T: serde::de::DeserializeOwned>(table: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| crate::Error::internal(format!("bad JSON in {table}: {e}")))
-}
-
-/// A stored enum value read back with `parse`, or INTERNAL naming the table.
-pub fn enum_column<T>(table: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
-    parse(text).ok_or_else(|| crate::Error::internal(format!("bad value {text:?} in {table}")))
 }

@@ -155,6 +155,17 @@ impl Idempotency {
         )
     }
 
+    /// An id for what this request makes, the same on every retry of it (a version 8 UUID from
+    /// the key's hash): a write that tells a peer what it is about to make before making it
+    /// (the order a coupon is redeemed for) names it alike on every attempt, so the peer can
+    /// recognise a retry by it.
+    pub fn derived_id(&self) -> uuid::Uuid {
+        let digest = Sha256::digest(self.lock_key().as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    }
+
     /// The insert storing `response` as this key's answer, to run with the change (see
     /// [`crate::write::Write::defer`]), for a write that holds this key's lock from its start and
     /// found no earlier answer: nobody else can record the key meanwhile, so a conflict is a bug
@@ -197,5 +208,25 @@ fn reused() -> Error {
                           new request, or the same request to get its first answer"
                 .into(),
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_derived_id_is_the_same_for_the_same_key_only() {
+        let p = Principal::system("t1", "rep-1");
+        let key = |method, id: &str| {
+            Idempotency::new(&p, method, id, &"request".to_owned())
+                .unwrap()
+                .unwrap()
+        };
+        let id = key("CreateOrder", "r-1").derived_id();
+        assert_eq!(id, key("CreateOrder", "r-1").derived_id());
+        assert_eq!(id.get_version_num(), 8);
+        assert_ne!(id, key("CreateOrder", "r-2").derived_id());
+        assert_ne!(id, key("UpdateOrder", "r-1").derived_id());
     }
 }

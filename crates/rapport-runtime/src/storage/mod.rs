@@ -6,6 +6,7 @@ mod analyze;
 mod bind;
 mod by_id;
 mod idempotency;
+mod json;
 mod migrate;
 mod statement;
 mod wal;
@@ -18,8 +19,9 @@ use sqlx::{
 };
 
 pub use bind::{BindValue, Bindable, bind_all};
-pub use by_id::{all_with, enum_column, id_column, json_column, one_by_id, to_json_column};
+pub use by_id::{ById, all_with, id_column, one_by_id};
 pub use idempotency::Idempotency;
+pub use json::{from_json, stored, to_json};
 pub use migrate::{Migration, Migrations};
 pub use statement::{Statement, execute_all};
 

@@ -1,35 +1,21 @@
 //! The gRPC adapters: each handler authorizes, parses through `convert/`, runs its use case in
-//! `app/` and converts the answer. Nothing else imports this module.
+//! `app/` and converts the answer. Nothing else imports this module. `campaigns.rs` serves
+//! CampaignService (its members and settings handled in their own files), `coupons.rs`
+//! CouponService.
 
+mod campaigns;
+mod coupons;
 mod inbox;
+mod members;
 mod settings;
 mod strategies;
 mod support;
 
 use rapport_kit::{Reply, reply};
-use rapport_proto::campaigns::{
-    self as pb, campaign_service_server::CampaignService, strategy_service_server::StrategyService,
-};
+use rapport_proto::campaigns::{self as pb, strategy_service_server::StrategyService};
 use tonic::Request;
 
 use crate::app::App;
-
-#[tonic::async_trait]
-impl CampaignService for App {
-    async fn get_campaign_settings(
-        &self,
-        req: Request<pb::GetCampaignSettingsRequest>,
-    ) -> Reply<pb::CampaignSettings> {
-        reply(settings::get(self, req).await)
-    }
-
-    async fn update_campaign_settings(
-        &self,
-        req: Request<pb::UpdateCampaignSettingsRequest>,
-    ) -> Reply<pb::CampaignSettings> {
-        reply(settings::update(self, req).await)
-    }
-}
 
 #[tonic::async_trait]
 impl StrategyService for App {

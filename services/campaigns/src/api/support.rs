@@ -30,6 +30,22 @@ pub const MARKETERS: &[Role] = &[
 ];
 /// Who changes the settings.
 pub const ADMINS: &[Role] = &[Role::Admin, Role::ServiceAccount];
+/// Who plans and runs campaigns, records their costs, invites customers and issues coupons:
+/// marketers and managers.
+pub const CAMPAIGNERS: &[Role] = &[
+    Role::Admin,
+    Role::Manager,
+    Role::Marketer,
+    Role::ServiceAccount,
+];
+/// Who approves or rejects campaigns: managers and admins (never a campaign's own creator,
+/// unless an admin).
+pub const APPROVERS: &[Role] = &[Role::Admin, Role::Manager, Role::ServiceAccount];
+/// Who reads coupons: those who issue them. A rep learns of a code only what redeeming it
+/// answers, which never names another order.
+pub const COUPON_READERS: &[Role] = CAMPAIGNERS;
+/// Who redeems coupons and releases redemptions: those who create orders.
+pub const REDEEMERS: &[Role] = &[Role::Admin, Role::Manager, Role::Rep, Role::ServiceAccount];
 
 /// The id in a `collection/{id}` name given in `field`.
 pub fn parse_id(field: &str, collection: &str, name: &str) -> Result<Uuid> {

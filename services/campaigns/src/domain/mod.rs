@@ -1,9 +1,13 @@
-//! The campaigns service's rules, free of I/O: channels, the tenant's settings.
+//! The campaigns service's rules, free of I/O: campaigns and their lifecycle, their members,
+//! coupons, channels, the tenant's settings.
 
+pub mod campaign;
 pub mod caps;
 pub mod channel;
 pub mod control;
+pub mod coupon;
 pub mod inbox;
+pub mod member;
 pub mod occasion;
 pub mod report;
 pub mod run;

@@ -2,12 +2,13 @@
 //! on the tenant. Functions take a connection or transaction so the caller decides what
 //! commits together.
 
+pub mod campaigns;
+pub mod coupons;
 pub mod inbox;
+pub mod members;
 pub mod settings;
 pub mod strategies;
 
-pub(crate) use rapport_runtime::storage::{
-    enum_column as stored, id_column as uuid, json_column as from_json, to_json_column as to_json,
-};
+pub(crate) use rapport_runtime::storage::{from_json, id_column as uuid, stored, to_json};
 pub mod conversions;
 pub mod recipients;

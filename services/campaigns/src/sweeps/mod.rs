@@ -1,9 +1,10 @@
 //! The service's periodic sweeps: scheduled strategy runs are started when due (CA3), runs'
-//! audiences are read and queued, and queued messages are sent at each channel's pace (CA4,
-//! CA5). Each
-//! reads the time from the service clock, so tests drive them with a manual clock, and each is
-//! driven by the rows' own state, so a restart misses nothing and replicas handle each item
-//! once.
+//! audiences are read and queued, queued messages are sent at each channel's pace (CA4, CA5),
+//! and coupons past their expiry expire (CA7). Each reads the time from the service clock, so
+//! tests drive them with a manual clock, and each is driven by the rows' own state, so a
+//! restart misses nothing and replicas handle each item once.
+
+pub mod coupons;
 
 use std::time::Duration;
 

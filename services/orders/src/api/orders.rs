@@ -5,7 +5,9 @@ use rapport_kit::{
     query::{CursorValue, ListQuery, ListSpec, OrderBy, Page},
 };
 use rapport_proto::orders as pb;
-use rapport_runtime::{Error, Result, error::both, storage::Idempotency, validation::Violations};
+use rapport_runtime::{
+    Error, Result, auth::Principal, error::both, storage::Idempotency, validation::Violations,
+};
 use tonic::Request;
 
 use super::{
@@ -17,8 +19,8 @@ use crate::{
     convert::{
         id_in,
         order::{
-            ORDER_MASK, order_to_proto, parse_new_order, parse_patch, parse_payment,
-            revision_to_proto,
+            NewOrder, ORDER_MASK, order_to_proto, parse_coupon_code, parse_new_order, parse_patch,
+            parse_payment, revision_to_proto,
         },
         settings::{SETTINGS_MASK, apply, settings_to_proto},
     },
@@ -40,21 +42,67 @@ const LIST: ListSpec = ListSpec {
 pub(super) async fn create(app: &App, req: Request<pb::CreateOrderRequest>) -> Result<pb::Order> {
     let p = authorize(&req, WORKERS)?;
     let msg = req.get_ref();
-    let parsed = match &msg.order {
-        None => Err(Error::invalid("order", "is required")),
-        Some(o) => {
-            let mut v = Violations::new();
-            let new = parse_new_order(o, &mut v);
-            v.finish(new).map_err(Error::from)
+    let mut v = Violations::new();
+    let coupon = parse_coupon_code(&msg.coupon_code, &mut v);
+    if coupon.is_some() && msg.request_id.trim().is_empty() {
+        v.add(
+            "request_id",
+            "is required with a coupon_code: it makes redeeming the coupon safe to retry",
+        );
+    }
+    let new = match &msg.order {
+        None => {
+            v.add("order", "is required");
+            None
         }
+        Some(o) => parse_new_order(o, &mut v),
     };
     let (idem, new) = both(
         Idempotency::new(&p, "CreateOrder", &msg.request_id, msg),
-        parsed,
+        v.finish(new).map_err(Error::from),
     )?;
     let new = new.ok_or_else(|| Error::invalid("order.customer", "is required"))?;
     peers::check_visible(app, &req, new.customer_id, "order.customer").await?;
-    orders::create(app, p, idem, new).await
+    match (coupon, idem) {
+        (Some(code), Some(idem)) => create_redeeming(app, &req, p, idem, new, &code).await,
+        (_, idem) => orders::create(app, p, idem, new).await,
+    }
+}
+
+/// CreateOrder with a coupon: the order is priced, the coupon redeemed for it on the caller's
+/// behalf, then the order written, attributed to the coupon's campaign. The order's id is
+/// derived from the request id, so a retry redeems for the same order (and gets the same
+/// redemption) rather than for a second one. If the order is not written after all, the
+/// redemption is released: nothing is left half done.
+async fn create_redeeming(
+    app: &App,
+    req: &Request<pb::CreateOrderRequest>,
+    p: Principal,
+    idem: Idempotency,
+    new: NewOrder,
+    code: &str,
+) -> Result<pb::Order> {
+    // A retry of a created order answers from its record without asking campaigns again: its
+    // coupon may have been released since (the order cancelled), and must stay so.
+    if let Some(done) = orders::replayed(app, &idem).await? {
+        return Ok(done);
+    }
+    let mut order = orders::draft(app, &p, new).await?;
+    order.id = idem.derived_id();
+    let coupon = peers::redeem_coupon(app, req, code, &order).await?;
+    let redeemed = (coupon.code.as_str(), coupon.campaign.as_str());
+    let written = orders::insert_redeemed(app, p, Some(idem), order.clone(), redeemed).await;
+    match &written {
+        // The request id was taken meanwhile by another request, whose order may hold this
+        // very redemption: it is not this attempt's to give back.
+        Err(Error::BadRequest {
+            reason: "REQUEST_ID_REUSED",
+            ..
+        })
+        | Ok(_) => {}
+        Err(_) => peers::release_coupon(app, req, &coupon.code, &order).await,
+    }
+    written
 }
 
 pub(super) async fn get(app: &App, req: Request<pb::GetOrderRequest>) -> Result<pb::Order> {

@@ -155,19 +155,15 @@ async fn first_purchase(
     Ok(!store::customer_has_confirmed(&mut conn, tenant, order.customer_id, order.id).await?)
 }
 
-/// Creates a draft order for a customer the caller was checked to see.
-pub async fn create(
-    app: &App,
-    p: Principal,
-    idem: Option<Idempotency>,
-    new: NewOrder,
-) -> Result<pb::Order> {
+/// A draft order for a customer the caller was checked to see, priced and checked, not yet
+/// written.
+pub async fn draft(app: &App, p: &Principal, new: NewOrder) -> Result<Order> {
     let owner_id = if new.owner_id.is_empty() {
         p.subject.clone()
     } else {
         new.owner_id
     };
-    if only_self(&p) && owner_id != p.subject {
+    if only_self(p) && owner_id != p.subject {
         return Err(Error::PermissionDenied(
             "a rep creates orders it owns: leave owner_id empty or set it to yourself".into(),
         ));
@@ -178,7 +174,7 @@ pub async fn create(
     } else {
         new.team_id
     };
-    if !scope(&p).is_all() && team_id != own_team {
+    if !scope(p).is_all() && team_id != own_team {
         return Err(Error::PermissionDenied(format!(
             "orders you create belong to your own team ({own_team:?}), not {team_id:?}"
         )));
@@ -194,13 +190,54 @@ pub async fn create(
     order.apply_charges(&settings.charge_rules, first);
     order.check_amounts().map_err(|r| refused(&order, r))?;
     order.review_discount(settings.discount_approval_percent);
+    Ok(order)
+}
 
+/// Writes `order`, a draft made by [`draft`].
+pub async fn insert(
+    app: &App,
+    p: Principal,
+    idem: Option<Idempotency>,
+    order: Order,
+) -> Result<pb::Order> {
     let mut w = rapport_runtime::begin_write!(app.ctx, p, idem, EVENTS);
     let revision = Revision::of(Kind::Created, &p.subject, None, &order);
     store::insert_order(w.tx(), &p.tenant_id, &order).await?;
     store::insert_revision(w.tx(), &p.tenant_id, &revision).await?;
     let out = emit(&mut w, &revision);
     w.commit(out).await
+}
+
+/// Creates a draft order for a customer the caller was checked to see.
+pub async fn create(
+    app: &App,
+    p: Principal,
+    idem: Option<Idempotency>,
+    new: NewOrder,
+) -> Result<pb::Order> {
+    let order = draft(app, &p, new).await?;
+    insert(app, p, idem, order).await
+}
+
+/// Writes `order` with the coupon `code` redeemed for it, attributed to the coupon's
+/// `campaign`.
+pub async fn insert_redeemed(
+    app: &App,
+    p: Principal,
+    idem: Option<Idempotency>,
+    mut order: Order,
+    (code, campaign): (&str, &str),
+) -> Result<pb::Order> {
+    order
+        .apply_coupon(code, campaign)
+        .map_err(|r| refused(&order, r))?;
+    insert(app, p, idem, order).await
+}
+
+/// The stored answer of an earlier request with `idem`'s request id, if any.
+pub async fn replayed(app: &App, idem: &Idempotency) -> Result<Option<pb::Order>> {
+    let mut conn = app.db().pool().acquire().await?;
+    idem.replay(&mut conn).await
 }
 
 /// An order the caller may see; NOT_FOUND otherwise (also another tenant's).

@@ -45,6 +45,7 @@ pub const ORDER_MASK: Rules = Rules {
         "charges",
         "tax_total",
         "fee_total",
+        "coupon_code",
         "cancel_reason",
         "discount_approved_by",
         "revision",
@@ -113,6 +114,13 @@ pub fn parse_new_order(o: &pb::Order, v: &mut Violations) -> Option<NewOrder> {
         order_discount,
         notes,
     })
+}
+
+/// The coupon code CreateOrder gives, in upper case (codes are printed so), or none; the
+/// campaigns service judges the code itself.
+pub fn parse_coupon_code(raw: &str, v: &mut Violations) -> Option<String> {
+    let code = validate::id(v, "coupon_code", raw.trim()).to_ascii_uppercase();
+    (!code.is_empty()).then_some(code)
 }
 
 /// The fields of an order an update may change, as given.
@@ -348,6 +356,7 @@ pub fn order_to_proto(o: &Order) -> pb::Order {
         store: o.refs.store.clone(),
         partner: o.refs.partner.clone(),
         campaign: o.refs.campaign.clone(),
+        coupon_code: o.coupon_code.clone(),
         opportunity: o.refs.opportunity.clone(),
         currency_code: o.currency.clone(),
         lines: o

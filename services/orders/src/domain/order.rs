@@ -259,6 +259,9 @@ pub struct Order {
     /// Taxes and fees, as the rules made them when the content last changed.
     #[serde(default)]
     pub charges: Vec<Charge>,
+    /// The code of the coupon redeemed for the order, as the campaigns service keeps it.
+    #[serde(default)]
+    pub coupon_code: String,
 }
 
 /// An order's sums.
@@ -332,6 +335,7 @@ impl Order {
             follow_up: None,
             refunded: 0,
             charges: Vec::new(),
+            coupon_code: String::new(),
         }
     }
 
@@ -489,6 +493,24 @@ impl Order {
         self.state = State::Cancelled;
         self.cancel_reason = reason.to_owned();
         self.cancel_time = Some(now);
+        Ok(())
+    }
+
+    /// Records the coupon `code` redeemed for the order, which attributes it to the coupon's
+    /// `campaign`; an order that names another campaign is refused.
+    pub fn apply_coupon(&mut self, code: &str, campaign: &str) -> Result<(), Refusal> {
+        if !self.refs.campaign.is_empty() && self.refs.campaign != campaign {
+            return Err(Refusal::Fields(vec![(
+                "order.campaign".to_owned(),
+                format!(
+                    "is {} but the coupon {code} belongs to {campaign}; leave it empty or name \
+                     that campaign",
+                    self.refs.campaign
+                ),
+            )]));
+        }
+        self.refs.campaign = campaign.to_owned();
+        self.coupon_code = code.to_owned();
         Ok(())
     }
 
@@ -767,6 +789,23 @@ mod tests {
             "CNY".into(),
             0,
         )
+    }
+
+    #[test]
+    fn a_coupon_attributes_the_order_to_its_campaign_and_no_other() {
+        let mut o = order();
+        o.apply_coupon("ABCDEFGH23", "campaigns/a").unwrap();
+        assert_eq!(
+            (o.refs.campaign.as_str(), o.coupon_code.as_str()),
+            ("campaigns/a", "ABCDEFGH23")
+        );
+        let mut named = order();
+        named.refs.campaign = "campaigns/b".into();
+        match named.apply_coupon("ABCDEFGH23", "campaigns/a") {
+            Err(Refusal::Fields(f)) => assert_eq!(f[0].0, "order.campaign"),
+            other => panic!("{other:?}"),
+        }
+        assert!(named.coupon_code.is_empty());
     }
 
     fn line(sku: &str, quantity: i64, discount: i64) -> LineRequest {

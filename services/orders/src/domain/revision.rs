@@ -124,6 +124,7 @@ fn flatten(o: &Order) -> BTreeMap<String, String> {
     put("region".into(), o.refs.region.clone());
     put("partner".into(), o.refs.partner.clone());
     put("campaign".into(), o.refs.campaign.clone());
+    put("coupon_code".into(), o.coupon_code.clone());
     put("opportunity".into(), o.refs.opportunity.clone());
     put("currency_code".into(), o.currency.clone());
     put("state".into(), o.state.as_str().into());

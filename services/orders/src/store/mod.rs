@@ -10,9 +10,7 @@ pub mod orders;
 pub mod returns;
 pub mod settings;
 
-pub(crate) use rapport_runtime::storage::{
-    id_column as uuid, json_column as from_json, to_json_column as to_json,
-};
+pub(crate) use rapport_runtime::storage::{from_json, id_column as uuid, to_json};
 
 /// The VALUES rows of a multi-row insert whose first column is the tenant (`$1`): for `rows`
 /// rows, `($1, $a, $a+1, …)` with `width` more placeholders each, numbered from `first`.

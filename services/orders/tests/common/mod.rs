@@ -215,13 +215,50 @@ pub async fn create_order(
     o: pb::Order,
     request_id: &str,
 ) -> Result<pb::Order, tonic::Status> {
+    create_order_redeeming(c, o, "", request_id).await
+}
+
+/// Creates `o` as `c` with `request_id`, redeeming `coupon_code` (none when empty).
+pub async fn create_order_redeeming(
+    c: &mut Clients,
+    o: pb::Order,
+    coupon_code: &str,
+    request_id: &str,
+) -> Result<pb::Order, tonic::Status> {
     c.orders
         .create_order(pb::CreateOrderRequest {
             order: Some(o),
             request_id: request_id.into(),
+            coupon_code: coupon_code.into(),
         })
         .await
         .map(|r| r.into_inner())
+}
+
+/// Cancels order `name` as `c`, saying `reason`.
+pub async fn cancel_order(
+    c: &mut Clients,
+    name: &str,
+    reason: &str,
+) -> Result<pb::Order, tonic::Status> {
+    c.orders
+        .cancel_order(pb::CancelOrderRequest {
+            name: name.into(),
+            reason: reason.into(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// The first page of the orders `c` sees.
+pub async fn list_orders(c: &mut Clients) -> Vec<pb::Order> {
+    c.orders
+        .list_orders(pb::ListOrdersRequest::default())
+        .await
+        .expect("list orders")
+        .into_inner()
+        .orders
 }
 
 /// Gets an order as `c`.

@@ -12,6 +12,4 @@ pub mod settings;
 pub mod tiers;
 pub mod webhooks;
 
-pub(crate) use rapport_runtime::storage::{
-    enum_column as stored, id_column as uuid, json_column as from_json, to_json_column as to_json,
-};
+pub(crate) use rapport_runtime::storage::{from_json, id_column as uuid, stored, to_json};

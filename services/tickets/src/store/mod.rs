@@ -10,6 +10,4 @@ pub mod settings;
 pub mod surveys;
 pub mod tickets;
 
-pub(crate) use rapport_runtime::storage::{
-    id_column as uuid, json_column as from_json, to_json_column as to_json,
-};
+pub(crate) use rapport_runtime::storage::{from_json, id_column as uuid, to_json};
